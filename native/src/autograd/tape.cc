@@ -1,0 +1,560 @@
+#include "tape.h"
+
+#include <algorithm>
+#include <atomic>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "../ops/ops.h"
+
+namespace ndgrad {
+namespace autograd {
+namespace {
+
+thread_local bool t_recording = false;
+thread_local bool t_training = false;
+std::atomic<uint64_t> g_seq{0};
+
+bool save_bit(unsigned mask, size_t i) { return i >= 32 ? mask == ~0u : ((mask >> i) & 1u) != 0; }
+
+// Restores both flags on every exit path.
+struct StateGuard {
+  bool rec, train;
+  StateGuard(bool r, bool t) : rec(set_recording(r)), train(set_training(t)) {}
+  ~StateGuard() {
+    set_recording(rec);
+    set_training(train);
+  }
+};
+
+}  // namespace
+
+bool is_recording() { return t_recording; }
+bool is_training() { return t_training; }
+bool set_recording(bool on) {
+  bool p = t_recording;
+  t_recording = on;
+  return p;
+}
+bool set_training(bool on) {
+  bool p = t_training;
+  t_training = on;
+  return p;
+}
+
+bool parse_grad_req(const std::string& s, GradReq* out) {
+  if (s == "write") *out = GradReq::Write;
+  else if (s == "add") *out = GradReq::Add;
+  else if (s == "null") *out = GradReq::Null;
+  else return false;
+  return true;
+}
+
+bool should_record(const std::vector<NDArray>& inputs) {
+  for (auto& a : inputs)
+    if (in_graph(a)) return true;
+  return false;
+}
+
+void check_out_target(const ops::OpCall& c, const NDArray& out) {
+  if (in_graph(out))
+    fail(code::INPLACE_IN_GRAPH, c.name(), ": cannot write into an array of shape ", shape_str(out.shape),
+         " that is part of a recorded graph (in-place ops and 'out' are refused under autograd.record(); "
+         "call backward first, or do the update outside record() or inside autograd.pause())");
+  if (should_record(c.inputs))
+    for (auto& a : c.inputs)
+      if (a.same_storage(out))
+        fail(code::INPLACE_IN_GRAPH, c.name(), ": in-place operation on an array of shape ", shape_str(out.shape),
+             " whose inputs need gradients is not supported while recording (+=, -=, set, out=)");
+}
+
+void record(ops::OpCall& c) {
+  auto node = std::make_shared<Node>();
+  const ops::OpDef* op = c.op;
+  node->op = op;
+  node->attrs = *c.attrs;
+  node->training = c.training;
+  node->seq = ++g_seq;
+  size_t nin = c.inputs.size(), nout = c.outputs.size();
+  node->inputs.resize(nin);
+  node->in_shapes.resize(nin);
+  node->in_dtypes.resize(nin);
+  node->saved_inputs.resize(nin);
+  for (size_t i = 0; i < nin; ++i) {
+    const NDArray& a = c.inputs[i];
+    if (in_graph(a)) node->inputs[i] = Edge{a.node, a.out_index};
+    node->in_shapes[i] = a.shape;
+    node->in_dtypes[i] = a.dtype;
+    if (save_bit(op->save_inputs, i)) {
+      NDArray s = in_graph(a) ? a : a.plain();
+      node->saved_inputs[i] = SavedArray{s, a.version()};
+    }
+  }
+  node->out_shapes.resize(nout);
+  node->out_dtypes.resize(nout);
+  node->saved_outputs.resize(nout);
+  for (size_t k = 0; k < nout; ++k) {
+    NDArray& o = c.outputs[k];
+    node->out_shapes[k] = o.shape;
+    node->out_dtypes[k] = o.dtype;
+    if (save_bit(op->save_outputs, k)) node->saved_outputs[k] = SavedArray{o.plain(), o.version()};
+  }
+  node->state = c.state;
+  for (size_t k = 0; k < nout; ++k) {
+    c.outputs[k].node = node;
+    c.outputs[k].out_index = static_cast<uint32_t>(k);
+  }
+}
+
+namespace {
+const ops::OpDef& custom_op() {
+  static const ops::OpDef def = {"_CustomFunction", "", "other", -1, nullptr, nullptr, nullptr, 0, 0, 0};
+  return def;
+}
+}  // namespace
+
+void record_custom(const std::vector<NDArray>& inputs, std::vector<NDArray>& outputs,
+                   std::shared_ptr<CustomBackward> fn) {
+  if (!should_record(inputs)) return;
+  ops::OpCall c;
+  c.op = &custom_op();
+  static const ops::Attrs kNone;
+  c.attrs = &kNone;
+  c.training = is_training();
+  c.inputs = inputs;
+  for (auto& o : outputs) {
+    if (in_graph(o))
+      fail(code::INPLACE_IN_GRAPH, "Function: forward returned an array of shape ", shape_str(o.shape),
+           " that is already in the graph (return a new array, e.g. x.copy())");
+    c.outputs.push_back(o.plain());
+  }
+  record(c);
+  c.outputs[0].node->custom = std::move(fn);
+  for (size_t k = 0; k < outputs.size(); ++k) outputs[k] = c.outputs[k];
+}
+
+void mark_variable(NDArray& var, const NDArray& grad, GradReq req) {
+  if (!is_float(var.dtype))
+    fail(code::DTYPE_MISMATCH, "attachGrad: integer arrays (", dtype_name(var.dtype), " ", shape_str(var.shape),
+         ") cannot have gradients; convert with astype('float32')");
+  if (grad.shape != var.shape)
+    fail(code::SHAPE_MISMATCH, "markVariables: gradient of shape ", shape_str(grad.shape),
+         " does not match variable of shape ", shape_str(var.shape));
+  if (grad.dtype != var.dtype)
+    fail(code::DTYPE_MISMATCH, "markVariables: gradient of dtype ", dtype_name(grad.dtype),
+         " does not match variable of dtype ", dtype_name(var.dtype));
+  if (in_graph(var) && !var.node->is_variable) {
+    // Retain-grad on a recorded result: keep its history and also store the gradient through it.
+    Node& n = *var.node;
+    n.grad_buffers.resize(n.num_outputs());
+    n.grad_reqs.resize(n.num_outputs(), GradReq::Null);
+    n.grad_buffers[var.out_index] = grad.plain();
+    n.grad_reqs[var.out_index] = req;
+    return;
+  }
+  auto node = std::make_shared<Node>();
+  node->is_variable = true;
+  node->seq = ++g_seq;
+  node->out_shapes = {var.shape};
+  node->out_dtypes = {var.dtype};
+  node->grad_buffers = {grad.plain()};
+  node->grad_reqs = {req};
+  var.node = node;
+  var.out_index = 0;
+}
+
+void drop_grad(NDArray& var) {
+  if (!var.node) return;
+  Node& n = *var.node;
+  if (var.out_index < n.grad_buffers.size()) {
+    n.grad_buffers[var.out_index] = NDArray();
+    n.grad_reqs[var.out_index] = GradReq::Null;
+  }
+}
+
+NDArray grad_of(const NDArray& a) {
+  if (!a.node || !a.node->marked(a.out_index)) return NDArray();
+  return a.node->grad_buffers[a.out_index];
+}
+
+bool fresh_grad(const NDArray& a) { return a.node && a.node->fresh; }
+
+void set_fresh_grad(const NDArray& a, bool v) {
+  if (!a.node)
+    fail(code::NOT_A_VARIABLE, "NDArray of shape ", shape_str(a.shape),
+         " has not been marked as a variable and does not have gradient state");
+  a.node->fresh = v;
+}
+
+namespace {
+
+using NodePtr = std::shared_ptr<Node>;
+
+// Every node reachable from the heads, latest first (a node is always newer than its inputs).
+std::vector<NodePtr> collect(const std::vector<NDArray>& heads) {
+  std::vector<NodePtr> order;
+  std::unordered_set<Node*> seen;
+  std::vector<Node*> stack;
+  for (auto& h : heads)
+    if (h.node && seen.insert(h.node.get()).second) {
+      order.push_back(h.node);
+      stack.push_back(h.node.get());
+    }
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (auto& e : n->inputs)
+      if (e.node && seen.insert(e.node.get()).second) {
+        order.push_back(e.node);
+        stack.push_back(e.node.get());
+      }
+  }
+  std::sort(order.begin(), order.end(), [](const NodePtr& a, const NodePtr& b) { return a->seq > b->seq; });
+  return order;
+}
+
+void accumulate(NDArray& slot, const NDArray& g) {
+  if (!g.defined()) return;
+  if (!slot.defined()) slot = g;
+  else slot = ops::add(slot, g);
+}
+
+void validate_heads(const std::vector<NDArray>& heads, const std::vector<NDArray>& head_grads, const char* fn) {
+  if (heads.empty()) fail(code::BAD_ARGUMENT, fn, ": no heads given");
+  if (!head_grads.empty() && head_grads.size() != heads.size())
+    fail(code::BAD_ARGUMENT, fn, ": heads and headGrads must be lists of the same length: ", heads.size(), " vs. ",
+         head_grads.size());
+  for (size_t i = 0; i < heads.size(); ++i) {
+    const NDArray& h = heads[i];
+    if (!h.node)
+      fail(code::NOT_RECORDED, fn, ": cannot differentiate the array of shape ", shape_str(h.shape),
+           " because it is not in a computational graph. Compute it inside autograd.record() from an array "
+           "that has attachGrad() (or markVariables), or pass retainGraph: true to differentiate the same graph twice");
+    if (h.node->freed)
+      fail(code::GRAPH_FREED, fn, ": the graph of the array of shape ", shape_str(h.shape),
+           " was freed by an earlier backward; pass retainGraph: true to differentiate the same graph twice");
+    if (i < head_grads.size() && head_grads[i].defined()) {
+      const NDArray& g = head_grads[i];
+      if (g.shape != h.shape)
+        fail(code::SHAPE_MISMATCH, fn, ": head gradient of shape ", shape_str(g.shape), " does not match head of shape ",
+             shape_str(h.shape));
+      if (g.dtype != h.dtype)
+        fail(code::DTYPE_MISMATCH, fn, ": head gradient of dtype ", dtype_name(g.dtype), " does not match head of dtype ",
+             dtype_name(h.dtype));
+    }
+  }
+}
+
+// Runs the backward pass. `targets` empty: backward() mode (all marked arrays); otherwise grad()
+// mode, returning the totals for those arrays.
+std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<NDArray>& head_grads,
+                         const std::vector<NDArray>* targets, bool retain_graph, bool create_graph, bool train_mode) {
+  const char* fn = targets ? "grad" : "backward";
+  validate_heads(heads, head_grads, fn);
+  std::vector<NodePtr> order = collect(heads);
+  std::unordered_map<Node*, size_t> index;
+  for (size_t i = 0; i < order.size(); ++i) index[order[i].get()] = i;
+
+  // Which nodes lead to something that wants a gradient.
+  std::vector<char> wants(order.size(), 0), needs(order.size(), 0);
+  if (targets) {
+    for (size_t i = 0; i < targets->size(); ++i) {
+      const NDArray& v = (*targets)[i];
+      if (!v.node || v.node->freed || !v.node->marked(v.out_index))
+        fail(code::NOT_A_VARIABLE, "grad: cannot differentiate with respect to the ", i + 1,
+             "-th variable (shape ", shape_str(v.shape), ") because it does not require gradient (use attachGrad)");
+      auto it = index.find(v.node.get());
+      if (it == index.end())
+        fail(code::NOT_REACHABLE, "grad: cannot differentiate with respect to the ", i + 1, "-th variable (shape ",
+             shape_str(v.shape), ") because it is unreachable from the outputs");
+      wants[it->second] = 1;
+    }
+  } else {
+    bool any = false;
+    for (size_t i = 0; i < order.size(); ++i) {
+      Node& n = *order[i];
+      for (uint32_t k = 0; k < n.grad_reqs.size(); ++k)
+        if (n.marked(k)) wants[i] = 1;
+      if (wants[i] && n.is_variable) any = true;
+    }
+    if (!any)
+      fail(code::NO_GRAD_INPUTS, "backward: there are no inputs in the computation graph that require gradients "
+                                 "(every reachable variable has gradReq 'null')");
+  }
+  for (size_t i = order.size(); i-- > 0;) {  // oldest first: inputs before their consumers
+    Node& n = *order[i];
+    needs[i] = wants[i];
+    for (auto& e : n.inputs)
+      if (e.node && needs[index[e.node.get()]]) needs[i] = 1;
+  }
+
+  StateGuard guard(create_graph, train_mode);
+  std::vector<std::vector<NDArray>> grads(order.size());
+  for (size_t i = 0; i < order.size(); ++i) grads[i].resize(order[i]->num_outputs());
+  for (size_t h = 0; h < heads.size(); ++h) {
+    const NDArray& head = heads[h];
+    NDArray g = h < head_grads.size() && head_grads[h].defined() ? head_grads[h].plain()
+                                                                 : full(head.shape, head.dtype, 1.0);
+    accumulate(grads[index[head.node.get()]][head.out_index], g);
+  }
+
+  for (size_t i = 0; i < order.size(); ++i) {
+    Node& n = *order[i];
+    if (!needs[i] || n.is_variable) continue;
+    auto& og = grads[i];
+    bool any = false;
+    for (auto& g : og) any = any || g.defined();
+    if (!any) continue;
+    const char* opname = n.op ? n.op->name : "?";
+
+    std::vector<NDArray> in_grads;
+    std::vector<bool> need(n.inputs.size());
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      need[k] = n.inputs[k].node && needs[index[n.inputs[k].node.get()]] && is_float(n.in_dtypes[k]);
+
+    if (n.custom) {
+      std::vector<NDArray> full_og(og.size());
+      for (size_t k = 0; k < og.size(); ++k)
+        full_og[k] = og[k].defined() ? og[k] : zeros(n.out_shapes[k], n.out_dtypes[k]);
+      bool prev = set_recording(false);
+      struct Restore {
+        bool p;
+        ~Restore() { set_recording(p); }
+      } restore{prev};
+      in_grads = n.custom->backward(full_og);
+      if (in_grads.size() != n.inputs.size())
+        fail(code::BAD_CUSTOM_GRAD, "Function.backward: returned ", in_grads.size(), " gradients for ",
+             n.inputs.size(), " inputs");
+      for (size_t k = 0; k < in_grads.size(); ++k) {
+        if (!in_grads[k].defined()) continue;
+        if (in_grads[k].shape != n.in_shapes[k] || in_grads[k].dtype != n.in_dtypes[k])
+          fail(code::BAD_CUSTOM_GRAD, "Function.backward: gradient ", k, " has shape ", shape_str(in_grads[k].shape),
+               " and dtype ", dtype_name(in_grads[k].dtype), ", input ", k, " has shape ", shape_str(n.in_shapes[k]),
+               " and dtype ", dtype_name(n.in_dtypes[k]));
+        in_grads[k] = in_grads[k].plain();
+      }
+    } else {
+      if (n.op->flags & ops::kNoGrad) continue;  // zero gradient: nothing flows on
+      if (!n.op->backward)
+        fail(code::NOT_DIFFERENTIABLE, "backward: operator ", opname,
+             " is not differentiable (it has no gradient; it cannot be differentiated again)");
+      ops::GradCall g;
+      g.op = n.op;
+      g.attrs = &n.attrs;
+      g.training = train_mode;
+      g.inputs.resize(n.inputs.size());
+      for (size_t k = 0; k < n.saved_inputs.size(); ++k) {
+        const SavedArray& s = n.saved_inputs[k];
+        if (!s.array.defined()) continue;
+        if (s.array.version() != s.version)
+          fail(code::INPLACE_MODIFIED, "backward: input ", k, " (shape ", shape_str(s.array.shape), ") of ", opname,
+               " was modified in place after it was recorded; its gradient would be wrong");
+        g.inputs[k] = s.array;
+      }
+      g.outputs.resize(n.num_outputs());
+      for (size_t k = 0; k < n.saved_outputs.size(); ++k) {
+        const SavedArray& s = n.saved_outputs[k];
+        if (!s.array.defined()) continue;
+        if (s.array.version() != s.version)
+          fail(code::INPLACE_MODIFIED, "backward: output ", k, " (shape ", shape_str(s.array.shape), ") of ", opname,
+               " was modified in place after it was recorded; its gradient would be wrong");
+        g.outputs[k] = s.array;
+        g.outputs[k].node = order[i];
+        g.outputs[k].out_index = static_cast<uint32_t>(k);
+      }
+      g.state = n.state;
+      g.in_shapes = n.in_shapes;
+      g.in_dtypes = n.in_dtypes;
+      g.out_shapes = n.out_shapes;
+      g.out_dtypes = n.out_dtypes;
+      g.out_grads = og;
+      g.need = need;
+      g.in_grads.resize(n.inputs.size());
+      n.op->backward(g);
+      in_grads = std::move(g.in_grads);
+      for (size_t k = 0; k < in_grads.size(); ++k)
+        if (in_grads[k].defined() && in_grads[k].shape != n.in_shapes[k])
+          fail(code::SHAPE_MISMATCH, "backward of ", opname, ": gradient ", k, " has shape ",
+               shape_str(in_grads[k].shape), ", expected ", shape_str(n.in_shapes[k]), " (internal error)");
+    }
+    for (size_t k = 0; k < n.inputs.size() && k < in_grads.size(); ++k) {
+      if (!need[k] || !in_grads[k].defined()) continue;
+      const Edge& e = n.inputs[k];
+      accumulate(grads[index[e.node.get()]][e.index], in_grads[k]);
+    }
+  }
+
+  std::vector<NDArray> result;
+  if (targets) {
+    for (auto& v : *targets) {
+      NDArray g = grads[index[v.node.get()]][v.out_index];
+      if (!g.defined()) g = zeros(v.shape, v.dtype);
+      else
+        for (auto& hg : head_grads)
+          if (g.same_storage(hg)) {  // never hand back the caller's own head gradient
+            g = ops::copy(g);
+            break;
+          }
+      result.push_back(g);
+    }
+  } else {
+    set_recording(false);
+    for (size_t i = 0; i < order.size(); ++i) {
+      Node& n = *order[i];
+      for (uint32_t k = 0; k < n.grad_reqs.size(); ++k) {
+        if (!n.marked(k)) continue;
+        const NDArray& buf = n.grad_buffers[k];
+        const NDArray& total = grads[i][k];
+        if (n.grad_reqs[k] == GradReq::Write) {
+          if (total.defined()) copy_into(total, buf);
+          else fill(buf, 0.0);
+          buf.bump_version();
+        } else if (total.defined()) {
+          ops::add_into(buf, total);
+        }
+        n.fresh = true;
+      }
+    }
+  }
+
+  if (!retain_graph) {
+    for (auto& np : order) {
+      Node& n = *np;
+      if (n.is_variable) continue;
+      bool keep = false;
+      for (uint32_t k = 0; k < n.grad_reqs.size(); ++k) keep = keep || n.marked(k);
+      n.inputs.clear();
+      n.saved_inputs.clear();
+      n.saved_outputs.clear();
+      n.state.clear();
+      n.custom.reset();
+      if (!keep) n.freed = true;
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
+void backward(const std::vector<NDArray>& heads, const std::vector<NDArray>& head_grads, bool retain_graph,
+              bool train_mode) {
+  run(heads, head_grads, nullptr, retain_graph, false, train_mode);
+}
+
+std::vector<NDArray> grad(const std::vector<NDArray>& heads, const std::vector<NDArray>& variables,
+                          const std::vector<NDArray>& head_grads, bool retain_graph, bool create_graph,
+                          bool train_mode) {
+  if (variables.empty()) fail(code::BAD_ARGUMENT, "grad: variables cannot be an empty list");
+  return run(heads, head_grads, &variables, retain_graph, create_graph, train_mode);
+}
+
+namespace {
+
+std::string json_escape(const std::string& s) {
+  std::string r;
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') r += '\\';
+    r += ch;
+  }
+  return r;
+}
+
+std::string attr_json(const ops::AttrValue& v) {
+  std::ostringstream os;
+  switch (v.kind) {
+    case ops::AttrValue::None: return "null";
+    case ops::AttrValue::Number: os << v.num; return os.str();
+    case ops::AttrValue::Bool: return v.num != 0 ? "true" : "false";
+    case ops::AttrValue::String: return "\"" + json_escape(v.str) + "\"";
+    case ops::AttrValue::Numbers:
+      os << "[";
+      for (size_t i = 0; i < v.nums.size(); ++i) os << (i ? "," : "") << v.nums[i];
+      os << "]";
+      return os.str();
+  }
+  return "null";
+}
+
+struct GraphNode {
+  std::string op;
+  std::string attrs;
+  std::vector<int> inputs;
+  Shape shape;
+};
+
+std::vector<GraphNode> build_graph(const NDArray& a) {
+  if (!in_graph(a))
+    fail(code::NOT_RECORDED, "getSymbol: the array of shape ", shape_str(a.shape),
+         " is not part of a computation graph. Did you forget to turn on recording (autograd.record())?");
+  std::vector<NodePtr> order = collect({a});
+  std::reverse(order.begin(), order.end());  // oldest first, so inputs get ids first
+  std::vector<GraphNode> out;
+  std::unordered_map<Node*, int> first_id;
+  for (auto& np : order) {
+    Node& n = *np;
+    if (n.is_variable) {
+      first_id[&n] = static_cast<int>(out.size());
+      out.push_back(GraphNode{"variable", "{}", {}, n.out_shapes[0]});
+      continue;
+    }
+    GraphNode g;
+    g.op = n.op ? n.op->name : "?";
+    std::string at = "{";
+    for (size_t i = 0; i < n.attrs.items().size(); ++i) {
+      auto& kv = n.attrs.items()[i];
+      at += (i ? "," : "") + std::string("\"") + json_escape(kv.first) + "\":" + attr_json(kv.second);
+    }
+    g.attrs = at + "}";
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      const Edge& e = n.inputs[k];
+      if (e.node) {
+        // Multi-output nodes: outputs k>0 share the node; we reference the node's first id.
+        g.inputs.push_back(first_id[e.node.get()]);
+      } else {
+        g.inputs.push_back(static_cast<int>(out.size()));
+        out.push_back(GraphNode{"constant", "{}", {}, n.in_shapes[k]});
+      }
+    }
+    g.shape = n.out_shapes.empty() ? Shape() : n.out_shapes[0];
+    first_id[&n] = static_cast<int>(out.size());
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string symbol_json(const NDArray& a) {
+  std::vector<GraphNode> g = build_graph(a);
+  std::ostringstream os;
+  os << "{\"nodes\":[";
+  for (size_t i = 0; i < g.size(); ++i) {
+    os << (i ? "," : "") << "{\"id\":" << i << ",\"op\":\"" << json_escape(g[i].op) << "\",\"attrs\":" << g[i].attrs
+       << ",\"inputs\":[";
+    for (size_t k = 0; k < g[i].inputs.size(); ++k) os << (k ? "," : "") << g[i].inputs[k];
+    os << "],\"shape\":[";
+    for (size_t k = 0; k < g[i].shape.size(); ++k) os << (k ? "," : "") << g[i].shape[k];
+    os << "]}";
+  }
+  os << "]}";
+  return os.str();
+}
+
+std::string symbol_dot(const NDArray& a) {
+  std::vector<GraphNode> g = build_graph(a);
+  std::ostringstream os;
+  os << "digraph ndgrad {\n  rankdir=BT;\n";
+  for (size_t i = 0; i < g.size(); ++i) {
+    const char* shape = g[i].op == "variable" ? "ellipse" : g[i].op == "constant" ? "plaintext" : "box";
+    os << "  n" << i << " [label=\"" << json_escape(g[i].op) << "\\n" << shape_str(g[i].shape) << "\", shape=" << shape
+       << "];\n";
+  }
+  for (size_t i = 0; i < g.size(); ++i)
+    for (int in : g[i].inputs) os << "  n" << in << " -> n" << i << ";\n";
+  os << "}\n";
+  return os.str();
+}
+
+}  // namespace autograd
+}  // namespace ndgrad

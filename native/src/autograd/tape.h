@@ -1,0 +1,98 @@
+// The autograd tape: per-thread recording/training flags, graph nodes, backward and grad.
+// It records op calls (ops::OpCall) and replays backward rules through ops::invoke, so a backward
+// pass run while recording is itself recorded (higher-order gradients).
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../core/ndarray.h"
+#include "../ops/op.h"
+
+namespace ndgrad {
+namespace autograd {
+
+bool is_recording();
+bool is_training();
+bool set_recording(bool on);  // returns the previous value
+bool set_training(bool on);   // returns the previous value
+
+enum class GradReq : int { Null = 0, Write = 1, Add = 3 };
+bool parse_grad_req(const std::string& s, GradReq* out);
+
+// A user-defined backward (autograd.Function); implemented by the binding, which calls into JS.
+struct CustomBackward {
+  virtual ~CustomBackward() = default;
+  // Receives one gradient per output; returns one per input (undefined entries mean zero).
+  virtual std::vector<NDArray> backward(const std::vector<NDArray>& out_grads) = 0;
+};
+
+struct SavedArray {
+  NDArray array;  // inputs keep their history; outputs are stored plain (no cycle) and re-linked
+  uint64_t version = 0;
+};
+
+struct Edge {
+  std::shared_ptr<Node> node;
+  uint32_t index = 0;
+};
+
+struct Node {
+  const ops::OpDef* op = nullptr;  // null for variables
+  ops::Attrs attrs;
+  std::vector<Edge> inputs;        // node null: a constant input
+  std::vector<Shape> in_shapes;
+  std::vector<DType> in_dtypes;
+  std::vector<SavedArray> saved_inputs;   // one per input; undefined when not needed
+  std::vector<SavedArray> saved_outputs;  // one per output; undefined when not needed
+  std::vector<NDArray> state;
+  std::vector<Shape> out_shapes;
+  std::vector<DType> out_dtypes;
+  bool training = true;
+  uint64_t seq = 0;  // creation order: backward visits later nodes first
+  bool freed = false;
+  std::shared_ptr<CustomBackward> custom;
+  // Variables (leaves) and retained non-leaf gradients, one slot per output.
+  bool is_variable = false;
+  std::vector<NDArray> grad_buffers;
+  std::vector<GradReq> grad_reqs;
+  bool fresh = false;
+  size_t num_outputs() const { return out_shapes.size(); }
+  bool marked(uint32_t i) const {
+    return i < grad_reqs.size() && grad_reqs[i] != GradReq::Null && grad_buffers[i].defined();
+  }
+};
+
+// True when the array has live autograd history (a variable or a recorded result).
+inline bool in_graph(const NDArray& a) { return a.node && !a.node->freed; }
+
+// Called by ops::invoke.
+bool should_record(const std::vector<NDArray>& inputs);
+// MXNet's in-place rules, checked before anything is written: writing into an array in the
+// graph, or into an input of an op that needs a gradient, is INPLACE_IN_GRAPH.
+void check_out_target(const ops::OpCall& c, const NDArray& out);
+void record(ops::OpCall& c);
+void record_custom(const std::vector<NDArray>& inputs, std::vector<NDArray>& outputs,
+                   std::shared_ptr<CustomBackward> fn);
+
+// Marks arrays as variables with the given gradient buffers (attachGrad / markVariables).
+void mark_variable(NDArray& var, const NDArray& grad, GradReq req);
+void drop_grad(NDArray& var);
+// The gradient buffer of a marked array (undefined if none).
+NDArray grad_of(const NDArray& a);
+bool fresh_grad(const NDArray& a);
+void set_fresh_grad(const NDArray& a, bool v);
+
+void backward(const std::vector<NDArray>& heads, const std::vector<NDArray>& head_grads, bool retain_graph,
+              bool train_mode);
+std::vector<NDArray> grad(const std::vector<NDArray>& heads, const std::vector<NDArray>& variables,
+                          const std::vector<NDArray>& head_grads, bool retain_graph, bool create_graph,
+                          bool train_mode);
+
+// The recorded history of `a`: JSON ({nodes:[{id, op, attrs, inputs, shape}]}) or Graphviz source.
+std::string symbol_json(const NDArray& a);
+std::string symbol_dot(const NDArray& a);
+
+}  // namespace autograd
+}  // namespace ndgrad

@@ -1,0 +1,598 @@
+// N-API glue only: argument checks, the handle table, and turning C++ errors into NDArrayError.
+// The binding knows no math: every op goes through ops::invoke by op id.
+#include <napi.h>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "../autograd/tape.h"
+#include "../core/allocator.h"
+#include "../core/rng.h"
+#include "../core/threadpool.h"
+#include "../kernels/kernels.h"
+#include "../ops/op.h"
+
+namespace ndgrad {
+namespace binding {
+namespace {
+
+std::atomic<int64_t> g_live_arrays{0};
+
+// Handles are slot indices tagged with a generation, so a stale handle (disposed, then its slot
+// reused) is recognised instead of touching someone else's array.
+constexpr uint32_t kIndexBits = 22;
+constexpr uint32_t kIndexMask = (1u << kIndexBits) - 1;
+constexpr uint32_t kGenMask = (1u << (31 - kIndexBits)) - 1;
+constexpr int64_t kReportChunk = 1 << 20;  // report native bytes to V8 in 1 MiB steps
+
+struct Slot {
+  NDArray array;
+  uint32_t gen = 0;
+  bool live = false;
+};
+
+struct EnvData {
+  std::vector<Slot> slots;
+  std::vector<uint32_t> free_ids;
+  Napi::FunctionReference error_class;
+  Napi::Reference<Napi::Float64Array> meta;  // [dtype, ndim, dims...] of the last result
+  double* meta_data = nullptr;
+  size_t meta_len = 0;
+  int64_t held_bytes = 0, reported_bytes = 0;
+  ~EnvData() {
+    for (auto& s : slots)
+      if (s.live) g_live_arrays.fetch_sub(1);
+  }
+};
+
+EnvData& data(Napi::Env env) { return *env.GetInstanceData<EnvData>(); }
+
+void report_memory(Napi::Env env, EnvData& d) {
+  int64_t diff = d.held_bytes - d.reported_bytes;
+  if (diff >= kReportChunk || diff <= -kReportChunk) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, diff);
+    d.reported_bytes = d.held_bytes;
+  }
+}
+
+int32_t put(Napi::Env env, NDArray a) {
+  EnvData& d = data(env);
+  uint32_t idx;
+  if (!d.free_ids.empty()) {
+    idx = d.free_ids.back();
+    d.free_ids.pop_back();
+  } else {
+    if (d.slots.size() >= kIndexMask) fail(code::OUT_OF_MEMORY, "too many live arrays (", d.slots.size(), ")");
+    idx = static_cast<uint32_t>(d.slots.size());
+    d.slots.emplace_back();
+  }
+  Slot& s = d.slots[idx];
+  d.held_bytes += static_cast<int64_t>(a.nbytes());
+  s.array = std::move(a);
+  s.live = true;
+  g_live_arrays.fetch_add(1, std::memory_order_relaxed);
+  report_memory(env, d);
+  return static_cast<int32_t>((s.gen << kIndexBits) | idx);
+}
+
+Slot* find(Napi::Env env, int32_t h) {
+  EnvData& d = data(env);
+  uint32_t u = static_cast<uint32_t>(h), idx = u & kIndexMask, gen = (u >> kIndexBits) & kGenMask;
+  if (h < 0 || idx >= d.slots.size()) return nullptr;
+  Slot& s = d.slots[idx];
+  if (!s.live || s.gen != gen) return nullptr;
+  return &s;
+}
+
+NDArray& get(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsNumber()) fail(code::BAD_ARGUMENT, "expected an NDArray");
+  Slot* s = find(env, v.As<Napi::Number>().Int32Value());
+  if (!s) fail(code::DISPOSED, "the NDArray was disposed");
+  return s->array;
+}
+
+void release(Napi::Env env, int32_t h) {
+  Slot* s = find(env, h);
+  if (!s) return;  // already released: disposing twice is harmless
+  EnvData& d = data(env);
+  d.held_bytes -= static_cast<int64_t>(s->array.nbytes());
+  s->array = NDArray();
+  s->live = false;
+  s->gen = (s->gen + 1) & kGenMask;
+  d.free_ids.push_back(static_cast<uint32_t>(h) & kIndexMask);
+  g_live_arrays.fetch_sub(1, std::memory_order_relaxed);
+  report_memory(env, d);
+}
+
+void write_meta(Napi::Env env, const NDArray& a) {
+  EnvData& d = data(env);
+  if (!d.meta_data || d.meta_len < 2 + a.ndim()) return;
+  d.meta_data[0] = static_cast<double>(a.dtype);
+  d.meta_data[1] = static_cast<double>(a.ndim());
+  for (size_t i = 0; i < a.ndim(); ++i) d.meta_data[2 + i] = static_cast<double>(a.shape[i]);
+}
+
+int32_t put_result(Napi::Env env, NDArray a) {
+  write_meta(env, a);
+  return put(env, std::move(a));
+}
+
+[[noreturn]] void throw_js(Napi::Env env, const std::string& c, const std::string& msg) {
+  EnvData& d = data(env);
+  if (!d.error_class.IsEmpty()) {
+    Napi::Value err = d.error_class.New({Napi::String::New(env, msg), Napi::String::New(env, c)});
+    throw Napi::Error(env, err);
+  }
+  throw Napi::Error::New(env, c + ": " + msg);
+}
+
+// Every entry point runs inside this: ndgrad::Error becomes NDArrayError; JS exceptions pass through.
+template <class F>
+Napi::Value guarded(const Napi::CallbackInfo& info, F&& f) {
+  Napi::Env env = info.Env();
+  try {
+    return f(env);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const Error& e) {
+    throw_js(env, e.code(), e.message());
+  } catch (const std::bad_alloc&) {
+    throw_js(env, code::OUT_OF_MEMORY, "out of memory");
+  } catch (const std::exception& e) {
+    throw_js(env, code::BAD_ARGUMENT, e.what());
+  }
+}
+
+#define ENTRY(name) Napi::Value name(const Napi::CallbackInfo& info) { return guarded(info, [&](Napi::Env env) -> Napi::Value
+#define END_ENTRY ); }
+
+const ops::OpDef& op_by_id(const Napi::Value& v) {
+  const auto& all = ops::all_ops();
+  if (!v.IsNumber()) fail(code::BAD_ARGUMENT, "bad op id");
+  int64_t id = v.As<Napi::Number>().Int64Value();
+  if (id < 0 || id >= static_cast<int64_t>(all.size())) fail(code::BAD_ARGUMENT, "bad op id ", id);
+  return *all[static_cast<size_t>(id)];
+}
+
+ops::AttrValue to_attr(const Napi::Value& v, const std::string& key) {
+  ops::AttrValue a;
+  if (v.IsNull() || v.IsUndefined()) return a;
+  if (v.IsNumber()) {
+    a.kind = ops::AttrValue::Number;
+    a.num = v.As<Napi::Number>().DoubleValue();
+  } else if (v.IsBoolean()) {
+    a.kind = ops::AttrValue::Bool;
+    a.num = v.As<Napi::Boolean>().Value() ? 1 : 0;
+  } else if (v.IsString()) {
+    a.kind = ops::AttrValue::String;
+    a.str = v.As<Napi::String>().Utf8Value();
+  } else if (v.IsArray()) {
+    Napi::Array arr = v.As<Napi::Array>();
+    a.kind = ops::AttrValue::Numbers;
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      Napi::Value e = arr.Get(i);
+      if (!e.IsNumber()) fail(code::BAD_ARGUMENT, "option '", key, "' must be a list of numbers");
+      a.nums.push_back(e.As<Napi::Number>().DoubleValue());
+    }
+  } else {
+    fail(code::BAD_ARGUMENT, "option '", key, "' has an unsupported type");
+  }
+  return a;
+}
+
+ops::Attrs to_attrs(const Napi::Value& v) {
+  ops::Attrs at;
+  if (!v.IsObject()) return at;
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Array keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+    at.set(k, to_attr(o.Get(k), k));
+  }
+  return at;
+}
+
+std::vector<NDArray> arrays_of(Napi::Env env, const Napi::Value& v, bool allow_missing = false) {
+  std::vector<NDArray> r;
+  if (!v.IsArray()) fail(code::BAD_ARGUMENT, "expected a list of NDArrays");
+  Napi::Array arr = v.As<Napi::Array>();
+  r.reserve(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Value e = arr.Get(i);
+    if (allow_missing && (e.IsNull() || e.IsUndefined() || (e.IsNumber() && e.As<Napi::Number>().Int32Value() < 0)))
+      r.emplace_back();
+    else
+      r.push_back(get(env, e));
+  }
+  return r;
+}
+
+Napi::Value handles_of(Napi::Env env, std::vector<NDArray>& arrays) {
+  Napi::Array out = Napi::Array::New(env, arrays.size());
+  for (size_t i = 0; i < arrays.size(); ++i) out.Set(i, Napi::Number::New(env, put(env, std::move(arrays[i]))));
+  return out;
+}
+
+// ---- entry points ----
+
+ENTRY(Init) {
+  EnvData& d = data(env);
+  d.error_class = Napi::Persistent(info[0].As<Napi::Function>());
+  Napi::Float64Array meta = info[1].As<Napi::Float64Array>();
+  d.meta = Napi::Persistent(meta);
+  d.meta_data = meta.Data();
+  d.meta_len = meta.ElementLength();
+  return env.Undefined();
+}
+END_ENTRY
+
+ENTRY(OpTable) {
+  const auto& all = ops::all_ops();
+  Napi::Array out = Napi::Array::New(env, all.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", all[i]->name);
+    o.Set("aliases", all[i]->aliases ? all[i]->aliases : "");
+    o.Set("kind", all[i]->kind);
+    o.Set("numInputs", all[i]->num_inputs);
+    o.Set("differentiable", all[i]->backward != nullptr || (all[i]->flags & ops::kNoGrad));
+    out.Set(i, o);
+  }
+  return out;
+}
+END_ENTRY
+
+// fromTyped(typedArray, shape: number[], dtype code)
+ENTRY(FromTyped) {
+  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  Napi::Array sh = info[1].As<Napi::Array>();
+  Shape shape;
+  for (uint32_t i = 0; i < sh.Length(); ++i) shape.push_back(sh.Get(i).As<Napi::Number>().Int64Value());
+  int code_ = info[2].As<Napi::Number>().Int32Value();
+  if (code_ < 0 || code_ > 3) fail(code::BAD_ARGUMENT, "bad dtype code");
+  DType t = static_cast<DType>(code_);
+  NDArray a = empty(shape, t);
+  size_t n = static_cast<size_t>(a.size());
+  if (ta.ElementLength() != n)
+    fail(code::SHAPE_MISMATCH, "array: ", ta.ElementLength(), " values do not fill shape ", shape_str(shape));
+  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  size_t es = dtype_size(t);
+  bool same = (t == DType::Float32 && ta.TypedArrayType() == napi_float32_array) ||
+              (t == DType::Float64 && ta.TypedArrayType() == napi_float64_array) ||
+              (t == DType::Int32 && ta.TypedArrayType() == napi_int32_array) ||
+              (t == DType::UInt8 && (ta.TypedArrayType() == napi_uint8_array || ta.TypedArrayType() == napi_uint8_clamped_array));
+  if (same) {
+    if (n) std::memcpy(a.raw(), src, n * es);
+  } else if (ta.TypedArrayType() == napi_float64_array) {
+    const double* s = reinterpret_cast<const double*>(src);
+    for (size_t i = 0; i < n; ++i) write_scalar(a, static_cast<int64_t>(i), s[i]);
+  } else {
+    fail(code::BAD_ARGUMENT, "array: unsupported typed array for dtype ", dtype_name(t));
+  }
+  return Napi::Number::New(env, put_result(env, std::move(a)));
+}
+END_ENTRY
+
+ENTRY(ToTyped) {
+  NDArray& a = get(env, info[0]);
+  size_t n = static_cast<size_t>(a.size());
+  switch (a.dtype) {
+    case DType::Float32: {
+      auto t = Napi::Float32Array::New(env, n);
+      if (n) std::memcpy(t.Data(), a.raw(), n * 4);
+      return t;
+    }
+    case DType::Float64: {
+      auto t = Napi::Float64Array::New(env, n);
+      if (n) std::memcpy(t.Data(), a.raw(), n * 8);
+      return t;
+    }
+    case DType::Int32: {
+      auto t = Napi::Int32Array::New(env, n);
+      if (n) std::memcpy(t.Data(), a.raw(), n * 4);
+      return t;
+    }
+    case DType::UInt8: {
+      auto t = Napi::Uint8Array::New(env, n);
+      if (n) std::memcpy(t.Data(), a.raw(), n);
+      return t;
+    }
+  }
+  return env.Undefined();
+}
+END_ENTRY
+
+ENTRY(Item) {
+  NDArray& a = get(env, info[0]);
+  if (a.size() != 1)
+    fail(code::BAD_ARGUMENT, "item: the array has ", a.size(), " elements (shape ", shape_str(a.shape), "), not 1");
+  return Napi::Number::New(env, read_scalar(a, 0));
+}
+END_ENTRY
+
+ENTRY(Meta) {
+  write_meta(env, get(env, info[0]));
+  return env.Undefined();
+}
+END_ENTRY
+
+ENTRY(Release) {
+  release(env, info[0].As<Napi::Number>().Int32Value());
+  return env.Undefined();
+}
+END_ENTRY
+
+ENTRY(Op1) {
+  const ops::OpDef& op = op_by_id(info[0]);
+  static const ops::Attrs kNone;
+  return Napi::Number::New(env, put_result(env, ops::invoke1(op, {get(env, info[1])}, kNone)));
+}
+END_ENTRY
+
+ENTRY(Op2) {
+  const ops::OpDef& op = op_by_id(info[0]);
+  static const ops::Attrs kNone;
+  return Napi::Number::New(env, put_result(env, ops::invoke1(op, {get(env, info[1]), get(env, info[2])}, kNone)));
+}
+END_ENTRY
+
+// opScalar(op, h, number, reverse)
+ENTRY(OpScalar) {
+  const ops::OpDef& op = op_by_id(info[0]);
+  if (!info[2].IsNumber()) fail(code::BAD_ARGUMENT, op.name, ": expected a number operand");
+  ops::Attrs at;
+  at.set_number("scalar", info[2].As<Napi::Number>().DoubleValue());
+  if (info[3].ToBoolean().Value()) at.set_flag("reverse", true);
+  return Napi::Number::New(env, put_result(env, ops::invoke1(op, {get(env, info[1])}, at)));
+}
+END_ENTRY
+
+// opN(op, handles[], attrs | null, outHandle (-1 for none)) -> handle or handles[] (multi-output)
+ENTRY(OpN) {
+  const ops::OpDef& op = op_by_id(info[0]);
+  std::vector<NDArray> inputs = arrays_of(env, info[1]);
+  ops::Attrs at = to_attrs(info[2]);
+  int32_t out_h = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : -1;
+  if (out_h >= 0) {
+    NDArray& out = get(env, info[3]);
+    std::vector<NDArray> r = ops::invoke(op, std::move(inputs), at, &out);
+    out = r[0];  // keeps the data; carries the history if the write was recorded
+    write_meta(env, out);
+    return Napi::Number::New(env, out_h);
+  }
+  std::vector<NDArray> r = ops::invoke(op, std::move(inputs), at);
+  if (r.size() == 1) return Napi::Number::New(env, put_result(env, std::move(r[0])));
+  return handles_of(env, r);
+}
+END_ENTRY
+
+ENTRY(Memory) {
+  AllocatorStats s = allocator_stats();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("numArrays", Napi::Number::New(env, static_cast<double>(g_live_arrays.load())));
+  o.Set("numBytes", Napi::Number::New(env, static_cast<double>(s.live_bytes)));
+  o.Set("numBlocks", Napi::Number::New(env, static_cast<double>(s.live_blocks)));
+  o.Set("cachedBytes", Napi::Number::New(env, static_cast<double>(s.cached_bytes)));
+  o.Set("systemAllocs", Napi::Number::New(env, static_cast<double>(s.system_allocs)));
+  o.Set("cacheHits", Napi::Number::New(env, static_cast<double>(s.cache_hits)));
+  return o;
+}
+END_ENTRY
+
+ENTRY(TrimCache) {
+  allocator_trim();
+  return env.Undefined();
+}
+END_ENTRY
+
+ENTRY(Backend) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("isa", kernels::table().isa);
+  o.Set("threads", num_threads());
+  return o;
+}
+END_ENTRY
+
+ENTRY(AvailableIsas) {
+  const kernels::KernelTable* t[8];
+  int n = kernels::available_isas(t, 8);
+  Napi::Array out = Napi::Array::New(env, n);
+  for (int i = 0; i < n; ++i) out.Set(i, t[i]->isa);
+  return out;
+}
+END_ENTRY
+
+ENTRY(SelectIsa) {
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  return Napi::Boolean::New(env, kernels::select_isa(name.c_str()));
+}
+END_ENTRY
+
+ENTRY(SetNumThreads) {
+  return Napi::Number::New(env, set_num_threads(info[0].As<Napi::Number>().Int32Value()));
+}
+END_ENTRY
+
+ENTRY(Seed) {
+  double s = info[0].As<Napi::Number>().DoubleValue();
+  rng::seed(static_cast<uint64_t>(static_cast<int64_t>(s)));
+  return env.Undefined();
+}
+END_ENTRY
+
+ENTRY(SetRecording) { return Napi::Boolean::New(env, autograd::set_recording(info[0].ToBoolean().Value())); }
+END_ENTRY
+ENTRY(SetTraining) { return Napi::Boolean::New(env, autograd::set_training(info[0].ToBoolean().Value())); }
+END_ENTRY
+ENTRY(IsRecording) { return Napi::Boolean::New(env, autograd::is_recording()); }
+END_ENTRY
+ENTRY(IsTraining) { return Napi::Boolean::New(env, autograd::is_training()); }
+END_ENTRY
+
+autograd::GradReq req_of(const Napi::Value& v) {
+  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  autograd::GradReq r;
+  if (!autograd::parse_grad_req(s, &r))
+    fail(code::BAD_ARGUMENT, "gradReq must be 'write', 'add' or 'null', got '", s, "'");
+  return r;
+}
+
+// markVariables(vars[], grads[], reqs[]): all validated before any is marked.
+ENTRY(MarkVariables) {
+  Napi::Array vs = info[0].As<Napi::Array>(), gs = info[1].As<Napi::Array>(), rs = info[2].As<Napi::Array>();
+  if (vs.Length() != gs.Length() || vs.Length() != rs.Length())
+    fail(code::BAD_ARGUMENT, "markVariables: ", vs.Length(), " variables, ", gs.Length(), " gradients and ",
+         rs.Length(), " gradReqs must have the same length");
+  std::vector<NDArray*> vars;
+  std::vector<NDArray> grads;
+  std::vector<autograd::GradReq> reqs;
+  for (uint32_t i = 0; i < vs.Length(); ++i) {
+    vars.push_back(&get(env, vs.Get(i)));
+    grads.push_back(get(env, gs.Get(i)));
+    reqs.push_back(req_of(rs.Get(i)));
+    const NDArray &v = *vars.back(), &g = grads.back();
+    if (!is_float(v.dtype))
+      fail(code::DTYPE_MISMATCH, "markVariables: integer arrays (", dtype_name(v.dtype), " ", shape_str(v.shape),
+           ") cannot have gradients; convert with astype('float32')");
+    if (g.shape != v.shape)
+      fail(code::SHAPE_MISMATCH, "markVariables: gradient ", i, " has shape ", shape_str(g.shape), ", variable ", i,
+           " has shape ", shape_str(v.shape));
+    if (g.dtype != v.dtype)
+      fail(code::DTYPE_MISMATCH, "markVariables: gradient ", i, " has dtype ", dtype_name(g.dtype), ", variable ", i,
+           " has dtype ", dtype_name(v.dtype));
+  }
+  for (size_t i = 0; i < vars.size(); ++i) autograd::mark_variable(*vars[i], grads[i], reqs[i]);
+  return env.Undefined();
+}
+END_ENTRY
+
+ENTRY(DropGrad) {
+  autograd::drop_grad(get(env, info[0]));
+  return env.Undefined();
+}
+END_ENTRY
+
+ENTRY(FreshGrad) {
+  NDArray& a = get(env, info[0]);
+  if (info.Length() > 1 && info[1].IsBoolean()) autograd::set_fresh_grad(a, info[1].As<Napi::Boolean>().Value());
+  return Napi::Boolean::New(env, autograd::fresh_grad(a));
+}
+END_ENTRY
+
+ENTRY(InGraph) { return Napi::Boolean::New(env, autograd::in_graph(get(env, info[0]))); }
+END_ENTRY
+
+ENTRY(Detach) { return Napi::Number::New(env, put_result(env, get(env, info[0]).plain())); }
+END_ENTRY
+
+// backward(heads[], headGrads[] (-1 or null for ones), retainGraph, trainMode)
+ENTRY(Backward) {
+  std::vector<NDArray> heads = arrays_of(env, info[0]);
+  std::vector<NDArray> hg = arrays_of(env, info[1], true);
+  autograd::backward(heads, hg, info[2].ToBoolean().Value(), info[3].ToBoolean().Value());
+  return env.Undefined();
+}
+END_ENTRY
+
+// grad(heads[], variables[], headGrads[], retainGraph, createGraph, trainMode) -> handles[]
+ENTRY(Grad) {
+  std::vector<NDArray> heads = arrays_of(env, info[0]);
+  std::vector<NDArray> vars = arrays_of(env, info[1]);
+  std::vector<NDArray> hg = arrays_of(env, info[2], true);
+  std::vector<NDArray> r = autograd::grad(heads, vars, hg, info[3].ToBoolean().Value(), info[4].ToBoolean().Value(),
+                                          info[5].ToBoolean().Value());
+  return handles_of(env, r);
+}
+END_ENTRY
+
+ENTRY(Symbol) {
+  NDArray& a = get(env, info[0]);
+  std::string fmt = info[1].As<Napi::String>().Utf8Value();
+  return Napi::String::New(env, fmt == "dot" ? autograd::symbol_dot(a) : autograd::symbol_json(a));
+}
+END_ENTRY
+
+// A Function's backward: calls the JS callback with handles of the output gradients; it returns
+// one handle (or -1 for none) per input.
+class JsBackward : public autograd::CustomBackward {
+ public:
+  JsBackward(Napi::Env env, Napi::Function fn) : env_(env), fn_(Napi::Persistent(fn)) {}
+  std::vector<NDArray> backward(const std::vector<NDArray>& out_grads) override {
+    Napi::HandleScope scope(env_);
+    std::vector<NDArray> og = out_grads;
+    Napi::Value handles = handles_of(env_, og);
+    Napi::Value r = fn_.Call({handles});
+    std::vector<NDArray> grads;
+    if (!r.IsArray()) fail(code::BAD_CUSTOM_GRAD, "Function.backward must return NDArrays");
+    Napi::Array arr = r.As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      Napi::Value e = arr.Get(i);
+      if (e.IsNumber() && e.As<Napi::Number>().Int32Value() < 0) grads.emplace_back();
+      else grads.push_back(get(env_, e));
+    }
+    return grads;
+  }
+
+ private:
+  Napi::Env env_;
+  Napi::FunctionReference fn_;
+};
+
+// customRecord(inputs[], outputs[], backwardFn): records a Function call as one node.
+ENTRY(CustomRecord) {
+  std::vector<NDArray> inputs = arrays_of(env, info[0]);
+  Napi::Array outs = info[1].As<Napi::Array>();
+  std::vector<NDArray> outputs = arrays_of(env, info[1]);
+  auto fn = std::make_shared<JsBackward>(env, info[2].As<Napi::Function>());
+  autograd::record_custom(inputs, outputs, fn);
+  for (uint32_t i = 0; i < outs.Length(); ++i) get(env, outs.Get(i)) = outputs[i];
+  return env.Undefined();
+}
+END_ENTRY
+
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new EnvData());
+#define EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, fn, name))
+  EXPORT("init", Init);
+  EXPORT("opTable", OpTable);
+  EXPORT("fromTyped", FromTyped);
+  EXPORT("toTyped", ToTyped);
+  EXPORT("item", Item);
+  EXPORT("meta", Meta);
+  EXPORT("release", Release);
+  EXPORT("op1", Op1);
+  EXPORT("op2", Op2);
+  EXPORT("opScalar", OpScalar);
+  EXPORT("opN", OpN);
+  EXPORT("memory", Memory);
+  EXPORT("trimCache", TrimCache);
+  EXPORT("backend", Backend);
+  EXPORT("availableIsas", AvailableIsas);
+  EXPORT("selectIsa", SelectIsa);
+  EXPORT("setNumThreads", SetNumThreads);
+  EXPORT("seed", Seed);
+  EXPORT("setRecording", SetRecording);
+  EXPORT("setTraining", SetTraining);
+  EXPORT("isRecording", IsRecording);
+  EXPORT("isTraining", IsTraining);
+  EXPORT("markVariables", MarkVariables);
+  EXPORT("dropGrad", DropGrad);
+  EXPORT("freshGrad", FreshGrad);
+  EXPORT("inGraph", InGraph);
+  EXPORT("detach", Detach);
+  EXPORT("backward", Backward);
+  EXPORT("grad", Grad);
+  EXPORT("symbol", Symbol);
+  EXPORT("customRecord", CustomRecord);
+#undef EXPORT
+  return exports;
+}
+
+}  // namespace
+}  // namespace binding
+}  // namespace ndgrad
+
+static Napi::Object ndgrad_init(Napi::Env env, Napi::Object exports) { return ndgrad::binding::InitModule(env, exports); }
+NODE_API_MODULE(ndgrad_addon, ndgrad_init)

@@ -1,0 +1,105 @@
+#include "ndarray.h"
+
+#include <cstring>
+
+#include "error.h"
+
+namespace ndgrad {
+
+bool parse_dtype(const std::string& s, DType* out) {
+  if (s == "float32") *out = DType::Float32;
+  else if (s == "float64") *out = DType::Float64;
+  else if (s == "int32") *out = DType::Int32;
+  else if (s == "uint8") *out = DType::UInt8;
+  else return false;
+  return true;
+}
+
+NDArray empty(const Shape& shape, DType dtype) {
+  for (int64_t d : shape)
+    if (d < 0) fail(code::BAD_ARGUMENT, "negative dimension in shape ", shape_str(shape));
+  NDArray a;
+  a.shape = shape;
+  a.dtype = dtype;
+  int64_t n = numel(shape);
+  auto st = std::make_shared<Storage>();
+  size_t granted = 0;
+  st->data = alloc_bytes(static_cast<size_t>(n) * dtype_size(dtype), &granted);
+  st->bytes = granted;
+  a.storage = std::move(st);
+  return a;
+}
+
+NDArray zeros(const Shape& shape, DType dtype) {
+  NDArray a = empty(shape, dtype);
+  std::memset(a.raw(), 0, a.nbytes());
+  return a;
+}
+
+NDArray full(const Shape& shape, DType dtype, double value) {
+  NDArray a = empty(shape, dtype);
+  fill(a, value);
+  return a;
+}
+
+NDArray view(const NDArray& a, const Shape& shape, int64_t offset_elems) {
+  NDArray r = a.plain();
+  r.shape = shape;
+  r.offset = a.offset + offset_elems;
+  return r;
+}
+
+namespace {
+template <class T>
+T cast_from_double(double v) {
+  return static_cast<T>(v);
+}
+template <>
+uint8_t cast_from_double<uint8_t>(double v) {
+  // Wrap like C's conversion through int (NumPy's astype behaviour for in-range ints).
+  return static_cast<uint8_t>(static_cast<int64_t>(v));
+}
+template <>
+int32_t cast_from_double<int32_t>(double v) {
+  if (!(v == v)) return 0;
+  if (v >= 2147483647.0) return 2147483647;
+  if (v <= -2147483648.0) return -2147483647 - 1;
+  return static_cast<int32_t>(v);
+}
+}  // namespace
+
+void fill(const NDArray& a, double value) {
+  int64_t n = a.size();
+  NDGRAD_DISPATCH_DTYPE(a.dtype, T, {
+    T* p = a.data<T>();
+    T v = cast_from_double<T>(value);
+    for (int64_t i = 0; i < n; ++i) p[i] = v;
+  });
+}
+
+void copy_into(const NDArray& src, const NDArray& dst) {
+  int64_t n = src.size();
+  if (src.dtype == dst.dtype) {
+    if (src.raw() != dst.raw()) std::memmove(dst.raw(), src.raw(), src.nbytes());
+    return;
+  }
+  NDGRAD_DISPATCH_DTYPE(src.dtype, S, {
+    const S* s = src.data<S>();
+    NDGRAD_DISPATCH_DTYPE(dst.dtype, D, {
+      D* d = dst.data<D>();
+      for (int64_t i = 0; i < n; ++i) d[i] = cast_from_double<D>(static_cast<double>(s[i]));
+    });
+  });
+}
+
+double read_scalar(const NDArray& a, int64_t i) {
+  double r = 0;
+  NDGRAD_DISPATCH_DTYPE(a.dtype, T, { r = static_cast<double>(a.data<T>()[i]); });
+  return r;
+}
+
+void write_scalar(const NDArray& a, int64_t i, double v) {
+  NDGRAD_DISPATCH_DTYPE(a.dtype, T, { a.data<T>()[i] = cast_from_double<T>(v); });
+}
+
+}  // namespace ndgrad

@@ -1,0 +1,133 @@
+#include "threadpool.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+namespace ndgrad {
+namespace {
+
+int default_threads() {
+  const char* env = std::getenv("NDGRAD_NUM_THREADS");
+  if (env && *env) {
+    int v = std::atoi(env);
+    if (v >= 1) return v > 256 ? 256 : v;
+  }
+  unsigned hc = std::thread::hardware_concurrency();
+  return hc ? static_cast<int>(hc) : 1;
+}
+
+// Workers sleep on a condition variable between jobs; a job is one parallel_for call.
+class Pool {
+ public:
+  explicit Pool(int threads) : threads_(threads) {}
+
+  int threads() const { return threads_.load(); }
+  int set_threads(int n) { return threads_.exchange(n < 1 ? 1 : n); }
+
+  void run(int64_t n, int64_t min_chunk, RangeFn fn, void* ctx) {
+    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+    int want = threads_.load();
+    if (!busy.owns_lock() || want <= 1) {  // another thread is using the pool: do the work here
+      fn(ctx, 0, n);
+      return;
+    }
+    int64_t chunks = n / (min_chunk > 0 ? min_chunk : 1);
+    int parts = static_cast<int>(chunks < want ? chunks : want);
+    if (parts <= 1) {
+      fn(ctx, 0, n);
+      return;
+    }
+    ensure_workers(parts - 1);
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      // A worker still inside the previous job would read this job's counters with old arguments.
+      done_cv_.wait(lk, [&] { return active_ == 0; });
+      job_ = Job{fn, ctx, n, parts};
+      next_part_.store(1);
+      pending_.store(parts - 1);
+      ++generation_;
+    }
+    cv_.notify_all();
+    Job job = job_;
+    run_part(job, 0);
+    for (;;) {  // help with parts no worker has claimed yet, then wait for the rest
+      int p = next_part_.fetch_add(1);
+      if (p >= parts) break;
+      run_part(job, p);
+      pending_.fetch_sub(1);
+    }
+    std::unique_lock<std::mutex> lk(mu_);
+    done_cv_.wait(lk, [&] { return pending_.load() == 0 && active_ == 0; });
+  }
+
+ private:
+  struct Job {
+    RangeFn fn = nullptr;
+    void* ctx = nullptr;
+    int64_t n = 0;
+    int parts = 0;
+  };
+
+  static void run_part(const Job& j, int p) {
+    int64_t b = j.n * p / j.parts, e = j.n * (p + 1) / j.parts;
+    if (e > b) j.fn(j.ctx, b, e);
+  }
+
+  void ensure_workers(int count) {
+    while (workers_ < count) {
+      std::thread t([this] { worker(); });
+      t.detach();  // lives for the process; never joined at exit (the addon may unload late)
+      ++workers_;
+    }
+  }
+
+  void worker() {
+    uint64_t seen = 0;
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return generation_ != seen; });
+        seen = generation_;
+        job = job_;
+        ++active_;
+      }
+      for (;;) {
+        int p = next_part_.fetch_add(1);
+        if (p >= job.parts) break;
+        run_part(job, p);
+        pending_.fetch_sub(1);
+      }
+      std::lock_guard<std::mutex> lk(mu_);
+      --active_;
+      done_cv_.notify_all();
+    }
+  }
+
+  std::atomic<int> threads_;
+  std::mutex busy_;
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  int workers_ = 0;
+  int active_ = 0;
+  uint64_t generation_ = 0;
+  Job job_;
+  std::atomic<int> next_part_{0};
+  std::atomic<int> pending_{0};
+};
+
+Pool& pool() {
+  static Pool* p = new Pool(default_threads());  // leaked on purpose: workers outlive static destruction
+  return *p;
+}
+
+}  // namespace
+
+int num_threads() { return pool().threads(); }
+int set_num_threads(int n) { return pool().set_threads(n); }
+void parallel_for_raw(int64_t n, int64_t min_chunk, RangeFn fn, void* ctx) { pool().run(n, min_chunk, fn, ctx); }
+
+}  // namespace ndgrad

@@ -1,0 +1,244 @@
+// GEMM driver: packed, cache-blocked (GotoBLAS/BLIS design) around the ISA table's register-blocked
+// micro-kernel. Loops: jc over NC columns, pc over KC depth (B panel KC x NC packed once per (jc, pc)),
+// ic over MC rows (A block MC x KC packed), then jr/ir over NR/MR micro-tiles. Transposes are handled
+// while packing; partial tiles go through a small temp tile. Threads split the larger of M and N into
+// independent sub-problems (each packs its own panels), so no synchronisation beyond the fork/join.
+// Float64 uses a simpler blocked loop (tests and gradient checks only).
+#include <cstring>
+
+#include "../core/allocator.h"
+#include "../core/threadpool.h"
+#include "kernels.h"
+
+namespace ndgrad {
+namespace kernels {
+namespace {
+
+constexpr int64_t kKC = 320;   // depth of a packed block (B micro-panel kc x nr stays in L1)
+constexpr int64_t kMC = 192;   // rows of a packed A block (mc x kc in L2)
+constexpr int64_t kNC = 3072;  // columns of a packed B panel (kc x nc in L3)
+constexpr int kMaxTile = 32 * 32;  // largest mr * nr of any table
+// Below this many multiply-adds a GEMM runs on the calling thread only.
+constexpr int64_t kParallelMinWork = int64_t(1) << 21;
+
+// Owns one block from the caching allocator (exception-safe, no leaks).
+struct Buffer {
+  void* p = nullptr;
+  size_t granted = 0;
+  explicit Buffer(size_t bytes) { p = alloc_bytes(bytes, &granted); }
+  ~Buffer() {
+    if (p) free_bytes(p, granted);
+  }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  float* f() const { return static_cast<float*>(p); }
+};
+
+// A block rows [0, mc) x depth [0, kc) (A already offset) into panels of MR rows: dst[p*MR + i].
+void pack_a(bool ta, const float* a, int64_t lda, int64_t mc, int64_t kc, int MR, float* dst) {
+  for (int64_t ir = 0; ir < mc; ir += MR) {
+    int mr = static_cast<int>(mc - ir < MR ? mc - ir : MR);
+    if (ta) {  // A stored [k, m]: a row of the panel is contiguous
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* s = a + p * lda + ir;
+        float* d = dst + p * MR;
+        int i = 0;
+        for (; i < mr; ++i) d[i] = s[i];
+        for (; i < MR; ++i) d[i] = 0.f;
+      }
+    } else {
+      // Rows of A are contiguous in p: walk 4 depth steps at a time per row.
+      for (int i = 0; i < mr; ++i) {
+        const float* s = a + (ir + i) * lda;
+        float* d = dst + i;
+        int64_t p = 0;
+        for (; p + 4 <= kc; p += 4) {
+          float v0 = s[p], v1 = s[p + 1], v2 = s[p + 2], v3 = s[p + 3];
+          d[p * MR] = v0;
+          d[(p + 1) * MR] = v1;
+          d[(p + 2) * MR] = v2;
+          d[(p + 3) * MR] = v3;
+        }
+        for (; p < kc; ++p) d[p * MR] = s[p];
+      }
+      for (int i = mr; i < MR; ++i)
+        for (int64_t p = 0; p < kc; ++p) dst[p * MR + i] = 0.f;
+    }
+    dst += MR * kc;
+  }
+}
+
+// B panel depth [0, kc) x columns [0, nc) (B already offset) into panels of NR columns: dst[p*NR + j].
+void pack_b(bool tb, const float* b, int64_t ldb, int64_t kc, int64_t nc, int NR, float* dst) {
+  for (int64_t jr = 0; jr < nc; jr += NR) {
+    int nr = static_cast<int>(nc - jr < NR ? nc - jr : NR);
+    if (!tb) {
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* s = b + p * ldb + jr;
+        float* d = dst + p * NR;
+        if (nr == NR) {
+          std::memcpy(d, s, sizeof(float) * NR);
+        } else {
+          int j = 0;
+          for (; j < nr; ++j) d[j] = s[j];
+          for (; j < NR; ++j) d[j] = 0.f;
+        }
+      }
+    } else {  // B stored [n, k]: column j of the panel is contiguous in p
+      for (int j = 0; j < nr; ++j) {
+        const float* s = b + (jr + j) * ldb;
+        float* d = dst + j;
+        int64_t p = 0;
+        for (; p + 4 <= kc; p += 4) {
+          float v0 = s[p], v1 = s[p + 1], v2 = s[p + 2], v3 = s[p + 3];
+          d[p * NR] = v0;
+          d[(p + 1) * NR] = v1;
+          d[(p + 2) * NR] = v2;
+          d[(p + 3) * NR] = v3;
+        }
+        for (; p < kc; ++p) d[p * NR] = s[p];
+      }
+      for (int j = nr; j < NR; ++j)
+        for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = 0.f;
+    }
+    dst += NR * kc;
+  }
+}
+
+// One independent sub-problem C[m, n] (+)= A[m, k] B[k, n] with operands already offset.
+void gemm_f32_serial(const KernelTable& t, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
+                     int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  const int MR = t.gemm_mr, NR = t.gemm_nr;
+  const int64_t mc_max = (kMC / MR) * MR > 0 ? (kMC / MR) * MR : MR;
+  const int64_t nc_max = (kNC / NR) * NR > 0 ? (kNC / NR) * NR : NR;
+  const int64_t kc_max = k < kKC ? k : kKC;
+  const int64_t mc_alloc = (m < mc_max ? (m + MR - 1) / MR * MR : mc_max);
+  const int64_t nc_alloc = (n < nc_max ? (n + NR - 1) / NR * NR : nc_max);
+  Buffer abuf(sizeof(float) * static_cast<size_t>(mc_alloc * kc_max));
+  Buffer bbuf(sizeof(float) * static_cast<size_t>(nc_alloc * kc_max));
+  alignas(64) float tmp[kMaxTile];
+  float* ap = abuf.f();
+  float* bp = bbuf.f();
+  for (int64_t jc = 0; jc < n; jc += nc_max) {
+    int64_t nc = n - jc < nc_max ? n - jc : nc_max;
+    for (int64_t pc = 0; pc < k; pc += kc_max) {
+      int64_t kc = k - pc < kc_max ? k - pc : kc_max;
+      bool acc = accumulate || pc > 0;
+      pack_b(tb, tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kc, nc, NR, bp);
+      for (int64_t ic = 0; ic < m; ic += mc_max) {
+        int64_t mc = m - ic < mc_max ? m - ic : mc_max;
+        pack_a(ta, ta ? a + pc * lda + ic : a + ic * lda + pc, lda, mc, kc, MR, ap);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          int nr = static_cast<int>(nc - jr < NR ? nc - jr : NR);
+          const float* bpan = bp + jr * kc;
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            int mr = static_cast<int>(mc - ir < MR ? mc - ir : MR);
+            const float* apan = ap + ir * kc;
+            float* cp = c + (ic + ir) * ldc + jc + jr;
+            if (mr == MR && nr == NR) {
+              t.gemm_micro_f32(kc, apan, bpan, cp, ldc, acc);
+            } else {
+              t.gemm_micro_f32(kc, apan, bpan, tmp, NR, false);
+              for (int i = 0; i < mr; ++i) {
+                float* ci = cp + i * ldc;
+                const float* ti = tmp + i * NR;
+                if (acc)
+                  for (int j = 0; j < nr; ++j) ci[j] += ti[j];
+                else
+                  for (int j = 0; j < nr; ++j) ci[j] = ti[j];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+              int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  const KernelTable& t = table();
+  const int MR = t.gemm_mr, NR = t.gemm_nr;
+  int threads = num_threads();
+  double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  int64_t mt = (m + MR - 1) / MR, nt = (n + NR - 1) / NR;  // micro-tiles along each side
+  if (threads <= 1 || work < static_cast<double>(kParallelMinWork) || (mt < 2 && nt < 2)) {
+    gemm_f32_serial(t, ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    return;
+  }
+  // Split the side with more micro-tiles into `parts` contiguous, tile-aligned ranges.
+  bool split_n = nt >= mt;
+  int64_t tiles = split_n ? nt : mt;
+  int64_t parts = threads < tiles ? threads : tiles;
+  parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      int64_t t0 = tiles * p / parts, t1 = tiles * (p + 1) / parts;
+      if (split_n) {
+        int64_t j0 = t0 * NR, j1 = t1 * NR < n ? t1 * NR : n;
+        if (j1 <= j0) continue;
+        gemm_f32_serial(t, ta, tb, m, j1 - j0, k, a, lda, tb ? b + j0 * ldb : b + j0, ldb, c + j0, ldc, accumulate);
+      } else {
+        int64_t i0 = t0 * MR, i1 = t1 * MR < m ? t1 * MR : m;
+        if (i1 <= i0) continue;
+        gemm_f32_serial(t, ta, tb, i1 - i0, n, k, ta ? a + i0 : a + i0 * lda, lda, b, ldb, c + i0 * ldc, ldc,
+                        accumulate);
+      }
+    }
+  });
+}
+
+// Float64: row-parallel loops blocked over depth; every product is formed (NaN propagates).
+void gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b,
+              int64_t ldb, double* c, int64_t ldc, bool accumulate) {
+  constexpr int64_t kBlockK = 256;
+  parallel_for(m, 1 + 65536 / (n * k + 1), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      double* ci = c + i * ldc;
+      if (!accumulate)
+        for (int64_t j = 0; j < n; ++j) ci[j] = 0;
+      for (int64_t pb = 0; pb < k; pb += kBlockK) {
+        int64_t pe = pb + kBlockK < k ? pb + kBlockK : k;
+        if (!tb) {
+          for (int64_t p = pb; p < pe; ++p) {
+            double av = ta ? a[p * lda + i] : a[i * lda + p];
+            const double* bp = b + p * ldb;
+            for (int64_t j = 0; j < n; ++j) ci[j] += av * bp[j];
+          }
+        } else {
+          for (int64_t j = 0; j < n; ++j) {
+            const double* bj = b + j * ldb;
+            double s = 0;
+            if (!ta) {
+              const double* ai = a + i * lda;
+              for (int64_t p = pb; p < pe; ++p) s += ai[p] * bj[p];
+            } else {
+              for (int64_t p = pb; p < pe; ++p) s += a[p * lda + i] * bj[p];
+            }
+            ci[j] += s;
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void gemm(int dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void* a, int64_t lda, const void* b,
+          int64_t ldb, void* c, int64_t ldc, bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {  // empty sum: C = 0, or C unchanged when accumulating
+    if (!accumulate) {
+      size_t es = dtype == 0 ? sizeof(float) : sizeof(double);
+      for (int64_t i = 0; i < m; ++i) std::memset(static_cast<char*>(c) + i * ldc * es, 0, es * n);
+    }
+    return;
+  }
+  if (dtype == 0)
+    gemm_f32(ta, tb, m, n, k, (const float*)a, lda, (const float*)b, ldb, (float*)c, ldc, accumulate);
+  else
+    gemm_f64(ta, tb, m, n, k, (const double*)a, lda, (const double*)b, ldb, (double*)c, ldc, accumulate);
+}
+
+}  // namespace kernels
+}  // namespace ndgrad

@@ -1,0 +1,414 @@
+// Baseline drivers and the scalar reference loops for every dtype. Float32 inner loops go to the
+// ISA table first; the templates here are the reference the SIMD kernels are tested against.
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "../core/threadpool.h"
+#include "kernels.h"
+
+namespace ndgrad {
+namespace kernels {
+namespace {
+
+constexpr int kMaxRank = 32;  // empty() refuses more dims
+constexpr int64_t kParallelGrain = 32768;  // elements per chunk before splitting across threads
+
+template <class T>
+inline T unary_ref(int kind, T x) {
+  using R = typename std::conditional<std::is_same<T, float>::value, double, T>::type;
+  // Float32 goes through double and rounds once, so results are correctly rounded in practice.
+  R v = static_cast<R>(x);
+  switch (kind) {
+    case kNeg: return static_cast<T>(-v);
+    case kAbs: return static_cast<T>(std::fabs(v));
+    case kSign: return static_cast<T>(v > 0 ? 1 : v < 0 ? -1 : v);
+    case kExp: return static_cast<T>(std::exp(v));
+    case kExpm1: return static_cast<T>(std::expm1(v));
+    case kLog: return static_cast<T>(std::log(v));
+    case kLog2: return static_cast<T>(std::log2(v));
+    case kLog10: return static_cast<T>(std::log10(v));
+    case kLog1p: return static_cast<T>(std::log1p(v));
+    case kSqrt: return static_cast<T>(std::sqrt(v));
+    case kRsqrt: return static_cast<T>(1 / std::sqrt(v));
+    case kCbrt: return static_cast<T>(std::cbrt(v));
+    case kRcbrt: return static_cast<T>(1 / std::cbrt(v));
+    case kSquare: return static_cast<T>(v * v);
+    case kReciprocal: return static_cast<T>(1 / v);
+    case kSin: return static_cast<T>(std::sin(v));
+    case kCos: return static_cast<T>(std::cos(v));
+    case kTan: return static_cast<T>(std::tan(v));
+    case kArcsin: return static_cast<T>(std::asin(v));
+    case kArccos: return static_cast<T>(std::acos(v));
+    case kArctan: return static_cast<T>(std::atan(v));
+    case kSinh: return static_cast<T>(std::sinh(v));
+    case kCosh: return static_cast<T>(std::cosh(v));
+    case kTanh: return static_cast<T>(std::tanh(v));
+    case kArcsinh: return static_cast<T>(std::asinh(v));
+    case kArccosh: return static_cast<T>(std::acosh(v));
+    case kArctanh: return static_cast<T>(std::atanh(v));
+    case kDegrees: return static_cast<T>(v * (180.0 / M_PI));
+    case kRadians: return static_cast<T>(v * (M_PI / 180.0));
+    case kRelu: return static_cast<T>(v > 0 ? v : 0);
+    case kSigmoid: return static_cast<T>(1 / (1 + std::exp(-v)));
+    case kSoftsign: return static_cast<T>(v / (1 + std::fabs(v)));
+    case kErf: return static_cast<T>(std::erf(v));
+    case kFloor: return static_cast<T>(std::floor(v));
+    case kCeil: return static_cast<T>(std::ceil(v));
+    case kRound: return static_cast<T>(std::round(v));  // half away from zero, as MXNet
+    case kTrunc: return static_cast<T>(std::trunc(v));
+    case kIdentity: return x;
+  }
+  return x;
+}
+
+template <class T>
+inline T int_unary(int kind, T x) {
+  switch (kind) {
+    case kNeg: return static_cast<T>(-x);
+    case kAbs: return static_cast<T>(x < 0 ? -x : x);
+    case kSign: return static_cast<T>(x > 0 ? 1 : x < 0 ? -1 : 0);
+    case kSquare: return static_cast<T>(x * x);
+    case kRelu: return static_cast<T>(x > 0 ? x : 0);
+    default: return x;  // floor/ceil/round/trunc/identity on integers
+  }
+}
+
+template <class T>
+inline T binary_ref(int kind, T a, T b) {
+  constexpr bool fp = std::is_floating_point<T>::value;
+  switch (kind) {
+    case kAdd: return static_cast<T>(a + b);
+    case kSub: return static_cast<T>(a - b);
+    case kMul: return static_cast<T>(a * b);
+    case kDiv:
+      if (!fp && b == 0) return 0;
+      return static_cast<T>(a / b);
+    case kMod:
+      if (fp) {
+        if (b == 0) return static_cast<T>(std::numeric_limits<double>::quiet_NaN());
+        double r = std::fmod(static_cast<double>(a), static_cast<double>(b));
+        if (r != 0 && ((r < 0) != (b < 0))) r += b;  // sign of the divisor, as NumPy and MXNet
+        return static_cast<T>(r);
+      } else {
+        if (b == 0) return 0;
+        int64_t r = static_cast<int64_t>(a) % static_cast<int64_t>(b);
+        if (r != 0 && ((r < 0) != (b < 0))) r += b;
+        return static_cast<T>(r);
+      }
+    case kPow:
+      if (fp) return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
+      else {
+        if (b < 0) return static_cast<T>(a == 1 ? 1 : (a == -1 ? ((-static_cast<int64_t>(b)) % 2 ? -1 : 1) : 0));
+        int64_t r = 1, base = a, e = b;
+        while (e) {
+          if (e & 1) r *= base;
+          base *= base;
+          e >>= 1;
+        }
+        return static_cast<T>(r);
+      }
+    case kMax: return (a != a) ? a : (b != b) ? b : (a > b ? a : b);
+    case kMin: return (a != a) ? a : (b != b) ? b : (a < b ? a : b);
+    case kHypot: return static_cast<T>(std::hypot(static_cast<double>(a), static_cast<double>(b)));
+    case kEq: return a == b ? 1 : 0;
+    case kNe: return a != b ? 1 : 0;
+    case kGt: return a > b ? 1 : 0;
+    case kGe: return a >= b ? 1 : 0;
+    case kLt: return a < b ? 1 : 0;
+    case kLe: return a <= b ? 1 : 0;
+  }
+  return 0;
+}
+
+template <class T>
+void unary_loop(int kind, const T* x, T* y, int64_t n) {
+  if (std::is_floating_point<T>::value)
+    for (int64_t i = 0; i < n; ++i) y[i] = unary_ref<T>(kind, x[i]);
+  else
+    for (int64_t i = 0; i < n; ++i) y[i] = int_unary<T>(kind, x[i]);
+}
+
+template <class T>
+void binary_inner(int kind, const T* a, int64_t sa, const T* b, int64_t sb, T* y, int64_t n) {
+  if (std::is_same<T, float>::value && (sa == 0 || sa == 1) && (sb == 0 || sb == 1) &&
+      table().binary_f32(kind, reinterpret_cast<const float*>(a), sa, reinterpret_cast<const float*>(b), sb,
+                         reinterpret_cast<float*>(y), n))
+    return;
+  for (int64_t i = 0; i < n; ++i) y[i] = binary_ref<T>(kind, a[i * sa], b[i * sb]);
+}
+
+// Drops size-1 axes and merges axes that are contiguous for every operand, so a same-shape op
+// becomes one long inner loop and a row broadcast becomes [rows, cols].
+int collapse(int ndim, const int64_t* shape, const int64_t* const* strides, int nops, int64_t* out_shape,
+             int64_t (*out_strides)[16], int max_dims) {
+  int n = 0;
+  for (int i = 0; i < ndim; ++i) {
+    if (shape[i] == 1) continue;
+    if (n > 0) {
+      bool merge = true;
+      for (int k = 0; k < nops; ++k)
+        if (out_strides[k][n - 1] != strides[k][i] * shape[i]) merge = false;
+      if (merge) {
+        out_shape[n - 1] *= shape[i];
+        for (int k = 0; k < nops; ++k) out_strides[k][n - 1] = strides[k][i];
+        continue;
+      }
+    }
+    if (n >= max_dims) return -1;
+    out_shape[n] = shape[i];
+    for (int k = 0; k < nops; ++k) out_strides[k][n] = strides[k][i];
+    ++n;
+  }
+  return n;
+}
+
+template <class T>
+void binary_typed(int kind, int ndim, const int64_t* shape, const T* a, const int64_t* as, const T* b,
+                  const int64_t* bs, T* y) {
+  int64_t total = 1;
+  for (int i = 0; i < ndim; ++i) total *= shape[i];
+  if (total == 0) return;
+  int64_t cshape[16];
+  int64_t cstr[2][16];
+  const int64_t* strs[2] = {as, bs};
+  int cn = ndim <= 16 ? collapse(ndim, shape, strs, 2, cshape, cstr, 16) : -1;
+  if (cn < 0) {  // very high rank: plain odometer over the original axes
+    for (int64_t idx = 0; idx < total; ++idx) {
+      int64_t r = idx, oa = 0, ob = 0;
+      for (int d = ndim - 1; d >= 0; --d) {
+        int64_t c = r % shape[d];
+        r /= shape[d];
+        oa += c * as[d];
+        ob += c * bs[d];
+      }
+      y[idx] = binary_ref<T>(kind, a[oa], b[ob]);
+    }
+    return;
+  }
+  if (cn == 0) {
+    binary_inner<T>(kind, a, 0, b, 0, y, 1);
+    return;
+  }
+  int64_t inner = cshape[cn - 1], sa = cstr[0][cn - 1], sb = cstr[1][cn - 1];
+  int64_t outer = total / inner;
+  auto body = [&](int64_t o_begin, int64_t o_end) {
+    for (int64_t o = o_begin; o < o_end; ++o) {
+      int64_t r = o, oa = 0, ob = 0;
+      for (int d = cn - 2; d >= 0; --d) {
+        int64_t c = r % cshape[d];
+        r /= cshape[d];
+        oa += c * cstr[0][d];
+        ob += c * cstr[1][d];
+      }
+      binary_inner<T>(kind, a + oa, sa, b + ob, sb, y + o * inner, inner);
+    }
+  };
+  if (outer == 1) {
+    // One long run: split the run itself.
+    parallel_for(inner, kParallelGrain, [&](int64_t b0, int64_t b1) {
+      binary_inner<T>(kind, a + b0 * sa, sa, b + b0 * sb, sb, y + b0, b1 - b0);
+    });
+  } else {
+    int64_t grain = kParallelGrain / inner + 1;
+    parallel_for(outer, grain, body);
+  }
+}
+
+template <class T, class Acc>
+void reduce_typed(int kind, const T* x, int64_t outer, int64_t n, int64_t inner, T* y) {
+  auto init = [&]() -> Acc {
+    switch (kind) {
+      case kSum: return Acc(0);
+      case kProd: return Acc(1);
+      default: return Acc(0);
+    }
+  };
+  auto step = [&](Acc acc, T v) -> Acc {
+    switch (kind) {
+      case kSum: return acc + static_cast<Acc>(v);
+      case kProd: return acc * static_cast<Acc>(v);
+      case kMaxR: return (acc != acc || static_cast<Acc>(v) != static_cast<Acc>(v)) ? (acc != acc ? acc : static_cast<Acc>(v)) : (static_cast<Acc>(v) > acc ? static_cast<Acc>(v) : acc);
+      case kMinR: return (acc != acc || static_cast<Acc>(v) != static_cast<Acc>(v)) ? (acc != acc ? acc : static_cast<Acc>(v)) : (static_cast<Acc>(v) < acc ? static_cast<Acc>(v) : acc);
+    }
+    return acc;
+  };
+  bool minmax = kind == kMaxR || kind == kMinR;
+  auto rows = [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o) {
+      const T* xo = x + o * n * inner;
+      T* yo = y + o * inner;
+      for (int64_t j = 0; j < inner; ++j) {
+        Acc acc = minmax ? static_cast<Acc>(xo[j]) : init();
+        for (int64_t i = minmax ? 1 : 0; i < n; ++i) acc = step(acc, xo[i * inner + j]);
+        yo[j] = static_cast<T>(acc);
+      }
+    }
+  };
+  int64_t grain = kParallelGrain / (n * inner + 1) + 1;
+  parallel_for(outer, grain, rows);
+}
+
+template <class T>
+void softmax_typed(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log) {
+  auto body = [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o)
+      for (int64_t j = 0; j < inner; ++j) {
+        const T* xr = x + o * n * inner + j;
+        T* yr = y + o * n * inner + j;
+        double m = -std::numeric_limits<double>::infinity();
+        for (int64_t i = 0; i < n; ++i) m = std::fmax(m, static_cast<double>(xr[i * inner]));
+        double s = 0;
+        for (int64_t i = 0; i < n; ++i) s += std::exp(static_cast<double>(xr[i * inner]) - m);
+        if (log) {
+          double ls = std::log(s) + m;
+          for (int64_t i = 0; i < n; ++i) yr[i * inner] = static_cast<T>(static_cast<double>(xr[i * inner]) - ls);
+        } else {
+          for (int64_t i = 0; i < n; ++i)
+            yr[i * inner] = static_cast<T>(std::exp(static_cast<double>(xr[i * inner]) - m) / s);
+        }
+      }
+  };
+  parallel_for(outer, kParallelGrain / (n * inner + 1) + 1, body);
+}
+
+}  // namespace
+
+void unary(int kind, int dtype, const void* x, void* y, int64_t n) {
+  auto run = [&](auto* tag) {
+    using T = typename std::remove_pointer<decltype(tag)>::type;
+    parallel_for(n, kParallelGrain, [&](int64_t b, int64_t e) {
+      const T* xs = static_cast<const T*>(x) + b;
+      T* ys = static_cast<T*>(y) + b;
+      if (std::is_same<T, float>::value &&
+          table().unary_f32(kind, reinterpret_cast<const float*>(xs), reinterpret_cast<float*>(ys), e - b))
+        return;
+      unary_loop<T>(kind, xs, ys, e - b);
+    });
+  };
+  switch (dtype) {
+    case 0: run(static_cast<float*>(nullptr)); break;
+    case 1: run(static_cast<double*>(nullptr)); break;
+    case 2: run(static_cast<int32_t*>(nullptr)); break;
+    case 3: run(static_cast<uint8_t*>(nullptr)); break;
+  }
+}
+
+void binary(int kind, int dtype, int ndim, const int64_t* shape, const void* a, const int64_t* as, const void* b,
+            const int64_t* bs, void* y) {
+  switch (dtype) {
+    case 0: binary_typed<float>(kind, ndim, shape, (const float*)a, as, (const float*)b, bs, (float*)y); break;
+    case 1: binary_typed<double>(kind, ndim, shape, (const double*)a, as, (const double*)b, bs, (double*)y); break;
+    case 2: binary_typed<int32_t>(kind, ndim, shape, (const int32_t*)a, as, (const int32_t*)b, bs, (int32_t*)y); break;
+    case 3: binary_typed<uint8_t>(kind, ndim, shape, (const uint8_t*)a, as, (const uint8_t*)b, bs, (uint8_t*)y); break;
+  }
+}
+
+void reduce(int kind, int dtype, const void* x, int64_t outer, int64_t n, int64_t inner, void* y) {
+  switch (dtype) {
+    case 0:
+      if (table().reduce_f32(kind, (const float*)x, outer, n, inner, (float*)y)) return;
+      reduce_typed<float, double>(kind, (const float*)x, outer, n, inner, (float*)y);
+      break;
+    case 1: reduce_typed<double, double>(kind, (const double*)x, outer, n, inner, (double*)y); break;
+    case 2: reduce_typed<int32_t, int64_t>(kind, (const int32_t*)x, outer, n, inner, (int32_t*)y); break;
+    case 3: reduce_typed<uint8_t, int64_t>(kind, (const uint8_t*)x, outer, n, inner, (uint8_t*)y); break;
+  }
+}
+
+void arg_reduce(bool is_max, int dtype, const void* x, int64_t outer, int64_t n, int64_t inner, int out_dtype,
+                void* y) {
+  auto run = [&](auto* tag) {
+    using T = typename std::remove_pointer<decltype(tag)>::type;
+    const T* xs = static_cast<const T*>(x);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t j = 0; j < inner; ++j) {
+        const T* r = xs + o * n * inner + j;
+        int64_t best = 0;
+        for (int64_t i = 1; i < n; ++i) {
+          T v = r[i * inner], bv = r[best * inner];
+          if (bv != bv) break;  // NaN found: it wins
+          if (v != v || (is_max ? v > bv : v < bv)) best = i;
+        }
+        int64_t k = o * inner + j;
+        switch (out_dtype) {
+          case 0: static_cast<float*>(y)[k] = static_cast<float>(best); break;
+          case 1: static_cast<double*>(y)[k] = static_cast<double>(best); break;
+          case 2: static_cast<int32_t*>(y)[k] = static_cast<int32_t>(best); break;
+          default: static_cast<uint8_t*>(y)[k] = static_cast<uint8_t>(best); break;
+        }
+      }
+  };
+  switch (dtype) {
+    case 0: run(static_cast<float*>(nullptr)); break;
+    case 1: run(static_cast<double*>(nullptr)); break;
+    case 2: run(static_cast<int32_t*>(nullptr)); break;
+    case 3: run(static_cast<uint8_t*>(nullptr)); break;
+  }
+}
+
+void strided_copy(int dtype, int ndim, const int64_t* shape, const void* x, const int64_t* xs, void* y) {
+  static const int kSize[4] = {4, 8, 4, 1};
+  int es = kSize[dtype];
+  int64_t total = 1;
+  for (int i = 0; i < ndim; ++i) total *= shape[i];
+  if (total == 0) return;
+  // Collapse with y's contiguous strides as the second operand.
+  int64_t ys[kMaxRank];
+  int64_t acc = 1;
+  for (int i = ndim - 1; i >= 0; --i) {
+    ys[i] = acc;
+    acc *= shape[i];
+  }
+  int64_t cshape[16];
+  int64_t cstr[2][16];
+  const int64_t* strs[2] = {xs, ys};
+  int cn = collapse(ndim, shape, strs, 2, cshape, cstr, 16);
+  const char* xb = static_cast<const char*>(x);
+  char* yb = static_cast<char*>(y);
+  if (cn <= 0) {
+    if (cn == 0) std::memcpy(yb, xb, es);
+    else
+      for (int64_t idx = 0; idx < total; ++idx) {
+        int64_t r = idx, ox = 0;
+        for (int d = ndim - 1; d >= 0; --d) {
+          ox += (r % shape[d]) * xs[d];
+          r /= shape[d];
+        }
+        std::memcpy(yb + idx * es, xb + ox * es, es);
+      }
+    return;
+  }
+  int64_t inner = cshape[cn - 1], sx = cstr[0][cn - 1];
+  int64_t outer = total / inner;
+  parallel_for(outer, kParallelGrain / inner + 1, [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o) {
+      int64_t r = o, ox = 0;
+      for (int d = cn - 2; d >= 0; --d) {
+        ox += (r % cshape[d]) * cstr[0][d];
+        r /= cshape[d];
+      }
+      char* yo = yb + o * inner * es;
+      const char* xo = xb + ox * es;
+      if (sx == 1) std::memcpy(yo, xo, inner * es);
+      else if (es == 4)
+        for (int64_t i = 0; i < inner; ++i) reinterpret_cast<uint32_t*>(yo)[i] = reinterpret_cast<const uint32_t*>(xo)[i * sx];
+      else if (es == 8)
+        for (int64_t i = 0; i < inner; ++i) reinterpret_cast<uint64_t*>(yo)[i] = reinterpret_cast<const uint64_t*>(xo)[i * sx];
+      else
+        for (int64_t i = 0; i < inner; ++i) yo[i] = xo[i * sx];
+    }
+  });
+}
+
+void softmax(int dtype, const void* x, void* y, int64_t outer, int64_t n, int64_t inner, bool log) {
+  if (dtype == 0) {
+    if (inner == 1 && table().softmax_f32((const float*)x, (float*)y, outer, n, log)) return;
+    softmax_typed<float>((const float*)x, (float*)y, outer, n, inner, log);
+  } else {
+    softmax_typed<double>((const double*)x, (double*)y, outer, n, inner, log);
+  }
+}
+
+}  // namespace kernels
+}  // namespace ndgrad

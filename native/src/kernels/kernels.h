@@ -1,0 +1,80 @@
+// The math floor: loops over raw pointers. Kernels know no NDArray, no autograd and no N-API.
+//
+// Each ISA's hot float32 kernels live in their own translation unit and namespace (scalar.cc,
+// avx2.cc, avx512.cc, neon.cc) and fill one KernelTable; the table is chosen once at load
+// (dispatch.cc). Everything else (float64, integer dtypes, strided drivers) is baseline code in
+// generic.cc / gemm.cc, which calls the table for float32 inner loops.
+#pragma once
+#include <cstdint>
+
+namespace ndgrad {
+namespace kernels {
+
+// Elementwise unary functions. Order is part of the kernel ABI between TUs; append only.
+enum UnaryKind : int {
+  kNeg, kAbs, kSign, kExp, kExpm1, kLog, kLog2, kLog10, kLog1p, kSqrt, kRsqrt, kCbrt, kRcbrt,
+  kSquare, kReciprocal, kSin, kCos, kTan, kArcsin, kArccos, kArctan, kSinh, kCosh, kTanh,
+  kArcsinh, kArccosh, kArctanh, kDegrees, kRadians, kRelu, kSigmoid, kSoftsign, kErf,
+  kFloor, kCeil, kRound, kTrunc, kIdentity, kUnaryCount
+};
+
+// Elementwise binary functions; comparisons give 0/1 in the operands' dtype.
+enum BinaryKind : int {
+  kAdd, kSub, kMul, kDiv, kMod, kPow, kMax, kMin, kHypot,
+  kEq, kNe, kGt, kGe, kLt, kLe, kBinaryCount
+};
+
+enum ReduceKind : int { kSum, kProd, kMaxR, kMinR, kReduceCount };
+
+// Hot float32 kernels of one ISA. A function returns false when it has no fast path for the
+// requested kind; the caller then runs the generic (scalar reference) loop.
+struct KernelTable {
+  const char* isa;
+  // y[i] = f(x[i]), i < n. y may alias x exactly.
+  bool (*unary_f32)(int kind, const float* x, float* y, int64_t n);
+  // y[i] = a[i*sa] op b[i*sb] with sa, sb in {0, 1}. y may alias a or b exactly.
+  bool (*binary_f32)(int kind, const float* a, int64_t sa, const float* b, int64_t sb, float* y, int64_t n);
+  // Reduction of x viewed as [outer, n, inner] over the middle axis into y[outer, inner].
+  bool (*reduce_f32)(int kind, const float* x, int64_t outer, int64_t n, int64_t inner, float* y);
+  // Softmax (log_softmax when `log`) over contiguous rows of length n.
+  bool (*softmax_f32)(const float* x, float* y, int64_t rows, int64_t n, bool log);
+  // GEMM micro-kernel (BLIS design): C[mr x nr] (row stride ldc) = A_panel * B_panel, plus C when
+  // `accumulate`. A_panel holds k columns of mr values (a[p*mr + i] = A[i, p]); B_panel holds k rows
+  // of nr values (b[p*nr + j] = B[p, j]).
+  int gemm_mr, gemm_nr;
+  void (*gemm_micro_f32)(int64_t k, const float* a_panel, const float* b_panel, float* c, int64_t ldc,
+                         bool accumulate);
+};
+
+// The table in use (chosen once: NDGRAD_ISA=scalar|avx2|avx512|neon forces one).
+const KernelTable& table();
+// The tables this machine can run, for tests that compare ISAs ("scalar" always first).
+int available_isas(const KernelTable** out, int max);
+// Selects a table by name for the current process (tests); returns false if unsupported here.
+bool select_isa(const char* name);
+
+// ---- Baseline drivers (generic.cc), any dtype (dtype codes as ndgrad::DType) ----
+
+// y[i] = f(x[i]) for dtype codes 0 (f32) and 1 (f64); ints: neg/abs/sign/square/relu/identity.
+void unary(int kind, int dtype, const void* x, void* y, int64_t n);
+// Broadcasting binary op over an `ndim`-d output of shape `shape`, strides in elements
+// (0 on broadcast axes); y is contiguous.
+void binary(int kind, int dtype, int ndim, const int64_t* shape, const void* a, const int64_t* a_strides,
+            const void* b, const int64_t* b_strides, void* y);
+// Reduction over the middle axis of [outer, n, inner] into y[outer, inner].
+void reduce(int kind, int dtype, const void* x, int64_t outer, int64_t n, int64_t inner, void* y);
+// Index of the max/min (first on ties; NaN wins) over the middle axis, written to y in dtype `out_dtype`.
+void arg_reduce(bool is_max, int dtype, const void* x, int64_t outer, int64_t n, int64_t inner, int out_dtype,
+                void* y);
+// Strided copy: y (contiguous, shape) = x viewed with strides (any permutation/broadcast).
+void strided_copy(int dtype, int ndim, const int64_t* shape, const void* x, const int64_t* x_strides, void* y);
+// Softmax over the middle axis of [outer, n, inner].
+void softmax(int dtype, const void* x, void* y, int64_t outer, int64_t n, int64_t inner, bool log);
+
+// ---- GEMM (gemm.cc): C[m,n] = A[m,k] B[k,n] (+ C when accumulate), row-major with leading
+// dimensions; trans_a / trans_b read A as [k,m] / B as [n,k]. Multithreaded over the pool.
+void gemm(int dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const void* a, int64_t lda,
+          const void* b, int64_t ldb, void* c, int64_t ldc, bool accumulate);
+
+}  // namespace kernels
+}  // namespace ndgrad

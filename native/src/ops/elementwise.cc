@@ -1,0 +1,379 @@
+// Elementwise ops: unary functions, broadcasting binary ops (array or number operands), where,
+// copy and zeros_like. Each unary/binary op is one row of a table: name, kernel, dtype rule and
+// derivative (written with ops, so it can be recorded and differentiated again).
+#include <cmath>
+
+#include "../autograd/tape.h"
+#include "../kernels/kernels.h"
+#include "ops.h"
+
+namespace ndgrad {
+namespace ops {
+namespace {
+
+namespace k = kernels;
+
+NDArray scalar_like(const NDArray& a, double v) { return full(Shape(), a.dtype, v); }
+NDArray mul_s(const NDArray& a, double s) { return scalar_op("multiply", a, s); }
+NDArray add_s(const NDArray& a, double s) { return scalar_op("add", a, s); }
+NDArray rsub_s(double s, const NDArray& a) { return scalar_op("subtract", a, s, true); }
+
+// ---- unary ----
+
+// Derivative rule: dx from x (input), y (output) and dy.
+using UnaryGrad = NDArray (*)(const NDArray& x, const NDArray& y, const NDArray& dy);
+
+struct UnaryRow {
+  const char* name;
+  const char* aliases;
+  int kind;
+  bool keeps_int;   // int32/uint8 input keeps its dtype (otherwise: float32 result)
+  unsigned save_in, save_out;
+  UnaryGrad grad;   // null: no gradient (floor, sign...)
+};
+
+const UnaryRow kUnary[] = {
+    {"negative", "neg", k::kNeg, true, 0, 0, [](auto&, auto&, auto& dy) { return neg(dy); }},
+    {"abs", "", k::kAbs, true, 1, 0, [](auto& x, auto&, auto& dy) { return mul(dy, unary("sign", x)); }},
+    {"sign", "", k::kSign, true, 0, 0, nullptr},
+    {"exp", "", k::kExp, false, 0, 1, [](auto&, auto& y, auto& dy) { return mul(dy, y); }},
+    {"expm1", "", k::kExpm1, false, 0, 1, [](auto&, auto& y, auto& dy) { return mul(dy, add_s(y, 1)); }},
+    {"log", "", k::kLog, false, 1, 0, [](auto& x, auto&, auto& dy) { return div(dy, x); }},
+    {"log2", "", k::kLog2, false, 1, 0, [](auto& x, auto&, auto& dy) { return div(dy, mul_s(x, M_LN2)); }},
+    {"log10", "", k::kLog10, false, 1, 0, [](auto& x, auto&, auto& dy) { return div(dy, mul_s(x, M_LN10)); }},
+    {"log1p", "", k::kLog1p, false, 1, 0, [](auto& x, auto&, auto& dy) { return div(dy, add_s(x, 1)); }},
+    {"sqrt", "", k::kSqrt, false, 0, 1, [](auto&, auto& y, auto& dy) { return div(dy, mul_s(y, 2)); }},
+    {"rsqrt", "", k::kRsqrt, false, 1, 1,
+     [](auto& x, auto& y, auto& dy) { return mul(dy, div(mul_s(y, -0.5), x)); }},
+    {"cbrt", "", k::kCbrt, false, 0, 1,
+     [](auto&, auto& y, auto& dy) { return div(dy, mul_s(unary("square", y), 3)); }},
+    {"rcbrt", "", k::kRcbrt, false, 1, 1,
+     [](auto& x, auto& y, auto& dy) { return mul(dy, div(mul_s(y, -1.0 / 3.0), x)); }},
+    {"square", "", k::kSquare, true, 1, 0, [](auto& x, auto&, auto& dy) { return mul(dy, mul_s(x, 2)); }},
+    {"reciprocal", "", k::kReciprocal, false, 0, 1,
+     [](auto&, auto& y, auto& dy) { return neg(mul(dy, unary("square", y))); }},
+    {"sin", "", k::kSin, false, 1, 0, [](auto& x, auto&, auto& dy) { return mul(dy, unary("cos", x)); }},
+    {"cos", "", k::kCos, false, 1, 0, [](auto& x, auto&, auto& dy) { return neg(mul(dy, unary("sin", x))); }},
+    {"tan", "", k::kTan, false, 0, 1,
+     [](auto&, auto& y, auto& dy) { return mul(dy, add_s(unary("square", y), 1)); }},
+    {"arcsin", "", k::kArcsin, false, 1, 0,
+     [](auto& x, auto&, auto& dy) { return div(dy, unary("sqrt", rsub_s(1, unary("square", x)))); }},
+    {"arccos", "", k::kArccos, false, 1, 0,
+     [](auto& x, auto&, auto& dy) { return neg(div(dy, unary("sqrt", rsub_s(1, unary("square", x))))); }},
+    {"arctan", "", k::kArctan, false, 1, 0,
+     [](auto& x, auto&, auto& dy) { return div(dy, add_s(unary("square", x), 1)); }},
+    {"sinh", "", k::kSinh, false, 1, 0, [](auto& x, auto&, auto& dy) { return mul(dy, unary("cosh", x)); }},
+    {"cosh", "", k::kCosh, false, 1, 0, [](auto& x, auto&, auto& dy) { return mul(dy, unary("sinh", x)); }},
+    {"tanh", "", k::kTanh, false, 0, 1,
+     [](auto&, auto& y, auto& dy) { return mul(dy, rsub_s(1, unary("square", y))); }},
+    {"arcsinh", "", k::kArcsinh, false, 1, 0,
+     [](auto& x, auto&, auto& dy) { return div(dy, unary("sqrt", add_s(unary("square", x), 1))); }},
+    {"arccosh", "", k::kArccosh, false, 1, 0,
+     [](auto& x, auto&, auto& dy) { return div(dy, unary("sqrt", add_s(unary("square", x), -1))); }},
+    {"arctanh", "", k::kArctanh, false, 1, 0,
+     [](auto& x, auto&, auto& dy) { return div(dy, rsub_s(1, unary("square", x))); }},
+    {"degrees", "", k::kDegrees, false, 1, 0,
+     [](auto& x, auto&, auto& dy) { return keep_connected(mul_s(dy, 180.0 / M_PI), x); }},
+    {"radians", "", k::kRadians, false, 1, 0,
+     [](auto& x, auto&, auto& dy) { return keep_connected(mul_s(dy, M_PI / 180.0), x); }},
+    {"relu", "", k::kRelu, true, 1, 0,
+     [](auto& x, auto&, auto& dy) { return mul(dy, scalar_op("greater", x, 0)); }},
+    {"sigmoid", "", k::kSigmoid, false, 0, 1,
+     [](auto&, auto& y, auto& dy) { return mul(dy, mul(y, rsub_s(1, y))); }},
+    {"softsign", "", k::kSoftsign, false, 1, 0,
+     [](auto& x, auto&, auto& dy) { return div(dy, unary("square", add_s(unary("abs", x), 1))); }},
+    {"erf", "", k::kErf, false, 1, 0,
+     [](auto& x, auto&, auto& dy) {
+       return mul(dy, mul_s(unary("exp", neg(unary("square", x))), 2.0 / std::sqrt(M_PI)));
+     }},
+    {"floor", "", k::kFloor, true, 0, 0, nullptr},
+    {"ceil", "", k::kCeil, true, 0, 0, nullptr},
+    {"round", "", k::kRound, true, 0, 0, nullptr},
+    {"trunc", "", k::kTrunc, true, 0, 0, nullptr},
+};
+
+const UnaryRow& unary_row(const OpCall& c) { return kUnary[c.op->param]; }
+
+void unary_infer(OpCall& c) {
+  const UnaryRow& r = unary_row(c);
+  DType t = c.inputs[0].dtype;
+  c.out_shapes = {c.inputs[0].shape};
+  c.out_dtypes = {r.keeps_int ? t : float_result(t)};
+}
+
+void unary_forward(OpCall& c) {
+  const UnaryRow& r = unary_row(c);
+  NDArray x = c.inputs[0];
+  NDArray& y = c.outputs[0];
+  if (x.dtype != y.dtype) {  // integer input of a float-valued function: compute in float32
+    copy_into(x, y);
+    x = y;
+  }
+  k::unary(r.kind, static_cast<int>(y.dtype), x.raw(), y.raw(), y.size());
+}
+
+void unary_backward(GradCall& g) {
+  const UnaryRow& r = kUnary[g.op->param];
+  g.in_grads[0] = r.grad(g.inputs[0], g.outputs[0], g.out_grad(0));
+}
+
+// ---- binary ----
+
+using BinaryGrad = void (*)(const NDArray& a, const NDArray& b, const NDArray& y, const NDArray& dy, bool need_a,
+                            bool need_b, NDArray* da, NDArray* db);
+
+struct BinaryRow {
+  const char* name;
+  const char* aliases;
+  int kind;
+  bool float_result;  // integer operands give float32 (divide, hypot)
+  unsigned save_in, save_out;
+  BinaryGrad grad;  // null: comparison (zero gradient)
+};
+
+const BinaryRow kBinary[] = {
+    {"add", "plus elemwise_add", k::kAdd, false, 0, 0,
+     [](auto&, auto&, auto&, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
+       if (na) *da = dy;
+       if (nb) *db = dy;
+     }},
+    {"subtract", "sub minus", k::kSub, false, 0, 0,
+     [](auto&, auto&, auto&, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
+       if (na) *da = dy;
+       if (nb) *db = neg(dy);
+     }},
+    {"multiply", "mul", k::kMul, false, 3, 0,
+     [](auto& a, auto& b, auto&, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
+       if (na) *da = mul(dy, b);
+       if (nb) *db = mul(dy, a);
+     }},
+    {"divide", "div", k::kDiv, true, 3, 0,
+     [](auto& a, auto& b, auto&, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
+       if (na) *da = div(dy, b);
+       if (nb) *db = neg(div(mul(dy, a), unary("square", b)));
+     }},
+    {"mod", "", k::kMod, false, 3, 0,
+     [](auto& a, auto& b, auto&, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
+       if (na) *da = keep_connected(dy, a);
+       if (nb) *db = neg(mul(dy, unary("floor", div(a, b))));
+     }},
+    {"power", "pow", k::kPow, false, 3, 1,
+     [](auto& a, auto& b, auto& y, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
+       if (na) *da = mul(dy, mul(b, binary("power", a, scalar_op("subtract", b, 1))));
+       if (nb) *db = mul(dy, mul(y, unary("log", a)));
+     }},
+    {"maximum", "", k::kMax, false, 3, 0,
+     [](auto& a, auto& b, auto&, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
+       if (na) *da = mul(dy, binary("greater_equal", a, b));
+       if (nb) *db = mul(dy, binary("lesser", a, b));
+     }},
+    {"minimum", "", k::kMin, false, 3, 0,
+     [](auto& a, auto& b, auto&, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
+       if (na) *da = mul(dy, binary("lesser_equal", a, b));
+       if (nb) *db = mul(dy, binary("greater", a, b));
+     }},
+    {"hypot", "", k::kHypot, true, 3, 1,
+     [](auto& a, auto& b, auto& y, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
+       if (na) *da = mul(dy, div(a, y));
+       if (nb) *db = mul(dy, div(b, y));
+     }},
+    {"equal", "", k::kEq, false, 0, 0, nullptr},
+    {"not_equal", "notEqual", k::kNe, false, 0, 0, nullptr},
+    {"greater", "", k::kGt, false, 0, 0, nullptr},
+    {"greater_equal", "greaterEqual", k::kGe, false, 0, 0, nullptr},
+    {"lesser", "lesser less", k::kLt, false, 0, 0, nullptr},
+    {"lesser_equal", "lesserEqual less_equal", k::kLe, false, 0, 0, nullptr},
+};
+
+const BinaryRow& binary_row(const OpDef* op) { return kBinary[op->param]; }
+
+// A number operand travels as attrs {scalar, reverse}: `a op s`, or `s op a` when reverse.
+bool has_scalar(const Attrs& at) { return at.has("scalar"); }
+
+void binary_infer(OpCall& c) {
+  const BinaryRow& r = binary_row(c.op);
+  const Attrs& at = *c.attrs;
+  if (has_scalar(at)) {
+    if (c.inputs.size() != 1) fail(code::BAD_ARGUMENT, c.name(), ": expects one array and one number");
+    at.number(c.name(), "scalar", 0);
+    c.out_shapes = {c.inputs[0].shape};
+  } else {
+    if (c.inputs.size() != 2) fail(code::BAD_ARGUMENT, c.name(), ": expects 2 operands, got ", c.inputs.size());
+    expect_same_dtype(c);
+    c.out_shapes = {broadcast_shapes(c.inputs[0].shape, c.inputs[1].shape, c.name())};
+  }
+  DType t = c.inputs[0].dtype;
+  c.out_dtypes = {r.float_result ? float_result(t) : t};
+}
+
+void binary_forward(OpCall& c) {
+  const BinaryRow& r = binary_row(c.op);
+  NDArray& y = c.outputs[0];
+  NDArray a = c.inputs[0];
+  NDArray b;
+  bool scalar = has_scalar(*c.attrs);
+  if (scalar) {
+    b = full(Shape(), y.dtype, c.attrs->number(c.name(), "scalar", 0));
+    if (c.attrs->flag(c.name(), "reverse", false)) std::swap(a, b);
+  } else {
+    b = c.inputs[1];
+  }
+  if (a.dtype != y.dtype) a = astype(a.plain(), y.dtype);
+  if (b.dtype != y.dtype) b = astype(b.plain(), y.dtype);
+  Shape sa = broadcast_strides(a.shape, y.shape), sb = broadcast_strides(b.shape, y.shape);
+  k::binary(r.kind, static_cast<int>(y.dtype), static_cast<int>(y.ndim()), y.shape.data(), a.raw(), sa.data(),
+            b.raw(), sb.data(), y.raw());
+}
+
+void binary_backward(GradCall& g) {
+  const BinaryRow& r = binary_row(g.op);
+  const Attrs& at = *g.attrs;
+  NDArray dy = g.out_grad(0);
+  if (has_scalar(at)) {
+    NDArray x = g.inputs[0];  // undefined when the rule does not read it (add, subtract)
+    NDArray s = full(Shape(), g.in_dtypes[0], at.number(g.name(), "scalar", 0));
+    bool rev = at.flag(g.name(), "reverse", false);
+    NDArray da, db;
+    if (!rev) r.grad(x, s, g.outputs[0], dy, true, false, &da, &db);
+    else r.grad(s, x, g.outputs[0], dy, false, true, &da, &db);
+    g.in_grads[0] = rev ? db : da;
+    if (g.in_grads[0].defined()) g.in_grads[0] = sum_to(g.in_grads[0], g.in_shapes[0]);
+    return;
+  }
+  NDArray a = g.inputs[0], b = g.inputs[1];
+  NDArray da, db;
+  r.grad(a, b, g.outputs[0], dy, g.need[0], g.need[1], &da, &db);
+  if (g.need[0] && da.defined()) g.in_grads[0] = sum_to(da, g.in_shapes[0]);
+  if (g.need[1] && db.defined()) g.in_grads[1] = sum_to(db, g.in_shapes[1]);
+}
+
+// ---- where, copy, zeros_like ----
+
+void where_infer(OpCall& c) {
+  const NDArray &cond = c.inputs[0], &x = c.inputs[1], &y = c.inputs[2];
+  if (x.dtype != y.dtype)
+    fail(code::DTYPE_MISMATCH, "where: x ", dtype_name(x.dtype), " and y ", dtype_name(y.dtype), " differ");
+  Shape s = broadcast_shapes(x.shape, y.shape, "where");
+  s = broadcast_shapes(cond.shape, s, "where");
+  c.out_shapes = {s};
+  c.out_dtypes = {x.dtype};
+}
+
+void where_forward(OpCall& c) {
+  NDArray& out = c.outputs[0];
+  NDArray cond = c.inputs[0].dtype == DType::Float64 ? c.inputs[0] : astype(c.inputs[0].plain(), DType::Float64);
+  NDArray x = astype(c.inputs[1].plain(), DType::Float64), y = astype(c.inputs[2].plain(), DType::Float64);
+  Shape sc = broadcast_strides(cond.shape, out.shape), sx = broadcast_strides(x.shape, out.shape),
+        sy = broadcast_strides(y.shape, out.shape);
+  Shape cs = contiguous_strides(out.shape);
+  int64_t n = out.size();
+  const double *pc = cond.data<double>(), *px = x.data<double>(), *py = y.data<double>();
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t r = i, oc = 0, ox = 0, oy = 0;
+    for (size_t d = 0; d < out.ndim(); ++d) {
+      int64_t idx = r / cs[d];
+      r %= cs[d];
+      oc += idx * sc[d];
+      ox += idx * sx[d];
+      oy += idx * sy[d];
+    }
+    write_scalar(out, i, pc[oc] != 0 ? px[ox] : py[oy]);
+  }
+}
+
+void where_backward(GradCall& g) {
+  NDArray dy = g.out_grad(0);
+  NDArray cond = g.inputs[0];
+  NDArray z = zeros_like(dy);
+  if (g.need[1]) g.in_grads[1] = sum_to(where(cond, dy, z), g.in_shapes[1]);
+  if (g.need[2]) g.in_grads[2] = sum_to(where(cond, z, dy), g.in_shapes[2]);
+}
+
+void same_infer(OpCall& c) {
+  c.out_shapes = {c.inputs[0].shape};
+  c.out_dtypes = {c.inputs[0].dtype};
+}
+void copy_forward(OpCall& c) { copy_into(c.inputs[0], c.outputs[0]); }
+void copy_backward(GradCall& g) { g.in_grads[0] = g.out_grad(0); }
+void zeros_forward(OpCall& c) { fill(c.outputs[0], 0.0); }
+
+const OpDef kWhere = {"where", "", "other", 3, where_infer, where_forward, where_backward, 1, 0, 0, 0};
+const OpDef kCopy = {"copy", "identity _copy", "unary", 1, same_infer, copy_forward, copy_backward, 0, 0, kAliasSafe, 0};
+const OpDef kZerosLike = {"zeros_like", "zerosLike", "unary", 1, same_infer, zeros_forward, nullptr, 0, 0,
+                          kNoGrad | kAliasSafe, 0};
+OpRegistrar r_where(kWhere), r_copy(kCopy), r_zeros(kZerosLike);
+
+constexpr int kNumUnary = sizeof(kUnary) / sizeof(kUnary[0]);
+constexpr int kNumBinary = sizeof(kBinary) / sizeof(kBinary[0]);
+OpDef g_unary_defs[kNumUnary];
+OpDef g_binary_defs[kNumBinary];
+
+struct RegisterTables {
+  RegisterTables() {
+    for (int i = 0; i < kNumUnary; ++i) {
+      const UnaryRow& r = kUnary[i];
+      g_unary_defs[i] = OpDef{r.name, r.aliases, "unary", 1, unary_infer, unary_forward,
+                              r.grad ? unary_backward : nullptr, r.save_in, r.save_out,
+                              (r.grad ? 0u : unsigned(kNoGrad)) | kAliasSafe, i};
+      register_op(g_unary_defs[i]);
+    }
+    for (int i = 0; i < kNumBinary; ++i) {
+      const BinaryRow& r = kBinary[i];
+      g_binary_defs[i] = OpDef{r.name, r.aliases, "binary", -1, binary_infer, binary_forward,
+                               r.grad ? binary_backward : nullptr, r.save_in, r.save_out,
+                               (r.grad ? 0u : unsigned(kNoGrad)) | kAliasSafe, i};
+      register_op(g_binary_defs[i]);
+    }
+  }
+} g_register_tables;
+
+}  // namespace
+
+NDArray unary(const char* name, const NDArray& x) { return invoke1(op_ref(name), {x}, Attrs()); }
+NDArray binary(const char* name, const NDArray& a, const NDArray& b) { return invoke1(op_ref(name), {a, b}, Attrs()); }
+
+NDArray add(const NDArray& a, const NDArray& b) {
+  static const OpDef& op = op_ref("add");
+  return invoke1(op, {a, b}, Attrs());
+}
+NDArray sub(const NDArray& a, const NDArray& b) {
+  static const OpDef& op = op_ref("subtract");
+  return invoke1(op, {a, b}, Attrs());
+}
+NDArray mul(const NDArray& a, const NDArray& b) {
+  static const OpDef& op = op_ref("multiply");
+  return invoke1(op, {a, b}, Attrs());
+}
+NDArray div(const NDArray& a, const NDArray& b) {
+  static const OpDef& op = op_ref("divide");
+  return invoke1(op, {a, b}, Attrs());
+}
+NDArray neg(const NDArray& a) { return unary("negative", a); }
+NDArray copy(const NDArray& a) { return invoke1(kCopy, {a}, Attrs()); }
+NDArray zeros_like(const NDArray& a) { return invoke1(kZerosLike, {a}, Attrs()); }
+NDArray where(const NDArray& cond, const NDArray& x, const NDArray& y) { return invoke1(kWhere, {cond, x, y}, Attrs()); }
+
+NDArray scalar_op(const char* name, const NDArray& a, double s, bool reverse) {
+  Attrs at;
+  at.set_number("scalar", s);
+  if (reverse) at.set_flag("reverse", true);
+  return invoke1(op_ref(name), {a}, at);
+}
+
+void add_into(const NDArray& buf, const NDArray& g) {
+  bool prev = autograd::set_recording(false);
+  struct R {
+    bool p;
+    ~R() { autograd::set_recording(p); }
+  } restore{prev};
+  static const OpDef& op = op_ref("add");
+  invoke(op, {buf.plain(), g.plain()}, Attrs(), &buf);
+}
+
+NDArray keep_connected(const NDArray& g, const NDArray& x) {
+  if (!autograd::is_recording() || !autograd::in_graph(x)) return g;
+  return add(g, zeros_like(x));
+}
+
+}  // namespace ops
+}  // namespace ndgrad

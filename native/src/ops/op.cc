@@ -1,0 +1,245 @@
+#include "op.h"
+
+#include <cmath>
+#include <unordered_map>
+
+#include "../autograd/tape.h"
+
+namespace ndgrad {
+namespace ops {
+
+// ---- Attrs ----
+
+const AttrValue* Attrs::get(const char* key) const {
+  for (auto& kv : items_)
+    if (kv.first == key) return kv.second.kind == AttrValue::None ? nullptr : &kv.second;
+  return nullptr;
+}
+
+bool Attrs::has(const char* key) const { return get(key) != nullptr; }
+
+double Attrs::number(const char* op, const char* key, double def) const {
+  const AttrValue* v = get(key);
+  if (!v) return def;
+  if (v->kind == AttrValue::Bool) return v->num;
+  if (v->kind != AttrValue::Number) fail(code::BAD_ARGUMENT, op, ": option '", key, "' must be a number");
+  return v->num;
+}
+
+int64_t Attrs::integer(const char* op, const char* key, int64_t def) const {
+  const AttrValue* v = get(key);
+  if (!v) return def;
+  double d = v->kind == AttrValue::Numbers && v->nums.size() == 1 ? v->nums[0] : v->num;
+  if ((v->kind != AttrValue::Number && !(v->kind == AttrValue::Numbers && v->nums.size() == 1)) ||
+      std::floor(d) != d || std::fabs(d) > 9.0e15)
+    fail(code::BAD_ARGUMENT, op, ": option '", key, "' must be an integer");
+  return static_cast<int64_t>(d);
+}
+
+bool Attrs::flag(const char* op, const char* key, bool def) const {
+  const AttrValue* v = get(key);
+  if (!v) return def;
+  if (v->kind != AttrValue::Bool && v->kind != AttrValue::Number)
+    fail(code::BAD_ARGUMENT, op, ": option '", key, "' must be a boolean");
+  return v->num != 0;
+}
+
+std::string Attrs::string(const char* op, const char* key, const std::string& def) const {
+  const AttrValue* v = get(key);
+  if (!v) return def;
+  if (v->kind != AttrValue::String) fail(code::BAD_ARGUMENT, op, ": option '", key, "' must be a string");
+  return v->str;
+}
+
+std::vector<int64_t> Attrs::ints(const char* op, const char* key, bool* present) const {
+  const AttrValue* v = get(key);
+  if (present) *present = v != nullptr;
+  std::vector<int64_t> r;
+  if (!v) return r;
+  auto check = [&](double d) {
+    if (std::floor(d) != d || std::fabs(d) > 9.0e15)
+      fail(code::BAD_ARGUMENT, op, ": option '", key, "' must hold integers");
+    return static_cast<int64_t>(d);
+  };
+  if (v->kind == AttrValue::Number) r.push_back(check(v->num));
+  else if (v->kind == AttrValue::Numbers)
+    for (double d : v->nums) r.push_back(check(d));
+  else
+    fail(code::BAD_ARGUMENT, op, ": option '", key, "' must be an integer or a list of integers");
+  return r;
+}
+
+void Attrs::set(const std::string& key, AttrValue v) {
+  for (auto& kv : items_)
+    if (kv.first == key) {
+      kv.second = std::move(v);
+      return;
+    }
+  items_.emplace_back(key, std::move(v));
+}
+void Attrs::set_number(const std::string& key, double v) {
+  AttrValue a;
+  a.kind = AttrValue::Number;
+  a.num = v;
+  set(key, std::move(a));
+}
+void Attrs::set_flag(const std::string& key, bool v) {
+  AttrValue a;
+  a.kind = AttrValue::Bool;
+  a.num = v ? 1 : 0;
+  set(key, std::move(a));
+}
+void Attrs::set_ints(const std::string& key, const std::vector<int64_t>& v) {
+  AttrValue a;
+  a.kind = AttrValue::Numbers;
+  for (int64_t x : v) a.nums.push_back(static_cast<double>(x));
+  set(key, std::move(a));
+}
+void Attrs::set_string(const std::string& key, const std::string& v) {
+  AttrValue a;
+  a.kind = AttrValue::String;
+  a.str = v;
+  set(key, std::move(a));
+}
+
+// ---- registry ----
+
+namespace {
+struct Registry {
+  std::vector<const OpDef*> ops;
+  std::unordered_map<std::string, const OpDef*> by_name;
+};
+Registry& registry() {
+  static Registry* r = new Registry();
+  return *r;
+}
+}  // namespace
+
+int register_op(const OpDef& def) {
+  Registry& r = registry();
+  r.ops.push_back(&def);
+  r.by_name[def.name] = &def;
+  std::string al = def.aliases ? def.aliases : "";
+  size_t pos = 0;
+  while (pos < al.size()) {
+    size_t sp = al.find(' ', pos);
+    if (sp == std::string::npos) sp = al.size();
+    if (sp > pos) r.by_name[al.substr(pos, sp - pos)] = &def;
+    pos = sp + 1;
+  }
+  return static_cast<int>(r.ops.size() - 1);
+}
+
+const OpDef* find_op(const std::string& name) {
+  auto& m = registry().by_name;
+  auto it = m.find(name);
+  return it == m.end() ? nullptr : it->second;
+}
+
+const std::vector<const OpDef*>& all_ops() { return registry().ops; }
+
+const OpDef& op_ref(const char* name) {
+  const OpDef* d = find_op(name);
+  if (!d) fail(code::BAD_ARGUMENT, "unknown op '", name, "'");
+  return *d;
+}
+
+const char* OpCall::name() const { return op ? op->name : "?"; }
+const char* GradCall::name() const { return op ? op->name : "?"; }
+
+NDArray GradCall::out_grad(size_t i) const {
+  if (out_grads[i].defined()) return out_grads[i];
+  return zeros(out_shapes[i], out_dtypes[i]);
+}
+
+void expect_float(const OpCall& c, size_t i) {
+  if (!is_float(c.inputs[i].dtype))
+    fail(code::DTYPE_MISMATCH, c.name(), ": expects a float32 or float64 array, got ", dtype_name(c.inputs[i].dtype));
+}
+
+std::string shapes_of(const OpCall& c) {
+  std::string s;
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    if (i) s += ", ";
+    s += shape_str(c.inputs[i].shape);
+  }
+  return s;
+}
+
+void expect_same_dtype(const OpCall& c) {
+  for (size_t i = 1; i < c.inputs.size(); ++i)
+    if (c.inputs[i].dtype != c.inputs[0].dtype)
+      fail(code::DTYPE_MISMATCH, c.name(), ": operands have different dtypes ", dtype_name(c.inputs[0].dtype), " ",
+           shape_str(c.inputs[0].shape), " and ", dtype_name(c.inputs[i].dtype), " ", shape_str(c.inputs[i].shape),
+           " (convert one with astype)");
+}
+
+// ---- invoke ----
+
+namespace {
+bool overlaps(const NDArray& a, const NDArray& b) { return a.defined() && b.defined() && a.storage == b.storage; }
+}  // namespace
+
+std::vector<NDArray> invoke(const OpDef& op, std::vector<NDArray> inputs, const Attrs& attrs, const NDArray* out) {
+  static const Attrs kEmpty;
+  OpCall c;
+  c.op = &op;
+  c.inputs = std::move(inputs);
+  c.attrs = &attrs;
+  c.training = autograd::is_training();
+  if (op.num_inputs >= 0 && static_cast<int>(c.inputs.size()) != op.num_inputs)
+    fail(code::BAD_ARGUMENT, op.name, ": expects ", op.num_inputs, " array inputs, got ", c.inputs.size());
+  for (auto& a : c.inputs)
+    if (!a.defined()) fail(code::BAD_ARGUMENT, op.name, ": an input array is missing");
+  op.infer(c);
+  size_t nout = c.out_shapes.size();
+  bool recording = autograd::is_recording();
+
+  if (out) {
+    if (nout != 1) fail(code::BAD_ARGUMENT, op.name, ": 'out' needs an op with one output");
+    if (out->shape != c.out_shapes[0])
+      fail(code::SHAPE_MISMATCH, op.name, ": out array has shape ", shape_str(out->shape), ", the result has shape ",
+           shape_str(c.out_shapes[0]));
+    if (out->dtype != c.out_dtypes[0])
+      fail(code::DTYPE_MISMATCH, op.name, ": out array has dtype ", dtype_name(out->dtype), ", the result has dtype ",
+           dtype_name(c.out_dtypes[0]));
+    if (recording) autograd::check_out_target(c, *out);
+  }
+
+  bool alias_input = false;
+  if (out)
+    for (auto& a : c.inputs)
+      if (overlaps(a, *out)) alias_input = true;
+
+  c.outputs.resize(nout);
+  if (c.view_of >= 0 && !out) {
+    for (size_t i = 0; i < nout; ++i) c.outputs[i] = view(c.inputs[c.view_of], c.out_shapes[i], c.view_offset);
+  } else {
+    for (size_t i = 0; i < nout; ++i) {
+      if (out && !(alias_input && !(op.flags & kAliasSafe))) c.outputs[i] = out->plain();
+      else c.outputs[i] = empty(c.out_shapes[i], c.out_dtypes[i]);
+    }
+    if (c.view_of >= 0) copy_into(view(c.inputs[c.view_of], c.out_shapes[0], c.view_offset), c.outputs[0]);
+    else op.forward(c);
+    if (out && c.outputs[0].storage != out->storage) {  // computed aside because out overlaps an input
+      copy_into(c.outputs[0], *out);
+      c.outputs[0] = out->plain();
+    }
+  }
+  if (out) out->bump_version();
+  if (recording && autograd::should_record(c.inputs)) autograd::record(c);
+  (void)kEmpty;
+  return std::move(c.outputs);
+}
+
+NDArray invoke1(const OpDef& op, std::vector<NDArray> inputs, const Attrs& attrs, const NDArray* out) {
+  std::vector<NDArray> r = invoke(op, std::move(inputs), attrs, out);
+  return std::move(r[0]);
+}
+
+NDArray invoke1(const char* name, std::vector<NDArray> inputs, const Attrs& attrs) {
+  return invoke1(op_ref(name), std::move(inputs), attrs);
+}
+
+}  // namespace ops
+}  // namespace ndgrad

@@ -1,0 +1,267 @@
+// Shape ops of the foundation: reshape, at (first-axis index), expand_dims, squeeze, flatten (views),
+// transpose, broadcast_to, astype.
+#include <algorithm>
+
+#include "../kernels/kernels.h"
+#include "ops.h"
+
+namespace ndgrad {
+namespace ops {
+namespace {
+
+namespace k = kernels;
+
+// MXNet's reshape codes: -1 infers one axis, 0 copies the input's size at that position.
+Shape resolve_shape(const char* op, const Shape& in, const std::vector<int64_t>& spec) {
+  Shape out;
+  int infer = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < spec.size(); ++i) {
+    int64_t d = spec[i];
+    if (d == -1) {
+      if (infer >= 0) fail(code::BAD_ARGUMENT, op, ": only one -1 allowed in shape");
+      infer = static_cast<int>(i);
+      out.push_back(1);
+    } else if (d == 0) {
+      if (i >= in.size()) fail(code::BAD_ARGUMENT, op, ": 0 at position ", i, " but input ", shape_str(in), " has ", in.size(), " dims");
+      out.push_back(in[i]);
+      known *= in[i];
+    } else if (d < -1) {
+      fail(code::BAD_ARGUMENT, op, ": unsupported shape code ", d, " (only -1 and 0 are supported)");
+    } else {
+      out.push_back(d);
+      known *= d;
+    }
+  }
+  int64_t total = numel(in);
+  if (infer >= 0) {
+    if (known == 0 || total % known != 0)
+      fail(code::SHAPE_MISMATCH, op, ": cannot reshape array of shape ", shape_str(in), " into ", "shape with -1");
+    out[infer] = total / known;
+  }
+  if (numel(out) != total)
+    fail(code::SHAPE_MISMATCH, op, ": cannot reshape array of shape ", shape_str(in), " (size ", total, ") into shape ",
+         shape_str(out));
+  return out;
+}
+
+void reshape_infer(OpCall& c) {
+  bool present = false;
+  std::vector<int64_t> spec = c.attrs->ints(c.name(), "shape", &present);
+  if (!present) fail(code::BAD_ARGUMENT, c.name(), ": needs a shape");
+  c.out_shapes = {resolve_shape(c.name(), c.inputs[0].shape, spec)};
+  c.out_dtypes = {c.inputs[0].dtype};
+  c.view_of = 0;
+}
+
+// Gradient of every view-like op: reshape the gradient back.
+void reshape_back(GradCall& g) { g.in_grads[0] = reshape(g.out_grad(0), g.in_shapes[0]); }
+
+void expand_dims_infer(OpCall& c) {
+  const Shape& s = c.inputs[0].shape;
+  int64_t axis = c.attrs->integer(c.name(), "axis", 0);
+  int a = normalize_axis(axis, s.size() + 1, c.name(), s);
+  Shape o = s;
+  o.insert(a, 1);
+  c.out_shapes = {o};
+  c.out_dtypes = {c.inputs[0].dtype};
+  c.view_of = 0;
+}
+
+void squeeze_infer(OpCall& c) {
+  const Shape& s = c.inputs[0].shape;
+  bool present = false;
+  std::vector<int64_t> axes = c.attrs->ints(c.name(), "axis", &present);
+  Shape o;
+  std::vector<int> drop;
+  for (int64_t a : axes) {
+    int n = normalize_axis(a, s.size(), c.name(), s);
+    if (s[n] != 1)
+      fail(code::BAD_AXIS, c.name(), ": cannot squeeze axis ", a, " of size ", s[n], " in shape ", shape_str(s));
+    drop.push_back(n);
+  }
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool d = present ? std::find(drop.begin(), drop.end(), static_cast<int>(i)) != drop.end() : s[i] == 1;
+    if (!d) o.push_back(s[i]);
+  }
+  c.out_shapes = {o};
+  c.out_dtypes = {c.inputs[0].dtype};
+  c.view_of = 0;
+}
+
+void flatten_infer(OpCall& c) {
+  const Shape& s = c.inputs[0].shape;
+  int64_t rest = 1;
+  for (size_t i = 1; i < s.size(); ++i) rest *= s[i];
+  c.out_shapes = {s.empty() ? Shape{1, 1} : Shape{s[0], rest}};
+  c.out_dtypes = {c.inputs[0].dtype};
+  c.view_of = 0;
+}
+
+// x.at(i): first-axis index, a view sharing storage (recorded like MXNet's x[i]).
+void at_infer(OpCall& c) {
+  const Shape& s = c.inputs[0].shape;
+  if (s.empty()) fail(code::BAD_ARGUMENT, "at: cannot index a 0-d array");
+  int64_t i = c.attrs->integer(c.name(), "index", 0);
+  if (i < -s[0] || i >= s[0])
+    fail(code::OUT_OF_RANGE, "at: index ", i, " is out of bounds for axis 0 with size ", s[0], " (shape ", shape_str(s), ")");
+  Shape o(s.begin() + 1, s.size() - 1);
+  c.out_shapes = {o};
+  c.out_dtypes = {c.inputs[0].dtype};
+  c.view_of = 0;
+  c.view_offset = (i < 0 ? i + s[0] : i) * numel(o);
+}
+
+void at_forward(OpCall&) {}  // never called: invoke builds the view below
+
+void at_backward(GradCall& g) {
+  const Shape& s = g.in_shapes[0];
+  int64_t i = g.attrs->integer(g.name(), "index", 0);
+  if (i < 0) i += s[0];
+  // Scatter the gradient into row i of zeros, written with ops: pad via concatenation of zeros is
+  // heavy, so use a one-hot row mask times the broadcast gradient.
+  Shape mask_shape(s.size(), 1);
+  mask_shape[0] = s[0];
+  NDArray mask = zeros(mask_shape, g.in_dtypes[0]);
+  write_scalar(mask, i, 1.0);
+  Shape bshape = s;
+  bshape[0] = 1;
+  NDArray dy = reshape(g.out_grad(0), bshape);
+  g.in_grads[0] = mul(broadcast_to(dy, s), mask);
+}
+
+void transpose_infer(OpCall& c) {
+  const Shape& s = c.inputs[0].shape;
+  bool present = false;
+  std::vector<int64_t> axes = c.attrs->ints(c.name(), "axes", &present);
+  if (!present || axes.empty()) {
+    axes.clear();
+    for (size_t i = s.size(); i-- > 0;) axes.push_back(static_cast<int64_t>(i));
+  }
+  if (axes.size() != s.size())
+    fail(code::BAD_AXIS, c.name(), ": axes of length ", axes.size(), " do not match shape ", shape_str(s));
+  std::vector<char> seen(s.size(), 0);
+  Shape o;
+  for (int64_t a : axes) {
+    int n = normalize_axis(a, s.size(), c.name(), s);
+    if (seen[n]) fail(code::BAD_AXIS, c.name(), ": repeated axis ", a, " for shape ", shape_str(s));
+    seen[n] = 1;
+    o.push_back(s[n]);
+  }
+  c.out_shapes = {o};
+  c.out_dtypes = {c.inputs[0].dtype};
+}
+
+std::vector<int64_t> transpose_axes(const Attrs& at, size_t ndim) {
+  bool present = false;
+  std::vector<int64_t> axes = at.ints("transpose", "axes", &present);
+  if (!present || axes.empty()) {
+    axes.clear();
+    for (size_t i = ndim; i-- > 0;) axes.push_back(static_cast<int64_t>(i));
+  }
+  for (auto& a : axes)
+    if (a < 0) a += static_cast<int64_t>(ndim);
+  return axes;
+}
+
+void transpose_forward(OpCall& c) {
+  const NDArray& x = c.inputs[0];
+  std::vector<int64_t> axes = transpose_axes(*c.attrs, x.ndim());
+  Shape cs = contiguous_strides(x.shape), st;
+  for (int64_t a : axes) st.push_back(cs[a]);
+  NDArray& y = c.outputs[0];
+  k::strided_copy(static_cast<int>(x.dtype), static_cast<int>(y.ndim()), y.shape.data(), x.raw(), st.data(), y.raw());
+}
+
+void transpose_backward(GradCall& g) {
+  std::vector<int64_t> axes = transpose_axes(*g.attrs, g.in_shapes[0].size());
+  std::vector<int64_t> inv(axes.size());
+  for (size_t i = 0; i < axes.size(); ++i) inv[axes[i]] = static_cast<int64_t>(i);
+  g.in_grads[0] = transpose(g.out_grad(0), inv);
+}
+
+void broadcast_infer(OpCall& c) {
+  const Shape& s = c.inputs[0].shape;
+  bool present = false;
+  std::vector<int64_t> spec = c.attrs->ints(c.name(), "shape", &present);
+  if (!present) fail(code::BAD_ARGUMENT, c.name(), ": needs a shape");
+  if (spec.size() < s.size())
+    fail(code::SHAPE_MISMATCH, c.name(), ": cannot broadcast shape ", shape_str(s), " to ", shape_str(Shape(spec)));
+  Shape o(spec);
+  size_t off = o.size() - s.size();
+  for (size_t i = 0; i < o.size(); ++i) {
+    if (o[i] == 0 && i >= off) o[i] = s[i - off];  // MXNet: 0 keeps the input's size
+    if (i >= off && s[i - off] != 1 && s[i - off] != o[i])
+      fail(code::SHAPE_MISMATCH, c.name(), ": cannot broadcast shape ", shape_str(s), " to ", shape_str(Shape(spec)));
+    if (o[i] < 0) fail(code::BAD_ARGUMENT, c.name(), ": negative size in shape ", shape_str(Shape(spec)));
+  }
+  c.out_shapes = {o};
+  c.out_dtypes = {c.inputs[0].dtype};
+}
+
+void broadcast_forward(OpCall& c) {
+  const NDArray& x = c.inputs[0];
+  NDArray& y = c.outputs[0];
+  Shape st = broadcast_strides(x.shape, y.shape);
+  k::strided_copy(static_cast<int>(x.dtype), static_cast<int>(y.ndim()), y.shape.data(), x.raw(), st.data(), y.raw());
+}
+
+void broadcast_backward(GradCall& g) { g.in_grads[0] = sum_to(g.out_grad(0), g.in_shapes[0]); }
+
+void astype_infer(OpCall& c) {
+  std::string name = c.attrs->string(c.name(), "dtype", "float32");
+  DType t;
+  if (!parse_dtype(name, &t))
+    fail(code::BAD_ARGUMENT, c.name(), ": unknown dtype '", name, "' (float32, float64, int32, uint8)");
+  c.out_shapes = {c.inputs[0].shape};
+  c.out_dtypes = {t};
+}
+
+void astype_forward(OpCall& c) { copy_into(c.inputs[0], c.outputs[0]); }
+
+void astype_backward(GradCall& g) {
+  if (!is_float(g.in_dtypes[0])) return;
+  g.in_grads[0] = astype(g.out_grad(0), g.in_dtypes[0]);
+}
+
+void noop_forward(OpCall&) {}
+
+const OpDef kReshape = {"reshape", "Reshape", "other", 1, reshape_infer, noop_forward, reshape_back, 0, 0, 0, 0};
+const OpDef kExpandDims = {"expand_dims", "expandDims", "other", 1, expand_dims_infer, noop_forward, reshape_back, 0, 0, 0, 0};
+const OpDef kSqueeze = {"squeeze", "", "other", 1, squeeze_infer, noop_forward, reshape_back, 0, 0, 0, 0};
+const OpDef kFlatten = {"flatten", "Flatten", "other", 1, flatten_infer, noop_forward, reshape_back, 0, 0, 0, 0};
+const OpDef kAt = {"at", "", "other", 1, at_infer, at_forward, at_backward, 0, 0, 0, 0};
+const OpDef kTranspose = {"transpose", "", "other", 1, transpose_infer, transpose_forward, transpose_backward, 0, 0, 0, 0};
+const OpDef kBroadcastTo = {"broadcast_to", "broadcastTo", "other", 1, broadcast_infer, broadcast_forward,
+                            broadcast_backward, 0, 0, 0, 0};
+const OpDef kAstype = {"astype", "cast Cast", "other", 1, astype_infer, astype_forward, astype_backward, 0, 0,
+                       kAliasSafe, 0};
+OpRegistrar r1(kReshape), r2(kExpandDims), r3(kSqueeze), r4(kFlatten), r5(kAt), r6(kTranspose), r7(kBroadcastTo),
+    r8(kAstype);
+
+}  // namespace
+
+NDArray reshape(const NDArray& x, const Shape& shape) {
+  Attrs at;
+  at.set_ints("shape", shape.vec());
+  return invoke1(kReshape, {x}, at);
+}
+NDArray broadcast_to(const NDArray& x, const Shape& shape) {
+  if (x.shape == shape) return x;
+  Attrs at;
+  at.set_ints("shape", shape.vec());
+  return invoke1(kBroadcastTo, {x}, at);
+}
+NDArray transpose(const NDArray& x, const std::vector<int64_t>& axes) {
+  Attrs at;
+  at.set_ints("axes", axes);
+  return invoke1(kTranspose, {x}, at);
+}
+NDArray astype(const NDArray& x, DType dtype) {
+  Attrs at;
+  at.set_string("dtype", dtype_name(dtype));
+  return invoke1(kAstype, {x}, at);
+}
+
+}  // namespace ops
+}  // namespace ndgrad
