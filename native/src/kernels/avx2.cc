@@ -248,8 +248,41 @@ inline V vsigmoid(V x) {
   return vdiv(num, vadd(vset(1.f), e));
 }
 
-// erf: |x| < 0.921875 -> x * P(x^2); else 1 - exp(-x^2) * R(|x|) / ... (see coefficients below).
-V verf(V x);
+// erf: |x| < 1 -> x * P(x^2); 1 <= |x| < 4 -> 1 - exp(-x^2) R(1/|x|) with x^2 carried as hi + lo;
+// |x| >= 4 -> +-1. P, R: weighted least-squares minimax fits (rel. error 1.2e-9 and 1.5e-8).
+inline V verf(V x) {
+  V ax = vabs(x);
+  V u = vmul(x, x);
+  V p = vset(7.853857713779888e-05f);
+  p = vfma(p, u, vset(-8.010192522887871e-04f));
+  p = vfma(p, u, vset(5.1883275602487705e-03f));
+  p = vfma(p, u, vset(-2.6853811869245375e-02f));
+  p = vfma(p, u, vset(1.1283585147035105e-01f));
+  p = vfma(p, u, vset(-3.7612625824093826e-01f));
+  p = vfma(p, u, vset(1.1283791657266902f));
+  V small = vmul(x, p);
+  M is_small = vlt(ax, vset(1.f));
+  if (!many(mor(vge(ax, vset(1.f)), visnan(x)))) return small;
+  V xc = vmin(vset(4.f), ax);  // keeps NaN
+  V t = vdiv(vset(1.f), xc);
+  V s = vmul(vsub(t, vset(0.625f)), vset(2.6666666666666667f));  // [0.25, 1] -> [-1, 1]
+  V r = vset(4.504067965e-06f);
+  r = vfma(r, s, vset(-2.716604178e-06f));
+  r = vfma(r, s, vset(-2.962533270e-05f));
+  r = vfma(r, s, vset(1.240842317e-04f));
+  r = vfma(r, s, vset(-3.469546524e-04f));
+  r = vfma(r, s, vset(4.600147384e-04f));
+  r = vfma(r, s, vset(2.307698627e-03f));
+  r = vfma(r, s, vset(-2.424285059e-02f));
+  r = vfma(r, s, vset(1.433564387e-01f));
+  r = vfma(r, s, vset(3.059529892e-01f));
+  V hi = vmul(xc, xc);
+  V lo = vfma(xc, xc, vsub(vzero(), hi));  // x^2 - hi, exact
+  V e = vmul(vexp(vsub(vzero(), hi)), vsub(vset(1.f), lo));
+  V big = vfnma(e, r, vset(1.f));
+  big = vcopysign(big, x);
+  return vselect(is_small, small, big);
+}
 
 inline V vround_away(V x) {
   V t = vtrunc(x);
@@ -571,14 +604,6 @@ bool softmax_f32(const float* x, float* y, int64_t rows, int64_t n, bool log) {
 
 // END PORTABLE
 // ---------------------------------------------------------------------------------------------
-
-// erf defined after the portable block's declaration (same text in avx512.cc).
-V verf(V x) {
-  alignas(64) float t[W];
-  vstore(t, x);
-  for (int i = 0; i < W; ++i) t[i] = erff(t[i]);
-  return vload(t);
-}
 
 // (3) GEMM micro-kernel: 6 x 16 tile in 12 ymm accumulators (BLIS/OpenBLAS Haswell shape).
 constexpr int kMR = 6, kNR = 16;

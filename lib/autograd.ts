@@ -1,0 +1,310 @@
+// MXNet's autograd API over the C++ tape: scopes, variables, backward/grad, Function, getSymbol.
+import { native } from './binding';
+import { NDArrayError } from './errors';
+import { customTemps, freeCustomTemps, invoke, NDArray, runBackward, tidy, wrap, wrapHandle } from './ndarray';
+
+export type GradReq = 'write' | 'add' | 'null';
+
+export const isRecording = (): boolean => native.isRecording();
+export const isTraining = (): boolean => native.isTraining();
+export const setRecording = (flag: boolean): boolean => native.setRecording(flag);
+export const setTraining = (flag: boolean): boolean => native.setTraining(flag);
+
+/** A scope in its `using` form: restores both flags when disposed. */
+export class StateScope implements Disposable {
+  private readonly prevRec: boolean;
+  private readonly prevTrain: boolean;
+  private done = false;
+  constructor(rec: boolean | null, train: boolean | null) {
+    this.prevRec = rec === null ? native.isRecording() : native.setRecording(rec);
+    this.prevTrain = train === null ? native.isTraining() : native.setTraining(train);
+  }
+  [Symbol.dispose](): void {
+    if (this.done) return;
+    this.done = true;
+    native.setRecording(this.prevRec);
+    native.setTraining(this.prevTrain);
+  }
+  dispose(): void {
+    this[Symbol.dispose]();
+  }
+}
+
+// Unlike MXNet (which restores a flag only if entering changed it), every scope restores both flags
+// to their values at entry, on return, throw or dispose.
+function scoped<T>(rec: boolean | null, train: boolean | null, fn: (() => T) | undefined, name: string): any {
+  const scope = new StateScope(rec, train);
+  if (fn === undefined) return scope;
+  if (typeof fn !== 'function') {
+    scope.dispose();
+    throw new NDArrayError(`autograd.${name}: expected a function`, 'BAD_ARGUMENT');
+  }
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scope.dispose();
+  }
+  if (result && typeof (result as any).then === 'function')
+    throw new NDArrayError(
+      `autograd.${name}: the callback returned a Promise; recording state is per thread, not per promise, so async callbacks are not supported (use the 'using' form around synchronous code)`,
+      'ASYNC_SCOPE',
+    );
+  return result;
+}
+
+export function record(): StateScope;
+export function record<T>(fn: () => T, opts?: { trainMode?: boolean }): T;
+export function record(opts: { trainMode?: boolean }): StateScope;
+export function record(a?: any, b?: { trainMode?: boolean }): any {
+  if (a !== undefined && typeof a === 'object') return scoped(true, a.trainMode ?? true, undefined, 'record');
+  return scoped(true, b?.trainMode ?? true, a, 'record');
+}
+
+export function pause(): StateScope;
+export function pause<T>(fn: () => T, opts?: { trainMode?: boolean }): T;
+export function pause(opts: { trainMode?: boolean }): StateScope;
+export function pause(a?: any, b?: { trainMode?: boolean }): any {
+  if (a !== undefined && typeof a === 'object') return scoped(false, a.trainMode ?? false, undefined, 'pause');
+  return scoped(false, b?.trainMode ?? false, a, 'pause');
+}
+
+export function trainMode(): StateScope;
+export function trainMode<T>(fn: () => T): T;
+export function trainMode(fn?: any): any {
+  return scoped(null, true, fn, 'trainMode');
+}
+
+export function predictMode(): StateScope;
+export function predictMode<T>(fn: () => T): T;
+export function predictMode(fn?: any): any {
+  return scoped(null, false, fn, 'predictMode');
+}
+
+function list<T>(x: T | T[] | null | undefined): T[] {
+  if (x === null || x === undefined) return [];
+  return Array.isArray(x) ? x : [x];
+}
+
+function handle(x: unknown, what: string): number {
+  if (!(x instanceof NDArray)) throw new NDArrayError(`${what}: expected an NDArray`, 'BAD_ARGUMENT');
+  return x.h;
+}
+
+export function markVariables(variables: NDArray | NDArray[], gradients: NDArray | NDArray[], gradReqs: GradReq | GradReq[] = 'write'): void {
+  const vs = list(variables);
+  const gs = list(gradients);
+  if (Array.isArray(variables) !== Array.isArray(gradients))
+    throw new NDArrayError('markVariables: variables and gradients must both be NDArrays or both be lists', 'BAD_ARGUMENT');
+  const reqs = Array.isArray(gradReqs) ? gradReqs : vs.map(() => gradReqs);
+  if (vs.length !== gs.length || reqs.length !== vs.length)
+    throw new NDArrayError(
+      `markVariables: ${vs.length} variables, ${gs.length} gradients and ${reqs.length} gradReqs must have the same length`,
+      'BAD_ARGUMENT',
+    );
+  native.markVariables(
+    vs.map((v) => handle(v, 'markVariables')),
+    gs.map((g) => handle(g, 'markVariables')),
+    reqs,
+  );
+  vs.forEach((v, i) => {
+    v._grad = gs[i];
+    gs[i]._kept = true;
+  });
+}
+
+export function backward(
+  heads: NDArray | NDArray[],
+  headGrads?: NDArray | (NDArray | null)[] | null,
+  opts: { retainGraph?: boolean; trainMode?: boolean } = {},
+): void {
+  const hs = list(heads);
+  const hg = list(headGrads as any) as (NDArray | null)[];
+  if (hg.length && hg.length !== hs.length)
+    throw new NDArrayError(`backward: heads and headGrads must be lists of the same length: ${hs.length} vs. ${hg.length}`, 'BAD_ARGUMENT');
+  runBackward(hs, hg, opts.retainGraph ?? false, opts.trainMode ?? true);
+}
+
+export function grad(
+  heads: NDArray | NDArray[],
+  variables: NDArray | NDArray[],
+  headGrads?: NDArray | (NDArray | null)[] | null,
+  opts: { retainGraph?: boolean; createGraph?: boolean; trainMode?: boolean } = {},
+): NDArray[] {
+  const hs = list(heads);
+  const vs = list(variables);
+  const hg = list(headGrads as any) as (NDArray | null)[];
+  if (vs.length === 0) throw new NDArrayError('grad: variables cannot be an empty list', 'BAD_ARGUMENT');
+  if (hg.length && hg.length !== hs.length)
+    throw new NDArrayError(`grad: heads and headGrads must be lists of the same length: ${hs.length} vs. ${hg.length}`, 'BAD_ARGUMENT');
+  const createGraph = opts.createGraph ?? false;
+  try {
+    const r = native.grad(
+      hs.map((h) => handle(h, 'grad')),
+      vs.map((v) => handle(v, 'grad')),
+      hg.map((g) => (g ? handle(g, 'grad') : -1)),
+      opts.retainGraph ?? createGraph,
+      createGraph,
+      opts.trainMode ?? true,
+    );
+    return r.map(wrapHandle);
+  } finally {
+    freeCustomTemps();
+  }
+}
+
+export interface GraphJSON {
+  nodes: { id: number; op: string; attrs: Record<string, unknown>; inputs: number[]; shape: number[] }[];
+}
+
+export class Graph {
+  constructor(private readonly json: string, private readonly dot: string) {}
+  toJSON(): GraphJSON {
+    return JSON.parse(this.json);
+  }
+  toDot(): string {
+    return this.dot;
+  }
+  /** Leaf inputs (variables and constants), as MXNet's list_arguments(). */
+  listArguments(): string[] {
+    return this.toJSON()
+      .nodes.filter((n) => n.op === 'variable' || n.op === 'constant')
+      .map((n) => `${n.op === 'variable' ? 'var' : 'null'}${n.id}`);
+  }
+}
+
+export function getSymbol(x: NDArray): Graph {
+  const h = handle(x, 'getSymbol');
+  return new Graph(native.symbol(h, 'json'), native.symbol(h, 'dot'));
+}
+
+/** A custom differentiable function (MXNet's autograd.Function). Single use. */
+export class Function {
+  private used = false;
+  private saved: NDArray[] = [];
+
+  /** Override: computes the outputs (recording is paused while it runs). */
+  forward(..._inputs: NDArray[]): NDArray | NDArray[] {
+    throw new NDArrayError('Function.forward is not implemented', 'BAD_ARGUMENT');
+  }
+  /** Override: receives one gradient per output, returns one per input. */
+  backward(..._outputGrads: NDArray[]): NDArray | (NDArray | null)[] {
+    throw new NDArrayError('Function.backward is not implemented', 'BAD_ARGUMENT');
+  }
+
+  saveForBackward(...arrays: NDArray[]): void {
+    for (const a of this.saved) a.dispose();
+    this.saved = arrays.map((a) => {
+      const d = a.detach(); // our own handle: the user may dispose theirs
+      d._kept = true;
+      return d;
+    });
+  }
+  get savedTensors(): NDArray[] {
+    return this.saved;
+  }
+
+  apply(...inputs: NDArray[]): any {
+    if (this.used)
+      throw new NDArrayError('Function: each Function instance can only be called once; create another instance', 'BAD_ARGUMENT');
+    this.used = true;
+    const prev = native.setRecording(false);
+    let out: NDArray | NDArray[];
+    try {
+      out = this.forward(...inputs);
+    } finally {
+      native.setRecording(prev);
+    }
+    const outs = Array.isArray(out) ? out : [out];
+    if (outs.length === 0 || outs.some((o) => !(o instanceof NDArray)))
+      throw new NDArrayError('Function.forward must return an NDArray or a list of NDArrays', 'BAD_ARGUMENT');
+    if (prev) {
+      native.customRecord(
+        inputs.map((x) => handle(x, 'Function')),
+        outs.map((o) => o.h),
+        (gradHandles: number[]) => this.runBackward(gradHandles, inputs.length),
+      );
+    } else {
+      this.release();
+    }
+    return out;
+  }
+
+  private runBackward(gradHandles: number[], numInputs: number): number[] {
+    const grads = gradHandles.map((h) => {
+      const a = wrapHandle(h);
+      customTemps.push(a);
+      return a;
+    });
+    const r = this.backward(...grads);
+    const list = Array.isArray(r) ? r : [r];
+    if (list.length !== numInputs)
+      throw new NDArrayError(`Function.backward returned ${list.length} gradients for ${numInputs} inputs`, 'BAD_CUSTOM_GRAD');
+    return list.map((g) => {
+      if (g === null || g === undefined) return -1;
+      if (!(g instanceof NDArray)) throw new NDArrayError('Function.backward must return NDArrays', 'BAD_CUSTOM_GRAD');
+      customTemps.push(g);
+      return g.h;
+    });
+  }
+
+  private release(): void {
+    for (const a of this.saved) a.dispose();
+    this.saved = [];
+  }
+}
+
+/**
+ * Compares analytic gradients of sum(fn(...inputs)) with central finite differences in float64
+ * (PyTorch's gradcheck, MXNet's check_numeric_gradient). Returns the worst error; throws on failure.
+ */
+export function checkGradient(
+  fn: (...xs: NDArray[]) => NDArray | NDArray[],
+  inputs: NDArray[],
+  opts: { eps?: number; rtol?: number; atol?: number } = {},
+): { maxError: number } {
+  const eps = opts.eps ?? 1e-6;
+  const rtol = opts.rtol ?? 1e-4;
+  const atol = opts.atol ?? 1e-6;
+  return tidy(() => {
+    const xs = inputs.map((x) => (x.dtype === 'float32' || x.dtype === 'float64' ? x.astype('float64') : x.copy()));
+    const diff = xs.filter((x) => x.dtype === 'float64');
+    for (const x of diff) x.attachGrad();
+    const total = (ys: NDArray | NDArray[]): NDArray => {
+      const l = Array.isArray(ys) ? ys : [ys];
+      let s = l[0].astype('float64').sum();
+      for (let i = 1; i < l.length; i++) s = s.add(l[i].astype('float64').sum());
+      return s;
+    };
+    const loss = record(() => total(fn(...xs)));
+    loss.backward();
+    let worst = 0;
+    for (const x of diff) {
+      const analytic = x.grad!.toTypedArray() as Float64Array;
+      const base = x.toTypedArray() as Float64Array;
+      for (let i = 0; i < base.length; i++) {
+        const at = (v: number): number =>
+          tidy(() => {
+            const p = Float64Array.from(base);
+            p[i] = v;
+            x.set(invoke('reshape', [wrap(nativeFrom(p))], { shape: x.shape }));
+            return pause(() => total(fn(...xs)).item());
+          });
+        const numeric = (at(base[i] + eps) - at(base[i] - eps)) / (2 * eps);
+        x.set(invoke('reshape', [wrap(nativeFrom(base))], { shape: x.shape }));
+        const err = Math.abs(analytic[i] - numeric);
+        const tol = atol + rtol * Math.abs(numeric);
+        worst = Math.max(worst, err);
+        if (!(err <= tol))
+          throw new Error(
+            `checkGradient: input of shape (${x.shape.join(',')}) element ${i}: analytic ${analytic[i]} vs numeric ${numeric} (error ${err}, tolerance ${tol})`,
+          );
+      }
+    }
+    return { maxError: worst };
+  });
+}
+
+function nativeFrom(data: Float64Array): number {
+  return native.fromTyped(data, [data.length], 1);
+}

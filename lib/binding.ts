@@ -1,0 +1,69 @@
+// Loads the native addon (bundled prebuild or local build) and describes what it exports.
+import * as path from 'path';
+import { NDArrayError } from './errors';
+
+export interface OpInfo {
+  name: string;
+  aliases: string;
+  kind: string;
+  numInputs: number;
+  differentiable: boolean;
+}
+
+export interface Binding {
+  init(errorClass: typeof NDArrayError, meta: Float64Array): void;
+  opTable(): OpInfo[];
+  fromTyped(data: ArrayBufferView, shape: number[], dtype: number): number;
+  toTyped(h: number): Float32Array | Float64Array | Int32Array | Uint8Array;
+  item(h: number): number;
+  meta(h: number): void;
+  release(h: number): void;
+  op1(op: number, a: number): number;
+  op2(op: number, a: number, b: number): number;
+  opScalar(op: number, a: number, s: number, reverse: boolean): number;
+  opN(op: number, inputs: number[], attrs: object | null, out: number): number | number[];
+  memory(): { numArrays: number; numBytes: number; numBlocks: number; cachedBytes: number; systemAllocs: number; cacheHits: number };
+  trimCache(): void;
+  backend(): { isa: string; threads: number };
+  availableIsas(): string[];
+  selectIsa(name: string): boolean;
+  setNumThreads(n: number): number;
+  seed(n: number): void;
+  setRecording(on: boolean): boolean;
+  setTraining(on: boolean): boolean;
+  isRecording(): boolean;
+  isTraining(): boolean;
+  markVariables(vars: number[], grads: number[], reqs: string[]): void;
+  dropGrad(h: number): void;
+  freshGrad(h: number, value?: boolean): boolean;
+  inGraph(h: number): boolean;
+  detach(h: number): number;
+  backward(heads: number[], headGrads: number[], retainGraph: boolean, trainMode: boolean): void;
+  grad(heads: number[], vars: number[], headGrads: number[], retainGraph: boolean, createGraph: boolean, trainMode: boolean): number[];
+  symbol(h: number, format: 'json' | 'dot'): string;
+  customRecord(inputs: number[], outputs: number[], backward: (gradHandles: number[]) => number[]): void;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+export const native: Binding = require('node-gyp-build')(path.join(__dirname, '..'));
+
+/** Shape and dtype of the last result, written by native code (no object per call). */
+export const meta = new Float64Array(2 + 64);
+native.init(NDArrayError, meta);
+
+const table = native.opTable();
+const ids = new Map<string, number>();
+table.forEach((op, i) => {
+  ids.set(op.name, i);
+  for (const a of op.aliases.split(' ')) if (a) ids.set(a, i);
+});
+
+export function opId(name: string): number {
+  const id = ids.get(name);
+  if (id === undefined) throw new Error(`ndgrad: the native addon has no op '${name}' (rebuild it)`);
+  return id;
+}
+
+export function opTable(): OpInfo[] {
+  return table.slice();
+}

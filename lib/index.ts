@@ -1,0 +1,43 @@
+import * as autograd from './autograd';
+import { NDArrayError } from './errors';
+import * as nda from './ndarray';
+import * as opsModule from './ops';
+import { opTable } from './binding';
+import { native } from './binding';
+
+export { NDArray } from './ndarray';
+export type { DType, Operand } from './ndarray';
+export { NDArrayError, autograd };
+
+/** The nd namespace: creation, every op, memory control. */
+export const nd = {
+  ...opsModule.ops,
+  clip: opsModule.clip,
+  where: opsModule.where,
+  dot: opsModule.dot,
+  reshape: opsModule.reshape,
+  transpose: opsModule.transpose,
+  expandDims: opsModule.expandDims,
+  squeeze: opsModule.squeeze,
+  flatten: opsModule.flatten,
+  broadcastTo: opsModule.broadcastTo,
+  broadcastLike: opsModule.broadcastLike,
+  astype: opsModule.astype,
+  array: nda.array,
+  zeros: nda.zeros,
+  ones: nda.ones,
+  full: nda.full,
+  arange: nda.arange,
+  eye: nda.eye,
+  zerosLike: nda.zerosLike,
+  onesLike: nda.onesLike,
+  random: nda.random,
+  tidy: nda.tidy,
+  keep: nda.keep,
+  dispose: nda.dispose,
+  memory: nda.memory,
+  backend: nda.backend,
+  /** @internal for tests and benchmarks */
+  _native: native,
+  _opTable: opTable,
+};

@@ -1,0 +1,417 @@
+// The NDArray class: a plain object holding an integer handle into the native handle table.
+// Data lives in C++; JS sees it only through copies (toArray / toTypedArray / item).
+import { meta, native, opId } from './binding';
+import { NDArrayError } from './errors';
+import { formatArray } from './format';
+
+export type DType = 'float32' | 'float64' | 'int32' | 'uint8';
+export const DTYPES: DType[] = ['float32', 'float64', 'int32', 'uint8'];
+const DTYPE_CODE: Record<DType, number> = { float32: 0, float64: 1, int32: 2, uint8: 3 };
+
+export type Operand = NDArray | number;
+export interface OutOption {
+  out?: NDArray;
+}
+
+// ---- scopes for tidy, and the GC backstop ----
+
+type Scope = NDArray[];
+const scopes: Scope[] = [];
+
+// Backstop for arrays nobody disposed (runs only when the event loop turns; tidy/dispose are the
+// real mechanism). Handles carry a generation, so releasing an already-reused slot is a no-op.
+const registry = new FinalizationRegistry<number>((h) => native.release(h));
+
+function track(a: NDArray): void {
+  if (scopes.length > 0) scopes[scopes.length - 1].push(a);
+  else registry.register(a, a._h);
+}
+
+export class NDArray {
+  /** @internal native handle; -1 once disposed */
+  _h: number;
+  readonly shape: number[];
+  readonly dtype: DType;
+  /** @internal the gradient buffer object, while marked */
+  _grad: NDArray | null = null;
+  /** @internal never disposed by tidy (kept, or a variable's gradient) */
+  _kept = false;
+
+  /** @internal use nd.array / nd.zeros / ops to make arrays */
+  constructor(h: number, shape: number[], dtype: DType) {
+    this._h = h;
+    this.shape = shape;
+    this.dtype = dtype;
+    track(this);
+  }
+
+  get size(): number {
+    let n = 1;
+    for (const d of this.shape) n *= d;
+    return n;
+  }
+  get ndim(): number {
+    return this.shape.length;
+  }
+  get context(): string {
+    return 'cpu(0)';
+  }
+  get isDisposed(): boolean {
+    return this._h < 0;
+  }
+
+  /** @internal the handle, or DISPOSED */
+  get h(): number {
+    if (this._h < 0) throw new NDArrayError(`NDArray ${this.shape.join('x') || '()'} ${this.dtype} was disposed`, 'DISPOSED');
+    return this._h;
+  }
+
+  dispose(): void {
+    if (this._h >= 0) {
+      native.release(this._h);
+      this._h = -1;
+    }
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  toTypedArray(): Float32Array | Float64Array | Int32Array | Uint8Array {
+    return native.toTyped(this.h);
+  }
+  toArray(): any {
+    const flat = Array.from(this.toTypedArray() as ArrayLike<number>);
+    if (this.shape.length === 0) return flat[0];
+    const build = (axis: number, offset: number): any[] => {
+      const n = this.shape[axis];
+      let stride = 1;
+      for (let i = axis + 1; i < this.shape.length; i++) stride *= this.shape[i];
+      const out: any[] = [];
+      for (let i = 0; i < n; i++) out.push(axis === this.shape.length - 1 ? flat[offset + i] : build(axis + 1, offset + i * stride));
+      return out;
+    };
+    return build(0, 0);
+  }
+  item(): number {
+    return native.item(this.h);
+  }
+  toString(): string {
+    if (this._h < 0) return `<NDArray ${this.shape.join('x')} @cpu(0) (disposed)>`;
+    return `${formatArray(this.toTypedArray(), this.shape, this.dtype)}\n<NDArray ${this.shape.join('x')} @cpu(0)>`;
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
+  // ---- autograd ----
+  get grad(): NDArray | null {
+    return this._grad;
+  }
+  attachGrad(gradReq: 'write' | 'add' | 'null' = 'write'): void {
+    const g = zeros(this.shape, { dtype: this.dtype });
+    g._kept = true;
+    untrack(g);
+    native.markVariables([this.h], [g.h], [gradReq]);
+    if (this._grad && this._grad !== g) this._grad._kept = false;
+    this._grad = g;
+  }
+  dropGrad(): void {
+    native.dropGrad(this.h);
+    this._grad = null;
+  }
+  detach(): NDArray {
+    return wrap(native.detach(this.h));
+  }
+  backward(outGrad?: NDArray | null, opts: { retainGraph?: boolean; trainMode?: boolean } = {}): void {
+    runBackward([this], [outGrad ?? null], opts.retainGraph ?? false, opts.trainMode ?? true);
+  }
+  /** MXNet's _fresh_grad: set by backward on every variable it wrote. */
+  get freshGrad(): boolean {
+    return native.freshGrad(this.h);
+  }
+  set freshGrad(v: boolean) {
+    native.freshGrad(this.h, v);
+  }
+
+  // ---- shape ----
+  reshape(...shape: (number | number[])[]): NDArray {
+    const s = shape.length === 1 && Array.isArray(shape[0]) ? (shape[0] as number[]) : (shape as number[]);
+    return invoke('reshape', [this], { shape: s });
+  }
+  at(i: number): NDArray {
+    return invoke('at', [this], { index: i });
+  }
+  astype(dtype: DType): NDArray {
+    return invoke('astype', [this], { dtype });
+  }
+  copy(): NDArray {
+    return invoke('copy', [this]);
+  }
+  asType(dtype: DType): NDArray {
+    return this.astype(dtype);
+  }
+
+  // ---- in place (MXNet's x[:] = v, +=, -=, *=, /=) ----
+  set(value: Operand): this {
+    if (typeof value === 'number') invoke('full', [], { shape: this.shape, dtype: this.dtype, value }, this);
+    else invoke('broadcast_to', [value], { shape: this.shape }, this);
+    return this;
+  }
+  iadd(v: Operand): this {
+    binaryOp('add', this, v, { out: this });
+    return this;
+  }
+  isub(v: Operand): this {
+    binaryOp('subtract', this, v, { out: this });
+    return this;
+  }
+  imul(v: Operand): this {
+    binaryOp('multiply', this, v, { out: this });
+    return this;
+  }
+  idiv(v: Operand): this {
+    binaryOp('divide', this, v, { out: this });
+    return this;
+  }
+}
+
+function untrack(a: NDArray): void {
+  for (let s = scopes.length - 1; s >= 0; s--) {
+    const i = scopes[s].lastIndexOf(a);
+    if (i >= 0) {
+      scopes[s].splice(i, 1);
+      return;
+    }
+  }
+}
+
+const DTYPE_OF = DTYPES;
+
+/** @internal wraps a fresh native handle whose shape/dtype are in `meta` */
+export function wrap(h: number): NDArray {
+  const nd = meta[1];
+  const shape = new Array<number>(nd);
+  for (let i = 0; i < nd; i++) shape[i] = meta[2 + i];
+  return new NDArray(h, shape, DTYPE_OF[meta[0]]);
+}
+
+/** @internal wraps a handle whose meta has not been written yet */
+export function wrapHandle(h: number): NDArray {
+  native.meta(h);
+  return wrap(h);
+}
+
+function handleOf(x: unknown, op: string): number {
+  if (x instanceof NDArray) return x.h;
+  throw new NDArrayError(`${op}: expected an NDArray, got ${typeof x}`, 'BAD_ARGUMENT');
+}
+
+/** @internal runs any op by name through the one generic entry point */
+export function invoke(name: string, inputs: NDArray[], attrs: object | null = null, out?: NDArray): any {
+  const hs = inputs.map((x) => handleOf(x, name));
+  if (out !== undefined) {
+    handleOf(out, name);
+    native.opN(opId(name), hs, attrs, out.h);
+    return out;
+  }
+  const r = native.opN(opId(name), hs, attrs, -1);
+  if (typeof r === 'number') return wrap(r);
+  return r.map(wrapHandle);
+}
+
+export function unaryOp(name: string, x: NDArray, opts?: OutOption): NDArray {
+  if (opts && opts.out) return invoke(name, [x], null, opts.out);
+  return wrap(native.op1(opId(name), handleOf(x, name)));
+}
+
+export function binaryOp(name: string, a: Operand, b: Operand, opts?: OutOption): NDArray {
+  const out = opts && opts.out;
+  if (typeof b === 'number' && a instanceof NDArray) {
+    if (out) return invoke(name, [a], { scalar: b }, out);
+    return wrap(native.opScalar(opId(name), a.h, b, false));
+  }
+  if (typeof a === 'number' && b instanceof NDArray) {
+    if (out) return invoke(name, [b], { scalar: a, reverse: true }, out);
+    return wrap(native.opScalar(opId(name), b.h, a, true));
+  }
+  if (out) return invoke(name, [a as NDArray, b as NDArray], null, out);
+  return wrap(native.op2(opId(name), handleOf(a, name), handleOf(b, name)));
+}
+
+// ---- creation ----
+
+function dtypeOf(opts: { dtype?: DType } | undefined, def: DType = 'float32'): DType {
+  const d = (opts && opts.dtype) || def;
+  if (!(d in DTYPE_CODE)) throw new NDArrayError(`unknown dtype '${d}' (float32, float64, int32, uint8)`, 'BAD_ARGUMENT');
+  return d;
+}
+
+function checkShape(shape: number[] | number, op: string): number[] {
+  const s = typeof shape === 'number' ? [shape] : shape;
+  if (!Array.isArray(s) || s.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < 0))
+    throw new NDArrayError(`${op}: shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`, 'BAD_ARGUMENT');
+  return s;
+}
+
+const TYPED_DTYPE = new Map<any, DType>([
+  [Float32Array, 'float32'],
+  [Float64Array, 'float64'],
+  [Int32Array, 'int32'],
+  [Uint8Array, 'uint8'],
+]);
+
+export function array(data: any, opts?: { dtype?: DType }): NDArray {
+  if (data instanceof NDArray) return data.astype(dtypeOf(opts, data.dtype));
+  let dtype: DType;
+  let shape: number[];
+  let flat: ArrayBufferView;
+  if (ArrayBuffer.isView(data)) {
+    const td = TYPED_DTYPE.get((data as any).constructor);
+    if (!td) throw new NDArrayError('array: unsupported typed array (use Float32Array, Float64Array, Int32Array or Uint8Array)', 'BAD_ARGUMENT');
+    dtype = dtypeOf(opts, td);
+    shape = [(data as any).length];
+    flat = dtype === td ? data : Float64Array.from(data as any);
+  } else {
+    dtype = dtypeOf(opts);
+    shape = [];
+    let probe = data;
+    while (Array.isArray(probe)) {
+      shape.push(probe.length);
+      probe = probe[0];
+    }
+    const values = new Float64Array(shape.reduce((a, b) => a * b, 1));
+    let k = 0;
+    const walk = (v: any, axis: number): void => {
+      if (axis === shape.length) {
+        if (typeof v !== 'number' && typeof v !== 'boolean')
+          throw new NDArrayError(`array: expected numbers, found ${typeof v}`, 'BAD_ARGUMENT');
+        values[k++] = Number(v);
+        return;
+      }
+      if (!Array.isArray(v) || v.length !== shape[axis])
+        throw new NDArrayError(`array: ragged nested array (expected length ${shape[axis]} at depth ${axis})`, 'SHAPE_MISMATCH');
+      for (const e of v) walk(e, axis + 1);
+    };
+    walk(data, 0);
+    flat = values;
+  }
+  return wrap(native.fromTyped(flat, shape, DTYPE_CODE[dtype]));
+}
+
+export function full(shape: number[] | number, value: number, opts?: { dtype?: DType }): NDArray {
+  return invoke('full', [], { shape: checkShape(shape, 'full'), value, dtype: dtypeOf(opts) });
+}
+export function zeros(shape: number[] | number, opts?: { dtype?: DType }): NDArray {
+  return full(shape, 0, opts);
+}
+export function ones(shape: number[] | number, opts?: { dtype?: DType }): NDArray {
+  return full(shape, 1, opts);
+}
+export function zerosLike(x: NDArray): NDArray {
+  return zeros(x.shape, { dtype: x.dtype });
+}
+export function onesLike(x: NDArray): NDArray {
+  return ones(x.shape, { dtype: x.dtype });
+}
+export function arange(start: number, stop?: number, step = 1, opts?: { dtype?: DType }): NDArray {
+  if (stop === undefined) {
+    stop = start;
+    start = 0;
+  }
+  return invoke('arange', [], { start, stop, step, dtype: dtypeOf(opts) });
+}
+export function eye(n: number, m = 0, k = 0, opts?: { dtype?: DType }): NDArray {
+  return invoke('eye', [], { N: n, M: m, k, dtype: dtypeOf(opts) });
+}
+
+export const random = {
+  uniform(low = 0, high = 1, shape: number[] | number = [1], opts?: { dtype?: DType }): NDArray {
+    return invoke('random_uniform', [], { low, high, shape: checkShape(shape, 'random.uniform'), dtype: dtypeOf(opts) });
+  },
+  normal(loc = 0, scale = 1, shape: number[] | number = [1], opts?: { dtype?: DType }): NDArray {
+    return invoke('random_normal', [], { loc, scale, shape: checkShape(shape, 'random.normal'), dtype: dtypeOf(opts) });
+  },
+  seed(n: number): void {
+    native.seed(n);
+  },
+};
+
+// ---- memory ----
+
+function collect(value: any, into: Set<NDArray>): void {
+  if (value instanceof NDArray) into.add(value);
+  else if (Array.isArray(value)) for (const v of value) collect(v, into);
+  else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
+    for (const v of Object.values(value)) collect(v, into);
+}
+
+/** Runs fn; disposes every NDArray created inside that fn does not return (or keep). Nests. */
+export function tidy<T>(fn: () => T): T {
+  const scope: Scope = [];
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const a of scope) if (!a._kept) a.dispose();
+    throw e;
+  }
+  scopes.pop();
+  if (result && typeof (result as any).then === 'function') {
+    for (const a of scope) if (!a._kept) a.dispose();
+    throw new NDArrayError('tidy: the function returned a Promise; tidy only works with synchronous code', 'ASYNC_SCOPE');
+  }
+  const keep = new Set<NDArray>();
+  collect(result, keep);
+  for (const a of scope) {
+    if (a._kept || keep.has(a)) {
+      if (a._h >= 0) track(a); // hand it to the enclosing scope (or the GC backstop)
+    } else a.dispose();
+  }
+  return result;
+}
+
+/** Exempts x from disposal by the enclosing tidy scopes. */
+export function keep<T extends NDArray>(x: T): T {
+  x._kept = true;
+  return x;
+}
+
+export function dispose(value: any): void {
+  const s = new Set<NDArray>();
+  collect(value, s);
+  for (const a of s) a.dispose();
+}
+
+export function memory(): { numArrays: number; numBytes: number; cachedBytes: number; systemAllocs: number; cacheHits: number } {
+  return native.memory();
+}
+
+export function backend(): { isa: string; threads: number } {
+  return native.backend();
+}
+
+// ---- backward (shared with autograd.ts) ----
+
+/** @internal arrays handed to JS during a custom Function's backward; freed after the pass */
+export const customTemps: NDArray[] = [];
+
+/** @internal */
+export function runBackward(heads: NDArray[], headGrads: (NDArray | null | undefined)[], retainGraph: boolean, trainMode: boolean): void {
+  try {
+    native.backward(
+      heads.map((h) => handleOf(h, 'backward')),
+      headGrads.map((g) => (g ? handleOf(g, 'backward') : -1)),
+      retainGraph,
+      trainMode,
+    );
+  } finally {
+    freeCustomTemps();
+  }
+}
+
+/** @internal */
+export function freeCustomTemps(): void {
+  for (const a of customTemps.splice(0)) a.dispose();
+}

@@ -1,0 +1,158 @@
+// nd.<op> functions and their NDArray methods. Every op reaches native code through the generic
+// entry points in ndarray.ts (op ids from the native op table), so an op's math lives only in C++.
+import { NDArrayError } from './errors';
+import { binaryOp, invoke, NDArray, Operand, OutOption, unaryOp } from './ndarray';
+
+export interface AxisOptions extends OutOption {
+  axis?: number | number[];
+  keepdims?: boolean;
+}
+
+const UNARY = [
+  'negative', 'abs', 'sign', 'exp', 'expm1', 'log', 'log2', 'log10', 'log1p', 'sqrt', 'rsqrt', 'cbrt', 'rcbrt',
+  'square', 'reciprocal', 'sin', 'cos', 'tan', 'arcsin', 'arccos', 'arctan', 'sinh', 'cosh', 'tanh', 'arcsinh',
+  'arccosh', 'arctanh', 'degrees', 'radians', 'relu', 'sigmoid', 'softsign', 'erf', 'floor', 'ceil', 'round', 'trunc',
+] as const;
+type UnaryName = (typeof UNARY)[number];
+
+const BINARY = [
+  'add', 'subtract', 'multiply', 'divide', 'mod', 'power', 'maximum', 'minimum', 'hypot',
+  'equal', 'notEqual', 'greater', 'greaterEqual', 'lesser', 'lesserEqual',
+] as const;
+type BinaryName = (typeof BINARY)[number];
+const NATIVE_NAME: Record<string, string> = {
+  notEqual: 'not_equal', greaterEqual: 'greater_equal', lesserEqual: 'lesser_equal',
+};
+
+const REDUCE = ['sum', 'mean', 'prod', 'max', 'min', 'norm', 'argmax', 'argmin'] as const;
+type ReduceName = (typeof REDUCE)[number];
+
+type UnaryFns = { [K in UnaryName]: (x: NDArray, opts?: OutOption) => NDArray };
+type BinaryFns = { [K in BinaryName]: (a: Operand, b: Operand, opts?: OutOption) => NDArray };
+type ReduceFns = { [K in ReduceName]: (x: NDArray, opts?: AxisOptions) => NDArray };
+
+export const ops = {} as UnaryFns & BinaryFns & ReduceFns & Record<string, any>;
+
+for (const name of UNARY) ops[name] = (x: NDArray, opts?: OutOption) => unaryOp(name, x, opts);
+for (const name of BINARY) {
+  const native = NATIVE_NAME[name] ?? name;
+  ops[name] = (a: Operand, b: Operand, opts?: OutOption) => {
+    if (typeof a === 'number' && typeof b === 'number')
+      throw new NDArrayError(`${name}: at least one operand must be an NDArray`, 'BAD_ARGUMENT');
+    return binaryOp(native, a, b, opts);
+  };
+}
+for (const name of REDUCE)
+  ops[name] = (x: NDArray, opts: AxisOptions = {}) =>
+    invoke(name, [x], { axis: opts.axis ?? null, keepdims: opts.keepdims ?? false }, opts.out);
+
+// MXNet's second spellings.
+ops.neg = ops.negative;
+ops.sub = ops.subtract;
+ops.mul = ops.multiply;
+ops.div = ops.divide;
+ops.pow = ops.power;
+
+export function clip(x: NDArray, aMin: number, aMax: number, opts?: OutOption): NDArray {
+  return ops.minimum(ops.maximum(x, aMin), aMax, opts);
+}
+
+export function where(cond: NDArray, x: NDArray, y: NDArray, opts?: OutOption): NDArray {
+  return invoke('where', [cond, x, y], null, opts?.out);
+}
+
+export function dot(a: NDArray, b: NDArray, opts: { transposeA?: boolean; transposeB?: boolean } & OutOption = {}): NDArray {
+  return invoke('dot', [a, b], { transpose_a: !!opts.transposeA, transpose_b: !!opts.transposeB }, opts.out);
+}
+
+export function reshape(x: NDArray, shape: number[], opts?: OutOption): NDArray {
+  return invoke('reshape', [x], { shape }, opts?.out);
+}
+export function transpose(x: NDArray, axes?: number[], opts?: OutOption): NDArray {
+  return invoke('transpose', [x], { axes: axes ?? null }, opts?.out);
+}
+export function expandDims(x: NDArray, axis: number): NDArray {
+  return invoke('expand_dims', [x], { axis });
+}
+export function squeeze(x: NDArray, axis?: number | number[]): NDArray {
+  return invoke('squeeze', [x], { axis: axis ?? null });
+}
+export function flatten(x: NDArray): NDArray {
+  return invoke('flatten', [x]);
+}
+export function broadcastTo(x: NDArray, shape: number[], opts?: OutOption): NDArray {
+  return invoke('broadcast_to', [x], { shape }, opts?.out);
+}
+export function broadcastLike(x: NDArray, y: NDArray): NDArray {
+  return broadcastTo(x, y.shape);
+}
+export function astype(x: NDArray, dtype: string): NDArray {
+  return invoke('astype', [x], { dtype });
+}
+
+// ---- methods ----
+
+declare module './ndarray' {
+  interface NDArray extends MethodsOf<UnaryFns>, BinaryMethods, ReduceMethods {
+    neg(opts?: OutOption): NDArray;
+    sub(b: Operand, opts?: OutOption): NDArray;
+    mul(b: Operand, opts?: OutOption): NDArray;
+    div(b: Operand, opts?: OutOption): NDArray;
+    pow(b: Operand, opts?: OutOption): NDArray;
+    clip(aMin: number, aMax: number, opts?: OutOption): NDArray;
+    dot(b: NDArray, opts?: { transposeA?: boolean; transposeB?: boolean } & OutOption): NDArray;
+    transpose(axes?: number[]): NDArray;
+    T: NDArray;
+    expandDims(axis: number): NDArray;
+    squeeze(axis?: number | number[]): NDArray;
+    flatten(): NDArray;
+    broadcastTo(shape: number[]): NDArray;
+    broadcastLike(y: NDArray): NDArray;
+  }
+}
+type MethodsOf<T> = { [K in keyof T]: (opts?: OutOption) => NDArray };
+type BinaryMethods = { [K in BinaryName]: (b: Operand, opts?: OutOption) => NDArray };
+type ReduceMethods = { [K in ReduceName]: (opts?: AxisOptions) => NDArray };
+
+const proto = NDArray.prototype as any;
+for (const name of [...UNARY, 'neg'])
+  proto[name] = function (this: NDArray, opts?: OutOption) {
+    return ops[name](this, opts);
+  };
+for (const name of [...BINARY, 'sub', 'mul', 'div', 'pow'])
+  proto[name] = function (this: NDArray, b: Operand, opts?: OutOption) {
+    return ops[name](this, b, opts);
+  };
+for (const name of REDUCE)
+  proto[name] = function (this: NDArray, opts?: AxisOptions) {
+    return ops[name](this, opts);
+  };
+proto.clip = function (this: NDArray, a: number, b: number, opts?: OutOption) {
+  return clip(this, a, b, opts);
+};
+proto.dot = function (this: NDArray, b: NDArray, opts?: any) {
+  return dot(this, b, opts);
+};
+proto.transpose = function (this: NDArray, axes?: number[]) {
+  return transpose(this, axes);
+};
+Object.defineProperty(proto, 'T', {
+  get(this: NDArray) {
+    return transpose(this);
+  },
+});
+proto.expandDims = function (this: NDArray, axis: number) {
+  return expandDims(this, axis);
+};
+proto.squeeze = function (this: NDArray, axis?: number | number[]) {
+  return squeeze(this, axis);
+};
+proto.flatten = function (this: NDArray) {
+  return flatten(this);
+};
+proto.broadcastTo = function (this: NDArray, shape: number[]) {
+  return broadcastTo(this, shape);
+};
+proto.broadcastLike = function (this: NDArray, y: NDArray) {
+  return broadcastLike(this, y);
+};
