@@ -2,6 +2,7 @@ import * as autograd from './autograd';
 import { NDArrayError } from './errors';
 import * as nda from './ndarray';
 import * as opsModule from './ops';
+import * as nnModule from './nn';
 import { opTable } from './binding';
 import { native } from './binding';
 
@@ -23,6 +24,9 @@ export const nd = {
   broadcastTo: opsModule.broadcastTo,
   broadcastLike: opsModule.broadcastLike,
   astype: opsModule.astype,
+  Dropout: nnModule.Dropout,
+  split: nnModule.split,
+  FullyConnected: nnModule.FullyConnected,
   array: nda.array,
   zeros: nda.zeros,
   ones: nda.ones,

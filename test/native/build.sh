@@ -28,10 +28,15 @@ done
 OBJS="$BASELINE_OBJS $OUT/avx2.o $OUT/avx512.o"
 $CXX -O3 -o "$OUT/kernels_test" "$OUT/kernels_test.o" $OBJS -lpthread
 $CXX -O3 -o "$OUT/gemm_bench" "$OUT/gemm_bench.o" $OBJS -lpthread
+# neon.cc's vector path, built on x86 against an emulation of the NEON intrinsics it uses
+$CXX $BASE -DNDGRAD_NEON_EMULATE -I"$ROOT/test/native/neon_emu" -c "$SRC/kernels/neon.cc" -o "$OUT/neon_emu.o"
+$CXX $BASE -DNDGRAD_HAVE_NEON -c "$SRC/kernels/dispatch.cc" -o "$OUT/dispatch_neon.o"
+$CXX -O3 -o "$OUT/kernels_test_neon_emu" "$OUT/kernels_test.o" $(echo $OBJS | sed "s|$OUT/dispatch.o|$OUT/dispatch_neon.o|") \
+  "$OUT/neon_emu.o" -lpthread
 bad=0
 for o in $BASELINE_OBJS; do
   if objdump -d "$o" | grep -qE '%[yz]mm'; then echo "ISA LEAK: $o uses ymm/zmm"; bad=1; fi
 done
 [ $bad = 0 ] && echo "objdump: baseline objects contain no ymm/zmm instructions"
-echo "built $OUT/kernels_test $OUT/gemm_bench"
+echo "built $OUT/kernels_test $OUT/kernels_test_neon_emu $OUT/gemm_bench"
 exit $bad

@@ -89,6 +89,8 @@ int main(int argc, char** argv) {
       std::printf("  gemm 512^3           %7.1f GFLOP/s\n", bench_gemm(512, 512, 512));
       std::printf("  gemm 256^3           %7.1f GFLOP/s\n", bench_gemm(256, 256, 256));
       std::printf("  gemm 128x784 * 784x512 %5.1f GFLOP/s\n", bench_gemm(128, 512, 784));
+      std::printf("  gemm 1x784 * 784x512   %5.1f GFLOP/s\n", bench_gemm(1, 512, 784));
+      std::printf("  gemm 16x784 * 784x512  %5.1f GFLOP/s\n", bench_gemm(16, 512, 784));
       std::printf("  gemm 64^3            %7.1f GFLOP/s\n", bench_gemm(64, 64, 64));
       std::printf("  gemm 32^3            %7.1f GFLOP/s\n", bench_gemm(32, 32, 32));
       std::printf("  exp n=1e7            %7.3f ns/elem (table direct %.3f)\n", bench_unary(kExp, 10000000, false),

@@ -18,8 +18,9 @@ constexpr int64_t kKC = 320;   // depth of a packed block (B micro-panel kc x nr
 constexpr int64_t kMC = 192;   // rows of a packed A block (mc x kc in L2)
 constexpr int64_t kNC = 3072;  // columns of a packed B panel (kc x nc in L3)
 constexpr int kMaxTile = 32 * 32;  // largest mr * nr of any table
-// Below this many multiply-adds a GEMM runs on the calling thread only.
-constexpr int64_t kParallelMinWork = int64_t(1) << 21;
+// Below kParallelWorkPerTile * mr * nr multiply-adds a GEMM runs on the calling thread only: waking the
+// pool costs ~50 us here, about what a 6M-MAC AVX2 / 16M-MAC AVX-512 product takes on one core.
+constexpr int64_t kParallelWorkPerTile = 65536;
 
 // Owns one block from the caching allocator (exception-safe, no leaks).
 struct Buffer {
@@ -162,7 +163,8 @@ void gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
   int threads = num_threads();
   double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   int64_t mt = (m + MR - 1) / MR, nt = (n + NR - 1) / NR;  // micro-tiles along each side
-  if (threads <= 1 || work < static_cast<double>(kParallelMinWork) || (mt < 2 && nt < 2)) {
+  double min_work = static_cast<double>(kParallelWorkPerTile) * MR * NR;
+  if (threads <= 1 || work < min_work || (mt < 2 && nt < 2)) {
     gemm_f32_serial(t, ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
     return;
   }

@@ -1,0 +1,336 @@
+// Neural-network ops used by MXNet's autograd tests: Dropout (train/predict behaviour, mask decided
+// at forward), split (several outputs) with its inverse concat, and FullyConnected. Every backward
+// is written with ops, so createGraph records it (mixed second order for FullyConnected).
+#include <cmath>
+#include <cstring>
+
+#include "../autograd/tape.h"
+#include "../core/rng.h"
+#include "../kernels/kernels.h"
+#include "ops.h"
+
+namespace ndgrad {
+namespace ops {
+namespace {
+
+std::string sizes_str(const std::vector<int64_t>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dropout(x; p = 0.5, axes = []): inverted dropout, active when training and p > 0. The mask
+// (0 or 1/(1-p), of x's shape with `axes` set to 1, so it is shared along them) is drawn at forward
+// and kept in the call's state; no state means passthrough (decided at forward, as MXNet).
+
+void dropout_infer(OpCall& c) {
+  const NDArray& x = c.inputs[0];
+  expect_float(c, 0);
+  double p = c.attrs->number(c.name(), "p", 0.5);
+  if (!(p >= 0 && p < 1))
+    fail(code::BAD_ARGUMENT, "Dropout: p must be in [0, 1), got ", p, " (data ", shape_str(x.shape), ")");
+  bool present = false;
+  std::vector<int64_t> axes = c.attrs->ints(c.name(), "axes", &present);
+  std::vector<char> seen(x.ndim(), 0);
+  for (int64_t a : axes) {
+    int n = normalize_axis(a, x.ndim(), c.name(), x.shape);
+    if (seen[n]) fail(code::BAD_AXIS, "Dropout: axis ", a, " repeated in axes for data ", shape_str(x.shape));
+    seen[n] = 1;
+  }
+  c.out_shapes = {x.shape};
+  c.out_dtypes = {x.dtype};
+}
+
+void dropout_forward(OpCall& c) {
+  const NDArray& x = c.inputs[0];
+  NDArray& y = c.outputs[0];
+  double p = c.attrs->number(c.name(), "p", 0.5);
+  if (!c.training || p == 0) {
+    copy_into(x, y);
+    return;
+  }
+  Shape ms = x.shape;
+  for (int64_t a : c.attrs->ints(c.name(), "axes")) ms[normalize_axis(a, x.ndim(), c.name(), x.shape)] = 1;
+  NDArray mask = empty(ms, x.dtype);
+  int64_t n = mask.size();
+  uint64_t key = rng::current_seed(), base = rng::reserve(static_cast<uint64_t>(n));
+  double scale = 1.0 / (1.0 - p);
+  // keep with probability 1-p: a uniform u in [0,1) is kept when u >= p
+  for (int64_t blk = 0; blk * 4 < n; ++blk) {
+    uint32_t w[4];
+    rng::philox(key, base / 4 + static_cast<uint64_t>(blk), w);
+    for (int j = 0; j < 4 && blk * 4 + j < n; ++j) {
+      double u = rng::to_unit_double(w[j]);
+      write_scalar(mask, blk * 4 + j, u >= p ? scale : 0.0);
+    }
+  }
+  // y = x * mask (broadcast along the shared axes)
+  Shape sa = broadcast_strides(x.shape, y.shape), sb = broadcast_strides(ms, y.shape);
+  kernels::binary(kernels::kMul, static_cast<int>(y.dtype), static_cast<int>(y.ndim()), y.shape.data(), x.raw(),
+                  sa.data(), mask.raw(), sb.data(), y.raw());
+  c.state = {mask};
+}
+
+void dropout_backward(GradCall& g) {
+  NDArray dy = g.out_grad(0);
+  // The mask is a constant: the result's own derivative w.r.t. x is zero, so it is tied to x
+  // (keep_connected) and the next order gives zeros instead of "unreachable".
+  NDArray dx = g.state.empty() ? dy : mul(dy, g.state[0]);
+  g.in_grads[0] = keep_connected(dx, g.inputs[0]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// split(x; num_outputs, axis = 1, squeeze_axis = false) and _split_sizes(x; sizes, axis) cut x
+// along `axis`; concat(xs...; dim = 1) joins. Each is the other's gradient.
+
+struct SplitSpec {
+  int axis;
+  std::vector<int64_t> sizes;
+  bool squeeze;
+};
+
+SplitSpec split_spec(const char* op, const Attrs& at, const Shape& s, bool by_sizes) {
+  SplitSpec sp;
+  if (s.empty()) fail(code::BAD_AXIS, op, ": cannot split a 0-d array");
+  sp.axis = normalize_axis(at.integer(op, by_sizes ? "axis" : "axis", 1), s.size(), op, s);
+  int64_t d = s[sp.axis];
+  if (by_sizes) {
+    sp.sizes = at.ints(op, "sizes");
+    sp.squeeze = false;
+    int64_t tot = 0;
+    for (int64_t v : sp.sizes) {
+      if (v < 0) fail(code::BAD_ARGUMENT, op, ": negative section size in ", sizes_str(sp.sizes));
+      tot += v;
+    }
+    if (tot != d)
+      fail(code::SHAPE_MISMATCH, op, ": sections ", sizes_str(sp.sizes), " do not add up to axis ", sp.axis,
+           " of shape ", shape_str(s));
+    return sp;
+  }
+  int64_t n = at.integer(op, "num_outputs", 0);
+  if (!at.has("num_outputs") || n < 1)
+    fail(code::BAD_ARGUMENT, op, ": numOutputs must be a positive integer (data ", shape_str(s), ")");
+  if (d % n != 0)
+    fail(code::SHAPE_MISMATCH, op, ": axis ", sp.axis, " of shape ", shape_str(s), " (size ", d,
+         ") cannot be split evenly into ", n, " outputs");
+  sp.squeeze = at.flag(op, "squeeze_axis", false);
+  if (sp.squeeze && d / n != 1)
+    fail(code::SHAPE_MISMATCH, op, ": squeezeAxis needs sections of size 1, but axis ", sp.axis, " of shape ",
+         shape_str(s), " split into ", n, " gives size ", d / n);
+  sp.sizes.assign(static_cast<size_t>(n), d / n);
+  return sp;
+}
+
+void split_infer_impl(OpCall& c, bool by_sizes) {
+  const Shape& s = c.inputs[0].shape;
+  SplitSpec sp = split_spec(c.name(), *c.attrs, s, by_sizes);
+  for (int64_t sz : sp.sizes) {
+    Shape o = s;
+    if (sp.squeeze) o.erase(sp.axis);
+    else o[sp.axis] = sz;
+    c.out_shapes.push_back(o);
+    c.out_dtypes.push_back(c.inputs[0].dtype);
+  }
+}
+void split_infer(OpCall& c) { split_infer_impl(c, false); }
+void split_sizes_infer(OpCall& c) { split_infer_impl(c, true); }
+
+// x seen as [outer, d, inner]: output i is x[:, start_i : start_i + size_i, :].
+void split_forward(OpCall& c) {
+  const NDArray& x = c.inputs[0];
+  bool by_sizes = c.attrs->has("sizes");
+  SplitSpec sp = split_spec(c.name(), *c.attrs, x.shape, by_sizes);
+  int64_t outer = 1, inner = 1, d = x.shape[sp.axis];
+  for (int i = 0; i < sp.axis; ++i) outer *= x.shape[i];
+  for (size_t i = sp.axis + 1; i < x.ndim(); ++i) inner *= x.shape[i];
+  size_t es = dtype_size(x.dtype);
+  const char* src = static_cast<const char*>(x.raw());
+  int64_t start = 0;
+  for (size_t k = 0; k < sp.sizes.size(); ++k) {
+    int64_t sz = sp.sizes[k];
+    char* dst = static_cast<char*>(c.outputs[k].raw());
+    size_t row = static_cast<size_t>(sz * inner) * es;
+    if (row)
+      for (int64_t o = 0; o < outer; ++o)
+        std::memcpy(dst + o * row, src + static_cast<size_t>((o * d + start) * inner) * es, row);
+    start += sz;
+  }
+}
+
+NDArray concat_axis(const std::vector<NDArray>& xs, int64_t axis);
+
+void split_backward(GradCall& g) {
+  const Shape& s = g.in_shapes[0];
+  bool by_sizes = g.attrs->has("sizes");
+  SplitSpec sp = split_spec(g.name(), *g.attrs, s, by_sizes);
+  std::vector<NDArray> parts;
+  for (size_t k = 0; k < sp.sizes.size(); ++k) {
+    NDArray dk = g.out_grad(k);
+    if (sp.squeeze) {
+      Shape e = s;
+      e[sp.axis] = 1;
+      dk = reshape(dk, e);
+    }
+    parts.push_back(dk);
+  }
+  g.in_grads[0] = concat_axis(parts, sp.axis);
+}
+
+void concat_infer(OpCall& c) {
+  if (c.inputs.empty()) fail(code::BAD_ARGUMENT, "concat: needs at least one array");
+  const Shape& s0 = c.inputs[0].shape;
+  if (s0.empty()) fail(code::BAD_AXIS, "concat: cannot concatenate 0-d arrays (", shapes_of(c), ")");
+  expect_same_dtype(c);
+  int axis = normalize_axis(c.attrs->integer(c.name(), "dim", 1), s0.size(), c.name(), s0);
+  Shape o = s0;
+  int64_t tot = 0;
+  for (auto& a : c.inputs) {
+    const Shape& s = a.shape;
+    bool ok = s.size() == s0.size();
+    for (size_t i = 0; ok && i < s.size(); ++i)
+      if (static_cast<int>(i) != axis && s[i] != s0[i]) ok = false;
+    if (!ok)
+      fail(code::SHAPE_MISMATCH, "concat: shapes ", shapes_of(c), " differ outside dimension ", axis);
+    tot += s[axis];
+  }
+  o[axis] = tot;
+  c.out_shapes = {o};
+  c.out_dtypes = {c.inputs[0].dtype};
+}
+
+void concat_forward(OpCall& c) {
+  NDArray& y = c.outputs[0];
+  int axis = normalize_axis(c.attrs->integer(c.name(), "dim", 1), y.ndim(), c.name(), y.shape);
+  int64_t outer = 1, inner = 1, d = y.shape[axis];
+  for (int i = 0; i < axis; ++i) outer *= y.shape[i];
+  for (size_t i = axis + 1; i < y.ndim(); ++i) inner *= y.shape[i];
+  size_t es = dtype_size(y.dtype);
+  char* dst = static_cast<char*>(y.raw());
+  int64_t start = 0;
+  for (auto& a : c.inputs) {
+    int64_t sz = a.shape[axis];
+    const char* src = static_cast<const char*>(a.raw());
+    size_t row = static_cast<size_t>(sz * inner) * es;
+    if (row)
+      for (int64_t o = 0; o < outer; ++o)
+        std::memcpy(dst + static_cast<size_t>((o * d + start) * inner) * es, src + o * row, row);
+    start += sz;
+  }
+}
+
+const OpDef& split_sizes_op();
+
+void concat_backward(GradCall& g) {
+  int axis = normalize_axis(g.attrs->integer(g.name(), "dim", 1), g.out_shapes[0].size(), g.name(), g.out_shapes[0]);
+  Attrs at;
+  std::vector<int64_t> sizes;
+  for (auto& s : g.in_shapes) sizes.push_back(s[axis]);
+  at.set_ints("sizes", sizes);
+  at.set_number("axis", axis);
+  std::vector<NDArray> parts = invoke(split_sizes_op(), {g.out_grad(0)}, at);
+  for (size_t i = 0; i < parts.size(); ++i)
+    if (g.need[i]) g.in_grads[i] = parts[i];
+}
+
+// ---------------------------------------------------------------------------------------------
+// FullyConnected(x, weight[, bias]; num_hidden, no_bias = false, flatten = true):
+// y = x2 · weightᵀ + bias with x2 = x as (batch, features) when flatten, else x's last axis.
+
+struct FcDims {
+  int64_t m, k, n;
+  Shape out;
+};
+
+FcDims fc_dims(const char* op, const Attrs& at, const std::vector<Shape>& in, bool* no_bias_out) {
+  bool no_bias = at.flag(op, "no_bias", false);
+  bool flatten = at.flag(op, "flatten", true);
+  if (in.size() != (no_bias ? 2u : 3u))
+    fail(code::BAD_ARGUMENT, op, ": expects ", no_bias ? "2 inputs (data, weight) with noBias" : "3 inputs (data, weight, bias)",
+         ", got ", in.size());
+  const Shape &x = in[0], &w = in[1];
+  if (w.size() != 2)
+    fail(code::SHAPE_MISMATCH, op, ": weight must be 2-D (numHidden, inputFeatures), got ", shape_str(w), " for data ",
+         shape_str(x));
+  if (x.empty()) fail(code::SHAPE_MISMATCH, op, ": data must have at least one dimension, got ", shape_str(x));
+  int64_t n = at.integer(op, "num_hidden", w[0]);
+  if (n != w[0])
+    fail(code::SHAPE_MISMATCH, op, ": numHidden ", n, " does not match weight ", shape_str(w), " (", w[0], " outputs)");
+  FcDims d;
+  d.n = n;
+  if (flatten) {
+    d.m = x[0];
+    d.k = 1;
+    for (size_t i = 1; i < x.size(); ++i) d.k *= x[i];
+    d.out = Shape{x[0], n};
+  } else {
+    d.k = x.back();
+    d.m = 1;
+    for (size_t i = 0; i + 1 < x.size(); ++i) d.m *= x[i];
+    d.out = x;
+    d.out[x.size() - 1] = n;
+  }
+  if (w[1] != d.k)
+    fail(code::SHAPE_MISMATCH, op, ": weight ", shape_str(w), " expects ", w[1], " input features, got ", d.k,
+         " in data ", shape_str(x));
+  if (!no_bias && !(in[2].size() == 1 && in[2][0] == n))
+    fail(code::SHAPE_MISMATCH, op, ": bias must have shape (", n, "), got ", shape_str(in[2]), " (weight ", shape_str(w),
+         ")");
+  if (no_bias_out) *no_bias_out = no_bias;
+  return d;
+}
+
+void fc_infer(OpCall& c) {
+  std::vector<Shape> in;
+  for (auto& a : c.inputs) in.push_back(a.shape);
+  FcDims d = fc_dims(c.name(), *c.attrs, in, nullptr);
+  expect_same_dtype(c);
+  for (size_t i = 0; i < c.inputs.size(); ++i) expect_float(c, i);
+  c.out_shapes = {d.out};
+  c.out_dtypes = {c.inputs[0].dtype};
+}
+
+void fc_forward(OpCall& c) {
+  std::vector<Shape> in;
+  for (auto& a : c.inputs) in.push_back(a.shape);
+  bool no_bias = false;
+  FcDims d = fc_dims(c.name(), *c.attrs, in, &no_bias);
+  NDArray& y = c.outputs[0];
+  int t = static_cast<int>(y.dtype);
+  if (!no_bias && d.m > 0) {  // y = bias broadcast over rows, then y += x2 · wᵀ
+    Shape sb = broadcast_strides(c.inputs[2].shape, Shape{d.m, d.n});
+    Shape ys{d.m, d.n};
+    kernels::strided_copy(t, 2, ys.data(), c.inputs[2].raw(), sb.data(), y.raw());
+  }
+  kernels::gemm(t, false, true, d.m, d.n, d.k, c.inputs[0].raw(), d.k, c.inputs[1].raw(), d.k, y.raw(), d.n, !no_bias);
+}
+
+void fc_backward(GradCall& g) {
+  bool no_bias = false;
+  FcDims d = fc_dims(g.name(), *g.attrs, g.in_shapes, &no_bias);
+  NDArray dy = reshape(g.out_grad(0), Shape{d.m, d.n});
+  if (g.need[0]) g.in_grads[0] = reshape(dot(dy, g.inputs[1], false, false), g.in_shapes[0]);
+  if (g.need[1]) g.in_grads[1] = dot(dy, reshape(g.inputs[0], Shape{d.m, d.k}), true, false);
+  if (!no_bias && g.need[2]) g.in_grads[2] = sum(dy, {0}, false);
+}
+
+const OpDef kDropout = {"Dropout", "dropout", "other", 1, dropout_infer, dropout_forward, dropout_backward, 1, 0,
+                        kRandom, 0};
+const OpDef kSplit = {"split", "SliceChannel", "other", 1, split_infer, split_forward, split_backward, 0, 0, 0, 0};
+const OpDef kSplitSizes = {"_split_sizes", "", "other", 1, split_sizes_infer, split_forward, split_backward, 0, 0, 0, 0};
+const OpDef kConcat = {"concat", "Concat", "other", -1, concat_infer, concat_forward, concat_backward, 0, 0, 0, 0};
+const OpDef kFullyConnected = {"FullyConnected", "", "other", -1, fc_infer, fc_forward, fc_backward, 3, 0, 0, 0};
+OpRegistrar r_dropout(kDropout), r_split(kSplit), r_split_sizes(kSplitSizes), r_concat(kConcat), r_fc(kFullyConnected);
+
+const OpDef& split_sizes_op() { return kSplitSizes; }
+
+NDArray concat_axis(const std::vector<NDArray>& xs, int64_t axis) {
+  if (xs.size() == 1) return xs[0];
+  Attrs at;
+  at.set_number("dim", static_cast<double>(axis));
+  return invoke1(kConcat, xs, at);
+}
+
+}  // namespace
+}  // namespace ops
+}  // namespace ndgrad
