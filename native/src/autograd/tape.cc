@@ -28,7 +28,35 @@ struct StateGuard {
   }
 };
 
+// Nodes whose last reference is being dropped while another node is already tearing down.
+thread_local std::vector<std::shared_ptr<Node>>* t_teardown = nullptr;
+
+void take_refs(Node& n, std::vector<std::shared_ptr<Node>>& out) {
+  for (auto& e : n.inputs)
+    if (e.node) out.push_back(std::move(e.node));
+  for (auto& s : n.saved_inputs)
+    if (s.array.node) out.push_back(std::move(s.array.node));
+  n.inputs.clear();
+  n.saved_inputs.clear();
+}
+
 }  // namespace
+
+Node::~Node() {
+  if (t_teardown) {  // an outer destructor is draining: hand our references to it
+    take_refs(*this, *t_teardown);
+    return;
+  }
+  std::vector<std::shared_ptr<Node>> queue;
+  t_teardown = &queue;
+  take_refs(*this, queue);
+  while (!queue.empty()) {
+    std::shared_ptr<Node> n = std::move(queue.back());
+    queue.pop_back();
+    n.reset();  // may run ~Node, which appends to `queue` instead of recursing
+  }
+  t_teardown = nullptr;
+}
 
 bool is_recording() { return t_recording; }
 bool is_training() { return t_training; }
@@ -109,7 +137,7 @@ void record(ops::OpCall& c) {
 
 namespace {
 const ops::OpDef& custom_op() {
-  static const ops::OpDef def = {"_CustomFunction", "", "other", -1, nullptr, nullptr, nullptr, 0, 0, 0};
+  static const ops::OpDef def = {"_CustomFunction", "", "other", -1, nullptr, nullptr, nullptr, 0, 0, 0, 0};
   return def;
 }
 }  // namespace

@@ -58,6 +58,11 @@ struct Node {
   std::vector<NDArray> grad_buffers;
   std::vector<GradReq> grad_reqs;
   bool fresh = false;
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // Releases long chains iteratively: a recorded loop of 1e5 ops must not recurse 1e5 deep.
+  ~Node();
   size_t num_outputs() const { return out_shapes.size(); }
   bool marked(uint32_t i) const {
     return i < grad_reqs.size() && grad_reqs[i] != GradReq::Null && grad_buffers[i].defined();

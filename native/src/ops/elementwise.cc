@@ -13,7 +13,6 @@ namespace {
 
 namespace k = kernels;
 
-NDArray scalar_like(const NDArray& a, double v) { return full(Shape(), a.dtype, v); }
 NDArray mul_s(const NDArray& a, double s) { return scalar_op("multiply", a, s); }
 NDArray add_s(const NDArray& a, double s) { return scalar_op("add", a, s); }
 NDArray rsub_s(double s, const NDArray& a) { return scalar_op("subtract", a, s, true); }

@@ -219,8 +219,21 @@ std::vector<NDArray> invoke(const OpDef& op, std::vector<NDArray> inputs, const 
       if (out && !(alias_input && !(op.flags & kAliasSafe))) c.outputs[i] = out->plain();
       else c.outputs[i] = empty(c.out_shapes[i], c.out_dtypes[i]);
     }
-    if (c.view_of >= 0) copy_into(view(c.inputs[c.view_of], c.out_shapes[0], c.view_offset), c.outputs[0]);
-    else op.forward(c);
+    if (c.view_of >= 0) {
+      copy_into(view(c.inputs[c.view_of], c.out_shapes[0], c.view_offset), c.outputs[0]);
+    } else if (recording) {
+      // Ops a forward calls internally are implementation detail, never recorded.
+      autograd::set_recording(false);
+      try {
+        op.forward(c);
+      } catch (...) {
+        autograd::set_recording(true);
+        throw;
+      }
+      autograd::set_recording(true);
+    } else {
+      op.forward(c);
+    }
     if (out && c.outputs[0].storage != out->storage) {  // computed aside because out overlaps an input
       copy_into(c.outputs[0], *out);
       c.outputs[0] = out->plain();
