@@ -1,5 +1,6 @@
 // Baseline drivers and the scalar reference loops for every dtype. Float32 inner loops go to the
 // ISA table first; the templates here are the reference the SIMD kernels are tested against.
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -272,6 +273,49 @@ void softmax_typed(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bo
   parallel_for(outer, kParallelGrain / (n * inner + 1) + 1, body);
 }
 
+// The ISA's float32 reduction, split across the pool: by blocks of `outer` when there are many,
+// otherwise by chunks of one long reduced axis whose partial results are combined here.
+bool reduce_f32_parallel(int kind, const float* x, int64_t outer, int64_t n, int64_t inner, float* y) {
+  const KernelTable& t = table();
+  int64_t total = outer * n * inner;
+  if (total < 4 * kParallelGrain || num_threads() <= 1) return t.reduce_f32(kind, x, outer, n, inner, y);
+  if (outer >= num_threads()) {
+    std::atomic<bool> ok{true};
+    parallel_for(outer, 1 + kParallelGrain / (n * inner + 1), [&](int64_t o0, int64_t o1) {
+      if (!t.reduce_f32(kind, x + o0 * n * inner, o1 - o0, n, inner, y + o0 * inner)) ok = false;
+    });
+    return ok;
+  }
+  if (kind == kProd) return t.reduce_f32(kind, x, outer, n, inner, y);
+  // Few rows, long axis: each thread reduces a slice of the axis into its own partial row.
+  const int parts = num_threads() < 8 ? num_threads() : 8;
+  float* partial = new float[static_cast<size_t>(parts * outer * inner)];
+  std::atomic<bool> ok{true};
+  parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      int64_t b = n * p / parts, e = n * (p + 1) / parts;
+      for (int64_t o = 0; o < outer; ++o)
+        if (!t.reduce_f32(kind, x + (o * n + b) * inner, 1, e - b, inner, partial + (p * outer + o) * inner))
+          ok = false;
+    }
+  });
+  if (ok)
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t j = 0; j < inner; ++j) {
+        double acc = partial[o * inner + j];
+        for (int p = 1; p < parts; ++p) {
+          float v = partial[(p * outer + o) * inner + j];
+          if (kind == kSum) acc += v;
+          else if (acc != acc || v != v) acc = acc != acc ? acc : v;  // NaN wins, as in one pass
+          else if (kind == kMaxR) acc = v > acc ? v : acc;
+          else acc = v < acc ? v : acc;
+        }
+        y[o * inner + j] = static_cast<float>(acc);
+      }
+  delete[] partial;
+  return ok;
+}
+
 }  // namespace
 
 void unary(int kind, int dtype, const void* x, void* y, int64_t n) {
@@ -307,7 +351,7 @@ void binary(int kind, int dtype, int ndim, const int64_t* shape, const void* a, 
 void reduce(int kind, int dtype, const void* x, int64_t outer, int64_t n, int64_t inner, void* y) {
   switch (dtype) {
     case 0:
-      if (table().reduce_f32(kind, (const float*)x, outer, n, inner, (float*)y)) return;
+      if (reduce_f32_parallel(kind, (const float*)x, outer, n, inner, (float*)y)) return;
       reduce_typed<float, double>(kind, (const float*)x, outer, n, inner, (float*)y);
       break;
     case 1: reduce_typed<double, double>(kind, (const double*)x, outer, n, inner, (double*)y); break;

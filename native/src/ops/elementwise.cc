@@ -209,17 +209,22 @@ void binary_forward(OpCall& c) {
   const BinaryRow& r = binary_row(c.op);
   NDArray& y = c.outputs[0];
   NDArray a = c.inputs[0];
-  NDArray b;
-  bool scalar = has_scalar(*c.attrs);
-  if (scalar) {
-    b = full(Shape(), y.dtype, c.attrs->number(c.name(), "scalar", 0));
-    if (c.attrs->flag(c.name(), "reverse", false)) std::swap(a, b);
-  } else {
-    b = c.inputs[1];
-  }
   if (a.dtype != y.dtype) a = astype(a.plain(), y.dtype);
+  Shape sa = broadcast_strides(a.shape, y.shape);
+  if (has_scalar(*c.attrs)) {
+    // The number operand lives on the stack, converted to the result dtype, with all strides 0.
+    alignas(8) unsigned char buf[8];
+    double v = c.attrs->number(c.name(), "scalar", 0);
+    NDGRAD_DISPATCH_DTYPE(y.dtype, T, { *reinterpret_cast<T*>(buf) = static_cast<T>(v); });
+    Shape zero(y.ndim(), 0);
+    bool rev = c.attrs->flag(c.name(), "reverse", false);
+    k::binary(r.kind, static_cast<int>(y.dtype), static_cast<int>(y.ndim()), y.shape.data(), rev ? buf : a.raw(),
+              rev ? zero.data() : sa.data(), rev ? a.raw() : buf, rev ? sa.data() : zero.data(), y.raw());
+    return;
+  }
+  NDArray b = c.inputs[1];
   if (b.dtype != y.dtype) b = astype(b.plain(), y.dtype);
-  Shape sa = broadcast_strides(a.shape, y.shape), sb = broadcast_strides(b.shape, y.shape);
+  Shape sb = broadcast_strides(b.shape, y.shape);
   k::binary(r.kind, static_cast<int>(y.dtype), static_cast<int>(y.ndim()), y.shape.data(), a.raw(), sa.data(),
             b.raw(), sb.data(), y.raw());
 }
@@ -229,9 +234,24 @@ void binary_backward(GradCall& g) {
   const Attrs& at = *g.attrs;
   NDArray dy = g.out_grad(0);
   if (has_scalar(at)) {
-    NDArray x = g.inputs[0];  // undefined when the rule does not read it (add, subtract)
-    NDArray s = full(Shape(), g.in_dtypes[0], at.number(g.name(), "scalar", 0));
+    double sv = at.number(g.name(), "scalar", 0);
     bool rev = at.flag(g.name(), "reverse", false);
+    // Fast paths for arithmetic with a number (the common case in training loops); same formulas
+    // as the table rows, without materialising the number as an array.
+    switch (r.kind) {
+      case k::kAdd: g.in_grads[0] = dy; return;
+      case k::kSub: g.in_grads[0] = rev ? neg(dy) : dy; return;
+      case k::kMul: g.in_grads[0] = scalar_op("multiply", dy, sv); return;
+      case k::kDiv:
+        if (!rev) {
+          g.in_grads[0] = scalar_op("divide", dy, sv);
+          return;
+        }
+        break;
+      default: break;
+    }
+    NDArray x = g.inputs[0];  // undefined when the rule does not read it
+    NDArray s = full(Shape(), g.in_dtypes[0], sv);
     NDArray da, db;
     if (!rev) r.grad(x, s, g.outputs[0], dy, true, false, &da, &db);
     else r.grad(s, x, g.outputs[0], dy, false, true, &da, &db);
