@@ -19,6 +19,16 @@ int default_threads() {
   return hc ? static_cast<int>(hc) : 1;
 }
 
+constexpr int kSpinIterations = 20000;  // roughly 50-100 µs of pause instructions
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 // Workers sleep on a condition variable between jobs; a job is one parallel_for call.
 class Pool {
  public:
@@ -48,7 +58,7 @@ class Pool {
       job_ = Job{fn, ctx, n, parts};
       next_part_.store(1);
       pending_.store(parts - 1);
-      ++generation_;
+      generation_.fetch_add(1);
     }
     cv_.notify_all();
     Job job = job_;
@@ -88,10 +98,13 @@ class Pool {
     uint64_t seen = 0;
     for (;;) {
       Job job;
+      // Spin briefly before sleeping: training loops issue parallel ops back to back, and a
+      // condition-variable wake-up costs more than a small op.
+      for (int i = 0; i < kSpinIterations && generation_.load(std::memory_order_acquire) == seen; ++i) cpu_relax();
       {
         std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] { return generation_ != seen; });
-        seen = generation_;
+        cv_.wait(lk, [&] { return generation_.load() != seen; });
+        seen = generation_.load();
         job = job_;
         ++active_;
       }
@@ -113,7 +126,7 @@ class Pool {
   std::condition_variable cv_, done_cv_;
   int workers_ = 0;
   int active_ = 0;
-  uint64_t generation_ = 0;
+  std::atomic<uint64_t> generation_{0};
   Job job_;
   std::atomic<int> next_part_{0};
   std::atomic<int> pending_{0};
