@@ -1,7 +1,7 @@
 // MXNet's autograd API over the C++ tape: scopes, variables, backward/grad, Function, getSymbol.
 import { native } from './binding';
 import { NDArrayError } from './errors';
-import { customTemps, freeCustomTemps, invoke, NDArray, runBackward, tidy, wrap, wrapHandle } from './ndarray';
+import { customReleases, customTemps, freeCustomTemps, invoke, NDArray, runBackward, tidy, wrap, wrapHandle } from './ndarray';
 
 export type GradReq = 'write' | 'add' | 'null';
 
@@ -108,7 +108,9 @@ export function markVariables(variables: NDArray | NDArray[], gradients: NDArray
     reqs,
   );
   vs.forEach((v, i) => {
+    if (v._grad && v._ownsGrad && v._grad !== gs[i]) v._grad.dispose();
     v._grad = gs[i];
+    v._ownsGrad = false;
     gs[i]._kept = true;
   });
 }
@@ -138,18 +140,21 @@ export function grad(
   if (hg.length && hg.length !== hs.length)
     throw new NDArrayError(`grad: heads and headGrads must be lists of the same length: ${hs.length} vs. ${hg.length}`, 'BAD_ARGUMENT');
   const createGraph = opts.createGraph ?? false;
+  const retainGraph = opts.retainGraph ?? createGraph;
+  let ok = false;
   try {
     const r = native.grad(
       hs.map((h) => handle(h, 'grad')),
       vs.map((v) => handle(v, 'grad')),
       hg.map((g) => (g ? handle(g, 'grad') : -1)),
-      opts.retainGraph ?? createGraph,
+      retainGraph,
       createGraph,
       opts.trainMode ?? true,
     );
+    ok = true;
     return r.map(wrapHandle);
   } finally {
-    freeCustomTemps();
+    freeCustomTemps(ok && !retainGraph);
   }
 }
 
@@ -236,6 +241,7 @@ export class Function {
       customTemps.push(a);
       return a;
     });
+    customReleases.push(() => this.release());
     const r = this.backward(...grads);
     const list = Array.isArray(r) ? r : [r];
     if (list.length !== numInputs)

@@ -1,78 +1,157 @@
-// MXNet's printing (NumPy's array2string): "[2. 4. 6. 8.]", summarised past 1000 elements.
+// MXNet's printing, which is NumPy's str(array) (array2string with its defaults: precision 8,
+// floatmode 'maxprec', linewidth 75, summarised past 1000 elements with 3 edge items).
+// A port of numpy/_core/arrayprint.py (FloatingFormat, IntegerFormat, _formatArray), e.g.
+// "[2. 4. 6. 8.]", "[0.5 1.  2. ]", "[1.e-05 1.e+00]".
 
 const THRESHOLD = 1000;
 const EDGE = 3;
+const LINE_WIDTH = 75;
+const PRECISION = 8;
 
-function floatFormatter(values: number[]): (v: number) => string {
+type Fmt = (v: number) => string;
+
+/** Shortest digits (at most PRECISION) that read back as the same value in the array's dtype. */
+function shortest(v: number, f32: boolean, render: (v: number, digits: number) => string): string {
+  const same = (s: string) => (f32 ? Math.fround(parseFloat(s)) : parseFloat(s)) === v;
+  for (let p = 0; p < PRECISION; p++) {
+    const s = render(v, p);
+    if (same(s)) return s;
+  }
+  return render(v, PRECISION);
+}
+
+function floatFormatter(values: number[], f32: boolean): Fmt {
   const finite = values.filter((v) => Number.isFinite(v));
-  const abs = finite.map(Math.abs).filter((v) => v > 0);
-  const max = abs.length ? Math.max(...abs) : 0;
-  const min = abs.length ? Math.min(...abs) : 0;
-  const sci = max >= 1e8 || (min > 0 && min < 1e-4) || (min > 0 && max / min > 1e3 && max >= 1e3);
-  const special = (v: number): string | null => (Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : null);
-  if (sci) {
-    let digits = 0;
-    for (const v of finite) {
-      const m = v.toExponential(8).split('e')[0].replace(/0+$/, '').split('.')[1] || '';
-      digits = Math.max(digits, m.length);
+  const abs = finite.filter((v) => v !== 0).map(Math.abs);
+  let exp = false;
+  if (abs.length) {
+    let max = abs[0];
+    let min = abs[0];
+    for (const v of abs) {
+      if (v > max) max = v;
+      if (v < min) min = v;
     }
-    return (v) => {
-      const s = special(v);
-      if (s) return s;
-      const [m, e] = v.toExponential(digits).split('e');
-      const exp = Number(e);
-      return `${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+    exp = max >= 1e8 || min < 1e-4 || max / min > 1e3;
+  }
+  let padLeft = 0;
+  let padRight = 0;
+  let body: Fmt;
+  if (finite.length === 0) {
+    body = () => '';
+  } else if (exp) {
+    let precision = 0;
+    let expSize = 2;
+    for (const v of finite) {
+      const [m, e] = shortest(v, f32, (x, p) => x.toExponential(p)).split('e');
+      precision = Math.max(precision, (m.split('.')[1] || '').length);
+      expSize = Math.max(expSize, e.length - 1);
+    }
+    const render = (v: number): string => {
+      const [m, e] = v.toExponential(precision).split('e');
+      const mant = m.includes('.') ? m : m + '.';
+      return `${mant}e${e[0]}${e.slice(1).padStart(expSize, '0')}`;
+    };
+    for (const v of finite) padLeft = Math.max(padLeft, render(v).split('.')[0].length);
+    padRight = expSize + 2 + precision;
+    body = (v) => {
+      const s = render(v);
+      return s.padStart(padLeft + (s.length - s.indexOf('.')));
+    };
+  } else {
+    const positional = (v: number): string => {
+      let s = shortest(v, f32, (x, p) => x.toFixed(p));
+      if ((Object.is(v, -0) || v < 0) && !s.startsWith('-')) s = '-' + s;
+      return s.includes('.') ? s : s + '.';
+    };
+    for (const s of finite.map(positional)) {
+      const [i, f] = s.split('.');
+      padLeft = Math.max(padLeft, i.length);
+      padRight = Math.max(padRight, f.length);
+    }
+    body = (v) => {
+      const [i, f] = positional(v).split('.');
+      return `${i.padStart(padLeft)}.${f.padEnd(padRight)}`;
     };
   }
-  let frac = 0;
-  for (const v of finite) {
-    const f = v.toFixed(8).replace(/0+$/, '').split('.')[1] || '';
-    frac = Math.max(frac, f.length);
+  if (finite.length !== values.length) {
+    const neginf = values.some((v) => v === -Infinity) ? 1 : 0;
+    padLeft = Math.max(padLeft, 3 - (padRight + 1), 3 + neginf - (padRight + 1));
   }
   return (v) => {
-    const s = special(v);
-    if (s) return s;
-    let t = v.toFixed(frac);
-    if (frac === 0) return (Object.is(v, -0) ? '-' : '') + t + '.';
-    // NumPy pads the fraction with spaces instead of trailing zeros: "1.  " next to "0.25".
-    const [ip, fp] = t.split('.');
-    const trimmed = fp.replace(/0+$/, '');
-    t = `${ip}.${trimmed}${' '.repeat(frac - trimmed.length)}`;
-    return t;
+    if (Number.isFinite(v)) return body(v);
+    const s = Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
+    return ' '.repeat(Math.max(0, padLeft + padRight + 1 - s.length)) + s;
   };
 }
 
+function intFormatter(values: number[]): Fmt {
+  let width = 0;
+  for (const v of values) width = Math.max(width, String(v).length);
+  return (v) => String(v).padStart(width);
+}
+
+function extendLine(s: string, line: string, word: string, width: number, prefix: string): [string, string] {
+  if (line.length + word.length > width && line.length > prefix.length) {
+    s += line.trimEnd() + '\n';
+    line = prefix;
+  }
+  return [s, line + word];
+}
+
 export function formatArray(data: ArrayLike<number>, shape: number[], dtype: string): string {
-  const values = Array.from(data);
-  const size = values.length;
+  const size = data.length;
   const summarise = size > THRESHOLD;
-  const isFloat = dtype === 'float32' || dtype === 'float64';
-  const fmt = isFloat ? floatFormatter(values) : (v: number) => String(v);
-  if (shape.length === 0) return fmt(values[0]);
   const strides: number[] = new Array(shape.length);
   let acc = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
     strides[i] = acc;
     acc *= shape[i];
   }
-  // Width of the widest shown element, so columns line up.
-  let width = 0;
-  for (const v of values) width = Math.max(width, fmt(v).length);
-  const pad = (s: string) => s.padStart(width);
-  const rec = (axis: number, offset: number, indent: string): string => {
-    const n = shape[axis];
-    const idx: (number | null)[] = [];
-    if (summarise && n > 2 * EDGE) {
-      for (let i = 0; i < EDGE; i++) idx.push(i);
-      idx.push(null);
-      for (let i = n - EDGE; i < n; i++) idx.push(i);
-    } else for (let i = 0; i < n; i++) idx.push(i);
-    if (axis === shape.length - 1) {
-      return '[' + idx.map((i) => (i === null ? '...' : pad(fmt(values[offset + i])))).join(' ') + ']';
-    }
-    const sep = '\n'.repeat(shape.length - axis - 1);
-    const parts = idx.map((i) => (i === null ? indent + ' ...' : rec(axis + 1, offset + i * strides[axis], indent + ' ')));
-    return '[' + parts.map((p, k) => (k === 0 ? p : indent + ' ' + p.replace(/^\s+/, ''))).join(sep) + ']';
+  const shown = (n: number): number[] => {
+    if (summarise && n > 2 * EDGE) return [0, 1, 2, n - 3, n - 2, n - 1];
+    return Array.from({ length: n }, (_, i) => i);
   };
-  return rec(0, 0, '');
+  // The formatter sees only the elements that are shown (NumPy's _leading_trailing).
+  const values: number[] = [];
+  const gather = (axis: number, offset: number): void => {
+    if (axis === shape.length) values.push(data[offset]);
+    else for (const i of shown(shape[axis])) gather(axis + 1, offset + i * strides[axis]);
+  };
+  if (size > 0) gather(0, 0);
+  const isFloat = dtype === 'float32' || dtype === 'float64';
+  const fmt = isFloat ? floatFormatter(values, dtype === 'float32') : intFormatter(values);
+  if (shape.length === 0) return fmt(data[0]);
+  if (size === 0) return '[]';
+
+  const rec = (axis: number, offset: number, hanging: string, width: number): string => {
+    if (axis === shape.length) return fmt(data[offset]);
+    const n = shape[axis];
+    const nextHanging = hanging + ' ';
+    const nextWidth = width - 1;
+    const idx = shown(n);
+    const summary = idx.length < n;
+    let s = '';
+    if (axis === shape.length - 1) {
+      const elemWidth = width - 1;
+      let line = hanging;
+      idx.forEach((i, k) => {
+        if (summary && k === EDGE) {
+          [s, line] = extendLine(s, line, '...', elemWidth, hanging);
+          line += ' ';
+        }
+        [s, line] = extendLine(s, line, fmt(data[offset + i]), elemWidth, hanging);
+        if (k < idx.length - 1) line += ' ';
+      });
+      s += line;
+    } else {
+      const sep = '\n'.repeat(shape.length - axis - 1);
+      idx.forEach((i, k) => {
+        if (summary && k === EDGE) s += hanging + '...' + sep;
+        s += hanging + rec(axis + 1, offset + i * strides[axis], nextHanging, nextWidth);
+        if (k < idx.length - 1) s += sep;
+      });
+    }
+    return '[' + s.slice(hanging.length) + ']';
+  };
+  return rec(0, 0, ' ', LINE_WIDTH);
 }

@@ -2,6 +2,8 @@ import * as autograd from './autograd';
 import { NDArrayError } from './errors';
 import * as nda from './ndarray';
 import * as opsModule from './ops';
+import { shapeOps } from './shape_ops';
+import { nnOps } from './nn_ops';
 import * as nnModule from './nn';
 import { opTable } from './binding';
 import { native } from './binding';
@@ -13,6 +15,8 @@ export { NDArrayError, autograd };
 /** The nd namespace: creation, every op, memory control. */
 export const nd = {
   ...opsModule.ops,
+  ...shapeOps,
+  ...nnOps,
   clip: opsModule.clip,
   where: opsModule.where,
   dot: opsModule.dot,

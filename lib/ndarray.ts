@@ -88,10 +88,14 @@ export class NDArray {
     return this._h;
   }
 
+  /** @internal true when _grad was allocated by attachGrad (then it is freed with this array) */
+  _ownsGrad = false;
+
   dispose(): void {
     if (this._h >= 0) {
       native.release(this._h);
       this._h = -1;
+      if (this._grad && this._ownsGrad) this._grad.dispose();
     }
   }
   [Symbol.dispose](): void {
@@ -134,12 +138,19 @@ export class NDArray {
     g._kept = true;
     untrack(g);
     native.markVariables([this.h], [g.h], [gradReq]);
-    if (this._grad && this._grad !== g) this._grad._kept = false;
+    if (this._grad && this._grad !== g) {
+      // the replaced buffer: left to the GC backstop (the caller may still hold it)
+      this._grad._kept = false;
+      if (this._ownsGrad && this._grad._h >= 0) registry.register(this._grad, this._grad._h);
+    }
     this._grad = g;
+    this._ownsGrad = true;
   }
   dropGrad(): void {
     native.dropGrad(this.h);
+    if (this._grad && this._ownsGrad) this._grad.dispose();
     this._grad = null;
+    this._ownsGrad = false;
   }
   detach(): NDArray {
     return wrap(native.detach(this.h));
@@ -419,8 +430,15 @@ export function backend(): { isa: string; threads: number } {
 /** @internal arrays handed to JS during a custom Function's backward; freed after the pass */
 export const customTemps: NDArray[] = [];
 
+/**
+ * @internal releases of custom Functions whose backward ran in the current pass: their nodes are
+ * freed by a pass that succeeds without retainGraph, and so are their saved tensors.
+ */
+export const customReleases: (() => void)[] = [];
+
 /** @internal */
 export function runBackward(heads: NDArray[], headGrads: (NDArray | null | undefined)[], retainGraph: boolean, trainMode: boolean): void {
+  let ok = false;
   try {
     native.backward(
       heads.map((h) => handleOf(h, 'backward')),
@@ -428,12 +446,15 @@ export function runBackward(heads: NDArray[], headGrads: (NDArray | null | undef
       retainGraph,
       trainMode,
     );
+    ok = true;
   } finally {
-    freeCustomTemps();
+    freeCustomTemps(ok && !retainGraph);
   }
 }
 
 /** @internal */
-export function freeCustomTemps(): void {
+export function freeCustomTemps(graphFreed = false): void {
   for (const a of customTemps.splice(0)) a.dispose();
+  const rel = customReleases.splice(0);
+  if (graphFreed) for (const r of rel) r();
 }

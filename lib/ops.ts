@@ -53,8 +53,8 @@ ops.mul = ops.multiply;
 ops.div = ops.divide;
 ops.pow = ops.power;
 
-export function clip(x: NDArray, aMin: number, aMax: number, opts?: OutOption): NDArray {
-  return ops.minimum(ops.maximum(x, aMin), aMax, opts);
+export function clip(x: NDArray, aMin: number | null, aMax: number | null, opts?: OutOption): NDArray {
+  return invoke('clip', [x], { a_min: aMin ?? null, a_max: aMax ?? null }, opts?.out);
 }
 
 export function where(cond: NDArray, x: NDArray, y: NDArray, opts?: OutOption): NDArray {

@@ -219,13 +219,17 @@ namespace {
 
 using NodePtr = std::shared_ptr<Node>;
 
+thread_local uint64_t t_epoch = 0;
+
 // Every node reachable from the heads, latest first (a node is always newer than its inputs).
+// Marks them with a fresh epoch (`visit`) and their position (`order_index`).
 std::vector<NodePtr> collect(const std::vector<NDArray>& heads) {
   std::vector<NodePtr> order;
-  std::unordered_set<Node*> seen;
+  uint64_t epoch = ++t_epoch;
   std::vector<Node*> stack;
   for (auto& h : heads)
-    if (h.node && seen.insert(h.node.get()).second) {
+    if (h.node && h.node->visit != epoch) {
+      h.node->visit = epoch;
       order.push_back(h.node);
       stack.push_back(h.node.get());
     }
@@ -233,19 +237,35 @@ std::vector<NodePtr> collect(const std::vector<NDArray>& heads) {
     Node* n = stack.back();
     stack.pop_back();
     for (auto& e : n->inputs)
-      if (e.node && seen.insert(e.node.get()).second) {
+      if (e.node && e.node->visit != epoch) {
+        e.node->visit = epoch;
         order.push_back(e.node);
         stack.push_back(e.node.get());
       }
   }
   std::sort(order.begin(), order.end(), [](const NodePtr& a, const NodePtr& b) { return a->seq > b->seq; });
+  for (size_t i = 0; i < order.size(); ++i) order[i]->order_index = i;
   return order;
 }
 
-void accumulate(NDArray& slot, const NDArray& g) {
+// A gradient being summed. `owned`: the array was allocated by the sum itself, so later
+// contributions may be added in place (never under createGraph, where the sum is recorded).
+struct GradSlot {
+  NDArray g;
+  bool owned = false;
+};
+
+void accumulate(GradSlot& slot, const NDArray& g, bool create_graph) {
   if (!g.defined()) return;
-  if (!slot.defined()) slot = g;
-  else slot = ops::add(slot, g);
+  if (!slot.g.defined()) {
+    slot.g = g;
+    slot.owned = false;
+  } else if (slot.owned && !create_graph) {
+    ops::add_into(slot.g, g);
+  } else {
+    slot.g = ops::add(slot.g, g);
+    slot.owned = !create_graph;
+  }
 }
 
 void validate_heads(const std::vector<NDArray>& heads, const std::vector<NDArray>& head_grads, const char* fn) {
@@ -281,8 +301,9 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
   const char* fn = targets ? "grad" : "backward";
   validate_heads(heads, head_grads, fn);
   std::vector<NodePtr> order = collect(heads);
-  std::unordered_map<Node*, size_t> index;
-  for (size_t i = 0; i < order.size(); ++i) index[order[i].get()] = i;
+  const uint64_t epoch = t_epoch;
+  // Position of a node of this pass (re-established after user code that may run another pass).
+  auto idx = [](const std::shared_ptr<Node>& n) { return n->order_index; };
 
   // Which nodes lead to something that wants a gradient.
   std::vector<char> wants(order.size(), 0), needs(order.size(), 0);
@@ -292,11 +313,10 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
       if (!v.node || v.node->freed || !v.node->marked(v.out_index))
         fail(code::NOT_A_VARIABLE, "grad: cannot differentiate with respect to the ", i + 1,
              "-th variable (shape ", shape_str(v.shape), ") because it does not require gradient (use attachGrad)");
-      auto it = index.find(v.node.get());
-      if (it == index.end())
+      if (v.node->visit != epoch)
         fail(code::NOT_REACHABLE, "grad: cannot differentiate with respect to the ", i + 1, "-th variable (shape ",
              shape_str(v.shape), ") because it is unreachable from the outputs");
-      wants[it->second] = 1;
+      wants[idx(v.node)] = 1;
     }
   } else {
     bool any = false;
@@ -314,32 +334,35 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
     Node& n = *order[i];
     needs[i] = wants[i];
     for (auto& e : n.inputs)
-      if (e.node && needs[index[e.node.get()]]) needs[i] = 1;
+      if (e.node && needs[idx(e.node)]) needs[i] = 1;
   }
 
   StateGuard guard(create_graph, train_mode);
-  std::vector<std::vector<NDArray>> grads(order.size());
+  std::vector<std::vector<GradSlot>> grads(order.size());
   for (size_t i = 0; i < order.size(); ++i) grads[i].resize(order[i]->num_outputs());
   for (size_t h = 0; h < heads.size(); ++h) {
     const NDArray& head = heads[h];
     NDArray g = h < head_grads.size() && head_grads[h].defined() ? head_grads[h].plain()
                                                                  : full(head.shape, head.dtype, 1.0);
-    accumulate(grads[index[head.node.get()]][head.out_index], g);
+    accumulate(grads[idx(head.node)][head.out_index], g, create_graph);
   }
 
   for (size_t i = 0; i < order.size(); ++i) {
     Node& n = *order[i];
     if (!needs[i] || n.is_variable) continue;
-    auto& og = grads[i];
+    std::vector<NDArray> og(grads[i].size());
     bool any = false;
-    for (auto& g : og) any = any || g.defined();
+    for (size_t k = 0; k < og.size(); ++k) {
+      og[k] = grads[i][k].g;
+      any = any || og[k].defined();
+    }
     if (!any) continue;
     const char* opname = n.op ? n.op->name : "?";
 
     std::vector<NDArray> in_grads;
     std::vector<bool> need(n.inputs.size());
     for (size_t k = 0; k < n.inputs.size(); ++k)
-      need[k] = n.inputs[k].node && needs[index[n.inputs[k].node.get()]] && is_float(n.in_dtypes[k]);
+      need[k] = n.inputs[k].node && needs[idx(n.inputs[k].node)] && is_float(n.in_dtypes[k]);
 
     if (n.custom) {
       std::vector<NDArray> full_og(og.size());
@@ -351,6 +374,7 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
         ~Restore() { set_recording(p); }
       } restore{prev};
       in_grads = n.custom->backward(full_og);
+      for (size_t j = 0; j < order.size(); ++j) order[j]->order_index = j;  // user code may have run a pass
       if (in_grads.size() != n.inputs.size())
         fail(code::BAD_CUSTOM_GRAD, "Function.backward: returned ", in_grads.size(), " gradients for ",
              n.inputs.size(), " inputs");
@@ -409,14 +433,14 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
     for (size_t k = 0; k < n.inputs.size() && k < in_grads.size(); ++k) {
       if (!need[k] || !in_grads[k].defined()) continue;
       const Edge& e = n.inputs[k];
-      accumulate(grads[index[e.node.get()]][e.index], in_grads[k]);
+      accumulate(grads[idx(e.node)][e.index], in_grads[k], create_graph);
     }
   }
 
   std::vector<NDArray> result;
   if (targets) {
     for (auto& v : *targets) {
-      NDArray g = grads[index[v.node.get()]][v.out_index];
+      NDArray g = grads[idx(v.node)][v.out_index].g;
       if (!g.defined()) g = zeros(v.shape, v.dtype);
       else
         for (auto& hg : head_grads)
@@ -424,6 +448,9 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
             g = ops::copy(g);
             break;
           }
+      // Under createGraph the result is a function of v even where it is constant (square's second
+      // derivative, relu's, zero): tie it to v so the next order is zeros, not NOT_RECORDED.
+      if (create_graph && !in_graph(g)) g = ops::keep_connected(g, v);
       result.push_back(g);
     }
   } else {
@@ -433,7 +460,7 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
       for (uint32_t k = 0; k < n.grad_reqs.size(); ++k) {
         if (!n.marked(k)) continue;
         const NDArray& buf = n.grad_buffers[k];
-        const NDArray& total = grads[i][k];
+        const NDArray& total = grads[i][k].g;
         if (n.grad_reqs[k] == GradReq::Write) {
           if (total.defined()) copy_into(total, buf);
           else fill(buf, 0.0);

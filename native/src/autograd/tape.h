@@ -58,6 +58,9 @@ struct Node {
   std::vector<NDArray> grad_buffers;
   std::vector<GradReq> grad_reqs;
   bool fresh = false;
+  // Scratch of the backward pass that visits this node (graphs are per thread).
+  uint64_t visit = 0;
+  size_t order_index = 0;
   Node() = default;
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;

@@ -353,7 +353,12 @@ END_ENTRY
 ENTRY(OpN) {
   const ops::OpDef& op = op_by_id(info[0]);
   std::vector<NDArray> inputs = arrays_of(env, info[1]);
-  ops::Attrs at = to_attrs(info[2]);
+  ops::Attrs at;
+  try {
+    at = to_attrs(info[2]);
+  } catch (const Error& e) {  // name the op in option errors
+    throw Error(e.code(), std::string(op.name) + ": " + e.message());
+  }
   int32_t out_h = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : -1;
   if (out_h >= 0) {
     NDArray& out = get(env, info[3]);

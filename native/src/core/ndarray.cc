@@ -16,8 +16,20 @@ bool parse_dtype(const std::string& s, DType* out) {
 }
 
 NDArray empty(const Shape& shape, DType dtype) {
-  for (int64_t d : shape)
+  bool zero = false;
+  for (int64_t d : shape) {
     if (d < 0) fail(code::BAD_ARGUMENT, "negative dimension in shape ", shape_str(shape));
+    if (d == 0) zero = true;
+  }
+  // Refuse sizes whose byte count would overflow (the product of dims could wrap to a small number).
+  if (!zero) {
+    const int64_t limit = (int64_t(1) << 62) / static_cast<int64_t>(dtype_size(dtype));
+    int64_t m = 1;
+    for (int64_t d : shape) {
+      if (m > limit / d) fail(code::OUT_OF_MEMORY, "cannot allocate an array of shape ", shape_str(shape), ": too large");
+      m *= d;
+    }
+  }
   NDArray a;
   a.shape = shape;
   a.dtype = dtype;

@@ -217,7 +217,13 @@ std::vector<NDArray> invoke(const OpDef& op, std::vector<NDArray> inputs, const 
   } else {
     for (size_t i = 0; i < nout; ++i) {
       if (out && !(alias_input && !(op.flags & kAliasSafe))) c.outputs[i] = out->plain();
-      else c.outputs[i] = empty(c.out_shapes[i], c.out_dtypes[i]);
+      else {
+        try {
+          c.outputs[i] = empty(c.out_shapes[i], c.out_dtypes[i]);
+        } catch (const Error& e) {  // name the op in allocation failures
+          throw Error(e.code(), std::string(op.name) + ": " + e.message());
+        }
+      }
     }
     if (c.view_of >= 0) {
       copy_into(view(c.inputs[c.view_of], c.out_shapes[0], c.view_offset), c.outputs[0]);
@@ -240,7 +246,15 @@ std::vector<NDArray> invoke(const OpDef& op, std::vector<NDArray> inputs, const 
     }
   }
   if (out) out->bump_version();
-  if (recording && autograd::should_record(c.inputs)) autograd::record(c);
+  if (recording && autograd::should_record(c.inputs)) {
+    autograd::record(c);
+  } else if (out) {
+    // An unrecorded write (outside record, or from constants) keeps the target's autograd entry:
+    // a variable updated in place (an optimizer step) stays a variable, and a recorded result
+    // written in place keeps its history, so backward can report INPLACE_MODIFIED.
+    c.outputs[0].node = out->node;
+    c.outputs[0].out_index = out->out_index;
+  }
   (void)kEmpty;
   return std::move(c.outputs);
 }

@@ -1,0 +1,30 @@
+'use strict';
+// MLP 784-512-512-10, batch 128, relu, summed softmax cross-entropy, SGD step (ms per step; lower is
+// better). ndgrad: FullyConnected under autograd.record, backward, in-place `w.isub(w.grad.mul(lr))`;
+// torch: nn.Linear + F.cross_entropy(reduction='sum') + manual SGD under no_grad; TF.js: optimizer.minimize.
+// Also prints ndgrad's allocator counters (nd.memory()) after the warm-up step and after the timed steps:
+// systemAllocs must not grow in steady state.
+// node bench/mlp.js [--quick] [--threads N] [--rounds R] [--peers ...]
+const { parseArgs, runCases } = require('./lib/harness');
+
+const opts = parseArgs();
+const mem = (m) => `numArrays ${m.numArrays}, numBytes ${m.numBytes}, cachedBytes ${m.cachedBytes}, systemAllocs ${m.systemAllocs}, cacheHits ${m.cacheHits}`;
+const cases = [{
+  name: 'MLP step b=128',
+  workload: 'mlp',
+  params: { batch: 128, steps: 10 },
+  unit: 'ms',
+  slow: ['tfjs-cpu'], // about a second a step
+  after(extras, peers) {
+    for (const p of peers.filter((q) => q.lib === 'ndgrad')) {
+      const xs = extras[p.key];
+      if (!xs || !xs.length) continue;
+      const e = xs[xs.length - 1];
+      const grew = e.afterSteps.systemAllocs - e.afterWarm.systemAllocs;
+      console.log(`  ${p.label} loss via ${e.loss}; nd.memory() after warm-up step: ${mem(e.afterWarm)}`);
+      console.log(`  ${p.label} after ${e.steps} more steps:               ${mem(e.afterSteps)}`);
+      console.log(`  ${p.label} steady state: ${grew === 0 ? 'no system allocations (systemAllocs unchanged)' : `systemAllocs grew by ${grew}`}`);
+    }
+  },
+}];
+runCases('MLP training step (float32, ms/step, lower is better)', cases, opts).catch((e) => { console.error(e); process.exit(1); });

@@ -1,0 +1,164 @@
+// Shape and index ops: swapAxes, tile, repeat, flip, concat, stack, slice, sliceAxis, take, pick,
+// oneHot, batchDot, clip (math in native/src/ops/shape2.cc, index.cc, batch_dot.cc, activation.cc).
+import { NDArrayError } from './errors';
+import { DType, invoke, NDArray, OutOption } from './ndarray';
+
+function arrays(xs: NDArray[], op: string): NDArray[] {
+  if (!Array.isArray(xs)) throw new NDArrayError(`${op}: expects an array of NDArrays`, 'BAD_ARGUMENT');
+  if (xs.length === 0) throw new NDArrayError(`${op}: needs at least one array`, 'BAD_ARGUMENT');
+  return xs;
+}
+
+/** Swaps two axes (MXNet SwapAxis). */
+export function swapAxes(x: NDArray, dim1: number, dim2: number, opts?: OutOption): NDArray {
+  return invoke('swapaxes', [x], { dim1, dim2 }, opts?.out);
+}
+
+/** Repeats the whole array `reps` times per axis (NumPy tile rank rules). */
+export function tile(x: NDArray, reps: number | number[], opts?: OutOption): NDArray {
+  return invoke('tile', [x], { reps }, opts?.out);
+}
+
+/** Repeats each element `repeats` times along axis (flattened when axis is omitted). */
+export function repeat(x: NDArray, repeats: number, opts: { axis?: number | null } & OutOption = {}): NDArray {
+  const attrs: Record<string, unknown> = { repeats };
+  if (opts.axis !== undefined && opts.axis !== null) attrs.axis = opts.axis;
+  return invoke('repeat', [x], attrs, opts.out);
+}
+
+/** Reverses the order of elements along axis (one or several). */
+export function flip(x: NDArray, axis: number | number[], opts?: OutOption): NDArray {
+  return invoke('flip', [x], { axis }, opts?.out);
+}
+
+/** Joins arrays along dim (default 1, as MXNet). */
+export function concat(xs: NDArray[], opts: { dim?: number } & OutOption = {}): NDArray {
+  return invoke('concat', arrays(xs, 'concat'), { dim: opts.dim ?? 1 }, opts.out);
+}
+
+/** Joins arrays of one shape along a new axis (default 0). */
+export function stack(xs: NDArray[], opts: { axis?: number } & OutOption = {}): NDArray {
+  return invoke('stack', arrays(xs, 'stack'), { axis: opts.axis ?? 0 }, opts.out);
+}
+
+type SliceIndex = number | null | undefined;
+
+function sliceList(v: SliceIndex[], what: string): { vals: number[]; none: number[] } {
+  if (!Array.isArray(v)) throw new NDArrayError(`slice: ${what} must be an array of numbers or nulls`, 'BAD_ARGUMENT');
+  const vals: number[] = [];
+  const none: number[] = [];
+  for (const e of v) {
+    if (e === null || e === undefined) {
+      vals.push(0);
+      none.push(1);
+    } else if (typeof e === 'number' && Number.isInteger(e)) {
+      vals.push(e);
+      none.push(0);
+    } else throw new NDArrayError(`slice: ${what} entries must be integers or null, got ${JSON.stringify(e)}`, 'BAD_ARGUMENT');
+  }
+  return { vals, none };
+}
+
+/**
+ * x[begin_i:end_i:step_i] per axis (MXNet slice): lists may be shorter than ndim, `null` means the
+ * whole axis, negative indices count from the end, out-of-range bounds clamp (Python semantics).
+ */
+export function slice(x: NDArray, begin: SliceIndex[], end: SliceIndex[], step?: SliceIndex[], opts?: OutOption): NDArray {
+  const b = sliceList(begin, 'begin');
+  const e = sliceList(end, 'end');
+  const attrs: Record<string, unknown> = { begin: b.vals, end: e.vals, begin_none: b.none, end_none: e.none };
+  if (step !== undefined && step !== null) {
+    const s = sliceList(step, 'step');
+    attrs.step = s.vals.map((v, i) => (s.none[i] ? 1 : v));
+  }
+  return invoke('slice', [x], attrs, opts?.out);
+}
+
+/** x[begin:end] along axis (end null = to the end); bounds out of range are OUT_OF_RANGE, as MXNet. */
+export function sliceAxis(x: NDArray, axis: number, begin: number, end: number | null, opts?: OutOption): NDArray {
+  return invoke('slice_axis', [x], { axis, begin, end: end ?? null }, opts?.out);
+}
+
+/** Gathers x's entries at `indices` along axis (negative indices count from the end; others OUT_OF_RANGE). */
+export function take(x: NDArray, indices: NDArray, opts: { axis?: number; mode?: 'raise' } & OutOption = {}): NDArray {
+  return invoke('take', [x, indices], { axis: opts.axis ?? 0, mode: opts.mode ?? 'raise' }, opts.out);
+}
+
+/** y[i] = x[i, index[i]] along axis (default -1). */
+export function pick(x: NDArray, index: NDArray, opts: { axis?: number; keepdims?: boolean } & OutOption = {}): NDArray {
+  return invoke('pick', [x, index], { axis: opts.axis ?? -1, keepdims: !!opts.keepdims }, opts.out);
+}
+
+/** One-hot rows of length depth (no gradient). */
+export function oneHot(
+  indices: NDArray,
+  depth: number,
+  opts: { onValue?: number; offValue?: number; dtype?: DType } & OutOption = {},
+): NDArray {
+  return invoke(
+    'one_hot',
+    [indices],
+    { depth, on_value: opts.onValue ?? 1, off_value: opts.offValue ?? 0, dtype: opts.dtype ?? 'float32' },
+    opts.out,
+  );
+}
+
+/** Batched matrix product over the last two axes (leading batch axes must match). */
+export function batchDot(
+  a: NDArray,
+  b: NDArray,
+  opts: { transposeA?: boolean; transposeB?: boolean } & OutOption = {},
+): NDArray {
+  return invoke('batch_dot', [a, b], { transpose_a: !!opts.transposeA, transpose_b: !!opts.transposeB }, opts.out);
+}
+
+// ---- methods ----
+
+declare module './ndarray' {
+  interface NDArray {
+    swapAxes(dim1: number, dim2: number): NDArray;
+    tile(reps: number | number[]): NDArray;
+    repeat(repeats: number, opts?: { axis?: number | null }): NDArray;
+    flip(axis: number | number[]): NDArray;
+    slice(begin: SliceIndex[], end: SliceIndex[], step?: SliceIndex[]): NDArray;
+    sliceAxis(axis: number, begin: number, end: number | null): NDArray;
+    take(indices: NDArray, opts?: { axis?: number }): NDArray;
+    pick(index: NDArray, opts?: { axis?: number; keepdims?: boolean }): NDArray;
+    oneHot(depth: number, opts?: { onValue?: number; offValue?: number; dtype?: DType }): NDArray;
+    batchDot(b: NDArray, opts?: { transposeA?: boolean; transposeB?: boolean }): NDArray;
+  }
+}
+
+const proto = NDArray.prototype as any;
+proto.swapAxes = function (this: NDArray, a: number, b: number) {
+  return swapAxes(this, a, b);
+};
+proto.tile = function (this: NDArray, reps: number | number[]) {
+  return tile(this, reps);
+};
+proto.repeat = function (this: NDArray, repeats: number, opts?: { axis?: number | null }) {
+  return repeat(this, repeats, opts);
+};
+proto.flip = function (this: NDArray, axis: number | number[]) {
+  return flip(this, axis);
+};
+proto.slice = function (this: NDArray, begin: SliceIndex[], end: SliceIndex[], step?: SliceIndex[]) {
+  return slice(this, begin, end, step);
+};
+proto.sliceAxis = function (this: NDArray, axis: number, begin: number, end: number | null) {
+  return sliceAxis(this, axis, begin, end);
+};
+proto.take = function (this: NDArray, indices: NDArray, opts?: { axis?: number }) {
+  return take(this, indices, opts);
+};
+proto.pick = function (this: NDArray, index: NDArray, opts?: { axis?: number; keepdims?: boolean }) {
+  return pick(this, index, opts);
+};
+proto.oneHot = function (this: NDArray, depth: number, opts?: any) {
+  return oneHot(this, depth, opts);
+};
+proto.batchDot = function (this: NDArray, b: NDArray, opts?: any) {
+  return batchDot(this, b, opts);
+};
+
+export const shapeOps = { swapAxes, tile, repeat, flip, concat, stack, slice, sliceAxis, take, pick, oneHot, batchDot };

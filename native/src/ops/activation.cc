@@ -1,0 +1,145 @@
+// Activation (relu, sigmoid, tanh, softrelu, softsign), LeakyReLU (leaky, elu, gelu) and clip.
+// Forward is one elementwise pass; backward rules are written with ops, so every order works
+// (piecewise-constant derivatives give zeros at the next order, staying connected to x).
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "../core/threadpool.h"
+#include "ops2.h"
+
+namespace ndgrad {
+namespace ops {
+namespace {
+
+enum Act { kRelu, kSigmoid, kTanh, kSoftrelu, kSoftsign, kLeaky, kElu, kGelu };
+
+int act_kind(const OpCall& c) {
+  const char* op = c.name();
+  if (c.op->param == 0) {
+    std::string t = c.attrs->string(op, "act_type", "");
+    if (t == "relu") return kRelu;
+    if (t == "sigmoid") return kSigmoid;
+    if (t == "tanh") return kTanh;
+    if (t == "softrelu") return kSoftrelu;
+    if (t == "softsign") return kSoftsign;
+    fail(code::BAD_ARGUMENT, op, ": actType must be 'relu', 'sigmoid', 'tanh', 'softrelu' or 'softsign', got '", t, "'");
+  }
+  std::string t = c.attrs->string(op, "act_type", "leaky");
+  if (t == "leaky") return kLeaky;
+  if (t == "elu") return kElu;
+  if (t == "gelu") return kGelu;
+  fail(code::BAD_ARGUMENT, op, ": actType must be 'leaky', 'elu' or 'gelu', got '", t, "'");
+}
+
+template <class T>
+T act1(int kind, T x, double slope) {
+  double v = static_cast<double>(x);
+  switch (kind) {
+    case kRelu: return x > T(0) ? x : T(0);
+    case kSigmoid: return static_cast<T>(1.0 / (1.0 + std::exp(-v)));
+    case kTanh: return static_cast<T>(std::tanh(v));
+    case kSoftrelu: return static_cast<T>(std::max(v, 0.0) + std::log1p(std::exp(-std::fabs(v))));
+    case kSoftsign: return static_cast<T>(v / (1.0 + std::fabs(v)));
+    case kLeaky: return static_cast<T>(v > 0 ? v : slope * v);
+    case kElu: return static_cast<T>(v > 0 ? v : slope * std::expm1(v));
+    case kGelu: return static_cast<T>(0.5 * v * (1.0 + std::erf(v * M_SQRT1_2)));
+  }
+  return x;
+}
+
+void act_infer(OpCall& c) {
+  act_kind(c);
+  c.attrs->number(c.name(), "slope", 0.25);
+  c.out_shapes = {c.inputs[0].shape};
+  c.out_dtypes = {float_result(c.inputs[0].dtype)};
+}
+
+void act_forward(OpCall& c) {
+  int kind = act_kind(c);
+  double slope = c.attrs->number(c.name(), "slope", 0.25);
+  NDArray& y = c.outputs[0];
+  NDArray x = c.inputs[0].dtype == y.dtype ? c.inputs[0] : astype(c.inputs[0].plain(), y.dtype);
+  NDGRAD_DISPATCH_FLOAT(y.dtype, T, {
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    parallel_for(y.size(), 16384, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) py[i] = act1<T>(kind, px[i], slope);
+    });
+  });
+}
+
+NDArray gt0(const NDArray& x) { return scalar_op("greater", x, 0); }
+
+void act_backward(GradCall& g) {
+  OpCall tmp;
+  tmp.op = g.op;
+  tmp.attrs = g.attrs;
+  int kind = act_kind(tmp);
+  double slope = g.attrs->number(g.name(), "slope", 0.25);
+  const NDArray &x = g.inputs[0], &y = g.outputs[0];
+  NDArray dy = g.out_grad(0);
+  NDArray d;
+  switch (kind) {
+    case kRelu: d = mul(dy, gt0(x)); break;
+    case kSigmoid: d = mul(dy, mul(y, scalar_op("subtract", y, 1, true))); break;
+    case kTanh: d = mul(dy, scalar_op("subtract", unary("square", y), 1, true)); break;
+    case kSoftrelu: d = mul(dy, unary("sigmoid", x)); break;
+    case kSoftsign: d = div(dy, unary("square", scalar_op("add", unary("abs", x), 1))); break;
+    case kLeaky:  // slope + (1 - slope) * (x > 0)
+      d = mul(dy, scalar_op("add", scalar_op("multiply", gt0(x), 1 - slope), slope));
+      break;
+    case kElu: {  // 1 where x > 0, y + slope elsewhere
+      NDArray m = gt0(x);
+      d = mul(dy, add(m, mul(scalar_op("subtract", m, 1, true), scalar_op("add", y, slope))));
+      break;
+    }
+    case kGelu: {  // Phi(x) + x * phi(x)
+      NDArray cdf = scalar_op("multiply", scalar_op("add", unary("erf", scalar_op("multiply", x, M_SQRT1_2)), 1), 0.5);
+      NDArray pdf = scalar_op("multiply", unary("exp", scalar_op("multiply", unary("square", x), -0.5)),
+                              1.0 / std::sqrt(2 * M_PI));
+      d = mul(dy, add(cdf, mul(x, pdf)));
+      break;
+    }
+  }
+  g.in_grads[0] = d;
+}
+
+// ---- clip(x, a_min, a_max) ----
+
+void clip_infer(OpCall& c) {
+  double lo = c.attrs->number(c.name(), "a_min", -INFINITY), hi = c.attrs->number(c.name(), "a_max", INFINITY);
+  if (std::isnan(lo) || std::isnan(hi) || lo > hi)
+    fail(code::BAD_ARGUMENT, c.name(), ": aMin (", lo, ") must not exceed aMax (", hi, ") for ", shape_str(c.inputs[0].shape));
+  c.out_shapes = {c.inputs[0].shape};
+  c.out_dtypes = {c.inputs[0].dtype};
+}
+void clip_forward(OpCall& c) {
+  double lo = c.attrs->number(c.name(), "a_min", -INFINITY), hi = c.attrs->number(c.name(), "a_max", INFINITY);
+  const NDArray& x = c.inputs[0];
+  NDArray& y = c.outputs[0];
+  NDGRAD_DISPATCH_DTYPE(x.dtype, T, {
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    for (int64_t i = 0; i < x.size(); ++i) {
+      double v = static_cast<double>(px[i]);
+      py[i] = std::isnan(v) ? px[i] : v < lo ? static_cast<T>(lo) : v > hi ? static_cast<T>(hi) : px[i];
+    }
+  });
+}
+// Gradient passes where a_min <= x <= a_max (PyTorch's clamp, MXNet's clip).
+void clip_backward(GradCall& g) {
+  double lo = g.attrs->number(g.name(), "a_min", -INFINITY), hi = g.attrs->number(g.name(), "a_max", INFINITY);
+  const NDArray& x = g.inputs[0];
+  NDArray m = mul(scalar_op("greater_equal", x, lo), scalar_op("lesser_equal", x, hi));
+  g.in_grads[0] = mul(g.out_grad(0), m);
+}
+
+const OpDef kAct = {"Activation", "activation", "other", 1, act_infer, act_forward, act_backward, 1, 1, 0, 0};
+const OpDef kLeakyDef = {"LeakyReLU", "leakyRelu", "other", 1, act_infer, act_forward, act_backward, 1, 1, 0, 1};
+const OpDef kClip = {"clip", "", "other", 1, clip_infer, clip_forward, clip_backward, 1, 0, kAliasSafe, 0};
+OpRegistrar r1(kAct), r2(kLeakyDef), r3(kClip);
+
+}  // namespace
+}  // namespace ops
+}  // namespace ndgrad

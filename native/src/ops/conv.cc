@@ -1,0 +1,281 @@
+// Convolution (1-D NCW and 2-D NCHW; stride, pad, dilate, groups, bias) through im2col + the packed
+// GEMM. Its gradients are two more ops, _conv_data_grad (col2im of Wᵀ·dY) and _conv_weight_grad
+// (dY·colᵀ); the three are bilinear and each one's gradient is written with the others, so every
+// order of differentiation works.
+#include <algorithm>
+#include <cstring>
+
+#include "../kernels/kernels.h"
+#include "ops2.h"
+
+namespace ndgrad {
+namespace ops {
+namespace {
+
+enum Which { kConv = 0, kDataGrad = 1, kWeightGrad = 2 };
+
+struct Geo {
+  int nd;  // 1 or 2 spatial dims
+  int64_t N, C, H, W, F, G, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW;
+  int64_t Cg() const { return C / G; }
+  int64_t Fg() const { return F / G; }
+  int64_t K() const { return Cg() * kh * kw; }
+  Shape x_shape() const { return nd == 1 ? Shape{N, C, W} : Shape{N, C, H, W}; }
+  Shape w_shape() const { return nd == 1 ? Shape{F, Cg(), kw} : Shape{F, Cg(), kh, kw}; }
+  Shape y_shape() const { return nd == 1 ? Shape{N, F, OW} : Shape{N, F, OH, OW}; }
+};
+
+std::vector<int64_t> tuple_attr(const char* op, const Attrs& at, const char* key, int nd, int64_t def, int64_t min) {
+  bool present = false;
+  std::vector<int64_t> v = at.ints(op, key, &present);
+  if (!present) return std::vector<int64_t>(nd, def);
+  if (v.size() == 1 && nd == 2) v.push_back(v[0]);
+  if (static_cast<int>(v.size()) != nd)
+    fail(code::BAD_ARGUMENT, op, ": ", key, " must have ", nd, " entries (as kernel), got ", v.size());
+  for (int64_t d : v)
+    if (d < min) fail(code::BAD_ARGUMENT, op, ": ", key, " entries must be >= ", min, ", got ", d);
+  return v;
+}
+
+// Geometry from x's and w's shapes (either may come from attrs for the gradient ops).
+Geo geometry(const char* op, const Attrs& at, const Shape& xs, const Shape& ws) {
+  bool present = false;
+  std::vector<int64_t> k = at.ints(op, "kernel", &present);
+  if (!present || k.empty() || k.size() > 2)
+    fail(code::BAD_ARGUMENT, op, ": kernel must have 1 or 2 entries (1-D or 2-D convolution)");
+  Geo g;
+  g.nd = static_cast<int>(k.size());
+  for (int64_t d : k)
+    if (d < 1) fail(code::BAD_ARGUMENT, op, ": kernel entries must be >= 1, got ", shape_str(Shape(k)));
+  if (xs.size() != static_cast<size_t>(g.nd + 2))
+    fail(code::SHAPE_MISMATCH, op, ": data ", shape_str(xs), " must be ", g.nd + 2, "-D (", g.nd == 1 ? "NCW" : "NCHW",
+         ") for a ", g.nd, "-D kernel ", shape_str(Shape(k)));
+  if (ws.size() != xs.size())
+    fail(code::SHAPE_MISMATCH, op, ": weight ", shape_str(ws), " must be ", g.nd + 2, "-D for data ", shape_str(xs));
+  auto st = tuple_attr(op, at, "stride", g.nd, 1, 1), pd = tuple_attr(op, at, "pad", g.nd, 0, 0),
+       dl = tuple_attr(op, at, "dilate", g.nd, 1, 1);
+  g.N = xs[0];
+  g.C = xs[1];
+  g.H = g.nd == 1 ? 1 : xs[2];
+  g.W = xs.back();
+  g.kh = g.nd == 1 ? 1 : k[0];
+  g.kw = k.back();
+  g.sh = g.nd == 1 ? 1 : st[0];
+  g.sw = st.back();
+  g.ph = g.nd == 1 ? 0 : pd[0];
+  g.pw = pd.back();
+  g.dh = g.nd == 1 ? 1 : dl[0];
+  g.dw = dl.back();
+  g.G = at.integer(op, "num_group", 1);
+  if (g.G < 1) fail(code::BAD_ARGUMENT, op, ": numGroup must be >= 1, got ", g.G);
+  g.F = ws[0];
+  int64_t nf = at.integer(op, "num_filter", g.F);
+  if (nf != g.F) fail(code::SHAPE_MISMATCH, op, ": numFilter ", nf, " does not match weight ", shape_str(ws));
+  if (g.C % g.G != 0 || g.F % g.G != 0)
+    fail(code::SHAPE_MISMATCH, op, ": numGroup ", g.G, " must divide the input channels of data ", shape_str(xs),
+         " and the filters of weight ", shape_str(ws));
+  if (ws[1] * g.G != g.C)
+    fail(code::SHAPE_MISMATCH, op, ": weight ", shape_str(ws), " expects ", ws[1] * g.G, " input channels, got ", g.C,
+         " in data ", shape_str(xs));
+  if ((g.nd == 2 && (ws[2] != g.kh || ws[3] != g.kw)) || (g.nd == 1 && ws[2] != g.kw))
+    fail(code::SHAPE_MISMATCH, op, ": weight ", shape_str(ws), " does not match kernel ", shape_str(Shape(k)));
+  int64_t eh = g.dh * (g.kh - 1) + 1, ew = g.dw * (g.kw - 1) + 1;
+  if (g.H + 2 * g.ph < eh || g.W + 2 * g.pw < ew)
+    fail(code::SHAPE_MISMATCH, op, ": kernel ", shape_str(Shape(k)), " (dilated) is larger than the padded data ",
+         shape_str(xs));
+  g.OH = (g.H + 2 * g.ph - eh) / g.sh + 1;
+  g.OW = (g.W + 2 * g.pw - ew) / g.sw + 1;
+  return g;
+}
+
+template <class T>
+void im2col(const Geo& g, const T* x, T* col) {  // x: (Cg, H, W) -> col: (K, OH*OW)
+  int64_t ohw = g.OH * g.OW;
+  for (int64_t c = 0; c < g.Cg(); ++c)
+    for (int64_t ki = 0; ki < g.kh; ++ki)
+      for (int64_t kj = 0; kj < g.kw; ++kj) {
+        T* row = col + ((c * g.kh + ki) * g.kw + kj) * ohw;
+        for (int64_t oh = 0; oh < g.OH; ++oh) {
+          int64_t ih = oh * g.sh - g.ph + ki * g.dh;
+          T* r = row + oh * g.OW;
+          if (ih < 0 || ih >= g.H) {
+            std::fill(r, r + g.OW, T(0));
+            continue;
+          }
+          const T* xr = x + (c * g.H + ih) * g.W;
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            int64_t iw = ow * g.sw - g.pw + kj * g.dw;
+            r[ow] = (iw >= 0 && iw < g.W) ? xr[iw] : T(0);
+          }
+        }
+      }
+}
+
+template <class T>
+void col2im(const Geo& g, const T* col, T* x) {  // x (Cg, H, W) += col (K, OH*OW) scattered back
+  int64_t ohw = g.OH * g.OW;
+  for (int64_t c = 0; c < g.Cg(); ++c)
+    for (int64_t ki = 0; ki < g.kh; ++ki)
+      for (int64_t kj = 0; kj < g.kw; ++kj) {
+        const T* row = col + ((c * g.kh + ki) * g.kw + kj) * ohw;
+        for (int64_t oh = 0; oh < g.OH; ++oh) {
+          int64_t ih = oh * g.sh - g.ph + ki * g.dh;
+          if (ih < 0 || ih >= g.H) continue;
+          T* xr = x + (c * g.H + ih) * g.W;
+          const T* r = row + oh * g.OW;
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            int64_t iw = ow * g.sw - g.pw + kj * g.dw;
+            if (iw >= 0 && iw < g.W) xr[iw] += r[ow];
+          }
+        }
+      }
+}
+
+Shape attr_shape(const OpCall& c, const char* key) {
+  bool present = false;
+  std::vector<int64_t> s = c.attrs->ints(c.name(), key, &present);
+  if (!present) fail(code::BAD_ARGUMENT, c.name(), ": needs ", key);
+  return Shape(s);
+}
+
+// Inputs per op: conv (x, w[, b]); data_grad (dy, w) + attr x_shape; weight_grad (x, dy) + attr w_shape.
+Geo call_geo(const OpCall& c) {
+  switch (c.op->param) {
+    case kConv: return geometry(c.name(), *c.attrs, c.inputs[0].shape, c.inputs[1].shape);
+    case kDataGrad: return geometry(c.name(), *c.attrs, attr_shape(c, "x_shape"), c.inputs[1].shape);
+    default: return geometry(c.name(), *c.attrs, c.inputs[0].shape, attr_shape(c, "w_shape"));
+  }
+}
+
+void conv_infer(OpCall& c) {
+  const char* op = c.name();
+  int which = c.op->param;
+  if (which == kConv) {
+    bool no_bias = c.attrs->flag(op, "no_bias", false);
+    size_t want = no_bias ? 2 : 3;
+    if (c.inputs.size() != want)
+      fail(code::BAD_ARGUMENT, op, ": expects ", want, " arrays (data, weight", no_bias ? "" : ", bias", "), got ",
+           c.inputs.size());
+  } else if (c.inputs.size() != 2) {
+    fail(code::BAD_ARGUMENT, op, ": expects 2 arrays");
+  }
+  expect_same_dtype(c);
+  expect_float(c, 0);
+  Geo g = call_geo(c);
+  if (which == kConv && c.inputs.size() == 3 && c.inputs[2].shape != Shape{g.F})
+    fail(code::SHAPE_MISMATCH, op, ": bias ", shape_str(c.inputs[2].shape), " must have shape (", g.F, ") for weight ",
+         shape_str(c.inputs[1].shape));
+  if (which == kDataGrad && c.inputs[0].shape != g.y_shape())
+    fail(code::SHAPE_MISMATCH, op, ": gradient ", shape_str(c.inputs[0].shape), " must have shape ", shape_str(g.y_shape()));
+  if (which == kWeightGrad && c.inputs[1].shape != g.y_shape())
+    fail(code::SHAPE_MISMATCH, op, ": gradient ", shape_str(c.inputs[1].shape), " must have shape ", shape_str(g.y_shape()));
+  c.out_shapes = {which == kConv ? g.y_shape() : which == kDataGrad ? g.x_shape() : g.w_shape()};
+  c.out_dtypes = {c.inputs[0].dtype};
+}
+
+template <class T>
+void add_bias(OpCall& c, const Geo& g) {
+  int64_t ohw = g.OH * g.OW;
+  T* out = c.outputs[0].data<T>();
+  if (c.op->param == kConv && c.inputs.size() == 3) {
+    const T* b = c.inputs[2].data<T>();
+    for (int64_t n = 0; n < g.N; ++n)
+      for (int64_t f = 0; f < g.F; ++f) {
+        T* y = out + (n * g.F + f) * ohw;
+        for (int64_t i = 0; i < ohw; ++i) y[i] += b[f];
+      }
+  }
+}
+
+template <class T>
+void conv_run(OpCall& c, const Geo& g) {
+  int which = c.op->param;
+  int dt = static_cast<int>(c.outputs[0].dtype);
+  int64_t ohw = g.OH * g.OW, K = g.K(), Fg = g.Fg(), hw = g.H * g.W;
+  NDArray colbuf = empty(Shape{K, ohw}, c.outputs[0].dtype);
+  T* col = colbuf.data<T>();
+  T* out = c.outputs[0].data<T>();
+  if (which != kConv) fill(c.outputs[0], 0.0);
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t gr = 0; gr < g.G; ++gr) {
+      if (which == kConv) {
+        const T* x = c.inputs[0].data<T>() + (n * g.C + gr * g.Cg()) * hw;
+        const T* w = c.inputs[1].data<T>() + gr * Fg * K;
+        T* y = out + (n * g.F + gr * Fg) * ohw;
+        im2col(g, x, col);
+        kernels::gemm(dt, false, false, Fg, ohw, K, w, K, col, ohw, y, ohw, false);
+      } else if (which == kDataGrad) {
+        const T* dy = c.inputs[0].data<T>() + (n * g.F + gr * Fg) * ohw;
+        const T* w = c.inputs[1].data<T>() + gr * Fg * K;
+        kernels::gemm(dt, true, false, K, ohw, Fg, w, K, dy, ohw, col, ohw, false);
+        col2im(g, col, out + (n * g.C + gr * g.Cg()) * hw);
+      } else {
+        const T* x = c.inputs[0].data<T>() + (n * g.C + gr * g.Cg()) * hw;
+        const T* dy = c.inputs[1].data<T>() + (n * g.F + gr * Fg) * ohw;
+        im2col(g, x, col);
+        kernels::gemm(dt, false, true, Fg, K, ohw, dy, ohw, col, ohw, out + gr * Fg * K, K, true);
+      }
+    }
+  add_bias<T>(c, g);
+}
+
+void conv_forward(OpCall& c) {
+  Geo g = call_geo(c);
+  if (c.outputs[0].size() == 0) return;
+  if (g.K() == 0 || g.Fg() == 0 || g.OH * g.OW == 0) {  // empty contraction: zeros (+ bias)
+    fill(c.outputs[0], 0.0);
+    NDGRAD_DISPATCH_FLOAT(c.outputs[0].dtype, T, add_bias<T>(c, g));
+    return;
+  }
+  NDGRAD_DISPATCH_FLOAT(c.outputs[0].dtype, T, conv_run<T>(c, g));
+}
+
+Attrs grad_attrs(const Attrs& base, const char* key, const Shape& s) {
+  Attrs at = base;
+  at.set_flag("no_bias", true);
+  at.set_ints(key, s.vec());
+  return at;
+}
+NDArray conv_call(int which, const NDArray& a, const NDArray& b, const Attrs& at);
+
+void conv_backward(GradCall& g) {
+  int which = g.op->param;
+  NDArray dy = g.out_grad(0);
+  const NDArray &a = g.inputs[0], &b = g.inputs[1];
+  if (which == kConv) {
+    Attrs at = grad_attrs(*g.attrs, "x_shape", g.in_shapes[0]);
+    at.set_ints("w_shape", g.in_shapes[1].vec());
+    if (g.need[0]) g.in_grads[0] = conv_call(kDataGrad, dy, b, at);
+    if (g.need[1]) g.in_grads[1] = conv_call(kWeightGrad, a, dy, at);
+    if (g.in_shapes.size() == 3 && g.need[2]) {
+      std::vector<int64_t> axes = {0, 2};
+      if (g.in_shapes[0].size() == 4) axes.push_back(3);
+      g.in_grads[2] = sum(dy, axes, false);
+    }
+  } else if (which == kDataGrad) {  // a = dY, b = W; out-grad has x's shape
+    Attrs at = grad_attrs(*g.attrs, "x_shape", g.out_shapes[0]);
+    at.set_ints("w_shape", g.in_shapes[1].vec());
+    if (g.need[0]) g.in_grads[0] = conv_call(kConv, dy, b, at);
+    if (g.need[1]) g.in_grads[1] = conv_call(kWeightGrad, dy, a, at);
+  } else {  // a = X, b = dY; out-grad has w's shape
+    Attrs at = grad_attrs(*g.attrs, "w_shape", g.out_shapes[0]);
+    at.set_ints("x_shape", g.in_shapes[0].vec());
+    if (g.need[0]) g.in_grads[0] = conv_call(kDataGrad, b, dy, at);
+    if (g.need[1]) g.in_grads[1] = conv_call(kConv, a, dy, at);
+  }
+}
+
+const OpDef kDefs[] = {
+    {"Convolution", "convolution", "other", -1, conv_infer, conv_forward, conv_backward, 3, 0, 0, kConv},
+    {"_conv_data_grad", "", "other", 2, conv_infer, conv_forward, conv_backward, 3, 0, 0, kDataGrad},
+    {"_conv_weight_grad", "", "other", 2, conv_infer, conv_forward, conv_backward, 3, 0, 0, kWeightGrad},
+};
+OpRegistrar r0(kDefs[0]), r1(kDefs[1]), r2(kDefs[2]);
+
+NDArray conv_call(int which, const NDArray& a, const NDArray& b, const Attrs& at) {
+  return invoke1(kDefs[which], {a, b}, at);
+}
+
+}  // namespace
+}  // namespace ops
+}  // namespace ndgrad

@@ -1,0 +1,506 @@
+// Shape ops: swapaxes, tile, repeat, flip, stack (concat lives in nn.cc), slice, slice_axis, and the internal pair
+// _strided_slice / _slice_scatter (each the other's gradient, so slicing has every order).
+#include <algorithm>
+#include <cstring>
+
+#include "../kernels/kernels.h"
+#include "ops2.h"
+
+namespace ndgrad {
+namespace ops {
+namespace {
+
+namespace k = kernels;
+
+// y (contiguous, `shape`) = x viewed from element `offset` with `strides` (any sign).
+void gather(const NDArray& x, int64_t offset, const Shape& shape, const Shape& strides, const NDArray& y) {
+  if (numel(shape) == 0) return;
+  const char* base = static_cast<const char*>(x.raw()) + offset * static_cast<int64_t>(dtype_size(x.dtype));
+  k::strided_copy(static_cast<int>(x.dtype), static_cast<int>(shape.size()), shape.data(), base, strides.data(),
+                  y.raw());
+}
+
+// dst viewed from `offset` with `strides` (shape `shape`) = src (contiguous). O(n) odometer walk.
+void scatter(const NDArray& src, const NDArray& dst, int64_t offset, const Shape& shape, const Shape& strides) {
+  int64_t n = numel(shape);
+  if (n == 0) return;
+  size_t es = dtype_size(dst.dtype);
+  const char* s = static_cast<const char*>(src.raw());
+  char* d = static_cast<char*>(dst.raw()) + offset * static_cast<int64_t>(es);
+  size_t nd = shape.size();
+  if (nd == 0) {
+    std::memcpy(d, s, es);
+    return;
+  }
+  int64_t inner = shape[nd - 1], st = strides[nd - 1];
+  std::vector<int64_t> idx(nd, 0);
+  int64_t rows = n / inner;
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t off = 0;
+    for (size_t i = 0; i + 1 < nd; ++i) off += idx[i] * strides[i];
+    char* dr = d + off * static_cast<int64_t>(es);
+    const char* sr = s + r * inner * static_cast<int64_t>(es);
+    if (st == 1) std::memcpy(dr, sr, inner * es);
+    else
+      for (int64_t j = 0; j < inner; ++j) std::memcpy(dr + j * st * static_cast<int64_t>(es), sr + j * es, es);
+    for (size_t i = nd - 1; i-- > 0;) {
+      if (++idx[i] < shape[i]) break;
+      idx[i] = 0;
+    }
+  }
+}
+
+// reshape for gradients: ops::reshape reads 0 as MXNet's "copy this axis" code, so a target shape
+// with a zero-size axis cannot go through it; an empty gradient is plain zeros.
+NDArray reshape_grad(const NDArray& g, const Shape& s) {
+  if (numel(s) == 0 || g.size() == 0) return zeros(s, g.dtype);
+  return reshape(g, s);
+}
+
+// ---- slicing: a normalised spec (start, step, len) per axis ----
+
+struct Spec {
+  std::vector<int64_t> start, step, len;
+};
+
+int64_t spec_offset(const Spec& s, const Shape& in) {
+  Shape cs = contiguous_strides(in);
+  int64_t off = 0;
+  for (size_t i = 0; i < in.size(); ++i)
+    if (s.len[i] > 0) off += s.start[i] * cs[i];
+  return off;
+}
+Shape spec_strides(const Spec& s, const Shape& in) {
+  Shape cs = contiguous_strides(in), r;
+  for (size_t i = 0; i < in.size(); ++i) r.push_back(s.step[i] * cs[i]);
+  return r;
+}
+Shape spec_shape(const Spec& s) { return Shape(s.len); }
+
+// Python's slice.indices(): clamps begin/end into range; `has_b`/`has_e` false = whole axis.
+void adjust(int64_t n, bool has_b, int64_t b, bool has_e, int64_t e, int64_t step, int64_t* start, int64_t* len) {
+  if (step > 0) {
+    if (!has_b) b = 0;
+    else if (b < 0) b = std::max<int64_t>(b + n, 0);
+    else b = std::min(b, n);
+    if (!has_e) e = n;
+    else if (e < 0) e = std::max<int64_t>(e + n, 0);
+    else e = std::min(e, n);
+    *len = e > b ? (e - b - 1) / step + 1 : 0;
+  } else {
+    if (!has_b) b = n - 1;
+    else if (b < 0) b = std::max<int64_t>(b + n, -1);
+    else b = std::min(b, n - 1);
+    if (!has_e) e = -1;
+    else if (e < 0) e = std::max<int64_t>(e + n, -1);
+    else e = std::min(e, n - 1);
+    *len = b > e ? (b - e - 1) / (-step) + 1 : 0;
+  }
+  *start = *len > 0 ? b : 0;
+}
+
+// slice: attrs begin, end, step (lists up to ndim), begin_none / end_none (0/1 lists: null entries).
+Spec slice_spec(const OpCall& c) {
+  const Shape& s = c.inputs[0].shape;
+  const char* op = c.name();
+  bool hb = false, he = false, hs = false;
+  std::vector<int64_t> b = c.attrs->ints(op, "begin", &hb), e = c.attrs->ints(op, "end", &he),
+                       st = c.attrs->ints(op, "step", &hs);
+  std::vector<int64_t> bn = c.attrs->ints(op, "begin_none"), en = c.attrs->ints(op, "end_none");
+  if (!hb || !he) fail(code::BAD_ARGUMENT, op, ": needs begin and end");
+  if (b.size() != e.size() || (hs && !st.empty() && st.size() != b.size()))
+    fail(code::BAD_ARGUMENT, op, ": begin (", b.size(), " entries), end (", e.size(), ") and step (", st.size(),
+         ") must have the same length");
+  if (b.size() > s.size())
+    fail(code::BAD_ARGUMENT, op, ": begin has ", b.size(), " entries but the input ", shape_str(s), " has ", s.size(),
+         " dims");
+  if (s.empty()) fail(code::BAD_ARGUMENT, op, ": cannot slice a 0-d array");
+  Spec r;
+  for (size_t i = 0; i < s.size(); ++i) {
+    int64_t step = (i < st.size()) ? st[i] : 1;
+    if (step == 0) fail(code::BAD_ARGUMENT, op, ": step cannot be 0 (axis ", i, ", input ", shape_str(s), ")");
+    bool has_b = i < b.size() && !(i < bn.size() && bn[i]);
+    bool has_e = i < e.size() && !(i < en.size() && en[i]);
+    int64_t start, len;
+    adjust(s[i], has_b, has_b ? b[i] : 0, has_e, has_e ? e[i] : 0, step, &start, &len);
+    r.start.push_back(start);
+    r.step.push_back(step);
+    r.len.push_back(len);
+  }
+  return r;
+}
+
+// slice_axis: axis, begin, end (end may be null = whole axis); MXNet's range checks (no clamping).
+Spec slice_axis_spec(const OpCall& c) {
+  const Shape& s = c.inputs[0].shape;
+  const char* op = c.name();
+  if (s.empty()) fail(code::BAD_ARGUMENT, op, ": cannot slice a 0-d array");
+  int a = normalize_axis(c.attrs->integer(op, "axis", 0), s.size(), op, s);
+  int64_t n = s[a];
+  int64_t b = c.attrs->integer(op, "begin", 0);
+  int64_t e = c.attrs->has("end") ? c.attrs->integer(op, "end", n) : n;
+  int64_t b0 = b, e0 = e;
+  if (b < 0) b += n;
+  if (e < 0) e += n;
+  if (b < 0 || b > n || e < 0 || e > n || b > e)
+    fail(code::OUT_OF_RANGE, op, ": range [", b0, ", ", e0, ") is invalid for axis ", a, " of size ", n, " (input ",
+         shape_str(s), ")");
+  Spec r;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool on = static_cast<int>(i) == a;
+    r.start.push_back(on ? b : 0);
+    r.step.push_back(1);
+    r.len.push_back(on ? e - b : s[i]);
+  }
+  return r;
+}
+
+Spec norm_spec(const Attrs& at, const char* op, size_t ndim) {
+  Spec r;
+  r.start = at.ints(op, "starts");
+  r.step = at.ints(op, "steps");
+  r.len = at.ints(op, "lens");
+  if (r.start.size() != ndim || r.step.size() != ndim || r.len.size() != ndim)
+    fail(code::BAD_ARGUMENT, op, ": starts/steps/lens must have one entry per axis");
+  return r;
+}
+
+void check_spec_fits(const char* op, const Spec& sp, const Shape& s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (sp.len[i] < 0 || sp.step[i] == 0) fail(code::BAD_ARGUMENT, op, ": bad slice spec at axis ", i);
+    if (sp.len[i] == 0) continue;
+    int64_t last = sp.start[i] + (sp.len[i] - 1) * sp.step[i];
+    if (sp.start[i] < 0 || sp.start[i] >= s[i] || last < 0 || last >= s[i])
+      fail(code::OUT_OF_RANGE, op, ": slice out of range at axis ", i, " of ", shape_str(s));
+  }
+}
+
+Spec spec_of(const OpCall& c) {
+  switch (c.op->param) {
+    case 0: return slice_spec(c);
+    case 1: return slice_axis_spec(c);
+    default: {
+      Spec sp = norm_spec(*c.attrs, c.name(), c.inputs[0].ndim());
+      check_spec_fits(c.name(), sp, c.inputs[0].shape);
+      return sp;
+    }
+  }
+}
+
+void slice_infer(OpCall& c) {
+  Spec sp = spec_of(c);
+  c.out_shapes = {spec_shape(sp)};
+  c.out_dtypes = {c.inputs[0].dtype};
+}
+void slice_forward(OpCall& c) {
+  const NDArray& x = c.inputs[0];
+  Spec sp = spec_of(c);
+  gather(x, spec_offset(sp, x.shape), spec_shape(sp), spec_strides(sp, x.shape), c.outputs[0]);
+}
+void slice_backward(GradCall& g) {
+  OpCall tmp;
+  tmp.op = g.op;
+  tmp.attrs = g.attrs;
+  NDArray shape_only = empty(Shape(), g.in_dtypes[0]);
+  shape_only.shape = g.in_shapes[0];  // spec functions read only the shape
+  tmp.inputs = {shape_only};
+  Spec sp = spec_of(tmp);
+  g.in_grads[0] = slice_scatter(g.out_grad(0), g.in_shapes[0], sp.start, sp.step, sp.len);
+}
+
+// _slice_scatter(dy): attrs in_shape + normalised spec.
+void scatter_infer(OpCall& c) {
+  Shape in(c.attrs->ints(c.name(), "in_shape"));
+  Spec sp = norm_spec(*c.attrs, c.name(), in.size());
+  check_spec_fits(c.name(), sp, in);
+  if (spec_shape(sp) != c.inputs[0].shape)
+    fail(code::SHAPE_MISMATCH, c.name(), ": gradient ", shape_str(c.inputs[0].shape), " does not match slice ",
+         shape_str(spec_shape(sp)));
+  c.out_shapes = {in};
+  c.out_dtypes = {c.inputs[0].dtype};
+}
+void scatter_forward(OpCall& c) {
+  NDArray& y = c.outputs[0];
+  Spec sp = norm_spec(*c.attrs, c.name(), y.ndim());
+  fill(y, 0.0);
+  scatter(c.inputs[0], y, spec_offset(sp, y.shape), spec_shape(sp), spec_strides(sp, y.shape));
+}
+void scatter_backward(GradCall& g) {
+  Spec sp = norm_spec(*g.attrs, g.name(), g.out_shapes[0].size());
+  g.in_grads[0] = strided_slice(g.out_grad(0), sp.start, sp.step, sp.len);
+}
+
+// ---- swapaxes ----
+
+std::vector<int64_t> swap_perm(const char* op, const Attrs& at, const Shape& s) {
+  int a = normalize_axis(at.integer(op, "dim1", 0), s.size(), op, s);
+  int b = normalize_axis(at.integer(op, "dim2", 0), s.size(), op, s);
+  std::vector<int64_t> p;
+  for (size_t i = 0; i < s.size(); ++i) p.push_back(static_cast<int64_t>(i));
+  std::swap(p[a], p[b]);
+  return p;
+}
+void swap_infer(OpCall& c) {
+  const Shape& s = c.inputs[0].shape;
+  if (s.empty()) fail(code::BAD_AXIS, c.name(), ": a 0-d array has no axes to swap");
+  std::vector<int64_t> p = swap_perm(c.name(), *c.attrs, s);
+  Shape o;
+  for (int64_t i : p) o.push_back(s[i]);
+  c.out_shapes = {o};
+  c.out_dtypes = {c.inputs[0].dtype};
+}
+void swap_forward(OpCall& c) {
+  const NDArray& x = c.inputs[0];
+  std::vector<int64_t> p = swap_perm(c.name(), *c.attrs, x.shape);
+  Shape cs = contiguous_strides(x.shape), st;
+  for (int64_t i : p) st.push_back(cs[i]);
+  gather(x, 0, c.outputs[0].shape, st, c.outputs[0]);
+}
+void swap_backward(GradCall& g) {
+  const Shape& s = g.in_shapes[0];
+  std::vector<int64_t> p = swap_perm(g.name(), *g.attrs, s);
+  int a = -1, b = -1;
+  for (size_t i = 0; i < p.size(); ++i)
+    if (p[i] != static_cast<int64_t>(i)) (a < 0 ? a : b) = static_cast<int>(i);
+  g.in_grads[0] = a < 0 ? g.out_grad(0) : swapaxes(g.out_grad(0), a, b);
+}
+
+// ---- tile ----
+
+// x padded to rank d = max(ndim, reps) and reps padded the same way.
+void tile_dims(const OpCall& c, const Shape& s, Shape* xs, Shape* reps) {
+  bool present = false;
+  std::vector<int64_t> r = c.attrs->ints(c.name(), "reps", &present);
+  if (!present) fail(code::BAD_ARGUMENT, c.name(), ": needs reps");
+  for (int64_t v : r)
+    if (v < 0) fail(code::BAD_ARGUMENT, c.name(), ": reps must be non-negative, got ", shape_str(Shape(r)));
+  size_t d = std::max(s.size(), r.size());
+  *xs = Shape(d, 1);
+  *reps = Shape(d, 1);
+  for (size_t i = 0; i < s.size(); ++i) (*xs)[d - s.size() + i] = s[i];
+  for (size_t i = 0; i < r.size(); ++i) (*reps)[d - r.size() + i] = r[i];
+}
+void tile_infer(OpCall& c) {
+  Shape xs, reps;
+  tile_dims(c, c.inputs[0].shape, &xs, &reps);
+  Shape o;
+  for (size_t i = 0; i < xs.size(); ++i) o.push_back(xs[i] * reps[i]);
+  c.out_shapes = {o};
+  c.out_dtypes = {c.inputs[0].dtype};
+}
+void tile_forward(OpCall& c) {
+  Shape xs, reps;
+  tile_dims(c, c.inputs[0].shape, &xs, &reps);
+  Shape cs = contiguous_strides(xs), sh, st;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    sh.push_back(reps[i]);
+    st.push_back(0);
+    sh.push_back(xs[i]);
+    st.push_back(cs[i]);
+  }
+  gather(c.inputs[0], 0, sh, st, c.outputs[0]);
+}
+void tile_backward(GradCall& g) {
+  OpCall tmp;
+  tmp.op = g.op;
+  tmp.attrs = g.attrs;
+  Shape xs, reps;
+  tile_dims(tmp, g.in_shapes[0], &xs, &reps);
+  Shape sh;
+  std::vector<int64_t> axes;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    axes.push_back(static_cast<int64_t>(sh.size()));
+    sh.push_back(reps[i]);
+    sh.push_back(xs[i]);
+  }
+  g.in_grads[0] = reshape_grad(sum(reshape_grad(g.out_grad(0), sh), axes, false), g.in_shapes[0]);
+}
+
+// ---- repeat ----
+
+// x as (outer, n, inner) around the axis (flattened when axis is absent), and the repeat count.
+void repeat_dims(const OpCall& c, const Shape& s, int64_t* outer, int64_t* n, int64_t* inner, int64_t* r, Shape* out) {
+  *r = c.attrs->integer(c.name(), "repeats", -1);
+  if (*r < 0) fail(code::BAD_ARGUMENT, c.name(), ": repeats must be a non-negative integer, got ", *r);
+  *outer = 1;
+  *inner = 1;
+  if (!c.attrs->has("axis")) {
+    *n = numel(s);
+    *out = Shape{*n * *r};
+    return;
+  }
+  if (s.empty()) fail(code::BAD_AXIS, c.name(), ": a 0-d array has no axis to repeat along");
+  int a = normalize_axis(c.attrs->integer(c.name(), "axis", 0), s.size(), c.name(), s);
+  for (int i = 0; i < a; ++i) *outer *= s[i];
+  for (size_t i = a + 1; i < s.size(); ++i) *inner *= s[i];
+  *n = s[a];
+  *out = s;
+  (*out)[a] = s[a] * *r;
+}
+void repeat_infer(OpCall& c) {
+  int64_t o, n, i, r;
+  Shape out;
+  repeat_dims(c, c.inputs[0].shape, &o, &n, &i, &r, &out);
+  c.out_shapes = {out};
+  c.out_dtypes = {c.inputs[0].dtype};
+}
+void repeat_forward(OpCall& c) {
+  int64_t o, n, i, r;
+  Shape out;
+  repeat_dims(c, c.inputs[0].shape, &o, &n, &i, &r, &out);
+  gather(c.inputs[0], 0, Shape{o, n, r, i}, Shape{n * i, i, 0, 1}, c.outputs[0]);
+}
+void repeat_backward(GradCall& g) {
+  OpCall tmp;
+  tmp.op = g.op;
+  tmp.attrs = g.attrs;
+  int64_t o, n, i, r;
+  Shape out;
+  repeat_dims(tmp, g.in_shapes[0], &o, &n, &i, &r, &out);
+  g.in_grads[0] = reshape_grad(sum(reshape_grad(g.out_grad(0), Shape{o, n, r, i}), {2}, false), g.in_shapes[0]);
+}
+
+// ---- flip ----
+
+std::vector<int> flip_axes(const char* op, const Attrs& at, const Shape& s) {
+  bool present = false;
+  std::vector<int64_t> ax = at.ints(op, "axis", &present);
+  if (!present) fail(code::BAD_ARGUMENT, op, ": needs an axis");
+  std::vector<int> r;
+  for (int64_t a : ax) {
+    int n = normalize_axis(a, s.size(), op, s);
+    if (std::find(r.begin(), r.end(), n) != r.end())
+      fail(code::BAD_AXIS, op, ": axis ", a, " repeated for shape ", shape_str(s));
+    r.push_back(n);
+  }
+  return r;
+}
+void flip_infer(OpCall& c) {
+  flip_axes(c.name(), *c.attrs, c.inputs[0].shape);
+  c.out_shapes = {c.inputs[0].shape};
+  c.out_dtypes = {c.inputs[0].dtype};
+}
+void flip_forward(OpCall& c) {
+  const NDArray& x = c.inputs[0];
+  Shape st = contiguous_strides(x.shape);
+  int64_t off = 0;
+  for (int a : flip_axes(c.name(), *c.attrs, x.shape)) {
+    if (x.shape[a] > 0) off += (x.shape[a] - 1) * st[a];
+    st[a] = -st[a];
+  }
+  gather(x, off, x.shape, st, c.outputs[0]);
+}
+void flip_backward(GradCall& g) {
+  std::vector<int> ax = flip_axes(g.name(), *g.attrs, g.in_shapes[0]);
+  g.in_grads[0] = flip(g.out_grad(0), std::vector<int64_t>(ax.begin(), ax.end()));
+}
+
+// ---- concat / stack ----
+
+void check_same_dtypes(const OpCall& c) {
+  if (c.inputs.empty()) fail(code::BAD_ARGUMENT, c.name(), ": needs at least one array");
+  for (size_t i = 1; i < c.inputs.size(); ++i)
+    if (c.inputs[i].dtype != c.inputs[0].dtype)
+      fail(code::DTYPE_MISMATCH, c.name(), ": array ", i, " has dtype ", dtype_name(c.inputs[i].dtype),
+           ", array 0 has ", dtype_name(c.inputs[0].dtype), " (shapes ", shapes_of(c), ")");
+}
+
+// out viewed as (outer, total, inner): input i fills its block of rows along the middle axis.
+void concat_blocks(const std::vector<NDArray>& xs, const std::vector<int64_t>& widths, int64_t outer, int64_t inner,
+                   const NDArray& y) {
+  size_t es = dtype_size(y.dtype);
+  int64_t total = 0;
+  for (int64_t w : widths) total += w;
+  char* yb = static_cast<char*>(y.raw());
+  int64_t off = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    int64_t chunk = widths[i] * inner * static_cast<int64_t>(es);
+    const char* xb = static_cast<const char*>(xs[i].raw());
+    if (chunk > 0)
+      for (int64_t o = 0; o < outer; ++o)
+        std::memcpy(yb + (o * total + off) * inner * es, xb + o * chunk, chunk);
+    off += widths[i];
+  }
+}
+
+int stack_axis(const OpCall& c) {
+  const Shape& s0 = c.inputs[0].shape;
+  return normalize_axis(c.attrs->integer(c.name(), "axis", 0), s0.size() + 1, c.name(), s0);
+}
+void stack_infer(OpCall& c) {
+  check_same_dtypes(c);
+  int a = stack_axis(c);
+  for (auto& x : c.inputs)
+    if (x.shape != c.inputs[0].shape) fail(code::SHAPE_MISMATCH, c.name(), ": arrays must have one shape, got ", shapes_of(c));
+  Shape o = c.inputs[0].shape;
+  o.insert(a, static_cast<int64_t>(c.inputs.size()));
+  c.out_shapes = {o};
+  c.out_dtypes = {c.inputs[0].dtype};
+}
+void stack_forward(OpCall& c) {
+  int a = stack_axis(c);
+  const Shape& s = c.inputs[0].shape;
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < a; ++i) outer *= s[i];
+  for (size_t i = a; i < s.size(); ++i) inner *= s[i];
+  concat_blocks(c.inputs, std::vector<int64_t>(c.inputs.size(), 1), outer, inner, c.outputs[0]);
+}
+void stack_backward(GradCall& g) {
+  const Shape& s = g.in_shapes[0];
+  int a = normalize_axis(g.attrs->integer(g.name(), "axis", 0), s.size() + 1, g.name(), s);
+  NDArray dy = g.out_grad(0);
+  for (size_t i = 0; i < g.in_shapes.size(); ++i)
+    if (g.need[i]) g.in_grads[i] = reshape_grad(slice_range(dy, a, static_cast<int64_t>(i), static_cast<int64_t>(i) + 1), s);
+}
+
+const OpDef kSlice = {"slice", "crop", "other", 1, slice_infer, slice_forward, slice_backward, 0, 0, 0, 0};
+const OpDef kSliceAxis = {"slice_axis", "sliceAxis", "other", 1, slice_infer, slice_forward, slice_backward, 0, 0, 0, 1};
+const OpDef kStrided = {"_strided_slice", "", "other", 1, slice_infer, slice_forward, slice_backward, 0, 0, 0, 2};
+const OpDef kScatter = {"_slice_scatter", "", "other", 1, scatter_infer, scatter_forward, scatter_backward, 0, 0, 0, 0};
+const OpDef kSwap = {"swapaxes", "SwapAxis swapAxes", "other", 1, swap_infer, swap_forward, swap_backward, 0, 0, 0, 0};
+const OpDef kTile = {"tile", "", "other", 1, tile_infer, tile_forward, tile_backward, 0, 0, 0, 0};
+const OpDef kRepeat = {"repeat", "", "other", 1, repeat_infer, repeat_forward, repeat_backward, 0, 0, 0, 0};
+const OpDef kFlip = {"flip", "reverse", "other", 1, flip_infer, flip_forward, flip_backward, 0, 0, 0, 0};
+const OpDef kStack = {"stack", "", "other", -1, stack_infer, stack_forward, stack_backward, 0, 0, 0, 0};
+OpRegistrar r1(kSlice), r2(kSliceAxis), r3(kStrided), r4(kScatter), r5(kSwap), r6(kTile), r7(kRepeat), r8(kFlip),
+    r10(kStack);
+
+}  // namespace
+
+NDArray strided_slice(const NDArray& x, const std::vector<int64_t>& starts, const std::vector<int64_t>& steps,
+                      const std::vector<int64_t>& lens) {
+  Attrs at;
+  at.set_ints("starts", starts);
+  at.set_ints("steps", steps);
+  at.set_ints("lens", lens);
+  return invoke1(kStrided, {x}, at);
+}
+NDArray slice_scatter(const NDArray& dy, const Shape& in_shape, const std::vector<int64_t>& starts,
+                      const std::vector<int64_t>& steps, const std::vector<int64_t>& lens) {
+  Attrs at;
+  at.set_ints("in_shape", in_shape.vec());
+  at.set_ints("starts", starts);
+  at.set_ints("steps", steps);
+  at.set_ints("lens", lens);
+  return invoke1(kScatter, {dy}, at);
+}
+NDArray slice_range(const NDArray& x, int axis, int64_t begin, int64_t end) {
+  std::vector<int64_t> st(x.ndim(), 0), sp(x.ndim(), 1), ln(x.shape.begin(), x.shape.end());
+  st[axis] = end > begin ? begin : 0;
+  ln[axis] = end - begin;
+  return strided_slice(x, st, sp, ln);
+}
+NDArray swapaxes(const NDArray& x, int a, int b) {
+  Attrs at;
+  at.set_number("dim1", a);
+  at.set_number("dim2", b);
+  return invoke1(kSwap, {x}, at);
+}
+NDArray flip(const NDArray& x, const std::vector<int64_t>& axes) {
+  Attrs at;
+  at.set_ints("axis", axes);
+  return invoke1(kFlip, {x}, at);
+}
+
+}  // namespace ops
+}  // namespace ndgrad

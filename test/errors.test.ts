@@ -1,0 +1,299 @@
+// Every error code reachable so far: NDArrayError with its code, and a message naming the op and the
+// shapes; failed ops leave their `out` untouched; misuse never crashes the process.
+import { autograd, nd, NDArray, NDArrayError } from '../lib';
+
+function caught(f: () => unknown): NDArrayError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(NDArrayError);
+    expect(e).toBeInstanceOf(Error);
+    const err = e as NDArrayError;
+    expect(err.name).toBe('NDArrayError');
+    expect(typeof err.code).toBe('string');
+    return err;
+  }
+  throw new Error('expected an NDArrayError, nothing was thrown');
+}
+
+/** Asserts code and that the message mentions each of `parts`. */
+function expectError(f: () => unknown, code: string, ...parts: string[]): NDArrayError {
+  const e = caught(f);
+  expect(e.code).toBe(code);
+  for (const p of parts) expect(e.message).toContain(p);
+  return e;
+}
+
+describe('each error code', () => {
+  test('SHAPE_MISMATCH', () => {
+    expectError(() => nd.add(nd.ones([2, 3]), nd.ones([4, 3])), 'SHAPE_MISMATCH', 'add', '(2,3)', '(4,3)');
+    expectError(() => nd.dot(nd.ones([2, 3]), nd.ones([4, 3])), 'SHAPE_MISMATCH', 'dot', '(2,3)', '(4,3)');
+    expectError(() => nd.ones([2, 3]).reshape(7), 'SHAPE_MISMATCH', 'reshape', '(2,3)', '(7)');
+    expectError(() => nd.broadcastTo(nd.ones([2]), [3]), 'SHAPE_MISMATCH', 'broadcast_to', '(2)', '(3)');
+    expectError(() => nd.array([[1, 2], [3]]), 'SHAPE_MISMATCH', 'array');
+  });
+
+  test('DTYPE_MISMATCH', () => {
+    expectError(() => nd.add(nd.ones([2]), nd.ones([2], { dtype: 'int32' })), 'DTYPE_MISMATCH', 'add', 'float32', 'int32', '(2)');
+    expectError(() => nd.dot(nd.ones([2, 3]), nd.ones([3, 2], { dtype: 'float64' })), 'DTYPE_MISMATCH', 'dot', '(2,3)', '(3,2)');
+    expectError(() => nd.exp(nd.ones([2]), { out: nd.zeros([2], { dtype: 'float64' }) }), 'DTYPE_MISMATCH', 'exp', 'float64', 'float32');
+    expectError(() => nd.ones([2], { dtype: 'int32' }).attachGrad(), 'DTYPE_MISMATCH', 'int32', '(2)');
+  });
+
+  test('BAD_AXIS', () => {
+    expectError(() => nd.sum(nd.ones([2, 3]), { axis: 2 }), 'BAD_AXIS', 'sum', '2', '(2,3)');
+    expectError(() => nd.max(nd.ones([2, 3]), { axis: -3 }), 'BAD_AXIS', 'max', '(2,3)');
+    expectError(() => nd.mean(nd.ones([2, 2]), { axis: [0, 0] }), 'BAD_AXIS', 'mean', '(2,2)');
+    expectError(() => nd.transpose(nd.ones([2, 3]), [0, 0]), 'BAD_AXIS', 'transpose', '(2,3)');
+    expectError(() => nd.transpose(nd.ones([2, 3]), [0]), 'BAD_AXIS', 'transpose', '(2,3)');
+    expectError(() => nd.expandDims(nd.ones([2]), 3), 'BAD_AXIS', 'expand_dims', '(2)');
+    expectError(() => nd.squeeze(nd.ones([2]), 0), 'BAD_AXIS', 'squeeze', '(2)');
+  });
+
+  test('OUT_OF_RANGE', () => {
+    expectError(() => nd.ones([2, 3]).at(2), 'OUT_OF_RANGE', 'at', '2', '(2,3)');
+    expectError(() => nd.ones([2, 3]).at(-3), 'OUT_OF_RANGE', 'at', '(2,3)');
+    expect(nd.arange(6).reshape(2, 3).at(-1).toArray()).toEqual([3, 4, 5]);
+  });
+
+  test('BAD_ARGUMENT: wrong argument types and values', () => {
+    const x = nd.ones([2]);
+    expectError(() => nd.add(x, 'a' as any), 'BAD_ARGUMENT', 'add', 'string');
+    expectError(() => nd.add({} as any, x), 'BAD_ARGUMENT', 'add', 'object');
+    expectError(() => nd.add(x, null as any), 'BAD_ARGUMENT', 'add');
+    expectError(() => nd.add(undefined as any, x), 'BAD_ARGUMENT', 'add');
+    expectError(() => nd.add(x, true as any), 'BAD_ARGUMENT', 'add');
+    expectError(() => nd.add(1, 2), 'BAD_ARGUMENT', 'add');
+    expectError(() => nd.exp('x' as any), 'BAD_ARGUMENT', 'exp');
+    expectError(() => nd.exp({ _h: 0, shape: [2], dtype: 'float32' } as any), 'BAD_ARGUMENT', 'exp');
+    expectError(() => nd.dot(x, [1, 2] as any), 'BAD_ARGUMENT', 'dot');
+    expectError(() => nd.where(x, x, 3 as any), 'BAD_ARGUMENT', 'where');
+    expectError(() => nd.add(x, x, { out: [0, 0] as any }), 'BAD_ARGUMENT', 'add');
+    expectError(() => nd.sum(x, { axis: 'a' as any }), 'BAD_ARGUMENT', 'sum', 'axis');
+    expectError(() => x.reshape('a' as any), 'BAD_ARGUMENT', 'reshape', 'shape');
+    expectError(() => x.reshape([-2]), 'BAD_ARGUMENT', 'reshape');
+    expectError(() => x.reshape([-1, -1]), 'BAD_ARGUMENT', 'reshape');
+    expectError(() => x.at(0.5), 'BAD_ARGUMENT', 'at');
+    expectError(() => nd.full([], 1).at(0), 'BAD_ARGUMENT', 'at');
+    expectError(() => nd.zeros([-1]), 'BAD_ARGUMENT', 'full');
+    expectError(() => nd.zeros([2], { dtype: 'float16' as any }), 'BAD_ARGUMENT', 'float16');
+    expectError(() => x.astype('int8' as any), 'BAD_ARGUMENT', 'astype', 'int8');
+    expectError(() => nd.full([2], 'a' as any), 'BAD_ARGUMENT', 'full');
+    expectError(() => nd.arange(0, 1, 0), 'BAD_ARGUMENT', 'arange');
+    expectError(() => nd.eye(-1), 'BAD_ARGUMENT', 'eye');
+    expectError(() => nd.random.uniform(1, 0, [2]), 'BAD_ARGUMENT', 'random_uniform');
+    expectError(() => nd.random.normal(0, -1, [2]), 'BAD_ARGUMENT', 'random_normal');
+    expectError(() => nd.array(['a'] as any), 'BAD_ARGUMENT', 'array');
+    expectError(() => nd.array([1, 2]).item(), 'BAD_ARGUMENT', 'item', '(2)');
+    expectError(() => x.attachGrad('sometimes' as any), 'BAD_ARGUMENT', 'gradReq');
+    expectError(() => autograd.record(5 as any), 'BAD_ARGUMENT', 'record');
+    expectError(() => autograd.markVariables([nd.ones([2])], []), 'BAD_ARGUMENT', 'markVariables');
+  });
+
+  test('DISPOSED', () => {
+    const x = nd.ones([2, 3]);
+    x.dispose();
+    expectError(() => x.add(1), 'DISPOSED', '2x3');
+    expectError(() => nd.add(nd.ones([2, 3]), x), 'DISPOSED');
+    expectError(() => nd.exp(x), 'DISPOSED');
+    expectError(() => x.toArray(), 'DISPOSED');
+    expectError(() => nd.add(nd.ones([2, 3]), 1, { out: x }), 'DISPOSED');
+  });
+
+  test('NOT_RECORDED', () => {
+    const x = nd.ones([2]);
+    x.attachGrad();
+    const y = x.mul(2);
+    expectError(() => y.backward(), 'NOT_RECORDED', 'backward', '(2)', 'autograd.record()');
+    expectError(() => autograd.getSymbol(nd.ones([2])), 'NOT_RECORDED', 'getSymbol', '(2)');
+  });
+
+  test('GRAPH_FREED', () => {
+    const x = nd.ones([2]);
+    x.attachGrad();
+    const y = autograd.record(() => x.mul(x));
+    y.backward();
+    expectError(() => y.backward(), 'GRAPH_FREED', 'backward', '(2)', 'retainGraph');
+  });
+
+  test('NO_GRAD_INPUTS', () => {
+    const x = nd.ones([2]);
+    x.attachGrad('null');
+    const y = autograd.record(() => x.mul(2));
+    expectError(() => y.backward(), 'NO_GRAD_INPUTS', 'backward');
+  });
+
+  test('NOT_REACHABLE and NOT_A_VARIABLE', () => {
+    const x = nd.ones([2]);
+    const z = nd.ones([3]);
+    const w = nd.ones([2]);
+    x.attachGrad();
+    z.attachGrad();
+    const y = autograd.record(() => x.mul(w));
+    expectError(() => autograd.grad(y, [z], null, { retainGraph: true }), 'NOT_REACHABLE', 'grad', '(3)');
+    expectError(() => autograd.grad(y, [w], null, { retainGraph: true }), 'NOT_A_VARIABLE', 'grad', '(2)');
+  });
+
+  test('INPLACE_IN_GRAPH', () => {
+    const x = nd.ones([2]);
+    x.attachGrad();
+    autograd.record(() => {
+      const y = x.mul(2);
+      expectError(() => y.iadd(1), 'INPLACE_IN_GRAPH', 'add', '(2)');
+      expectError(() => nd.exp(x, { out: y }), 'INPLACE_IN_GRAPH', 'exp', '(2)');
+      expectError(() => x.set(0), 'INPLACE_IN_GRAPH', '(2)');
+    });
+  });
+
+  test('INPLACE_MODIFIED', () => {
+    const x = nd.ones([2]);
+    const w = nd.ones([2]);
+    x.attachGrad();
+    const y = autograd.record(() => x.mul(w));
+    w.iadd(1);
+    expectError(() => y.backward(), 'INPLACE_MODIFIED', 'multiply', '(2)');
+  });
+
+  test('BAD_CUSTOM_GRAD', () => {
+    class Twice extends autograd.Function {
+      constructor(private readonly bad: 'count' | 'shape') {
+        super();
+      }
+      forward(x: NDArray) {
+        return x.mul(2);
+      }
+      backward(dy: NDArray) {
+        return this.bad === 'count' ? [dy, dy] : nd.ones([3]);
+      }
+    }
+    for (const bad of ['count', 'shape'] as const) {
+      const x = nd.ones([2]);
+      x.attachGrad();
+      const y = autograd.record(() => new Twice(bad).apply(x));
+      const e = expectError(() => y.backward(), 'BAD_CUSTOM_GRAD', 'backward');
+      if (bad === 'shape') {
+        expect(e.message).toContain('(3)');
+        expect(e.message).toContain('(2)');
+      }
+    }
+  });
+
+  test('ASYNC_SCOPE', () => {
+    const before = nd.memory().numArrays;
+    expectError(() => nd.tidy((async () => nd.ones([2])) as any), 'ASYNC_SCOPE', 'tidy');
+    expectError(() => autograd.record(async () => 1), 'ASYNC_SCOPE', 'record');
+    expectError(() => autograd.pause(async () => 1), 'ASYNC_SCOPE', 'pause');
+    expect(autograd.isRecording()).toBe(false);
+    expect(nd.memory().numArrays).toBe(before);
+  });
+
+  test('OUT_OF_MEMORY, including shapes whose byte count would overflow', () => {
+    expectError(() => nd.zeros([2 ** 40]), 'OUT_OF_MEMORY', 'full');
+    expectError(() => nd.zeros([2 ** 31, 2 ** 31, 4]), 'OUT_OF_MEMORY', 'full', '(2147483648,2147483648,4)');
+    expectError(() => nd.zeros([1e10, 1e10, 1e10]), 'OUT_OF_MEMORY', 'full');
+    expectError(() => nd.broadcastTo(nd.ones([1]), [1e10, 1e10]), 'OUT_OF_MEMORY', 'broadcast_to');
+  });
+});
+
+describe('a failed op leaves its out array unchanged', () => {
+  const snapshot = (a: NDArray) => ({ shape: a.shape.slice(), dtype: a.dtype, data: Array.from(a.toTypedArray()) });
+
+  test.each([
+    ['operand shapes', (out: NDArray) => nd.add(nd.ones([2, 3]), nd.ones([3, 3]), { out })],
+    ['out shape', (out: NDArray) => nd.add(nd.ones([3, 3]), nd.ones([3, 3]), { out })],
+    ['broadcast shape bigger than out', (out: NDArray) => nd.add(nd.ones([2, 3]), nd.ones([4, 2, 3]), { out })],
+    ['operand dtypes', (out: NDArray) => nd.add(nd.ones([2, 3]), nd.ones([2, 3], { dtype: 'int32' }), { out })],
+    ['out dtype', (out: NDArray) => nd.add(nd.ones([2, 3], { dtype: 'float64' }), 1, { out })],
+    ['unary out dtype', (out: NDArray) => nd.exp(nd.ones([2, 3], { dtype: 'float64' }), { out })],
+    ['bad axis', (out: NDArray) => nd.sum(nd.ones([2, 3, 4]), { axis: 3, out })],
+    ['reduction shape', (out: NDArray) => nd.sum(nd.ones([2, 3, 4]), { axis: 0, out })],
+    ['dot shapes', (out: NDArray) => nd.dot(nd.ones([2, 4]), nd.ones([3, 3]), { out })],
+    ['disposed input', (out: NDArray) => {
+      const x = nd.ones([2, 3]);
+      x.dispose();
+      return nd.add(x, 1, { out });
+    }],
+    ['wrong type', (out: NDArray) => nd.add('x' as any, 1, { out })],
+    ['set with a bad shape', (out: NDArray) => out.set(nd.ones([4]))],
+    ['set with a bad dtype', (out: NDArray) => out.set(nd.ones([2, 3], { dtype: 'int32' }))],
+    ['iadd with a broadcast result', (out: NDArray) => out.iadd(nd.ones([5, 2, 3]))],
+    ['idiv with another dtype', (out: NDArray) => out.idiv(nd.ones([2, 3], { dtype: 'float64' }))],
+    ['transpose into out', (out: NDArray) => nd.transpose(nd.ones([2, 3]), undefined, { out })],
+  ])('%s', (_name, f) => {
+    const out = nd.arange(6).reshape(2, 3);
+    const before = snapshot(out);
+    caught(() => f(out));
+    expect(snapshot(out)).toEqual(before);
+  });
+
+  test('in-graph failure under record leaves out and the graph intact', () => {
+    const x = nd.array([1, 2, 3]);
+    x.attachGrad();
+    let y!: NDArray;
+    autograd.record(() => {
+      y = x.mul(x);
+      const before = snapshot(y);
+      expectError(() => nd.add(x, 100, { out: y }), 'INPLACE_IN_GRAPH');
+      expectError(() => y.imul(0), 'INPLACE_IN_GRAPH');
+      expectError(() => x.set(5), 'INPLACE_IN_GRAPH');
+      expect(snapshot(y)).toEqual(before);
+    });
+    expect(x.toArray()).toEqual([1, 2, 3]);
+    y.backward();
+    expect(x.grad!.toArray()).toEqual([2, 4, 6]);
+  });
+
+  test('a successful op with out writes in place and returns out', () => {
+    const out = nd.zeros([2, 3]);
+    const r = nd.add(nd.ones([2, 3]), 1, { out });
+    expect(r).toBe(out);
+    expect(out.toArray()).toEqual([[2, 2, 2], [2, 2, 2]]);
+    // out may alias an input
+    nd.multiply(out, out, { out });
+    expect(out.toArray()).toEqual([[4, 4, 4], [4, 4, 4]]);
+  });
+});
+
+describe('misuse never crashes the process', () => {
+  test('the raw binding rejects garbage with errors, not crashes', () => {
+    const n = nd._native as any;
+    const calls: (() => unknown)[] = [
+      () => n.opN(9999, [], null, -1),
+      () => n.opN(),
+      () => n.opN('x', 'y', 'z', 'w'),
+      () => n.op1(0, 'x'),
+      () => n.op2(0, -5, 2 ** 30),
+      () => n.opScalar(0, {}, 'a', 1),
+      () => n.fromTyped({}, [1], 0),
+      () => n.fromTyped(new Float32Array(2), [5], 0),
+      () => n.fromTyped(new Float32Array(2), [2], 9),
+      () => n.fromTyped(new Float32Array(2), 'ab', 0),
+      () => n.toTyped('x'),
+      () => n.toTyped(2 ** 31 - 1),
+      () => n.item(-1),
+      () => n.release('x'),
+      () => n.meta(123456),
+      () => n.seed('a'),
+      () => n.markVariables(1, 2, 3),
+      () => n.backward(1, 2, 3, 4),
+      () => n.grad(),
+      () => n.customRecord(1, 2, 3),
+      () => n.freshGrad('a'),
+      () => n.detach(-1),
+      () => n.dropGrad(77777),
+      () => n.symbol(-1, 'zz'),
+    ];
+    for (const c of calls) expect(c).toThrow();
+    // still alive and computing
+    expect(nd.add(nd.ones([2]), 1).toArray()).toEqual([2, 2]);
+  });
+
+  test('a release of a stale handle does not free a newer array', () => {
+    const a = nd.ones([2]);
+    const h = a._h;
+    a.dispose();
+    const b = nd.full([2], 5);
+    nd._native.release(h); // stale: the slot may have been reused by b
+    expect(b.toArray()).toEqual([5, 5]);
+  });
+});

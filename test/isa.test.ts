@@ -1,0 +1,228 @@
+// The SIMD kernels (AVX2+FMA, AVX-512, NEON: whatever this machine runs) agree with the scalar
+// reference, with tolerances that allow for FMA contraction and a different summation order.
+import { execFileSync } from 'child_process';
+import * as path from 'path';
+import { nd, NDArray } from '../lib';
+
+const native = nd._native;
+const ISAS = native.availableIsas();
+const SIMD = ISAS.filter((i) => i !== 'scalar');
+const ORIGINAL = nd.backend().isa;
+const EPS = 2 ** -23; // float32 machine epsilon
+const SIZES = [1, 7, 17, 1023, 4099];
+
+afterEach(() => {
+  native.selectIsa(ORIGINAL);
+});
+afterAll(() => {
+  expect(nd.backend().isa).toBe(ORIGINAL);
+});
+
+/** Runs f under each ISA and returns the results (as Float32Arrays) by ISA name. */
+function underEachIsa(f: () => NDArray): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const isa of ISAS) {
+    expect(native.selectIsa(isa)).toBe(true);
+    expect(nd.backend().isa).toBe(isa);
+    const r = f();
+    out[isa] = r.toTypedArray() as Float32Array;
+    r.dispose();
+  }
+  native.selectIsa(ORIGINAL);
+  return out;
+}
+
+/** Deterministic float32 data in [lo, hi). */
+function data(n: number, lo: number, hi: number, seed: number): NDArray {
+  nd.random.seed(seed);
+  return nd.random.uniform(lo, hi, [n]);
+}
+
+function compare(res: Record<string, Float32Array>, tol: (i: number, ref: number) => number, what: string): void {
+  const ref = res.scalar;
+  for (const isa of SIMD) {
+    const got = res[isa];
+    expect(got.length).toBe(ref.length);
+    for (let i = 0; i < ref.length; i++) {
+      const r = ref[i];
+      const g = got[i];
+      if (Number.isNaN(r) && Number.isNaN(g)) continue;
+      if (r === g) continue;
+      const d = Math.abs(r - g);
+      if (!(d <= tol(i, r))) throw new Error(`${what} [${isa}] element ${i}: scalar ${r}, ${isa} ${g} (diff ${d}, tol ${tol(i, r)})`);
+    }
+  }
+}
+
+test('this machine has the expected kernel tables', () => {
+  expect(ISAS[0]).toBe('scalar');
+  expect(ISAS).toContain(ORIGINAL);
+  if (process.arch === 'x64') {
+    expect(ISAS).toContain('avx2');
+  }
+  expect(native.selectIsa('no-such-isa')).toBe(false);
+  expect(nd.backend().isa).toBe(ORIGINAL);
+});
+
+// Inputs per unary op inside its domain.
+const UNARY_DOMAIN: Record<string, [number, number]> = {
+  negative: [-5, 5], abs: [-5, 5], sign: [-5, 5], exp: [-20, 20], expm1: [-3, 3], log: [1e-3, 100],
+  log2: [1e-3, 100], log10: [1e-3, 100], log1p: [-0.9, 10], sqrt: [0, 100], rsqrt: [1e-2, 100],
+  cbrt: [-100, 100], rcbrt: [0.01, 100], square: [-10, 10], reciprocal: [0.05, 10], sin: [-10, 10],
+  cos: [-10, 10], tan: [-1.2, 1.2], arcsin: [-0.99, 0.99], arccos: [-0.99, 0.99], arctan: [-10, 10],
+  sinh: [-5, 5], cosh: [-5, 5], tanh: [-8, 8], arcsinh: [-10, 10], arccosh: [1.01, 10],
+  arctanh: [-0.95, 0.95], degrees: [-5, 5], radians: [-300, 300], relu: [-5, 5], sigmoid: [-20, 20],
+  softsign: [-10, 10], erf: [-3, 3], floor: [-5, 5], ceil: [-5, 5], round: [-5, 5], trunc: [-5, 5],
+};
+
+describe.each(Object.keys(UNARY_DOMAIN))('unary %s', (op) => {
+  test.each(SIZES)('n = %i', (n) => {
+    const [lo, hi] = UNARY_DOMAIN[op];
+    const x = data(n, lo, hi, 1000 + n);
+    const res = underEachIsa(() => (nd as any)[op](x));
+    // a few ulps of the result, plus a few ulps of the input's scale for results near 0
+    const scale = Math.max(Math.abs(lo), Math.abs(hi));
+    compare(res, (_i, r) => 8 * EPS * Math.abs(r) + 4 * EPS * Math.min(1, scale), `${op} n=${n}`);
+    x.dispose();
+  });
+});
+
+const BINARY: Record<string, [number, number, number, number]> = {
+  add: [-5, 5, -5, 5], subtract: [-5, 5, -5, 5], multiply: [-5, 5, -5, 5], divide: [-5, 5, 0.5, 5],
+  mod: [-20, 20, 0.5, 5], power: [0.1, 5, -3, 3], maximum: [-5, 5, -5, 5], minimum: [-5, 5, -5, 5],
+  hypot: [-5, 5, -5, 5], equal: [-2, 2, -2, 2], not_equal: [-2, 2, -2, 2], greater: [-5, 5, -5, 5],
+  greater_equal: [-5, 5, -5, 5], lesser: [-5, 5, -5, 5], lesser_equal: [-5, 5, -5, 5],
+};
+const JS_NAME: Record<string, string> = { not_equal: 'notEqual', greater_equal: 'greaterEqual', lesser_equal: 'lesserEqual' };
+
+describe.each(Object.keys(BINARY))('binary %s', (op) => {
+  const fn = (nd as any)[JS_NAME[op] ?? op];
+  const [alo, ahi, blo, bhi] = BINARY[op];
+  // comparisons need exact ties sometimes: round the inputs so equal values occur
+  const round = op.includes('equal') ? (x: NDArray) => x.round() : (x: NDArray) => x;
+  // mod is computed as a - floor(a/b)*b: a rounding flip of a/b near an integer changes the result by b.
+  const tol = (r: number) => (op === 'mod' ? 8 * EPS * 20 : op === 'power' ? 16 * EPS * Math.abs(r) + 1e-30 : 4 * EPS * Math.abs(r));
+
+  test.each(SIZES)('contiguous, n = %i', (n) => {
+    const a = round(data(n, alo, ahi, 1 + n));
+    const b = round(data(n, blo, bhi, 2 + n));
+    compare(underEachIsa(() => fn(a, b)), (_i, r) => tol(r), `${op} n=${n}`);
+    // a number on either side (stride-0 operand)
+    compare(underEachIsa(() => fn(a, 1.5)), (_i, r) => tol(r), `${op} n=${n} scalar right`);
+    compare(underEachIsa(() => fn(op === 'power' ? 1.5 : -1.5, b)), (_i, r) => tol(r), `${op} n=${n} scalar left`);
+    nd.dispose([a, b]);
+  });
+
+  test.each(SIZES)('non-contiguous broadcasts, n = %i', (n) => {
+    const a = round(data(n, alo, ahi, 3 + n)).reshape(n, 1);
+    const b = round(data(5, blo, bhi, 4 + n)).reshape(1, 5);
+    compare(underEachIsa(() => fn(a, b)), (_i, r) => tol(r), `${op} [${n},1] x [1,5]`);
+    const c = round(data(3 * n, alo, ahi, 5 + n)).reshape(3, 1, n);
+    const d = round(data(2 * n, blo, bhi, 6 + n)).reshape(2, n);
+    compare(underEachIsa(() => fn(c, d)), (_i, r) => tol(r), `${op} [3,1,${n}] x [2,${n}]`);
+    // a transposed (strided) operand
+    const e = round(data(4 * n, alo, ahi, 7 + n)).reshape(n, 4);
+    const f = round(data(4 * n, blo, bhi, 8 + n)).reshape(4, n);
+    compare(underEachIsa(() => fn(e.T, f)), (_i, r) => tol(r), `${op} transpose`);
+    nd.dispose([a, b, c, d, e, f]);
+  });
+});
+
+describe.each(['sum', 'mean', 'prod', 'max', 'min', 'norm', 'argmax', 'argmin'])('reduce %s', (op) => {
+  const [lo, hi] = op === 'prod' ? [0.999, 1.001] : [-3, 3];
+  test.each(SIZES)('n = %i, every axis', (n) => {
+    const flat = data(n * 6, lo, hi, 77 + n);
+    const shapes: number[][] = [[6 * n], [6, n], [n, 6], [2, n, 3]];
+    for (const shape of shapes) {
+      const x = flat.reshape(shape);
+      const absx = x.abs();
+      const axes: (number | undefined)[] = [undefined, ...shape.map((_, i) => i)];
+      for (const axis of axes) {
+        const res = underEachIsa(() => (nd as any)[op](x, axis === undefined ? {} : { axis }));
+        // summation-order bound: 2 (n-1) eps sum|x| along the reduced axis (norm: of x^2)
+        const len = axis === undefined ? x.size : shape[axis];
+        const bound = (axis === undefined ? absx.sum() : absx.sum({ axis })).toTypedArray();
+        const maxAbs = Math.max(Math.abs(lo), Math.abs(hi));
+        const tol = (i: number, r: number) => {
+          if (op === 'max' || op === 'min' || op.startsWith('arg')) return 0;
+          if (op === 'prod') return 4 * len * EPS * Math.abs(r);
+          if (op === 'norm') return 4 * len * EPS * maxAbs * maxAbs + 8 * EPS * Math.abs(r);
+          const s = bound[i] * 2 * len * EPS + 4 * EPS * Math.abs(r);
+          return op === 'mean' ? s / len + 4 * EPS * Math.abs(r) : s;
+        };
+        compare(res, tol, `${op} shape [${shape}] axis ${axis}`);
+      }
+      absx.dispose();
+    }
+    flat.dispose();
+  });
+});
+
+describe('dot', () => {
+  const CASES: [number, number, number][] = [
+    [1, 1, 1], [7, 17, 1], [17, 7, 23], [1, 1023, 7], [33, 65, 17], [64, 64, 64], [129, 31, 70], [4099, 3, 5], [5, 4099, 3],
+  ];
+  test.each(CASES)('[%i x %i] @ [.. x %i] with and without transposes', (m, k, n) => {
+    const a = data(m * k, -1, 1, m * 7 + k).reshape(m, k);
+    const b = data(k * n, -1, 1, n * 11 + k).reshape(k, n);
+    const aT = a.T.copy();
+    const bT = b.T.copy();
+    // |C - C'| <= 2 k eps sum_p |a_ip| |b_pj|
+    const bound = nd.dot(a.abs(), b.abs()).toTypedArray();
+    const tol = (i: number, r: number) => 2 * k * EPS * bound[i] + 2 * EPS * Math.abs(r);
+    compare(underEachIsa(() => nd.dot(a, b)), tol, `dot ${m}x${k}x${n}`);
+    compare(underEachIsa(() => nd.dot(aT, b, { transposeA: true })), tol, `dot^T_a ${m}x${k}x${n}`);
+    compare(underEachIsa(() => nd.dot(a, bT, { transposeB: true })), tol, `dot^T_b ${m}x${k}x${n}`);
+    compare(underEachIsa(() => nd.dot(aT, bT, { transposeA: true, transposeB: true })), tol, `dot^T_ab ${m}x${k}x${n}`);
+    nd.dispose([a, b, aT, bT]);
+  });
+
+  test('vector . vector and matrix . vector', () => {
+    for (const n of SIZES) {
+      const u = data(n, -1, 1, n);
+      const v = data(n, -1, 1, n + 1);
+      const bound = u.abs().mul(v.abs()).sum().item();
+      compare(underEachIsa(() => nd.dot(u, v)), () => 2 * n * EPS * bound + 1e-30, `vdot ${n}`);
+      const M = data(3 * n, -1, 1, n + 2).reshape(3, n);
+      const mb = nd.dot(M.abs(), v.abs()).toTypedArray();
+      compare(underEachIsa(() => nd.dot(M, v)), (i) => 2 * n * EPS * mb[i] + 1e-30, `mv ${n}`);
+      nd.dispose([u, v, M]);
+    }
+  });
+});
+
+describe('environment variables (child processes)', () => {
+  const loader = path.join(__dirname, 'fixtures', 'load-lib.js');
+  const run = (env: Record<string, string>) =>
+    JSON.parse(
+      execFileSync(process.execPath, ['-e', `const {nd}=require(${JSON.stringify(loader)}); console.log(JSON.stringify(nd.backend()))`], {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+      }).trim(),
+    );
+
+  test('NDGRAD_ISA=scalar gives backend().isa === "scalar"', () => {
+    expect(run({ NDGRAD_ISA: 'scalar' }).isa).toBe('scalar');
+  });
+
+  test.each(SIMD)('NDGRAD_ISA=%s is honoured', (isa) => {
+    expect(run({ NDGRAD_ISA: isa }).isa).toBe(isa);
+  });
+
+  test('without NDGRAD_ISA the best table is chosen', () => {
+    const env = { ...process.env };
+    delete env.NDGRAD_ISA;
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['-e', `const {nd}=require(${JSON.stringify(loader)}); console.log(JSON.stringify(nd.backend()))`], {
+        env,
+        encoding: 'utf8',
+      }).trim(),
+    );
+    expect(out.isa).toBe(ISAS[ISAS.length - 1]);
+  });
+
+  test('NDGRAD_NUM_THREADS sets the pool size', () => {
+    expect(run({ NDGRAD_NUM_THREADS: '1' }).threads).toBe(1);
+    expect(run({ NDGRAD_NUM_THREADS: '3' }).threads).toBe(3);
+  });
+});

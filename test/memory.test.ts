@@ -1,0 +1,314 @@
+// Deterministic memory: dispose / Symbol.dispose / using, nd.tidy and keep, nd.memory(), graph
+// memory freed by backward, the caching allocator, and the GC backstop.
+import { execFileSync } from 'child_process';
+import * as path from 'path';
+import { autograd, nd, NDArray, NDArrayError } from '../lib';
+
+const live = () => nd.memory().numArrays;
+const bytes = () => nd.memory().numBytes;
+
+function codeOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(NDArrayError);
+    return (e as NDArrayError).code;
+  }
+  return undefined;
+}
+
+describe('dispose', () => {
+  test('dispose frees now; later use is DISPOSED; twice is harmless', () => {
+    const n0 = live();
+    const b0 = bytes();
+    const x = nd.zeros([1000]);
+    expect(live()).toBe(n0 + 1);
+    expect(bytes()).toBeGreaterThanOrEqual(b0 + 4000);
+    x.dispose();
+    expect(live()).toBe(n0);
+    expect(bytes()).toBe(b0);
+    expect(x.isDisposed).toBe(true);
+    expect(() => x.dispose()).not.toThrow();
+    expect(live()).toBe(n0);
+    expect(codeOf(() => x.add(1))).toBe('DISPOSED');
+    expect(codeOf(() => nd.exp(x))).toBe('DISPOSED');
+  });
+
+  test('Symbol.dispose is dispose', () => {
+    const n0 = live();
+    const x = nd.ones([3]);
+    x[Symbol.dispose]();
+    expect(live()).toBe(n0);
+    expect(codeOf(() => x.toArray())).toBe('DISPOSED');
+    x[Symbol.dispose]();
+  });
+
+  test('using frees at the end of the block, also on throw', () => {
+    const n0 = live();
+    let escaped!: NDArray;
+    {
+      using a = nd.ones([4]);
+      using b = a.mul(2);
+      escaped = b;
+      expect(b.toArray()).toEqual([2, 2, 2, 2]);
+      expect(live()).toBe(n0 + 2);
+    }
+    expect(live()).toBe(n0);
+    expect(escaped.isDisposed).toBe(true);
+    expect(() => {
+      using c = nd.ones([4]);
+      c.add(1).dispose();
+      throw new Error('boom');
+    }).toThrow('boom');
+    expect(live()).toBe(n0);
+  });
+
+  test('nd.dispose takes arrays, lists and objects', () => {
+    const n0 = live();
+    const a = nd.ones([1]);
+    const b = nd.ones([1]);
+    const c = nd.ones([1]);
+    nd.dispose({ a, list: [b, [c]] });
+    expect([a.isDisposed, b.isDisposed, c.isDisposed]).toEqual([true, true, true]);
+    expect(live()).toBe(n0);
+  });
+
+  test('a view keeps its storage alive after the base is disposed', () => {
+    const base = nd.arange(6).reshape(2, 3);
+    const row = base.at(1);
+    base.dispose();
+    expect(row.toArray()).toEqual([3, 4, 5]);
+    row.dispose();
+  });
+});
+
+describe('nd.tidy', () => {
+  test('disposes everything created inside except what is returned', () => {
+    const n0 = live();
+    const outside = nd.ones([2]);
+    let inner!: NDArray;
+    const r = nd.tidy(() => {
+      inner = outside.add(1);
+      const t = inner.mul(3);
+      return t.sub(1);
+    });
+    expect(inner.isDisposed).toBe(true);
+    expect(outside.isDisposed).toBe(false);
+    expect(r.toArray()).toEqual([5, 5]);
+    expect(live()).toBe(n0 + 2);
+    r.dispose();
+    outside.dispose();
+    expect(live()).toBe(n0);
+  });
+
+  test('returned lists and objects are kept, recursively', () => {
+    const n0 = live();
+    const res = nd.tidy(() => {
+      const a = nd.ones([1]);
+      const b = a.add(1);
+      const c = b.add(1);
+      a.add(100); // dropped
+      return { a, more: [b, { c }], n: 3, s: 'x' };
+    });
+    expect(res.a.toArray()).toEqual([1]);
+    expect((res.more[0] as NDArray).toArray()).toEqual([2]);
+    expect((res.more[1] as any).c.toArray()).toEqual([3]);
+    expect(res.n).toBe(3);
+    expect(live()).toBe(n0 + 3);
+    nd.dispose(res);
+    expect(live()).toBe(n0);
+    const list = nd.tidy(() => [nd.ones([1]), nd.zeros([1])]);
+    expect(list.map((x) => x.item())).toEqual([1, 0]);
+    nd.dispose(list);
+    expect(nd.tidy(() => 42)).toBe(42);
+    expect(nd.tidy(() => undefined)).toBeUndefined();
+    expect(live()).toBe(n0);
+  });
+
+  test('nests: a value returned by an inner tidy belongs to the outer one', () => {
+    const n0 = live();
+    let fromInner!: NDArray;
+    let droppedInner!: NDArray;
+    const r = nd.tidy(() => {
+      fromInner = nd.tidy(() => {
+        droppedInner = nd.ones([2]);
+        return droppedInner.add(1);
+      });
+      expect(droppedInner.isDisposed).toBe(true);
+      expect(fromInner.isDisposed).toBe(false);
+      return fromInner.mul(2);
+    });
+    expect(fromInner.isDisposed).toBe(true);
+    expect(r.toArray()).toEqual([4, 4]);
+    r.dispose();
+    expect(live()).toBe(n0);
+  });
+
+  test('keep exempts an array from every enclosing tidy', () => {
+    const n0 = live();
+    let kept!: NDArray;
+    nd.tidy(() => {
+      nd.tidy(() => {
+        kept = nd.keep(nd.full([2], 7));
+        nd.ones([2]);
+      });
+      expect(kept.isDisposed).toBe(false);
+    });
+    expect(kept.toArray()).toEqual([7, 7]);
+    expect(live()).toBe(n0 + 1);
+    kept.dispose();
+    expect(live()).toBe(n0);
+  });
+
+  test('a variable\'s .grad survives tidy, and so does a variable kept by the caller', () => {
+    const n0 = live();
+    const x = nd.array([1, 2, 3]);
+    nd.tidy(() => {
+      x.attachGrad();
+      const y = autograd.record(() => x.mul(x).sum());
+      y.backward();
+    });
+    expect(x.grad!.toArray()).toEqual([2, 4, 6]);
+    x.grad!.dispose();
+    x.dispose();
+    expect(live()).toBe(n0);
+  });
+
+  test('an error thrown inside disposes what was created and propagates', () => {
+    const n0 = live();
+    const outside = nd.ones([2]);
+    let inside!: NDArray;
+    expect(() =>
+      nd.tidy(() => {
+        inside = nd.ones([2]);
+        nd.add(inside, nd.ones([3])); // SHAPE_MISMATCH
+      }),
+    ).toThrow(NDArrayError);
+    expect(inside.isDisposed).toBe(true);
+    expect(outside.isDisposed).toBe(false);
+    expect(() =>
+      nd.tidy(() => {
+        nd.ones([2]);
+        throw new Error('plain');
+      }),
+    ).toThrow('plain');
+    outside.dispose();
+    expect(live()).toBe(n0);
+    // the scope stack is intact afterwards: arrays made now are not tracked by a dead scope
+    const r = nd.tidy(() => nd.ones([1]));
+    expect(r.isDisposed).toBe(false);
+    r.dispose();
+  });
+
+  test('an async function is ASYNC_SCOPE and leaves nothing behind', () => {
+    const n0 = live();
+    expect(codeOf(() => nd.tidy((async () => nd.ones([2])) as any))).toBe('ASYNC_SCOPE');
+    expect(live()).toBe(n0);
+  });
+
+  test('nd.memory() is back at its start after 10,000 ops under tidy', () => {
+    const a = nd.random.uniform(-1, 1, [16, 16]);
+    const b = nd.random.uniform(-1, 1, [16]);
+    const m0 = nd.memory();
+    let acc = 0;
+    for (let i = 0; i < 2500; i++) {
+      acc += nd.tidy(() => a.add(b).mul(2).relu().sum().item()); // 4 ops per step
+    }
+    const m1 = nd.memory();
+    expect(Number.isFinite(acc)).toBe(true);
+    expect(m1.numArrays).toBe(m0.numArrays);
+    expect(m1.numBytes).toBe(m0.numBytes);
+    a.dispose();
+    b.dispose();
+  });
+});
+
+describe('graph memory and the allocator', () => {
+  test('backward frees the graph: bytes return to their start', () => {
+    const b0 = bytes();
+    const n0 = live();
+    const x = nd.random.normal(0, 1, [256, 256]);
+    x.attachGrad();
+    const afterX = bytes();
+    const y = nd.tidy(() => autograd.record(() => x.mul(x).exp().tanh().mul(3).sum()));
+    // handles of the intermediates are gone, but the graph keeps what backward needs
+    expect(live()).toBe(n0 + 3); // x, x.grad, y
+    const recorded = bytes();
+    expect(recorded).toBeGreaterThan(afterX + 256 * 256 * 4);
+    y.backward();
+    expect(bytes()).toBeLessThan(recorded);
+    expect(bytes()).toBeLessThanOrEqual(afterX + 64); // x, x.grad and the 0-d y
+    y.dispose();
+    x.grad!.dispose();
+    x.dispose();
+    expect(bytes()).toBe(b0);
+    expect(live()).toBe(n0);
+  });
+
+  test('retainGraph keeps the graph until the last backward', () => {
+    const b0 = bytes();
+    const x = nd.random.normal(0, 1, [128, 128]);
+    x.attachGrad();
+    const y = nd.tidy(() => autograd.record(() => x.exp().mul(x).sum()));
+    y.backward(null, { retainGraph: true });
+    const retained = bytes();
+    y.backward();
+    expect(bytes()).toBeLessThan(retained);
+    nd.dispose([y, x.grad, x]);
+    expect(bytes()).toBe(b0);
+  });
+
+  test('disposing a recorded head without backward frees its graph too', () => {
+    const b0 = bytes();
+    const x = nd.random.normal(0, 1, [128, 128]);
+    x.attachGrad();
+    const y = nd.tidy(() => autograd.record(() => x.exp().mul(x).sum()));
+    y.dispose();
+    nd.dispose([x.grad, x]);
+    expect(bytes()).toBe(b0);
+  });
+
+  test('a steady loop stops calling the system allocator', () => {
+    const a = nd.random.uniform(0, 1, [1000]);
+    const b = nd.random.uniform(0, 1, [1000]);
+    const step = () => nd.tidy(() => a.mul(b).add(1).sqrt().sum().item());
+    for (let i = 0; i < 3; i++) step(); // warm the cache
+    const s0 = nd.memory();
+    for (let i = 0; i < 500; i++) step();
+    const s1 = nd.memory();
+    expect(s1.systemAllocs).toBe(s0.systemAllocs);
+    expect(s1.cacheHits - s0.cacheHits).toBeGreaterThanOrEqual(500 * 4);
+    expect(s1.numBytes).toBe(s0.numBytes);
+    nd.dispose([a, b]);
+  });
+
+  test('the allocator hands out 64-byte aligned blocks in size classes', () => {
+    const b0 = bytes();
+    const x = nd.zeros([1]); // 4 bytes, rounded up to a 64-byte class
+    expect(bytes() - b0).toBeGreaterThanOrEqual(64);
+    expect((bytes() - b0) % 64).toBe(0);
+    x.dispose();
+  });
+});
+
+describe('GC backstop', () => {
+  test('forgotten arrays are released after a GC (child process with --expose-gc)', () => {
+    const script = `
+      const { nd } = require(${JSON.stringify(path.join(__dirname, 'fixtures', 'load-lib.js'))});
+      const n0 = nd.memory().numArrays;
+      (function () { for (let i = 0; i < 2000; i++) nd.ones([64]).add(1); })();
+      const made = nd.memory().numArrays - n0;
+      (async () => {
+        for (let i = 0; i < 50 && nd.memory().numArrays > n0; i++) {
+          global.gc();
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        console.log(JSON.stringify({ made, left: nd.memory().numArrays - n0 }));
+      })();
+    `;
+    const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' });
+    const { made, left } = JSON.parse(out.trim().split('\n').pop()!);
+    expect(made).toBe(4000);
+    expect(left).toBe(0);
+  });
+});

@@ -1,0 +1,288 @@
+// Creation, dtypes, properties, data access and MXNet/NumPy printing.
+import { nd, NDArray, NDArrayError } from '../lib';
+
+const codeOf = (f: () => unknown): string | undefined => {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(NDArrayError);
+    return (e as NDArrayError).code;
+  }
+  return undefined;
+};
+
+describe('creation', () => {
+  test('array from nested lists', () => {
+    const a = nd.array([[1, 2, 3], [4, 5, 6]]);
+    expect(a).toBeInstanceOf(NDArray);
+    expect(a.shape).toEqual([2, 3]);
+    expect(a.dtype).toBe('float32');
+    expect(a.size).toBe(6);
+    expect(a.ndim).toBe(2);
+    expect(a.context).toBe('cpu(0)');
+    expect(a.toArray()).toEqual([[1, 2, 3], [4, 5, 6]]);
+    expect(nd.array([[[1], [2]]]).shape).toEqual([1, 2, 1]);
+    expect(nd.array([]).shape).toEqual([0]);
+    expect(nd.array([true, false]).toArray()).toEqual([1, 0]);
+  });
+
+  test('array rejects ragged lists and non-numbers', () => {
+    expect(codeOf(() => nd.array([[1, 2], [3]]))).toBe('SHAPE_MISMATCH');
+    expect(codeOf(() => nd.array(['a'] as any))).toBe('BAD_ARGUMENT');
+    expect(codeOf(() => nd.array(new Int16Array(2) as any))).toBe('BAD_ARGUMENT');
+  });
+
+  test('array copies its input', () => {
+    const src = [1, 2, 3];
+    const t = new Float32Array([1, 2, 3]);
+    const a = nd.array(src);
+    const b = nd.array(t);
+    src[0] = 9;
+    t[0] = 9;
+    expect(a.toArray()).toEqual([1, 2, 3]);
+    expect(b.toArray()).toEqual([1, 2, 3]);
+    const c = nd.array(a);
+    expect(c).not.toBe(a);
+    a.iadd(1);
+    expect(c.toArray()).toEqual([1, 2, 3]);
+  });
+
+  test('zeros / ones / full', () => {
+    expect(nd.zeros([2, 3]).toArray()).toEqual([[0, 0, 0], [0, 0, 0]]);
+    expect(nd.ones(3).toArray()).toEqual([1, 1, 1]);
+    expect(nd.ones([2], { dtype: 'int32' }).dtype).toBe('int32');
+    expect(nd.full([2, 2], 7.5).toArray()).toEqual([[7.5, 7.5], [7.5, 7.5]]);
+    expect(nd.full([3], 2, { dtype: 'uint8' }).toArray()).toEqual([2, 2, 2]);
+    const z = nd.zeros([]);
+    expect(z.shape).toEqual([]);
+    expect(z.size).toBe(1);
+    expect(z.item()).toBe(0);
+    expect(nd.zeros([0, 4]).size).toBe(0);
+    expect(codeOf(() => nd.zeros([-1]))).toBe('BAD_ARGUMENT');
+    expect(codeOf(() => nd.zeros([1.5]))).toBe('BAD_ARGUMENT');
+    expect(codeOf(() => nd.zeros('3' as any))).toBe('BAD_ARGUMENT');
+  });
+
+  test('arange', () => {
+    expect(nd.arange(5).toArray()).toEqual([0, 1, 2, 3, 4]);
+    expect(nd.arange(2, 5).toArray()).toEqual([2, 3, 4]);
+    expect(nd.arange(0, 1, 0.25).toArray()).toEqual([0, 0.25, 0.5, 0.75]);
+    expect(nd.arange(5, 0, -2).toArray()).toEqual([5, 3, 1]);
+    expect(nd.arange(0).shape).toEqual([0]);
+    const i = nd.arange(0, 4, 1, { dtype: 'int32' });
+    expect(i.dtype).toBe('int32');
+    expect(i.toArray()).toEqual([0, 1, 2, 3]);
+  });
+
+  test('eye', () => {
+    expect(nd.eye(3).toArray()).toEqual([[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
+    expect(nd.eye(2, 3).toArray()).toEqual([[1, 0, 0], [0, 1, 0]]);
+    expect(nd.eye(3, 3, 1).toArray()).toEqual([[0, 1, 0], [0, 0, 1], [0, 0, 0]]);
+  });
+
+  test('zerosLike / onesLike keep shape and dtype', () => {
+    const x = nd.array([[1, 2, 3]], { dtype: 'float64' });
+    const z = nd.zerosLike(x);
+    const o = nd.onesLike(x);
+    expect([z.shape, z.dtype, z.toArray()]).toEqual([[1, 3], 'float64', [[0, 0, 0]]]);
+    expect([o.shape, o.dtype, o.toArray()]).toEqual([[1, 3], 'float64', [[1, 1, 1]]]);
+    const i = nd.onesLike(nd.zeros([2], { dtype: 'int32' }));
+    expect(i.dtype).toBe('int32');
+  });
+
+  test('random.uniform / normal: ranges, moments and seed reproducibility', () => {
+    nd.random.seed(42);
+    const u1 = nd.random.uniform(-2, 3, [1000]);
+    const n1 = nd.random.normal(1, 2, [20000]);
+    nd.random.seed(42);
+    const u2 = nd.random.uniform(-2, 3, [1000]);
+    const n2 = nd.random.normal(1, 2, [20000]);
+    expect(u1.toArray()).toEqual(u2.toArray());
+    expect(n1.toArray()).toEqual(n2.toArray());
+    nd.random.seed(43);
+    expect(nd.random.uniform(-2, 3, [1000]).toArray()).not.toEqual(u1.toArray());
+    const u = Array.from(u1.toTypedArray());
+    expect(Math.min(...u)).toBeGreaterThanOrEqual(-2);
+    expect(Math.max(...u)).toBeLessThan(3);
+    expect(u1.mean().item()).toBeCloseTo(0.5, 0);
+    const mean = n1.mean().item();
+    const sd = Math.sqrt(n1.sub(mean).square().mean().item());
+    expect(Math.abs(mean - 1)).toBeLessThan(0.1);
+    expect(Math.abs(sd - 2)).toBeLessThan(0.1);
+    expect(u1.shape).toEqual([1000]);
+    expect(nd.random.uniform(0, 1, [2, 3]).shape).toEqual([2, 3]);
+    expect(nd.random.normal(0, 1, [4], { dtype: 'float64' }).dtype).toBe('float64');
+  });
+
+  test('seeded random does not depend on the thread count', () => {
+    const native = nd._native;
+    const before = nd.backend().threads;
+    try {
+      native.setNumThreads(1);
+      nd.random.seed(7);
+      const a = nd.random.normal(0, 1, [100000]).toTypedArray();
+      native.setNumThreads(2);
+      nd.random.seed(7);
+      const b = nd.random.normal(0, 1, [100000]).toTypedArray();
+      expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer))).toBe(true);
+    } finally {
+      native.setNumThreads(before);
+    }
+  });
+});
+
+describe('dtypes', () => {
+  test.each([
+    [Float32Array, 'float32'],
+    [Float64Array, 'float64'],
+    [Int32Array, 'int32'],
+    [Uint8Array, 'uint8'],
+  ] as const)('nd.array(%p) keeps its dtype and toTypedArray returns the same kind', (Ctor, dtype) => {
+    const a = nd.array(new Ctor([1, 2, 3]));
+    expect(a.dtype).toBe(dtype);
+    const t = a.toTypedArray();
+    // (jest runs tests in a vm context, so compare by name rather than instanceof)
+    expect(Object.prototype.toString.call(t)).toBe(`[object ${Ctor.name}]`);
+    expect(Array.from(t)).toEqual([1, 2, 3]);
+  });
+
+  test('JS arrays give float32 unless dtype says otherwise', () => {
+    expect(nd.array([1, 2]).dtype).toBe('float32');
+    for (const d of ['float32', 'float64', 'int32', 'uint8'] as const) expect(nd.array([1, 2], { dtype: d }).dtype).toBe(d);
+    expect(nd.array(new Float64Array([1.5]), { dtype: 'int32' }).dtype).toBe('int32');
+    expect(codeOf(() => nd.array([1], { dtype: 'float16' as any }))).toBe('BAD_ARGUMENT');
+  });
+
+  test('float32 storage rounds like Math.fround; float64 keeps full precision', () => {
+    expect(nd.array([0.1]).item()).toBe(Math.fround(0.1));
+    expect(nd.array([0.1], { dtype: 'float64' }).item()).toBe(0.1);
+  });
+
+  test('astype converts between every pair of dtypes', () => {
+    const x = nd.array([0, 1.75, 2.5, 200]);
+    expect(x.astype('int32').toArray()).toEqual([0, 1, 2, 200]);
+    expect(x.astype('uint8').toArray()).toEqual([0, 1, 2, 200]);
+    expect(x.astype('float64').toArray()).toEqual([0, 1.75, 2.5, 200]);
+    const i = nd.array([-3, 4], { dtype: 'int32' });
+    expect(i.astype('float32').toArray()).toEqual([-3, 4]);
+    expect(i.astype('float64').dtype).toBe('float64');
+    const u = nd.array([255, 0], { dtype: 'uint8' });
+    expect(u.astype('int32').toArray()).toEqual([255, 0]);
+    expect(nd.astype(u, 'float32').dtype).toBe('float32');
+    expect(x.astype('float32')).not.toBe(x);
+    expect(codeOf(() => x.astype('int8' as any))).toBe('BAD_ARGUMENT');
+  });
+});
+
+describe('properties and data access', () => {
+  test('properties stay readable after dispose; data access throws DISPOSED', () => {
+    const a = nd.ones([2, 3], { dtype: 'int32' });
+    a.dispose();
+    expect(a.shape).toEqual([2, 3]);
+    expect(a.dtype).toBe('int32');
+    expect(a.size).toBe(6);
+    expect(a.ndim).toBe(2);
+    expect(a.context).toBe('cpu(0)');
+    expect(a.isDisposed).toBe(true);
+    expect(codeOf(() => a.toArray())).toBe('DISPOSED');
+    expect(codeOf(() => a.toTypedArray())).toBe('DISPOSED');
+    expect(codeOf(() => a.item())).toBe('DISPOSED');
+    expect(a.toString()).toContain('disposed');
+  });
+
+  test('toArray of 0-d, 1-d, 3-d', () => {
+    expect(nd.full([], 3).toArray()).toBe(3);
+    expect(nd.arange(3).toArray()).toEqual([0, 1, 2]);
+    expect(nd.arange(8).reshape(2, 2, 2).toArray()).toEqual([[[0, 1], [2, 3]], [[4, 5], [6, 7]]]);
+    expect(nd.zeros([2, 0]).toArray()).toEqual([[], []]);
+  });
+
+  test('toTypedArray is a copy', () => {
+    const a = nd.array([1, 2]);
+    const t = a.toTypedArray();
+    t[0] = 100;
+    expect(a.toArray()).toEqual([1, 2]);
+  });
+
+  test('item reads any one-element array and refuses others', () => {
+    expect(nd.array([5]).item()).toBe(5);
+    expect(nd.array([[[2.5]]]).item()).toBe(2.5);
+    expect(nd.sum(nd.array([1, 2, 3])).item()).toBe(6);
+    expect(nd.array([7], { dtype: 'uint8' }).item()).toBe(7);
+    expect(codeOf(() => nd.array([1, 2]).item())).toBe('BAD_ARGUMENT');
+    expect(codeOf(() => nd.zeros([0]).item())).toBe('BAD_ARGUMENT');
+  });
+
+  test('a full reduction is 0-d; at(i) on 1-D is 0-d', () => {
+    expect(nd.sum(nd.ones([2, 3])).shape).toEqual([]);
+    const v = nd.array([4, 5, 6]).at(1);
+    expect(v.shape).toEqual([]);
+    expect(v.item()).toBe(5);
+    expect(nd.arange(6).reshape(2, 3).at(1).toArray()).toEqual([3, 4, 5]);
+  });
+});
+
+describe('printing (MXNet = NumPy str(array))', () => {
+  test('the seed example', () => {
+    expect(nd.array([2, 4, 6, 8]).toString()).toBe('[2. 4. 6. 8.]\n<NDArray 4 @cpu(0)>');
+  });
+
+  test('the footer names the shape with x', () => {
+    expect(nd.zeros([2, 3, 4]).toString().split('\n').pop()).toBe('<NDArray 2x3x4 @cpu(0)>');
+    expect(nd.zeros([]).toString().split('\n').pop()).toBe('<NDArray  @cpu(0)>');
+  });
+
+  // Expected strings were produced by NumPy 2.4 (str(arr); array2string for 0-d) with the same data.
+  const R = (spec: string, dtype: any): NDArray => {
+    const [n, div] = spec.slice(1).split('/');
+    const a = nd.arange(+n, undefined, 1, { dtype });
+    return div ? a.div(+div) : a;
+  };
+  const CASES: [string, string, number[], string][] = [
+  ["[0.5,1,2]", 'float32', [3], "[0.5 1.  2. ]"],
+  ["[1e-5,1]", 'float32', [2], "[1.e-05 1.e+00]"],
+  ["[0.001,2]", 'float32', [2], "[1.e-03 2.e+00]"],
+  ["[0.1,0.2,0.3]", 'float32', [3], "[0.1 0.2 0.3]"],
+  ["[0.1,0.2,0.3]", 'float64', [3], "[0.1 0.2 0.3]"],
+  ["[-1,0.5,2]", 'float32', [3], "[-1.   0.5  2. ]"],
+  ["[1e10,1e10]", 'float32', [2], "[1.e+10 1.e+10]"],
+  ["[-0.0,1]", 'float32', [2], "[-0.  1.]"],
+  ["[NaN,-Infinity,1e-5]", 'float32', [3], "[   nan   -inf 1.e-05]"],
+  ["[-Infinity,0.5]", 'float32', [2], "[-inf  0.5]"],
+  ["[NaN,Infinity,1]", 'float32', [3], "[nan inf  1.]"],
+  ["[123456.5,0.25]", 'float32', [2], "[1.234565e+05 2.500000e-01]"],
+  ["[1.5e-7,-2.0]", 'float64', [2], "[ 1.5e-07 -2.0e+00]"],
+  ["R30", 'float32', [30], "[ 0.  1.  2.  3.  4.  5.  6.  7.  8.  9. 10. 11. 12. 13. 14. 15. 16. 17.\n 18. 19. 20. 21. 22. 23. 24. 25. 26. 27. 28. 29.]"],
+  ["R30/7", 'float32', [2,15], "[[0.         0.14285715 0.2857143  0.42857143 0.5714286  0.71428573\n  0.85714287 1.         1.1428572  1.2857143  1.4285715  1.5714285\n  1.7142857  1.8571428  2.        ]\n [2.142857   2.2857144  2.4285715  2.5714285  2.7142856  2.857143\n  3.         3.142857   3.2857144  3.4285715  3.5714285  3.7142856\n  3.857143   4.         4.142857  ]]"],
+  ["R3000/3", 'float32', [3,1000], "[[0.0000000e+00 3.3333334e-01 6.6666669e-01 ... 3.3233334e+02\n  3.3266666e+02 3.3300000e+02]\n [3.3333334e+02 3.3366666e+02 3.3400000e+02 ... 6.6566669e+02\n  6.6600000e+02 6.6633331e+02]\n [6.6666669e+02 6.6700000e+02 6.6733331e+02 ... 9.9900000e+02\n  9.9933331e+02 9.9966669e+02]]"],
+  ["R2000", 'float32', [2000], "[0.000e+00 1.000e+00 2.000e+00 ... 1.997e+03 1.998e+03 1.999e+03]"],
+  ["R2000", 'float32', [40,50], "[[0.000e+00 1.000e+00 2.000e+00 ... 4.700e+01 4.800e+01 4.900e+01]\n [5.000e+01 5.100e+01 5.200e+01 ... 9.700e+01 9.800e+01 9.900e+01]\n [1.000e+02 1.010e+02 1.020e+02 ... 1.470e+02 1.480e+02 1.490e+02]\n ...\n [1.850e+03 1.851e+03 1.852e+03 ... 1.897e+03 1.898e+03 1.899e+03]\n [1.900e+03 1.901e+03 1.902e+03 ... 1.947e+03 1.948e+03 1.949e+03]\n [1.950e+03 1.951e+03 1.952e+03 ... 1.997e+03 1.998e+03 1.999e+03]]"],
+  ["R1001", 'int32', [1001], "[   0    1    2 ...  998  999 1000]"],
+  ["R24", 'int32', [2,3,4], "[[[ 0  1  2  3]\n  [ 4  5  6  7]\n  [ 8  9 10 11]]\n\n [[12 13 14 15]\n  [16 17 18 19]\n  [20 21 22 23]]]"],
+  ["R24", 'float32', [2,3,4], "[[[ 0.  1.  2.  3.]\n  [ 4.  5.  6.  7.]\n  [ 8.  9. 10. 11.]]\n\n [[12. 13. 14. 15.]\n  [16. 17. 18. 19.]\n  [20. 21. 22. 23.]]]"],
+  ["R120", 'float64', [2,3,4,5], "[[[[  0.   1.   2.   3.   4.]\n   [  5.   6.   7.   8.   9.]\n   [ 10.  11.  12.  13.  14.]\n   [ 15.  16.  17.  18.  19.]]\n\n  [[ 20.  21.  22.  23.  24.]\n   [ 25.  26.  27.  28.  29.]\n   [ 30.  31.  32.  33.  34.]\n   [ 35.  36.  37.  38.  39.]]\n\n  [[ 40.  41.  42.  43.  44.]\n   [ 45.  46.  47.  48.  49.]\n   [ 50.  51.  52.  53.  54.]\n   [ 55.  56.  57.  58.  59.]]]\n\n\n [[[ 60.  61.  62.  63.  64.]\n   [ 65.  66.  67.  68.  69.]\n   [ 70.  71.  72.  73.  74.]\n   [ 75.  76.  77.  78.  79.]]\n\n  [[ 80.  81.  82.  83.  84.]\n   [ 85.  86.  87.  88.  89.]\n   [ 90.  91.  92.  93.  94.]\n   [ 95.  96.  97.  98.  99.]]\n\n  [[100. 101. 102. 103. 104.]\n   [105. 106. 107. 108. 109.]\n   [110. 111. 112. 113. 114.]\n   [115. 116. 117. 118. 119.]]]]"],
+  ["R5000", 'float32', [10,10,50], "[[[0.000e+00 1.000e+00 2.000e+00 ... 4.700e+01 4.800e+01 4.900e+01]\n  [5.000e+01 5.100e+01 5.200e+01 ... 9.700e+01 9.800e+01 9.900e+01]\n  [1.000e+02 1.010e+02 1.020e+02 ... 1.470e+02 1.480e+02 1.490e+02]\n  ...\n  [3.500e+02 3.510e+02 3.520e+02 ... 3.970e+02 3.980e+02 3.990e+02]\n  [4.000e+02 4.010e+02 4.020e+02 ... 4.470e+02 4.480e+02 4.490e+02]\n  [4.500e+02 4.510e+02 4.520e+02 ... 4.970e+02 4.980e+02 4.990e+02]]\n\n [[5.000e+02 5.010e+02 5.020e+02 ... 5.470e+02 5.480e+02 5.490e+02]\n  [5.500e+02 5.510e+02 5.520e+02 ... 5.970e+02 5.980e+02 5.990e+02]\n  [6.000e+02 6.010e+02 6.020e+02 ... 6.470e+02 6.480e+02 6.490e+02]\n  ...\n  [8.500e+02 8.510e+02 8.520e+02 ... 8.970e+02 8.980e+02 8.990e+02]\n  [9.000e+02 9.010e+02 9.020e+02 ... 9.470e+02 9.480e+02 9.490e+02]\n  [9.500e+02 9.510e+02 9.520e+02 ... 9.970e+02 9.980e+02 9.990e+02]]\n\n [[1.000e+03 1.001e+03 1.002e+03 ... 1.047e+03 1.048e+03 1.049e+03]\n  [1.050e+03 1.051e+03 1.052e+03 ... 1.097e+03 1.098e+03 1.099e+03]\n  [1.100e+03 1.101e+03 1.102e+03 ... 1.147e+03 1.148e+03 1.149e+03]\n  ...\n  [1.350e+03 1.351e+03 1.352e+03 ... 1.397e+03 1.398e+03 1.399e+03]\n  [1.400e+03 1.401e+03 1.402e+03 ... 1.447e+03 1.448e+03 1.449e+03]\n  [1.450e+03 1.451e+03 1.452e+03 ... 1.497e+03 1.498e+03 1.499e+03]]\n\n ...\n\n [[3.500e+03 3.501e+03 3.502e+03 ... 3.547e+03 3.548e+03 3.549e+03]\n  [3.550e+03 3.551e+03 3.552e+03 ... 3.597e+03 3.598e+03 3.599e+03]\n  [3.600e+03 3.601e+03 3.602e+03 ... 3.647e+03 3.648e+03 3.649e+03]\n  ...\n  [3.850e+03 3.851e+03 3.852e+03 ... 3.897e+03 3.898e+03 3.899e+03]\n  [3.900e+03 3.901e+03 3.902e+03 ... 3.947e+03 3.948e+03 3.949e+03]\n  [3.950e+03 3.951e+03 3.952e+03 ... 3.997e+03 3.998e+03 3.999e+03]]\n\n [[4.000e+03 4.001e+03 4.002e+03 ... 4.047e+03 4.048e+03 4.049e+03]\n  [4.050e+03 4.051e+03 4.052e+03 ... 4.097e+03 4.098e+03 4.099e+03]\n  [4.100e+03 4.101e+03 4.102e+03 ... 4.147e+03 4.148e+03 4.149e+03]\n  ...\n  [4.350e+03 4.351e+03 4.352e+03 ... 4.397e+03 4.398e+03 4.399e+03]\n  [4.400e+03 4.401e+03 4.402e+03 ... 4.447e+03 4.448e+03 4.449e+03]\n  [4.450e+03 4.451e+03 4.452e+03 ... 4.497e+03 4.498e+03 4.499e+03]]\n\n [[4.500e+03 4.501e+03 4.502e+03 ... 4.547e+03 4.548e+03 4.549e+03]\n  [4.550e+03 4.551e+03 4.552e+03 ... 4.597e+03 4.598e+03 4.599e+03]\n  [4.600e+03 4.601e+03 4.602e+03 ... 4.647e+03 4.648e+03 4.649e+03]\n  ...\n  [4.850e+03 4.851e+03 4.852e+03 ... 4.897e+03 4.898e+03 4.899e+03]\n  [4.900e+03 4.901e+03 4.902e+03 ... 4.947e+03 4.948e+03 4.949e+03]\n  [4.950e+03 4.951e+03 4.952e+03 ... 4.997e+03 4.998e+03 4.999e+03]]]"],
+  ["[1,-2,3,4]", 'int32', [2,2], "[[ 1 -2]\n [ 3  4]]"],
+  ["[200,3]", 'uint8', [2], "[200   3]"],
+  ["[2,4,6,8]", 'float32', [4], "[2. 4. 6. 8.]"],
+  ["[6]", 'float32', [], "6."],
+  ["[]", 'float32', [0,3], "[]"],
+  ["[]", 'float32', [2,0], "[]"],
+  ["[1,2,3,1234567]", 'float32', [4], "[1.000000e+00 2.000000e+00 3.000000e+00 1.234567e+06]"],
+  ["[0.333333333,1e5]", 'float64', [2], "[3.33333333e-01 1.00000000e+05]"],
+  ];
+  test.each(CASES)('%s %s %p', (data, dtype, shape, expected) => {
+    let a: NDArray;
+    if (data.startsWith('R')) a = R(data, dtype).reshape(shape);
+    else if (shape.includes(0)) a = nd.zeros(shape, { dtype: dtype as any });
+    else a = nd.array(eval(data), { dtype: dtype as any }).reshape(shape);
+    const [body, footer] = a.toString().split('\n<');
+    expect(body).toBe(expected);
+    expect(footer).toBe(`NDArray ${shape.join('x')} @cpu(0)>`);
+  });
+
+  test('util.inspect uses the same text', () => {
+    const a = nd.array([1, 2]);
+    expect(require('util').inspect(a)).toBe(a.toString());
+  });
+});

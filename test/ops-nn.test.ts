@@ -1,0 +1,263 @@
+// Neural-network ops: values, gradients (checkGradient in float64), second order, train/predict, errors.
+import { nd, autograd, NDArray, NDArrayError } from '../lib';
+
+const check = (fn: (...xs: NDArray[]) => NDArray | NDArray[], inputs: NDArray[], tol = 1e-5) =>
+  expect(autograd.checkGradient(fn, inputs, { eps: 1e-6 }).maxError).toBeLessThan(tol);
+
+// Second order: checks the gradient of sum(w * dL/dx_i) (recorded with createGraph) numerically.
+function check2(loss: (...xs: NDArray[]) => NDArray, inputs: NDArray[], wrt = 0) {
+  const fn = (...xs: NDArray[]) =>
+    autograd.record(() => {
+      const [g] = autograd.grad(loss(...xs), [xs[wrt]], null, { createGraph: true });
+      return g.mul(nd.arange(1, g.size + 1).reshape(g.shape).astype('float64').div(g.size));
+    });
+  check(fn, inputs, 1e-4);
+}
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(NDArrayError);
+    return `${(e as NDArrayError).code}: ${(e as Error).message}`;
+  }
+  throw new Error('expected an NDArrayError');
+}
+const rnd = (shape: number[], s = 1) => nd.random.uniform(-s, s, shape);
+const close = (a: NDArray, b: number[] | number, tol = 1e-5) => {
+  const x = a.toTypedArray();
+  const y = typeof b === 'number' ? [b] : b;
+  expect(x.length).toBe(y.length);
+  for (let i = 0; i < y.length; i++) expect(Math.abs(x[i] - y[i])).toBeLessThanOrEqual(tol * (1 + Math.abs(y[i])));
+};
+
+beforeAll(() => nd.random.seed(11));
+
+describe('softmax family', () => {
+  test('values, axis, int input', () => {
+    const x = nd.array([[1, 2, 3], [1, 1, 1]]);
+    const e = [1, Math.E, Math.E ** 2].map((v) => v / (1 + Math.E + Math.E ** 2));
+    close(nd.softmax(x), [...e, 1 / 3, 1 / 3, 1 / 3]);
+    close(nd.logSoftmax(x).exp(), [...e, 1 / 3, 1 / 3, 1 / 3]);
+    close(nd.softmax(x, { axis: 0 }).sum({ axis: 0 }), [1, 1, 1]);
+    expect(nd.softmax(nd.array([1, 2], { dtype: 'int32' })).dtype).toBe('float32');
+  });
+  test('gradients and second order', () => {
+    check((a) => nd.softmax(a, { axis: 0 }).square(), [rnd([3, 4])]);
+    check((a) => nd.logSoftmax(a).mul(nd.arange(0, 8).reshape([2, 4]).astype('float64')), [rnd([2, 4])]);
+    check2((a) => nd.softmax(a).square().sum(), [rnd([2, 3])]);
+    check2((a) => nd.logSoftmax(a).square().sum(), [rnd([2, 3])]);
+  });
+  test('softmaxCrossEntropy', () => {
+    const x = nd.array([[1, 2, 3], [0, 0, 0]]);
+    const y = nd.softmaxCrossEntropy(x, nd.array([2, 0]));
+    expect(y.shape).toEqual([]);
+    close(y, -Math.log(Math.E ** 2 / (1 + Math.E + Math.E ** 2)) + Math.log(3));
+    const lab = nd.array([2, 0, 1], { dtype: 'int32' });
+    check((a) => nd.softmaxCrossEntropy(a, lab), [rnd([3, 4])]);
+    check2((a) => nd.softmaxCrossEntropy(a, lab), [rnd([3, 4])]);
+    expect(code(() => nd.softmaxCrossEntropy(x, nd.array([3, 0])))).toMatch(/^OUT_OF_RANGE: softmax_cross_entropy: label 3 .*\(2,3\)/);
+    expect(code(() => nd.softmaxCrossEntropy(x, nd.array([0])))).toMatch(/^SHAPE_MISMATCH: .*\(1\).*\(2,3\)/);
+  });
+});
+
+describe('Activation / LeakyReLU', () => {
+  const x = nd.array([-2, -0.5, 0.3, 1.5]);
+  test('values', () => {
+    close(nd.Activation(x, { actType: 'relu' }), [0, 0, 0.3, 1.5]);
+    close(nd.Activation(x, { actType: 'softrelu' }), [-2, -0.5, 0.3, 1.5].map((v) => Math.log1p(Math.exp(v))));
+    close(nd.Activation(x, { actType: 'softsign' }), [-2, -0.5, 0.3, 1.5].map((v) => v / (1 + Math.abs(v))));
+    close(nd.LeakyReLU(x, { slope: 0.1 }), [-0.2, -0.05, 0.3, 1.5]);
+    close(nd.LeakyReLU(x, { actType: 'elu', slope: 1 }), [Math.expm1(-2), Math.expm1(-0.5), 0.3, 1.5]);
+    close(nd.LeakyReLU(nd.array([0, 1]), { actType: 'gelu' }), [0, 0.8413447]);
+    expect(code(() => nd.Activation(x, { actType: 'swish' as any }))).toMatch(/^BAD_ARGUMENT: Activation: actType/);
+    expect(code(() => nd.LeakyReLU(x, { actType: 'prelu' as any }))).toMatch(/^BAD_ARGUMENT: LeakyReLU/);
+  });
+  test('gradients and second order', () => {
+    const v = nd.array([-1.3, -0.4, 0.2, 0.9, 2.1]);
+    for (const t of ['relu', 'sigmoid', 'tanh', 'softrelu', 'softsign'] as const) {
+      check((a) => nd.Activation(a, { actType: t }).mul(a), [v]);
+      check2((a) => nd.Activation(a, { actType: t }).mul(a).sum(), [v]);
+    }
+    for (const t of ['leaky', 'elu', 'gelu'] as const) {
+      check((a) => nd.LeakyReLU(a, { actType: t, slope: 0.3 }).mul(a), [v]);
+      check2((a) => nd.LeakyReLU(a, { actType: t, slope: 0.3 }).mul(a).sum(), [v]);
+    }
+  });
+});
+
+describe('Convolution', () => {
+  test('2-D values against a direct loop', () => {
+    const x = nd.arange(0, 2 * 3 * 5 * 5).reshape([2, 3, 5, 5]).div(50);
+    const w = nd.arange(0, 4 * 3 * 3 * 3).reshape([4, 3, 3, 3]).div(100);
+    const b = nd.array([0.1, -0.2, 0.3, 0]);
+    const y = nd.Convolution(x, w, b, { kernel: [3, 3], stride: 2, pad: 1 });
+    expect(y.shape).toEqual([2, 4, 3, 3]);
+    const X = x.toArray() as number[][][][], W = w.toArray() as number[][][][], Y = y.toArray() as number[][][][];
+    let ref = 0.3;  // y[1, 2, 1, 2]
+    for (let c = 0; c < 3; c++)
+      for (let i = 0; i < 3; i++)
+        for (let j = 0; j < 3; j++) {
+          const h = 1 * 2 - 1 + i, ww = 2 * 2 - 1 + j;
+          if (h >= 0 && h < 5 && ww >= 0 && ww < 5) ref += X[1][c][h][ww] * W[2][c][i][j];
+        }
+    expect(Math.abs(Y[1][2][1][2] - ref)).toBeLessThan(1e-4);
+  });
+  test('gradients: 1-D, 2-D, stride/pad/dilate/groups, bias', () => {
+    check((x, w, b) => nd.Convolution(x, w, b, { kernel: 3, pad: 1, stride: 2 }), [rnd([2, 2, 7]), rnd([3, 2, 3]), rnd([3])]);
+    check((x, w) => nd.Convolution(x, w, { kernel: [2, 3], dilate: [2, 1], numGroup: 2, noBias: true }).square(), [
+      rnd([1, 4, 5, 5]),
+      rnd([4, 2, 2, 3]),
+    ]);
+    check((x, w, b) => nd.Convolution(x, w, b, { kernel: [3, 3], stride: [2, 1], pad: [1, 0], numFilter: 2 }).square(), [
+      rnd([2, 1, 4, 5]),
+      rnd([2, 1, 3, 3]),
+      rnd([2]),
+    ]);
+  });
+  test('second order (data, weight and mixed)', () => {
+    const loss = (x: NDArray, w: NDArray) => nd.Convolution(x, w, { kernel: [2, 2], stride: 1, pad: 1, numGroup: 1 }).square().sum();
+    check2(loss, [rnd([1, 2, 3, 3]), rnd([2, 2, 2, 2])], 0);
+    check2(loss, [rnd([1, 2, 3, 3]), rnd([2, 2, 2, 2])], 1);
+  });
+  test('errors name the op and shapes', () => {
+    expect(code(() => nd.Convolution(nd.zeros([2, 4, 28, 28]), nd.zeros([8, 3, 3, 3]), { kernel: [3, 3] }))).toBe(
+      'SHAPE_MISMATCH: Convolution: weight (8,3,3,3) expects 3 input channels, got 4 in data (2,4,28,28)',
+    );
+    expect(code(() => nd.Convolution(nd.zeros([1, 1, 2, 2]), nd.zeros([1, 1, 3, 3]), { kernel: [3, 3] }))).toMatch(/^SHAPE_MISMATCH: .*larger/);
+    expect(code(() => nd.Convolution(nd.zeros([1, 1, 5]), nd.zeros([1, 1, 3]), nd.zeros([2]), { kernel: 3 }))).toMatch(/^SHAPE_MISMATCH: Convolution: bias \(2\)/);
+    expect(code(() => nd.Convolution(nd.zeros([1, 1, 5]), nd.zeros([1, 1, 3]), { kernel: 3, stride: 0 }))).toMatch(/^BAD_ARGUMENT/);
+    expect(code(() => nd.Convolution(nd.zeros([1, 1, 5, 5]), nd.zeros([1, 1, 3]), { kernel: 3 }))).toMatch(/^SHAPE_MISMATCH/);
+  });
+});
+
+describe('Pooling', () => {
+  const x = nd.array([[[[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]]]]);
+  test('values: max, avg with padding (count_include_pad), global, 1-D', () => {
+    expect(nd.Pooling(x, { kernel: [2, 2], stride: [2, 2] }).toArray()).toEqual([[[[6, 8], [14, 16]]]]);
+    close(nd.Pooling(x, { kernel: [2, 2], stride: 2, pad: 1, poolType: 'avg' }), [0.25, 1.25, 1, 3.5, 8.5, 5, 3.25, 7.25, 4]);
+    close(nd.Pooling(x, { globalPool: true, poolType: 'avg' }), [8.5]);
+    expect(nd.Pooling(nd.array([[[1, 3, 2, 5]]]), { kernel: 2, stride: 1 }).toArray()).toEqual([[[3, 3, 5]]]);
+    expect(nd.Pooling(x, { kernel: [3, 3], stride: 2, poolingConvention: 'full' }).shape).toEqual([1, 1, 2, 2]);
+  });
+  test('gradients and second order', () => {
+    const v = rnd([2, 2, 5, 5]);
+    check((a) => nd.Pooling(a, { kernel: [3, 3], stride: 2, pad: 1 }).square(), [v]);
+    check((a) => nd.Pooling(a, { kernel: [2, 3], stride: [1, 2], pad: [1, 1], poolType: 'avg' }).square(), [v]);
+    check((a) => nd.Pooling(a, { kernel: [2, 2], poolType: 'avg', countIncludePad: false, pad: 1 }).square(), [v]);
+    check((a) => nd.Pooling(a, { globalPool: true, poolType: 'max' }).square(), [v]);
+    check2((a) => nd.Pooling(a, { kernel: [2, 2], stride: 2 }).square().sum(), [v]);
+    check2((a) => nd.Pooling(a, { kernel: [2, 2], poolType: 'avg' }).square().sum(), [v]);
+  });
+  test('errors', () => {
+    expect(code(() => nd.Pooling(nd.zeros([2, 3]), { kernel: [2] }))).toMatch(/^SHAPE_MISMATCH: Pooling: .*\(2,3\)/);
+    expect(code(() => nd.Pooling(x, { kernel: [2, 2], poolType: 'lp' as any }))).toMatch(/^BAD_ARGUMENT/);
+    expect(code(() => nd.Pooling(x, { kernel: [5, 5] }))).toMatch(/^SHAPE_MISMATCH/);
+  });
+});
+
+describe('BatchNorm', () => {
+  const setup = () => {
+    return {
+      x: nd.array([[1, 2, 3], [3, 6, 9]]),  // (N=2, C=3)
+      gamma: nd.array([1, 2, 0.5]),
+      beta: nd.array([0, 1, -1]),
+      mm: nd.zeros([3]),
+      mv: nd.ones([3]),
+    };
+  };
+  test('training: batch statistics and in-place running update (also without backward)', () => {
+    const { x, gamma, beta, mm, mv } = setup();
+    const y = autograd.trainMode(() => nd.BatchNorm(x, gamma, beta, mm, mv, { eps: 0 }));
+    close(y, [-1, -1, -1.5, 1, 3, -0.5]);
+    close(mm, [0.2, 0.4, 0.6]);  // 0.9 * 0 + 0.1 * mean
+    close(mv, [0.9 + 0.1 * 1, 0.9 + 0.1 * 4, 0.9 + 0.1 * 9]);  // biased batch variance (MXNet)
+  });
+  test('predict mode uses running stats and leaves them alone', () => {
+    const { x, gamma, beta, mm, mv } = setup();
+    const y = nd.BatchNorm(x, gamma, beta, mm, mv, { eps: 0 });  // default: predict
+    close(y, [1, 5, 0.5, 3, 13, 3.5]);
+    expect(mm.toArray()).toEqual([0, 0, 0]);
+    expect(mv.toArray()).toEqual([1, 1, 1]);
+    // record({trainMode:false}) + backward({trainMode:false}): gradients through the constants
+    const xv = x.copy();
+    xv.attachGrad();
+    autograd.record(() => nd.BatchNorm(xv, gamma, beta, mm, mv, { eps: 0 }).sum(), { trainMode: false }).backward(undefined, { trainMode: false });
+    close(xv.grad!, [1, 2, 0.5, 1, 2, 0.5]);
+    expect(mm.toArray()).toEqual([0, 0, 0]);
+    // useGlobalStats while training: no update either
+    autograd.trainMode(() => nd.BatchNorm(x, gamma, beta, mm, mv, { useGlobalStats: true }));
+    expect(mm.toArray()).toEqual([0, 0, 0]);
+  });
+  test('record() trains: statistics update once per forward', () => {
+    const { x, gamma, beta, mm, mv } = setup();
+    autograd.record(() => nd.BatchNorm(x, gamma, beta, mm, mv));
+    close(mm, [0.2, 0.4, 0.6]);
+    void mv;
+  });
+  test('gradients (train, fixGamma, axis, predict) and second order', () => {
+    const ps = () => [rnd([3]), rnd([3]), nd.zeros([3]), nd.ones([3])];
+    const bn = (o: object) => (x: NDArray, g: NDArray, b: NDArray, m: NDArray, v: NDArray) =>
+      autograd.trainMode(() => nd.BatchNorm(x, g, b, m, v, o)).mul(nd.arange(0, x.size).reshape(x.shape).astype('float64'));
+    check(bn({}), [rnd([4, 3, 2]), ...ps()]);
+    check(bn({ axis: -1 }), [rnd([2, 2, 3]), ...ps()]);
+    const gm = rnd([3]).astype('float64'), gv = nd.array([0.5, 1, 2], { dtype: 'float64' });
+    check((x: NDArray, g: NDArray, b: NDArray) => bn({ useGlobalStats: true })(x, g, b, gm, gv), [rnd([4, 3]), rnd([3]), rnd([3])]);
+    const pred = (x: NDArray, g: NDArray, b: NDArray) =>
+      autograd.predictMode(() => nd.BatchNorm(x, g, b, nd.zeros([3], { dtype: 'float64' }), nd.ones([3], { dtype: 'float64' })).square());
+    check(pred, [rnd([4, 3]), rnd([3]), rnd([3])]);
+    // fixGamma: gamma treated as 1 and gets zero gradient
+    const x = rnd([4, 3]), g = nd.array([5, 5, 5]);
+    g.attachGrad();
+    autograd.record(() => nd.BatchNorm(x, g, nd.zeros([3]), nd.zeros([3]), nd.ones([3]), { fixGamma: true }).square().sum()).backward();
+    expect(g.grad!.toArray()).toEqual([0, 0, 0]);
+    const m = nd.zeros([3], { dtype: 'float64' }), v = nd.ones([3], { dtype: 'float64' });
+    check2((x: NDArray, g: NDArray) => autograd.trainMode(() => nd.BatchNorm(x, g, nd.zeros([3], { dtype: 'float64' }), m, v)).square().mul(x).sum(), [rnd([4, 3]), rnd([3])]);
+  });
+  test('errors', () => {
+    const { x, gamma, beta, mm } = setup();
+    expect(code(() => nd.BatchNorm(x, gamma, beta, mm, nd.ones([2])))).toMatch(/^SHAPE_MISMATCH: BatchNorm: movingVar \(2\) must have shape \(3\) for data \(2,3\)/);
+    expect(code(() => nd.BatchNorm(x, gamma, beta, mm, mm, { momentum: 2 }))).toMatch(/^BAD_ARGUMENT/);
+    expect(code(() => nd.BatchNorm(x, gamma, beta, mm, mm, { axis: 2 }))).toMatch(/^BAD_AXIS/);
+  });
+});
+
+describe('LayerNorm', () => {
+  test('values, gradients, second order, errors', () => {
+    const y = nd.LayerNorm(nd.array([[1, 2, 3], [2, 2, 2]]), nd.ones([3]), nd.zeros([3]), { eps: 0 });
+    const s = Math.sqrt(2 / 3);
+    close(y.slice([0], [1]), [-1 / s, 0, 1 / s]);
+    check((x, g, b) => nd.LayerNorm(x, g, b).mul(nd.arange(0, 12).reshape([2, 2, 3]).astype('float64')), [rnd([2, 2, 3]), rnd([3]), rnd([3])]);
+    check((x, g, b) => nd.LayerNorm(x, g, b, { axis: 1 }).square(), [rnd([2, 3, 2]), rnd([3]), rnd([3])]);
+    check2((x, g) => nd.LayerNorm(x, g, nd.zeros([3], { dtype: 'float64' })).square().mul(x).sum(), [rnd([2, 3]), rnd([3])]);
+    expect(code(() => nd.LayerNorm(nd.zeros([2, 3]), nd.ones([2]), nd.zeros([3])))).toMatch(/^SHAPE_MISMATCH: LayerNorm: gamma \(2\)/);
+  });
+});
+
+describe('Embedding', () => {
+  test('values, gradient with repeated indices, errors', () => {
+    const w = nd.array([[1, 2], [3, 4], [5, 6]]);
+    expect(nd.Embedding(nd.array([[2, 0]]), w, { inputDim: 3, outputDim: 2 }).toArray()).toEqual([[[5, 6], [1, 2]]]);
+    const idx = nd.array([1, 1, 0], { dtype: 'int32' });
+    check((ww) => nd.Embedding(idx, ww).mul(nd.arange(0, 6).reshape([3, 2]).astype('float64')), [rnd([3, 2])]);
+    check2((ww) => nd.Embedding(idx, ww).square().sum(), [rnd([3, 2])]);
+    expect(code(() => nd.Embedding(nd.array([3]), w))).toMatch(/^OUT_OF_RANGE: Embedding: index 3 .*\(3,2\)/);
+    expect(code(() => nd.Embedding(nd.array([-1]), w))).toMatch(/^OUT_OF_RANGE/);
+    expect(code(() => nd.Embedding(nd.array([0]), w, { inputDim: 4 }))).toMatch(/^SHAPE_MISMATCH/);
+  });
+});
+
+test('no leaks across a tidy loop of NN ops', () => {
+  const x = rnd([2, 3, 6, 6]), w = rnd([4, 3, 3, 3]);
+  const before = nd.memory();
+  for (let i = 0; i < 20; i++)
+    nd.tidy(() => {
+      const xv = x.copy();
+      xv.attachGrad();
+      autograd.record(() => nd.Pooling(nd.Convolution(xv, w, { kernel: [3, 3], pad: 1 }), { kernel: [2, 2], stride: 2 }).sum()).backward();
+      xv.dropGrad();
+    });
+  const after = nd.memory();
+  expect(after.numArrays).toBe(before.numArrays);
+  expect(after.numBytes).toBe(before.numBytes);
+});

@@ -1,0 +1,71 @@
+// Two worker_threads computing with ndgrad at the same time: correct results, and each thread has
+// its own recording/training flags and its own tape.
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import { autograd, nd } from '../lib';
+
+interface Result {
+  id: number;
+  recordingInside: boolean;
+  trainingInside: boolean;
+  errors: string[];
+  checks: number;
+  backend: { isa: string; threads: number };
+}
+
+function runWorkers(n: number, iters: number): Promise<Result[]> {
+  const sab = new SharedArrayBuffer(4 * 8);
+  const script = path.join(__dirname, 'fixtures', 'worker.js');
+  return Promise.all(
+    Array.from(
+      { length: n },
+      (_, id) =>
+        new Promise<Result>((resolve, reject) => {
+          const w = new Worker(script, { workerData: { id, nWorkers: n, iters, sab } });
+          let result: Result | undefined;
+          w.on('message', (m) => (result = m));
+          w.on('error', reject);
+          w.on('exit', (code) => (code === 0 && result ? resolve(result) : reject(new Error(`worker ${id} exited with ${code}`))));
+        }),
+    ),
+  );
+}
+
+test('two workers compute at the same time with correct results and separate autograd state', async () => {
+  const n0 = nd.memory().numArrays;
+  const results = await runWorkers(2, 150);
+  results.sort((a, b) => a.id - b.id);
+  for (const r of results) {
+    expect(r.errors).toEqual([]);
+    expect(r.checks).toBe(150 * 3);
+    expect(r.backend).toEqual(nd.backend());
+  }
+  // worker 0 turned recording and training on; worker 1 and the main thread did not see it
+  expect(results[0].recordingInside).toBe(true);
+  expect(results[0].trainingInside).toBe(true);
+  expect(results[1].recordingInside).toBe(false);
+  expect(results[1].trainingInside).toBe(false);
+  expect(autograd.isRecording()).toBe(false);
+  expect(autograd.isTraining()).toBe(false);
+  // the workers' environments are gone and released all their arrays
+  expect(nd.memory().numArrays).toBe(n0);
+}, 60000);
+
+test('the main thread keeps computing and recording while workers run', async () => {
+  const x = nd.array([1, 2, 3]);
+  x.attachGrad();
+  const running = runWorkers(2, 60);
+  // the main thread records on its own tape meanwhile
+  let ok = 0;
+  for (let i = 0; i < 200; i++) {
+    nd.tidy(() => {
+      const y = autograd.record(() => x.mul(x).sum());
+      y.backward();
+      if (JSON.stringify(x.grad!.toArray()) === '[2,4,6]') ok++;
+    });
+  }
+  const results = await running;
+  expect(ok).toBe(200);
+  for (const r of results) expect(r.errors).toEqual([]);
+  nd.dispose([x.grad, x]);
+}, 60000);
