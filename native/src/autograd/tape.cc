@@ -79,7 +79,7 @@ bool parse_grad_req(const std::string& s, GradReq* out) {
   return true;
 }
 
-bool should_record(const std::vector<NDArray>& inputs) {
+bool should_record(const ops::ArrayList& inputs) {
   for (auto& a : inputs)
     if (in_graph(a)) return true;
   return false;

@@ -41,22 +41,22 @@ struct Edge {
 struct Node {
   const ops::OpDef* op = nullptr;  // null for variables
   ops::Attrs attrs;
-  std::vector<Edge> inputs;        // node null: a constant input
-  std::vector<Shape> in_shapes;
-  std::vector<DType> in_dtypes;
-  std::vector<SavedArray> saved_inputs;   // one per input; undefined when not needed
-  std::vector<SavedArray> saved_outputs;  // one per output; undefined when not needed
-  std::vector<NDArray> state;
-  std::vector<Shape> out_shapes;
-  std::vector<DType> out_dtypes;
+  SmallVec<Edge, 2> inputs;        // node null: a constant input
+  SmallVec<Shape, 2> in_shapes;
+  SmallVec<DType, 2> in_dtypes;
+  SmallVec<SavedArray, 2> saved_inputs;   // one per input; undefined when not needed
+  SmallVec<SavedArray, 1> saved_outputs;  // one per output; undefined when not needed
+  SmallVec<NDArray, 1> state;
+  SmallVec<Shape, 1> out_shapes;
+  SmallVec<DType, 1> out_dtypes;
   bool training = true;
   uint64_t seq = 0;  // creation order: backward visits later nodes first
   bool freed = false;
   std::shared_ptr<CustomBackward> custom;
   // Variables (leaves) and retained non-leaf gradients, one slot per output.
   bool is_variable = false;
-  std::vector<NDArray> grad_buffers;
-  std::vector<GradReq> grad_reqs;
+  SmallVec<NDArray, 1> grad_buffers;
+  SmallVec<GradReq, 1> grad_reqs;
   bool fresh = false;
   // Scratch of the backward pass that visits this node (graphs are per thread).
   uint64_t visit = 0;
@@ -76,7 +76,7 @@ struct Node {
 inline bool in_graph(const NDArray& a) { return a.node && !a.node->freed; }
 
 // Called by ops::invoke.
-bool should_record(const std::vector<NDArray>& inputs);
+bool should_record(const ops::ArrayList& inputs);
 // MXNet's in-place rules, checked before anything is written: writing into an array in the
 // graph, or into an input of an op that needs a gradient, is INPLACE_IN_GRAPH.
 void check_out_target(const ops::OpCall& c, const NDArray& out);

@@ -18,7 +18,7 @@ class SmallVec {
   using iterator = T*;
   using const_iterator = const T*;
 
-  SmallVec() = default;
+  SmallVec() {}  // user-provided, so `static const` objects holding one need no initialiser
   SmallVec(std::initializer_list<T> il) { assign(il.begin(), il.end()); }
   explicit SmallVec(size_t n) { resize(n); }
   SmallVec(size_t n, const T& v) { resize(n, v); }
@@ -28,6 +28,16 @@ class SmallVec {
     for (auto& x : v) emplace_back(std::move(x));
   }
   SmallVec(const SmallVec& o) { assign(o.begin(), o.end()); }
+  template <size_t M>
+  SmallVec(const SmallVec<T, M>& o) {  // NOLINT: implicit between inline sizes
+    assign(o.begin(), o.end());
+  }
+  template <size_t M>
+  SmallVec& operator=(const SmallVec<T, M>& o) {
+    clear();
+    assign(o.begin(), o.end());
+    return *this;
+  }
   SmallVec(SmallVec&& o) noexcept { take(std::move(o)); }
   SmallVec& operator=(const SmallVec& o) {
     if (this != &o) {

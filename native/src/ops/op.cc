@@ -180,7 +180,7 @@ namespace {
 bool overlaps(const NDArray& a, const NDArray& b) { return a.defined() && b.defined() && a.storage == b.storage; }
 }  // namespace
 
-std::vector<NDArray> invoke(const OpDef& op, std::vector<NDArray> inputs, const Attrs& attrs, const NDArray* out) {
+ArrayList invoke(const OpDef& op, ArrayList inputs, const Attrs& attrs, const NDArray* out) {
   static const Attrs kEmpty;
   OpCall c;
   c.op = &op;
@@ -259,12 +259,12 @@ std::vector<NDArray> invoke(const OpDef& op, std::vector<NDArray> inputs, const 
   return std::move(c.outputs);
 }
 
-NDArray invoke1(const OpDef& op, std::vector<NDArray> inputs, const Attrs& attrs, const NDArray* out) {
-  std::vector<NDArray> r = invoke(op, std::move(inputs), attrs, out);
+NDArray invoke1(const OpDef& op, ArrayList inputs, const Attrs& attrs, const NDArray* out) {
+  ArrayList r = invoke(op, std::move(inputs), attrs, out);
   return std::move(r[0]);
 }
 
-NDArray invoke1(const char* name, std::vector<NDArray> inputs, const Attrs& attrs) {
+NDArray invoke1(const char* name, ArrayList inputs, const Attrs& attrs) {
   return invoke1(op_ref(name), std::move(inputs), attrs);
 }
 

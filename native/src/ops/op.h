@@ -9,6 +9,7 @@
 
 #include "../core/error.h"
 #include "../core/ndarray.h"
+#include "../core/small_vec.h"
 
 namespace ndgrad {
 namespace ops {
@@ -37,24 +38,30 @@ class Attrs {
   void set_ints(const std::string& key, const std::vector<int64_t>& v);
   void set_flag(const std::string& key, bool v);
   void set_string(const std::string& key, const std::string& v);
-  const std::vector<std::pair<std::string, AttrValue>>& items() const { return items_; }
+  using Items = SmallVec<std::pair<std::string, AttrValue>, 2>;
+  const Items& items() const { return items_; }
 
  private:
-  std::vector<std::pair<std::string, AttrValue>> items_;
+  Items items_;
 };
 
 struct OpDef;
 
+// Per-op lists: inline up to a few elements, so a tiny op does not call malloc for them.
+using ArrayList = SmallVec<NDArray, 4>;
+using ShapeList = SmallVec<Shape, 2>;
+using DTypeList = SmallVec<DType, 2>;
+
 // One invocation: what infer sees and fills, and what forward computes.
 struct OpCall {
   const OpDef* op = nullptr;
-  std::vector<NDArray> inputs;
+  ArrayList inputs;
   const Attrs* attrs = nullptr;
   bool training = false;           // autograd::is_training() at the call
-  std::vector<Shape> out_shapes;   // filled by infer
-  std::vector<DType> out_dtypes;   // filled by infer
-  std::vector<NDArray> outputs;    // allocated by invoke (or the caller's `out`)
-  std::vector<NDArray> state;      // extra arrays forward keeps for backward (masks, statistics)
+  ShapeList out_shapes;   // filled by infer
+  DTypeList out_dtypes;   // filled by infer
+  ArrayList outputs;    // allocated by invoke (or the caller's `out`)
+  ArrayList state;      // extra arrays forward keeps for backward (masks, statistics)
   // Set by infer for view ops: outputs[i] = view of inputs[view_of] (no allocation, no forward).
   int view_of = -1;
   int64_t view_offset = 0;  // in elements, for views into the middle of the input (x.at(i))
@@ -65,16 +72,16 @@ struct OpCall {
 struct GradCall {
   const OpDef* op = nullptr;
   const Attrs* attrs = nullptr;
-  std::vector<NDArray> inputs;      // saved inputs (with history, for higher order)
-  std::vector<NDArray> outputs;     // saved outputs (with history)
-  std::vector<NDArray> state;
-  std::vector<Shape> in_shapes;     // always available
-  std::vector<DType> in_dtypes;
-  std::vector<Shape> out_shapes;
-  std::vector<DType> out_dtypes;
-  std::vector<NDArray> out_grads;   // one per output; undefined = zero
-  std::vector<bool> need;           // which inputs need a gradient
-  std::vector<NDArray> in_grads;    // to fill, one per input (undefined = zero)
+  ArrayList inputs;      // saved inputs (with history, for higher order)
+  ArrayList outputs;     // saved outputs (with history)
+  ArrayList state;
+  ShapeList in_shapes;     // always available
+  DTypeList in_dtypes;
+  ShapeList out_shapes;
+  DTypeList out_dtypes;
+  ArrayList out_grads;   // one per output; undefined = zero
+  SmallVec<bool, 4> need;           // which inputs need a gradient
+  ArrayList in_grads;    // to fill, one per input (undefined = zero)
   bool training = true;
   const char* name() const;
   // The out-grad for output i, materialised as zeros when undefined.
@@ -113,10 +120,10 @@ struct OpRegistrar {
 
 // Runs an op. `out` (optional) receives the single output in place: its shape and dtype must
 // match, and every check runs before anything is written.
-std::vector<NDArray> invoke(const OpDef& op, std::vector<NDArray> inputs, const Attrs& attrs,
+ArrayList invoke(const OpDef& op, ArrayList inputs, const Attrs& attrs,
                             const NDArray* out = nullptr);
-NDArray invoke1(const OpDef& op, std::vector<NDArray> inputs, const Attrs& attrs, const NDArray* out = nullptr);
-NDArray invoke1(const char* name, std::vector<NDArray> inputs, const Attrs& attrs = Attrs());
+NDArray invoke1(const OpDef& op, ArrayList inputs, const Attrs& attrs, const NDArray* out = nullptr);
+NDArray invoke1(const char* name, ArrayList inputs, const Attrs& attrs = Attrs());
 const OpDef& op_ref(const char* name);  // aborts registration bugs early: throws if unknown
 
 // Shared validation helpers for infer functions.
