@@ -86,7 +86,7 @@ results.bigOut = measure(bigRounds, bigBatch, (n) => {
 });
 report('nd.add 1e6 elements, { out }', results.bigOut);
 const gbs = (3 * 4 * N) / (results.bigOut * 1e-6) / 1e9;
-console.log(`  (1e6 add with out: ${gbs.toFixed(1)} GB/s of loads+stores)`);
+console.log(`  (1e6 add with out: ${gbs.toFixed(1)} GB/s effective loads+stores; 12 MB may sit in cache)`);
 
 nd.dispose([a1, b1, aBig, bBig, out]);
 const mem = nd.memory();

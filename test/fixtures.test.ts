@@ -58,10 +58,9 @@ function expectClose(actual: ArrayLike<number>, expectedRaw: (number | null)[], 
   }
 }
 
-// Known bugs outside this suite's ops, kept visible: jest's test.failing passes while the bug is
-// there and starts failing (so the entry can be removed) once it is fixed. reduce.cc's backward
-// reshapes to the keepdims shape through ops::reshape, which reads a 0 as MXNet's "copy" code.
-const KNOWN_BUGS = new Set(['reduce:sum:(2,0,3)', 'reduce:mean:(2,0,3)']);
+// Known bugs, kept visible: jest's test.failing passes while the bug is there and starts failing
+// (so the entry can be removed) once it is fixed. None at the moment.
+const KNOWN_BUGS = new Set<string>([]);
 const key = (f: string, c: Case) => `${f}:${c.opts?.name ?? c.op}:${c.inputs.map((x) => `(${x.shape})`).join('')}`;
 
 const files = ['elementwise', 'reduce', 'shape', 'nn'];

@@ -91,7 +91,6 @@ struct GradCall {
 enum OpFlags : unsigned {
   kNoGrad = 1u << 0,        // gradient is zero (comparisons, argmax, floor...): recorded, gives nothing
   kAliasSafe = 1u << 1,     // forward may write an output that is exactly an input (elementwise)
-  kNoSecondOrder = 1u << 2, // backward is a fused kernel that is not itself differentiable
   kRandom = 1u << 3,
 };
 

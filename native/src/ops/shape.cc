@@ -49,7 +49,16 @@ void reshape_infer(OpCall& c) {
   bool present = false;
   std::vector<int64_t> spec = c.attrs->ints(c.name(), "shape", &present);
   if (!present) fail(code::BAD_ARGUMENT, c.name(), ": needs a shape");
-  c.out_shapes = {resolve_shape(c.name(), c.inputs[0].shape, spec)};
+  if (c.attrs->flag(c.name(), "exact", false)) {
+    // Internal calls (gradients) pass literal shapes, where 0 is a zero-size axis, not a code.
+    Shape s(spec);
+    if (numel(s) != c.inputs[0].size())
+      fail(code::SHAPE_MISMATCH, c.name(), ": cannot reshape array of shape ", shape_str(c.inputs[0].shape),
+           " into shape ", shape_str(s));
+    c.out_shapes = {s};
+  } else {
+    c.out_shapes = {resolve_shape(c.name(), c.inputs[0].shape, spec)};
+  }
   c.out_dtypes = {c.inputs[0].dtype};
   c.view_of = 0;
 }
@@ -188,9 +197,10 @@ void broadcast_infer(OpCall& c) {
   if (spec.size() < s.size())
     fail(code::SHAPE_MISMATCH, c.name(), ": cannot broadcast shape ", shape_str(s), " to ", shape_str(Shape(spec)));
   Shape o(spec);
+  bool exact = c.attrs->flag(c.name(), "exact", false);  // internal calls: 0 is a zero-size axis
   size_t off = o.size() - s.size();
   for (size_t i = 0; i < o.size(); ++i) {
-    if (o[i] == 0 && i >= off) o[i] = s[i - off];  // MXNet: 0 keeps the input's size
+    if (o[i] == 0 && i >= off && !exact) o[i] = s[i - off];  // MXNet: 0 keeps the input's size
     if (i >= off && s[i - off] != 1 && s[i - off] != o[i])
       fail(code::SHAPE_MISMATCH, c.name(), ": cannot broadcast shape ", shape_str(s), " to ", shape_str(Shape(spec)));
     if (o[i] < 0) fail(code::BAD_ARGUMENT, c.name(), ": negative size in shape ", shape_str(Shape(spec)));
@@ -244,12 +254,14 @@ OpRegistrar r1(kReshape), r2(kExpandDims), r3(kSqueeze), r4(kFlatten), r5(kAt), 
 NDArray reshape(const NDArray& x, const Shape& shape) {
   Attrs at;
   at.set_ints("shape", shape.vec());
+  at.set_flag("exact", true);
   return invoke1(kReshape, {x}, at);
 }
 NDArray broadcast_to(const NDArray& x, const Shape& shape) {
   if (x.shape == shape) return x;
   Attrs at;
   at.set_ints("shape", shape.vec());
+  at.set_flag("exact", true);
   return invoke1(kBroadcastTo, {x}, at);
 }
 NDArray transpose(const NDArray& x, const std::vector<int64_t>& axes) {
