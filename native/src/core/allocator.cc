@@ -13,6 +13,9 @@ namespace {
 // Size classes: four per power of two above 256 bytes, so rounding wastes at most 25%.
 constexpr int kClasses = 4 * 64;
 constexpr size_t kMaxCachedBytes = size_t(2) << 30;  // beyond this, freed blocks go back to the system
+// Small blocks (up to 64 KiB) first go to a per-thread cache: no lock on the tiny-op path.
+constexpr int kThreadClasses = 36;
+constexpr int kThreadSlots = 32;
 
 int class_of(size_t bytes, size_t* rounded) {
   if (bytes <= 256) {
@@ -30,7 +33,6 @@ int class_of(size_t bytes, size_t* rounded) {
 struct Cache {
   std::mutex mu;
   std::vector<void*> free_lists[kClasses];
-  int64_t cached_bytes = 0, cached_blocks = 0;
 };
 
 // Deliberately leaked: arrays freed during process teardown must still find it.
@@ -40,6 +42,59 @@ Cache& cache() {
 }
 
 std::atomic<int64_t> g_live_bytes{0}, g_live_blocks{0}, g_system_allocs{0}, g_cache_hits{0};
+std::atomic<int64_t> g_cached_bytes{0}, g_cached_blocks{0};
+
+void* global_take(int cls, size_t rounded) {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  auto& fl = c.free_lists[cls];
+  if (fl.empty()) return nullptr;
+  void* p = fl.back();
+  fl.pop_back();
+  g_cached_bytes.fetch_sub(static_cast<int64_t>(rounded), std::memory_order_relaxed);
+  g_cached_blocks.fetch_sub(1, std::memory_order_relaxed);
+  return p;
+}
+
+// Returns false when the cache is full (the caller frees the block).
+bool global_put(int cls, size_t rounded, void* p) {
+  if (g_cached_bytes.load(std::memory_order_relaxed) + static_cast<int64_t>(rounded) >
+      static_cast<int64_t>(kMaxCachedBytes))
+    return false;
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.free_lists[cls].push_back(p);
+  g_cached_bytes.fetch_add(static_cast<int64_t>(rounded), std::memory_order_relaxed);
+  g_cached_blocks.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+struct ThreadCache {
+  void* slots[kThreadClasses][kThreadSlots];
+  int count[kThreadClasses] = {};
+  ~ThreadCache() {  // a finishing worker thread hands its blocks to the shared cache
+    for (int cls = 0; cls < kThreadClasses; ++cls)
+      for (int i = 0; i < count[cls]; ++i) {
+        size_t rounded;
+        void* p = slots[cls][i];
+        class_size(cls, &rounded);
+        g_cached_bytes.fetch_sub(static_cast<int64_t>(rounded), std::memory_order_relaxed);
+        g_cached_blocks.fetch_sub(1, std::memory_order_relaxed);
+        if (!global_put(cls, rounded, p)) std::free(p);
+      }
+  }
+  static size_t class_size(int cls, size_t* rounded) {
+    if (cls < 3) {
+      *rounded = size_t(64) << cls;
+      return *rounded;
+    }
+    int lg = (cls - 3) / 4 + 8, steps = (cls - 3) % 4 + 1;
+    *rounded = (size_t(1) << lg) + steps * (size_t(1) << (lg - 1));
+    return *rounded;
+  }
+};
+
+thread_local ThreadCache t_cache;
 
 }  // namespace
 
@@ -47,16 +102,12 @@ void* alloc_bytes(size_t bytes, size_t* granted) {
   size_t rounded;
   int cls = class_of(bytes == 0 ? 1 : bytes, &rounded);
   void* p = nullptr;
-  {
-    Cache& c = cache();
-    std::lock_guard<std::mutex> lock(c.mu);
-    auto& fl = c.free_lists[cls];
-    if (!fl.empty()) {
-      p = fl.back();
-      fl.pop_back();
-      c.cached_bytes -= static_cast<int64_t>(rounded);
-      c.cached_blocks -= 1;
-    }
+  if (cls < kThreadClasses && t_cache.count[cls] > 0) {
+    p = t_cache.slots[cls][--t_cache.count[cls]];
+    g_cached_bytes.fetch_sub(static_cast<int64_t>(rounded), std::memory_order_relaxed);
+    g_cached_blocks.fetch_sub(1, std::memory_order_relaxed);
+  } else {
+    p = global_take(cls, rounded);
   }
   if (p) {
     g_cache_hits.fetch_add(1, std::memory_order_relaxed);
@@ -81,17 +132,13 @@ void free_bytes(void* p, size_t granted) {
   int cls = class_of(granted, &rounded);
   g_live_bytes.fetch_sub(static_cast<int64_t>(rounded), std::memory_order_relaxed);
   g_live_blocks.fetch_sub(1, std::memory_order_relaxed);
-  {
-    Cache& c = cache();
-    std::lock_guard<std::mutex> lock(c.mu);
-    if (c.cached_bytes + static_cast<int64_t>(rounded) <= static_cast<int64_t>(kMaxCachedBytes)) {
-      c.free_lists[cls].push_back(p);
-      c.cached_bytes += static_cast<int64_t>(rounded);
-      c.cached_blocks += 1;
-      return;
-    }
+  if (cls < kThreadClasses && t_cache.count[cls] < kThreadSlots) {
+    t_cache.slots[cls][t_cache.count[cls]++] = p;
+    g_cached_bytes.fetch_add(static_cast<int64_t>(rounded), std::memory_order_relaxed);
+    g_cached_blocks.fetch_add(1, std::memory_order_relaxed);
+    return;
   }
-  std::free(p);
+  if (!global_put(cls, rounded, p)) std::free(p);
 }
 
 AllocatorStats allocator_stats() {
@@ -100,22 +147,34 @@ AllocatorStats allocator_stats() {
   s.live_blocks = g_live_blocks.load();
   s.system_allocs = g_system_allocs.load();
   s.cache_hits = g_cache_hits.load();
-  Cache& c = cache();
-  std::lock_guard<std::mutex> lock(c.mu);
-  s.cached_bytes = c.cached_bytes;
-  s.cached_blocks = c.cached_blocks;
+  s.cached_bytes = g_cached_bytes.load();
+  s.cached_blocks = g_cached_blocks.load();
   return s;
 }
 
 void allocator_trim() {
+  // This thread's front cache and the shared cache; other threads' front caches hold at most
+  // kThreadSlots small blocks per class and return them when the thread ends.
+  for (int cls = 0; cls < kThreadClasses; ++cls) {
+    size_t rounded;
+    ThreadCache::class_size(cls, &rounded);
+    while (t_cache.count[cls] > 0) {
+      std::free(t_cache.slots[cls][--t_cache.count[cls]]);
+      g_cached_bytes.fetch_sub(static_cast<int64_t>(rounded), std::memory_order_relaxed);
+      g_cached_blocks.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  for (auto& fl : c.free_lists) {
+  for (int cls = 0; cls < kClasses; ++cls) {
+    auto& fl = c.free_lists[cls];
+    size_t rounded;
+    ThreadCache::class_size(cls, &rounded);
     for (void* p : fl) std::free(p);
+    g_cached_bytes.fetch_sub(static_cast<int64_t>(rounded * fl.size()), std::memory_order_relaxed);
+    g_cached_blocks.fetch_sub(static_cast<int64_t>(fl.size()), std::memory_order_relaxed);
     fl.clear();
   }
-  c.cached_bytes = 0;
-  c.cached_blocks = 0;
 }
 
 }  // namespace ndgrad

@@ -208,25 +208,32 @@ void binary_infer(OpCall& c) {
 void binary_forward(OpCall& c) {
   const BinaryRow& r = binary_row(c.op);
   NDArray& y = c.outputs[0];
-  NDArray a = c.inputs[0];
-  if (a.dtype != y.dtype) a = astype(a.plain(), y.dtype);
-  Shape sa = broadcast_strides(a.shape, y.shape);
+  // Integer operands of a float-valued op (divide, hypot) are converted first.
+  NDArray a_conv, b_conv;
+  const NDArray* a = &c.inputs[0];
+  if (a->dtype != y.dtype) a = &(a_conv = astype(a->plain(), y.dtype));
+  const int dt = static_cast<int>(y.dtype);
+  const int64_t n = y.size();
+  const int64_t one = 1, zero1 = 0;
   if (has_scalar(*c.attrs)) {
-    // The number operand lives on the stack, converted to the result dtype, with all strides 0.
+    // The number operand lives on the stack, converted to the result dtype, with stride 0.
     alignas(8) unsigned char buf[8];
     double v = c.attrs->number(c.name(), "scalar", 0);
     NDGRAD_DISPATCH_DTYPE(y.dtype, T, { *reinterpret_cast<T*>(buf) = static_cast<T>(v); });
-    Shape zero(y.ndim(), 0);
     bool rev = c.attrs->flag(c.name(), "reverse", false);
-    k::binary(r.kind, static_cast<int>(y.dtype), static_cast<int>(y.ndim()), y.shape.data(), rev ? buf : a.raw(),
-              rev ? zero.data() : sa.data(), rev ? a.raw() : buf, rev ? sa.data() : zero.data(), y.raw());
+    k::binary(r.kind, dt, 1, &n, rev ? buf : a->raw(), rev ? &zero1 : &one, rev ? a->raw() : buf,
+              rev ? &one : &zero1, y.raw());
     return;
   }
-  NDArray b = c.inputs[1];
-  if (b.dtype != y.dtype) b = astype(b.plain(), y.dtype);
-  Shape sb = broadcast_strides(b.shape, y.shape);
-  k::binary(r.kind, static_cast<int>(y.dtype), static_cast<int>(y.ndim()), y.shape.data(), a.raw(), sa.data(),
-            b.raw(), sb.data(), y.raw());
+  const NDArray* b = &c.inputs[1];
+  if (b->dtype != y.dtype) b = &(b_conv = astype(b->plain(), y.dtype));
+  if (a->shape == y.shape && b->shape == y.shape) {  // same shape: one flat loop
+    k::binary(r.kind, dt, 1, &n, a->raw(), &one, b->raw(), &one, y.raw());
+    return;
+  }
+  Shape sa = broadcast_strides(a->shape, y.shape), sb = broadcast_strides(b->shape, y.shape);
+  k::binary(r.kind, dt, static_cast<int>(y.ndim()), y.shape.data(), a->raw(), sa.data(), b->raw(), sb.data(),
+            y.raw());
 }
 
 void binary_backward(GradCall& g) {
