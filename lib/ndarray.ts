@@ -187,7 +187,7 @@ export class NDArray {
   // ---- in place (MXNet's x[:] = v, +=, -=, *=, /=) ----
   set(value: Operand): this {
     if (typeof value === 'number') invoke('full', [], { shape: this.shape, dtype: this.dtype, value }, this);
-    else invoke('broadcast_to', [value], { shape: this.shape }, this);
+    else invoke('broadcast_to', [value], { shape: this.shape, exact: true }, this);  // literal shape (0 = size 0)
     return this;
   }
   iadd(v: Operand): this {

@@ -84,7 +84,8 @@ export function broadcastTo(x: NDArray, shape: number[], opts?: OutOption): NDAr
   return invoke('broadcast_to', [x], { shape }, opts?.out);
 }
 export function broadcastLike(x: NDArray, y: NDArray): NDArray {
-  return broadcastTo(x, y.shape);
+  // y's shape is literal: a zero-size axis is not MXNet's "keep this axis" code 0
+  return invoke('broadcast_to', [x], { shape: y.shape, exact: true });
 }
 export function astype(x: NDArray, dtype: string): NDArray {
   return invoke('astype', [x], { dtype });

@@ -8,15 +8,49 @@ interface Case {
   op: string;
   opts: any;
   inputs: { shape: number[]; dtype: 'float32' | 'int32'; data: number[] }[];
-  output: { shape: number[]; data: number[] };
-  head: number[];
+  output?: { shape: number[]; data: number[] };  // one output ...
+  head?: number[];
+  outputs?: { shape: number[]; data: number[] }[];  // ... or several (split), one head gradient each
+  heads?: number[][];
   grads: (number[] | null)[];
 }
 
 const n = nd as any;
-const RUN: Record<string, (xs: NDArray[], o: any) => NDArray> = {
+const OUT_SHAPE: Record<string, (xs: NDArray[]) => number[]> = {
+  exp: (xs) => xs[0].shape,
+  multiply: (xs) => xs[0].shape,
+  sum: (xs) => [xs[0].shape[0]],
+  dot: (xs) => [xs[0].shape[0], xs[1].shape[1]],
+  softmax: (xs) => xs[0].shape,
+};
+const RUN: Record<string, (xs: NDArray[], o: any) => NDArray | NDArray[]> = {
+  split: (xs, o) => nd.split(xs[0], o),
+  // in-place forms return their target; { out } returns the array it was given
+  inplace: (xs, o) => (xs[0] as any)[o.name](o.scalar ?? xs[1]),
+  out: (xs, o) => {
+    const out = nd.zeros(OUT_SHAPE[o.name](xs));
+    const r = o.name === 'sum' ? nd.sum(xs[0], { axis: o.axis, out }) : o.name === 'softmax' ? nd.softmax(xs[0], { out })
+      : xs.length === 1 ? n[o.name](xs[0], { out }) : n[o.name](xs[0], xs[1], { out });
+    expect(r).toBe(out);
+    return r;
+  },
   unary: (xs, o) => n[o.name](xs[0]),
   binary: (xs, o) => n[o.name](xs[0], xs[1]),
+  scalar: (xs, o) => (o.reverse ? n[o.name](o.scalar, xs[0]) : n[o.name](xs[0], o.scalar)),
+  where: (xs) => nd.where(xs[0], xs[1], xs[2]),
+  reshape: (xs, o) => nd.reshape(xs[0], o.shape),
+  transpose: (xs, o) => nd.transpose(xs[0], o.axes ?? undefined),
+  expandDims: (xs, o) => nd.expandDims(xs[0], o.axis),
+  squeeze: (xs, o) => nd.squeeze(xs[0], o.axis ?? undefined),
+  flatten: (xs) => nd.flatten(xs[0]),
+  broadcastTo: (xs, o) => nd.broadcastTo(xs[0], o.shape),
+  broadcastLike: (xs) => nd.broadcastLike(xs[0], xs[1]),
+  at: (xs, o) => xs[0].at(o.index),
+  FullyConnected: (xs, o) =>
+    o.noBias ? nd.FullyConnected(xs[0], xs[1], { noBias: true, flatten: o.flatten }) : nd.FullyConnected(xs[0], xs[1], xs[2], { flatten: o.flatten }),
+  // predict mode inside record() (MXNet's record(train_mode=False)); p = 0 while training is the identity too
+  Dropout: (xs, o) =>
+    o.mode === 'predict' ? autograd.predictMode(() => nd.Dropout(xs[0], { p: o.p })) : nd.Dropout(xs[0], { p: o.p }),
   reduce: (xs, o) => n[o.name](xs[0], { axis: o.axis ?? undefined, keepdims: o.keepdims }),
   clip: (xs, o) => nd.clip(xs[0], o.aMin, o.aMax),
   swapAxes: (xs, o) => nd.swapAxes(xs[0], o.dim1, o.dim2),
@@ -41,6 +75,7 @@ const RUN: Record<string, (xs: NDArray[], o: any) => NDArray> = {
   BatchNorm: (xs, o) => nd.BatchNorm(xs[0], xs[1], xs[2], xs[3], xs[4], o),
   LayerNorm: (xs, o) => nd.LayerNorm(xs[0], xs[1], xs[2], o),
   Embedding: (xs) => nd.Embedding(xs[0], xs[1]),
+  oneHot: (xs, o) => nd.oneHot(xs[0], o.depth, { onValue: o.onValue, offValue: o.offValue }),
 };
 
 const RTOL = 1e-4;
@@ -63,7 +98,7 @@ function expectClose(actual: ArrayLike<number>, expectedRaw: (number | null)[], 
 const KNOWN_BUGS = new Set<string>([]);
 const key = (f: string, c: Case) => `${f}:${c.opts?.name ?? c.op}:${c.inputs.map((x) => `(${x.shape})`).join('')}`;
 
-const files = ['elementwise', 'reduce', 'shape', 'nn'];
+const files = ['elementwise', 'reduce', 'shape', 'nn', 'coverage'];
 for (const f of files) {
   const cases: Case[] = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', `${f}.json`), 'utf8'));
   describe(`PyTorch fixtures: ${f}`, () => {
@@ -78,11 +113,21 @@ for (const f of files) {
           );
           const vars = xs.filter((_, i) => cs.grads[i] !== null);
           for (const v of vars) v.attachGrad();
-          const y = autograd.record(() => RUN[cs.op](xs, cs.opts));
-          expect(y.shape).toEqual(cs.output.shape);
-          expectClose(y.toTypedArray(), cs.output.data, 'output');
+          const r = autograd.record(() => RUN[cs.op](xs, cs.opts));
+          const ys = Array.isArray(r) ? r : [r];
+          const outs = cs.outputs ?? [cs.output!];
+          const heads = cs.heads ?? [cs.head!];
+          expect(Array.isArray(r)).toBe(cs.outputs !== undefined);
+          expect(ys.length).toBe(outs.length);
+          ys.forEach((y, k) => {
+            expect(y.shape).toEqual(outs[k].shape);
+            expectClose(y.toTypedArray(), outs[k].data, ys.length > 1 ? `output ${k}` : 'output');
+          });
           if (vars.length === 0) return;
-          y.backward(cs.head.length === 0 ? nd.zeros(cs.output.shape) : nd.array(Float32Array.from(cs.head)).reshape(cs.output.shape));
+          autograd.backward(
+            ys,
+            ys.map((y, k) => (heads[k].length === 0 ? nd.zeros(y.shape) : nd.array(Float32Array.from(heads[k])).reshape(y.shape))),
+          );
           cs.grads.forEach((g, i) => {
             if (g) expectClose(xs[i].grad!.toTypedArray(), g, `gradient of input ${i}`);
           });
