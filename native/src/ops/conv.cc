@@ -25,18 +25,6 @@ struct Geo {
   Shape y_shape() const { return nd == 1 ? Shape{N, F, OW} : Shape{N, F, OH, OW}; }
 };
 
-std::vector<int64_t> tuple_attr(const char* op, const Attrs& at, const char* key, int nd, int64_t def, int64_t min) {
-  bool present = false;
-  std::vector<int64_t> v = at.ints(op, key, &present);
-  if (!present) return std::vector<int64_t>(nd, def);
-  if (v.size() == 1 && nd == 2) v.push_back(v[0]);
-  if (static_cast<int>(v.size()) != nd)
-    fail(code::BAD_ARGUMENT, op, ": ", key, " must have ", nd, " entries (as kernel), got ", v.size());
-  for (int64_t d : v)
-    if (d < min) fail(code::BAD_ARGUMENT, op, ": ", key, " entries must be >= ", min, ", got ", d);
-  return v;
-}
-
 // Geometry from x's and w's shapes (either may come from attrs for the gradient ops).
 Geo geometry(const char* op, const Attrs& at, const Shape& xs, const Shape& ws) {
   bool present = false;
@@ -52,8 +40,8 @@ Geo geometry(const char* op, const Attrs& at, const Shape& xs, const Shape& ws) 
          ") for a ", g.nd, "-D kernel ", shape_str(Shape(k)));
   if (ws.size() != xs.size())
     fail(code::SHAPE_MISMATCH, op, ": weight ", shape_str(ws), " must be ", g.nd + 2, "-D for data ", shape_str(xs));
-  auto st = tuple_attr(op, at, "stride", g.nd, 1, 1), pd = tuple_attr(op, at, "pad", g.nd, 0, 0),
-       dl = tuple_attr(op, at, "dilate", g.nd, 1, 1);
+  auto st = at.tuple(op, "stride", g.nd, 1, 1), pd = at.tuple(op, "pad", g.nd, 0, 0),
+       dl = at.tuple(op, "dilate", g.nd, 1, 1);
   g.N = xs[0];
   g.C = xs[1];
   g.H = g.nd == 1 ? 1 : xs[2];

@@ -69,6 +69,18 @@ std::vector<int64_t> Attrs::ints(const char* op, const char* key, bool* present)
   return r;
 }
 
+std::vector<int64_t> Attrs::tuple(const char* op, const char* key, int nd, int64_t def, int64_t min) const {
+  bool present = false;
+  std::vector<int64_t> v = ints(op, key, &present);
+  if (!present || v.empty()) return std::vector<int64_t>(nd, def);
+  if (v.size() == 1 && nd == 2) v.push_back(v[0]);
+  if (static_cast<int>(v.size()) != nd)
+    fail(code::BAD_ARGUMENT, op, ": ", key, " must have ", nd, " entries (one per spatial axis), got ", v.size());
+  for (int64_t d : v)
+    if (d < min) fail(code::BAD_ARGUMENT, op, ": ", key, " entries must be >= ", min, ", got ", d);
+  return v;
+}
+
 void Attrs::set(const std::string& key, AttrValue v) {
   for (auto& kv : items_)
     if (kv.first == key) {

@@ -33,6 +33,9 @@ class Attrs {
   std::string string(const char* op, const char* key, const std::string& def) const;
   // A number or a list of integers; `present` tells whether the key was given (and not null).
   std::vector<int64_t> ints(const char* op, const char* key, bool* present = nullptr) const;
+  // A per-spatial-axis option (stride, pad, dilate): `nd` integers >= `min`; one value stands for
+  // all axes; absent gives `def` on every axis.
+  std::vector<int64_t> tuple(const char* op, const char* key, int nd, int64_t def, int64_t min) const;
   void set(const std::string& key, AttrValue v);
   void set_number(const std::string& key, double v);
   void set_ints(const std::string& key, const std::vector<int64_t>& v);

@@ -25,18 +25,6 @@ struct PGeo {
   Shape y_shape() const { return nd == 1 ? Shape{N, C, OW} : Shape{N, C, OH, OW}; }
 };
 
-std::vector<int64_t> tup(const char* op, const Attrs& at, const char* key, int nd, int64_t def, int64_t min) {
-  bool present = false;
-  std::vector<int64_t> v = at.ints(op, key, &present);
-  if (!present || v.empty()) return std::vector<int64_t>(nd, def);
-  if (v.size() == 1 && nd == 2) v.push_back(v[0]);
-  if (static_cast<int>(v.size()) != nd)
-    fail(code::BAD_ARGUMENT, op, ": ", key, " must have ", nd, " entries, got ", v.size());
-  for (int64_t d : v)
-    if (d < min) fail(code::BAD_ARGUMENT, op, ": ", key, " entries must be >= ", min, ", got ", d);
-  return v;
-}
-
 PGeo pgeo(const char* op, const Attrs& at, const Shape& xs) {
   PGeo g;
   std::string t = at.string(op, "pool_type", "max");
@@ -66,8 +54,8 @@ PGeo pgeo(const char* op, const Attrs& at, const Shape& xs) {
     for (int64_t d : k)
       if (d < 1) fail(code::BAD_ARGUMENT, op, ": kernel entries must be >= 1, got ", shape_str(Shape(k)));
   }
-  auto st = global ? std::vector<int64_t>(g.nd, 1) : tup(op, at, "stride", g.nd, 1, 1);
-  auto pd = global ? std::vector<int64_t>(g.nd, 0) : tup(op, at, "pad", g.nd, 0, 0);
+  auto st = global ? std::vector<int64_t>(g.nd, 1) : at.tuple(op, "stride", g.nd, 1, 1);
+  auto pd = global ? std::vector<int64_t>(g.nd, 0) : at.tuple(op, "pad", g.nd, 0, 0);
   g.kh = g.nd == 1 ? 1 : k[0];
   g.kw = k.back();
   g.sh = g.nd == 1 ? 1 : st[0];
