@@ -2,26 +2,9 @@
 // `using` forms, nesting, throws), retain-grad / dropGrad, grad() vs .grad, Function's gradReq
 // handling, getSymbol, memory returning to baseline, and checkGradient on the ops of the issue.
 import { autograd, nd, NDArray, NDArrayError } from '../lib';
+import { codeOf, errorOf } from './helpers';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NDArrayError);
-    return (e as NDArrayError).code;
-  }
-  return undefined;
-}
 
-function errorOf(fn: () => unknown): NDArrayError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NDArrayError);
-    return e as NDArrayError;
-  }
-  throw new Error('expected an NDArrayError, nothing was thrown');
-}
 
 const arr = (a: NDArray) => Array.from(a.toTypedArray());
 

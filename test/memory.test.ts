@@ -3,19 +3,11 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 import { autograd, nd, NDArray, NDArrayError } from '../lib';
+import { codeOf } from './helpers';
 
 const live = () => nd.memory().numArrays;
 const bytes = () => nd.memory().numBytes;
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NDArrayError);
-    return (e as NDArrayError).code;
-  }
-  return undefined;
-}
 
 describe('dispose', () => {
   test('dispose frees now; later use is DISPOSED; twice is harmless', () => {

@@ -1,15 +1,7 @@
 // Creation, dtypes, properties, data access and MXNet/NumPy printing.
 import { nd, NDArray, NDArrayError } from '../lib';
+import { codeOf } from './helpers';
 
-const codeOf = (f: () => unknown): string | undefined => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NDArrayError);
-    return (e as NDArrayError).code;
-  }
-  return undefined;
-};
 
 describe('creation', () => {
   test('array from nested lists', () => {

@@ -3,19 +3,9 @@
 // graph kept connected), where, argmax/argmin, the view-like shape ops, at, split, FullyConnected,
 // Dropout (predict and train mode, statistics), and the in-place forms.
 import { nd, autograd, NDArray, NDArrayError } from '../lib';
+import { check, code } from './helpers';
 
-const check = (fn: (...xs: NDArray[]) => NDArray | NDArray[], inputs: NDArray[]) =>
-  expect(autograd.checkGradient(fn, inputs, { eps: 1e-6 }).maxError).toBeLessThan(1e-5);
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NDArrayError);
-    return `${(e as NDArrayError).code}: ${(e as Error).message}`;
-  }
-  throw new Error('expected an NDArrayError');
-}
 
 const rnd = (shape: number[]) => nd.random.uniform(-1, 1, shape);
 const f64 = (shape: number[]) => nd.random.uniform(-1, 1, shape).astype('float64');

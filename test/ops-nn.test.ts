@@ -1,8 +1,7 @@
 // Neural-network ops: values, gradients (checkGradient in float64), second order, train/predict, errors.
 import { nd, autograd, NDArray, NDArrayError } from '../lib';
+import { check, code } from './helpers';
 
-const check = (fn: (...xs: NDArray[]) => NDArray | NDArray[], inputs: NDArray[], tol = 1e-5) =>
-  expect(autograd.checkGradient(fn, inputs, { eps: 1e-6 }).maxError).toBeLessThan(tol);
 
 // Second order: checks the gradient of sum(w * dL/dx_i) (recorded with createGraph) numerically.
 function check2(loss: (...xs: NDArray[]) => NDArray, inputs: NDArray[], wrt = 0) {
@@ -14,15 +13,6 @@ function check2(loss: (...xs: NDArray[]) => NDArray, inputs: NDArray[], wrt = 0)
   check(fn, inputs, 1e-4);
 }
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NDArrayError);
-    return `${(e as NDArrayError).code}: ${(e as Error).message}`;
-  }
-  throw new Error('expected an NDArrayError');
-}
 const rnd = (shape: number[], s = 1) => nd.random.uniform(-s, s, shape);
 const close = (a: NDArray, b: number[] | number, tol = 1e-5) => {
   const x = a.toTypedArray();

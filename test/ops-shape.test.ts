@@ -1,18 +1,8 @@
 // Shape and index ops: values, gradients (checkGradient in float64), second order, errors.
 import { nd, autograd, NDArray, NDArrayError } from '../lib';
+import { check, code } from './helpers';
 
-const check = (fn: (...xs: NDArray[]) => NDArray | NDArray[], inputs: NDArray[]) =>
-  expect(autograd.checkGradient(fn, inputs, { eps: 1e-6 }).maxError).toBeLessThan(1e-5);
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NDArrayError);
-    return `${(e as NDArrayError).code}: ${(e as Error).message}`;
-  }
-  throw new Error('expected an NDArrayError');
-}
 
 const rnd = (shape: number[]) => nd.random.uniform(-1, 1, shape);
 

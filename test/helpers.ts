@@ -1,0 +1,35 @@
+// Helpers shared by the test suites.
+import { autograd, NDArray, NDArrayError } from '../lib';
+
+/** The NDArrayError that fn throws (fails the test if it throws anything else, or nothing). */
+export function errorOf(fn: () => unknown): NDArrayError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(NDArrayError);
+    return e as NDArrayError;
+  }
+  throw new Error('expected an NDArrayError');
+}
+
+/** The code of the NDArrayError that fn throws, or undefined when it does not throw. */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(NDArrayError);
+    return (e as NDArrayError).code;
+  }
+  return undefined;
+}
+
+/** "CODE: message" of the NDArrayError that fn throws. */
+export function code(fn: () => unknown): string {
+  const e = errorOf(fn);
+  return `${e.code}: ${e.message}`;
+}
+
+/** autograd.checkGradient (float64 central differences) with the worst error below `tol`. */
+export function check(fn: (...xs: NDArray[]) => NDArray | NDArray[], inputs: NDArray[], tol = 1e-5): void {
+  expect(autograd.checkGradient(fn, inputs, { eps: 1e-6 }).maxError).toBeLessThan(tol);
+}
