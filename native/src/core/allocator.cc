@@ -15,6 +15,7 @@ constexpr int kClasses = 4 * 64;
 constexpr size_t kMaxCachedBytes = size_t(2) << 30;  // beyond this, freed blocks go back to the system
 // Small blocks (up to 64 KiB) first go to a per-thread cache: no lock on the tiny-op path.
 constexpr int kThreadClasses = 36;
+constexpr size_t kMaxBlock = size_t(1) << 48;  // no machine has this much memory
 constexpr int kThreadSlots = 32;
 
 int class_of(size_t bytes, size_t* rounded) {
@@ -89,6 +90,10 @@ struct ThreadCache {
       return *rounded;
     }
     int lg = (cls - 3) / 4 + 8, steps = (cls - 3) % 4 + 1;
+    if (lg > 48) {  // classes above kMaxBlock are never used
+      *rounded = 0;
+      return 0;
+    }
     *rounded = (size_t(1) << lg) + steps * (size_t(1) << (lg - 1));
     return *rounded;
   }
@@ -99,6 +104,7 @@ thread_local ThreadCache t_cache;
 }  // namespace
 
 void* alloc_bytes(size_t bytes, size_t* granted) {
+  if (bytes > kMaxBlock) fail(code::OUT_OF_MEMORY, "cannot allocate ", bytes, " bytes");
   size_t rounded;
   int cls = class_of(bytes == 0 ? 1 : bytes, &rounded);
   void* p = nullptr;
