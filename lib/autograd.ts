@@ -1,7 +1,7 @@
 // MXNet's autograd API over the C++ tape: scopes, variables, backward/grad, Function, getSymbol.
 import { native } from './binding';
 import { NDArrayError } from './errors';
-import { customReleases, customTemps, freeCustomTemps, invoke, NDArray, runBackward, tidy, wrap, wrapHandle } from './ndarray';
+import { customReleases, customTemps, freeCustomTemps, invoke, NDArray, runBackward, tidy, wrap, wrapHandle, options, describeValue, handleOf } from './ndarray';
 
 export type GradReq = 'write' | 'add' | 'null';
 
@@ -33,12 +33,10 @@ export class StateScope implements Disposable {
 // Unlike MXNet (which restores a flag only if entering changed it), every scope restores both flags
 // to their values at entry, on return, throw or dispose.
 function scoped<T>(rec: boolean | null, train: boolean | null, fn: (() => T) | undefined, name: string): any {
+  if (fn !== undefined && typeof fn !== 'function')
+    throw new NDArrayError(`autograd.${name}: expected a function or an options object`, 'BAD_ARGUMENT');
   const scope = new StateScope(rec, train);
   if (fn === undefined) return scope;
-  if (typeof fn !== 'function') {
-    scope.dispose();
-    throw new NDArrayError(`autograd.${name}: expected a function`, 'BAD_ARGUMENT');
-  }
   let result: T;
   try {
     result = fn();
@@ -57,16 +55,16 @@ export function record(): StateScope;
 export function record<T>(fn: () => T, opts?: { trainMode?: boolean }): T;
 export function record(opts: { trainMode?: boolean }): StateScope;
 export function record(a?: any, b?: { trainMode?: boolean }): any {
-  if (a !== undefined && typeof a === 'object') return scoped(true, a.trainMode ?? true, undefined, 'record');
-  return scoped(true, b?.trainMode ?? true, a, 'record');
+  if (a !== undefined && a !== null && typeof a === 'object') return scoped(true, a.trainMode ?? true, undefined, 'record');
+  return scoped(true, options(b, 'record').trainMode ?? true, a, 'record');
 }
 
 export function pause(): StateScope;
 export function pause<T>(fn: () => T, opts?: { trainMode?: boolean }): T;
 export function pause(opts: { trainMode?: boolean }): StateScope;
 export function pause(a?: any, b?: { trainMode?: boolean }): any {
-  if (a !== undefined && typeof a === 'object') return scoped(false, a.trainMode ?? false, undefined, 'pause');
-  return scoped(false, b?.trainMode ?? false, a, 'pause');
+  if (a !== undefined && a !== null && typeof a === 'object') return scoped(false, a.trainMode ?? false, undefined, 'pause');
+  return scoped(false, options(b, 'pause').trainMode ?? false, a, 'pause');
 }
 
 export function trainMode(): StateScope;
@@ -87,8 +85,7 @@ function list<T>(x: T | T[] | null | undefined): T[] {
 }
 
 function handle(x: unknown, what: string): number {
-  if (!(x instanceof NDArray)) throw new NDArrayError(`${what}: expected an NDArray`, 'BAD_ARGUMENT');
-  return x.h;
+  return handleOf(x, what);
 }
 
 export function markVariables(variables: NDArray | NDArray[], gradients: NDArray | NDArray[], gradReqs: GradReq | GradReq[] = 'write'): void {
@@ -120,6 +117,7 @@ export function backward(
   headGrads?: NDArray | (NDArray | null)[] | null,
   opts: { retainGraph?: boolean; trainMode?: boolean } = {},
 ): void {
+  opts = options(opts, 'backward') as typeof opts;
   const hs = list(heads);
   const hg = list(headGrads as any) as (NDArray | null)[];
   if (hg.length && hg.length !== hs.length)
@@ -133,6 +131,7 @@ export function grad(
   headGrads?: NDArray | (NDArray | null)[] | null,
   opts: { retainGraph?: boolean; createGraph?: boolean; trainMode?: boolean } = {},
 ): NDArray[] {
+  opts = options(opts, 'grad') as typeof opts;
   const hs = list(heads);
   const vs = list(variables);
   const hg = list(headGrads as any) as (NDArray | null)[];
@@ -213,6 +212,7 @@ export class Function {
     if (this.used)
       throw new NDArrayError('Function: each Function instance can only be called once; create another instance', 'BAD_ARGUMENT');
     this.used = true;
+    const inHandles = inputs.map((x) => handle(x, 'Function')); // before forward makes anything
     const prev = native.setRecording(false);
     let out: NDArray | NDArray[];
     try {
@@ -225,8 +225,8 @@ export class Function {
       throw new NDArrayError('Function.forward must return an NDArray or a list of NDArrays', 'BAD_ARGUMENT');
     if (prev) {
       native.customRecord(
-        inputs.map((x) => handle(x, 'Function')),
-        outs.map((o) => o.h),
+        inHandles,
+        outs.map((o) => handle(o, 'Function')),
         (gradHandles: number[]) => this.runBackward(gradHandles, inputs.length),
       );
     } else {
@@ -244,13 +244,14 @@ export class Function {
     customReleases.push(() => this.release());
     const r = this.backward(...grads);
     const list = Array.isArray(r) ? r : [r];
+    // what backward returned is ours to free after the pass, even when it is rejected below
+    for (const g of list) if (g instanceof NDArray) customTemps.push(g);
     if (list.length !== numInputs)
       throw new NDArrayError(`Function.backward returned ${list.length} gradients for ${numInputs} inputs`, 'BAD_CUSTOM_GRAD');
     return list.map((g) => {
       if (g === null || g === undefined) return -1;
       if (!(g instanceof NDArray)) throw new NDArrayError('Function.backward must return NDArrays', 'BAD_CUSTOM_GRAD');
-      customTemps.push(g);
-      return g.h;
+      return g.hFor('Function.backward');
     });
   }
 
@@ -269,6 +270,12 @@ export function checkGradient(
   inputs: NDArray[],
   opts: { eps?: number; rtol?: number; atol?: number } = {},
 ): { maxError: number } {
+  opts = options(opts, 'checkGradient') as typeof opts;
+  if (typeof fn !== 'function')
+    throw new NDArrayError(`checkGradient: expected a function, got ${describeValue(fn)}`, 'BAD_ARGUMENT');
+  if (!Array.isArray(inputs) || inputs.some((x) => !(x instanceof NDArray)))
+    throw new NDArrayError('checkGradient: inputs must be a list of NDArrays', 'BAD_ARGUMENT');
+  for (const x of inputs) handleOf(x, 'checkGradient');
   const eps = opts.eps ?? 1e-6;
   const rtol = opts.rtol ?? 1e-4;
   const atol = opts.atol ?? 1e-6;
@@ -278,6 +285,8 @@ export function checkGradient(
     for (const x of diff) x.attachGrad();
     const total = (ys: NDArray | NDArray[]): NDArray => {
       const l = Array.isArray(ys) ? ys : [ys];
+      if (l.length === 0 || l.some((y) => !(y instanceof NDArray)))
+        throw new NDArrayError('checkGradient: fn must return an NDArray or a non-empty list of NDArrays', 'BAD_ARGUMENT');
       let s = l[0].astype('float64').sum();
       for (let i = 1; i < l.length; i++) s = s.add(l[i].astype('float64').sum());
       return s;

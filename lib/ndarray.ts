@@ -84,7 +84,12 @@ export class NDArray {
 
   /** @internal the handle, or DISPOSED */
   get h(): number {
-    if (this._h < 0) throw new NDArrayError(`NDArray ${this.shape.join('x') || '()'} ${this.dtype} was disposed`, 'DISPOSED');
+    return this.hFor('NDArray');
+  }
+  /** @internal the handle, or DISPOSED naming the op that needed it */
+  hFor(op: string): number {
+    if (this._h < 0)
+      throw new NDArrayError(`${op}: NDArray ${this.shape.join('x') || '()'} ${this.dtype} was disposed`, 'DISPOSED');
     return this._h;
   }
 
@@ -103,7 +108,7 @@ export class NDArray {
   }
 
   toTypedArray(): Float32Array | Float64Array | Int32Array | Uint8Array {
-    return native.toTyped(this.h);
+    return native.toTyped(this.hFor('toTypedArray'));
   }
   toArray(): any {
     const flat = Array.from(this.toTypedArray() as ArrayLike<number>);
@@ -119,7 +124,7 @@ export class NDArray {
     return build(0, 0);
   }
   item(): number {
-    return native.item(this.h);
+    return native.item(this.hFor('item'));
   }
   toString(): string {
     if (this._h < 0) return `<NDArray ${this.shape.join('x')} @cpu(0) (disposed)>`;
@@ -134,10 +139,16 @@ export class NDArray {
     return this._grad;
   }
   attachGrad(gradReq: 'write' | 'add' | 'null' = 'write'): void {
+    const h = this.hFor('attachGrad');
     const g = zeros(this.shape, { dtype: this.dtype });
     g._kept = true;
     untrack(g);
-    native.markVariables([this.h], [g.h], [gradReq]);
+    try {
+      native.markVariables([h], [g.h], [gradReq]);
+    } catch (e) {
+      g.dispose(); // not attached: nobody else can free it
+      throw e;
+    }
     if (this._grad && this._grad !== g) {
       // the replaced buffer: left to the GC backstop (the caller may still hold it)
       this._grad._kept = false;
@@ -147,23 +158,24 @@ export class NDArray {
     this._ownsGrad = true;
   }
   dropGrad(): void {
-    native.dropGrad(this.h);
+    native.dropGrad(this.hFor('dropGrad'));
     if (this._grad && this._ownsGrad) this._grad.dispose();
     this._grad = null;
     this._ownsGrad = false;
   }
   detach(): NDArray {
-    return wrap(native.detach(this.h));
+    return wrap(native.detach(this.hFor('detach')));
   }
-  backward(outGrad?: NDArray | null, opts: { retainGraph?: boolean; trainMode?: boolean } = {}): void {
-    runBackward([this], [outGrad ?? null], opts.retainGraph ?? false, opts.trainMode ?? true);
+  backward(outGrad?: NDArray | null, opts?: { retainGraph?: boolean; trainMode?: boolean } | null): void {
+    const o = options(opts, 'backward');
+    runBackward([this], [outGrad ?? null], o.retainGraph ?? false, o.trainMode ?? true);
   }
   /** MXNet's _fresh_grad: set by backward on every variable it wrote. */
   get freshGrad(): boolean {
-    return native.freshGrad(this.h);
+    return native.freshGrad(this.hFor('freshGrad'));
   }
   set freshGrad(v: boolean) {
-    native.freshGrad(this.h, v);
+    native.freshGrad(this.hFor('freshGrad'), v);
   }
 
   // ---- shape ----
@@ -234,17 +246,35 @@ export function wrapHandle(h: number): NDArray {
   return wrap(h);
 }
 
-function handleOf(x: unknown, op: string): number {
-  if (x instanceof NDArray) return x.h;
-  throw new NDArrayError(`${op}: expected an NDArray, got ${typeof x}`, 'BAD_ARGUMENT');
+/** @internal a short description of any JS value for error messages (never throws) */
+export function describeValue(x: unknown): string {
+  if (x instanceof NDArray) return `NDArray ${x.shape.join('x') || '()'} ${x.dtype}`;
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an array';
+  if (typeof x === 'number') return `the number ${x}`;
+  if (typeof x === 'string') return `the string '${x.length > 20 ? x.slice(0, 20) + '…' : x}'`;
+  return typeof x;
+}
+
+/** @internal the native handle of x; BAD_ARGUMENT naming the op if x is not an NDArray */
+export function handleOf(x: unknown, op: string): number {
+  if (x instanceof NDArray) return x.hFor(op);
+  throw new NDArrayError(`${op}: expected an NDArray, got ${describeValue(x)}`, 'BAD_ARGUMENT');
+}
+
+/** @internal an options argument: undefined/null give {}; anything but a plain object is BAD_ARGUMENT */
+export function options<T extends object>(opts: T | null | undefined, op: string): Partial<T> {
+  if (opts === undefined || opts === null) return {};
+  if (typeof opts !== 'object' || Array.isArray(opts) || opts instanceof NDArray || ArrayBuffer.isView(opts))
+    throw new NDArrayError(`${op}: options must be an object, got ${describeValue(opts)}`, 'BAD_ARGUMENT');
+  return opts;
 }
 
 /** @internal runs any op by name through the one generic entry point */
 export function invoke(name: string, inputs: NDArray[], attrs: object | null = null, out?: NDArray): any {
   const hs = inputs.map((x) => handleOf(x, name));
-  if (out !== undefined) {
-    handleOf(out, name);
-    native.opN(opId(name), hs, attrs, out.h);
+  if (out !== undefined && out !== null) {
+    native.opN(opId(name), hs, attrs, handleOf(out, name));
     return out;
   }
   const r = native.opN(opId(name), hs, attrs, -1);
@@ -261,11 +291,11 @@ export function binaryOp(name: string, a: Operand, b: Operand, opts?: OutOption)
   const out = opts && opts.out;
   if (typeof b === 'number' && a instanceof NDArray) {
     if (out) return invoke(name, [a], { scalar: b }, out);
-    return wrap(native.opScalar(opId(name), a.h, b, false));
+    return wrap(native.opScalar(opId(name), a.hFor(name), b, false));
   }
   if (typeof a === 'number' && b instanceof NDArray) {
     if (out) return invoke(name, [b], { scalar: a, reverse: true }, out);
-    return wrap(native.opScalar(opId(name), b.h, a, true));
+    return wrap(native.opScalar(opId(name), b.hFor(name), a, true));
   }
   if (out) return invoke(name, [a as NDArray, b as NDArray], null, out);
   return wrap(native.op2(opId(name), handleOf(a, name), handleOf(b, name)));
@@ -273,16 +303,20 @@ export function binaryOp(name: string, a: Operand, b: Operand, opts?: OutOption)
 
 // ---- creation ----
 
-function dtypeOf(opts: { dtype?: DType } | undefined, def: DType = 'float32'): DType {
-  const d = (opts && opts.dtype) || def;
-  if (!(d in DTYPE_CODE)) throw new NDArrayError(`unknown dtype '${d}' (float32, float64, int32, uint8)`, 'BAD_ARGUMENT');
+function dtypeOf(opts: { dtype?: DType } | null | undefined, def: DType = 'float32', op = 'array'): DType {
+  const d = options(opts, op).dtype ?? def;
+  if (typeof d !== 'string' || !Object.prototype.hasOwnProperty.call(DTYPE_CODE, d))
+    throw new NDArrayError(`${op}: unknown dtype ${typeof d === 'string' ? `'${d}'` : describeValue(d)} (float32, float64, int32, uint8)`, 'BAD_ARGUMENT');
   return d;
 }
 
 function checkShape(shape: number[] | number, op: string): number[] {
   const s = typeof shape === 'number' ? [shape] : shape;
   if (!Array.isArray(s) || s.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < 0))
-    throw new NDArrayError(`${op}: shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`, 'BAD_ARGUMENT');
+    throw new NDArrayError(
+      `${op}: shape must be a list of non-negative integers, got ${Array.isArray(s) ? `[${s.map((d) => (typeof d === 'number' ? d : describeValue(d))).join(', ')}]` : describeValue(shape)}`,
+      'BAD_ARGUMENT',
+    );
   return s;
 }
 
@@ -332,7 +366,7 @@ export function array(data: any, opts?: { dtype?: DType }): NDArray {
 }
 
 export function full(shape: number[] | number, value: number, opts?: { dtype?: DType }): NDArray {
-  return invoke('full', [], { shape: checkShape(shape, 'full'), value, dtype: dtypeOf(opts) });
+  return invoke('full', [], { shape: checkShape(shape, 'full'), value, dtype: dtypeOf(opts, 'float32', 'full') });
 }
 export function zeros(shape: number[] | number, opts?: { dtype?: DType }): NDArray {
   return full(shape, 0, opts);
@@ -341,9 +375,11 @@ export function ones(shape: number[] | number, opts?: { dtype?: DType }): NDArra
   return full(shape, 1, opts);
 }
 export function zerosLike(x: NDArray): NDArray {
+  handleOf(x, 'zerosLike');
   return zeros(x.shape, { dtype: x.dtype });
 }
 export function onesLike(x: NDArray): NDArray {
+  handleOf(x, 'onesLike');
   return ones(x.shape, { dtype: x.dtype });
 }
 export function arange(start: number, stop?: number, step = 1, opts?: { dtype?: DType }): NDArray {
@@ -351,20 +387,22 @@ export function arange(start: number, stop?: number, step = 1, opts?: { dtype?: 
     stop = start;
     start = 0;
   }
-  return invoke('arange', [], { start, stop, step, dtype: dtypeOf(opts) });
+  return invoke('arange', [], { start, stop, step, dtype: dtypeOf(opts, 'float32', 'arange') });
 }
 export function eye(n: number, m = 0, k = 0, opts?: { dtype?: DType }): NDArray {
-  return invoke('eye', [], { N: n, M: m, k, dtype: dtypeOf(opts) });
+  return invoke('eye', [], { N: n, M: m, k, dtype: dtypeOf(opts, 'float32', 'eye') });
 }
 
 export const random = {
   uniform(low = 0, high = 1, shape: number[] | number = [1], opts?: { dtype?: DType }): NDArray {
-    return invoke('random_uniform', [], { low, high, shape: checkShape(shape, 'random.uniform'), dtype: dtypeOf(opts) });
+    return invoke('random_uniform', [], { low, high, shape: checkShape(shape, 'random.uniform'), dtype: dtypeOf(opts, 'float32', 'random.uniform') });
   },
   normal(loc = 0, scale = 1, shape: number[] | number = [1], opts?: { dtype?: DType }): NDArray {
-    return invoke('random_normal', [], { loc, scale, shape: checkShape(shape, 'random.normal'), dtype: dtypeOf(opts) });
+    return invoke('random_normal', [], { loc, scale, shape: checkShape(shape, 'random.normal'), dtype: dtypeOf(opts, 'float32', 'random.normal') });
   },
   seed(n: number): void {
+    if (typeof n !== 'number' || !Number.isFinite(n))
+      throw new NDArrayError(`random.seed: the seed must be a finite number, got ${describeValue(n)}`, 'BAD_ARGUMENT');
     native.seed(n);
   },
 };
@@ -380,6 +418,7 @@ function collect(value: any, into: Set<NDArray>): void {
 
 /** Runs fn; disposes every NDArray created inside that fn does not return (or keep). Nests. */
 export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new NDArrayError(`tidy: expected a function, got ${describeValue(fn)}`, 'BAD_ARGUMENT');
   const scope: Scope = [];
   scopes.push(scope);
   let result: T;
@@ -407,6 +446,7 @@ export function tidy<T>(fn: () => T): T {
 
 /** Exempts x from disposal by the enclosing tidy scopes. */
 export function keep<T extends NDArray>(x: T): T {
+  if (!(x instanceof NDArray)) throw new NDArrayError(`keep: expected an NDArray, got ${describeValue(x)}`, 'BAD_ARGUMENT');
   x._kept = true;
   return x;
 }

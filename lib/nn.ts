@@ -1,6 +1,6 @@
 // Neural-network ops of the autograd issue: Dropout, split, FullyConnected (math in native/src/ops/nn.cc).
 import { NDArrayError } from './errors';
-import { invoke, NDArray } from './ndarray';
+import { invoke, NDArray, options } from './ndarray';
 
 export interface DropoutOptions {
   /** drop probability, in [0, 1); default 0.5 */
@@ -11,6 +11,7 @@ export interface DropoutOptions {
 
 /** Inverted dropout (kept values scaled by 1/(1-p)); active only when autograd.isTraining(). */
 export function Dropout(x: NDArray, opts: DropoutOptions = {}): NDArray {
+  opts = options(opts, 'Dropout') as typeof opts;
   return invoke('Dropout', [x], { p: opts.p ?? 0.5, axes: opts.axes ?? null });
 }
 
@@ -44,6 +45,7 @@ export function FullyConnected(
   bias?: NDArray | null | FullyConnectedOptions,
   opts: FullyConnectedOptions = {},
 ): NDArray {
+  opts = options(opts, 'FullyConnected') as typeof opts;
   if (bias !== undefined && bias !== null && !(bias instanceof NDArray)) {
     opts = bias;
     bias = undefined;

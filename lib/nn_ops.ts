@@ -2,14 +2,16 @@
 // Pooling, BatchNorm, LayerNorm, Embedding (math in native/src/ops/softmax.cc, activation.cc,
 // conv.cc, pool.cc, norm.cc, index.cc).
 import { NDArrayError } from './errors';
-import { invoke, NDArray, OutOption } from './ndarray';
+import { invoke, NDArray, OutOption, options } from './ndarray';
 
 type Tuple = number | number[];
 
 export function softmax(x: NDArray, opts: { axis?: number } & OutOption = {}): NDArray {
+  opts = options(opts, 'softmax') as typeof opts;
   return invoke('softmax', [x], { axis: opts.axis ?? -1 }, opts.out);
 }
 export function logSoftmax(x: NDArray, opts: { axis?: number } & OutOption = {}): NDArray {
+  opts = options(opts, 'logSoftmax') as typeof opts;
   return invoke('log_softmax', [x], { axis: opts.axis ?? -1 }, opts.out);
 }
 /** -sum_i log softmax(x)[i, label[i]] over the batch: a 0-d array. */
@@ -25,6 +27,7 @@ export function Activation(x: NDArray, opts: { actType: ActType } & OutOption): 
 }
 
 export function LeakyReLU(x: NDArray, opts: { actType?: 'leaky' | 'elu' | 'gelu'; slope?: number } & OutOption = {}): NDArray {
+  opts = options(opts, 'LeakyReLU') as typeof opts;
   return invoke('LeakyReLU', [x], { act_type: opts.actType ?? 'leaky', slope: opts.slope ?? 0.25 }, opts.out);
 }
 
@@ -77,6 +80,7 @@ export interface PoolingOptions extends OutOption {
   countIncludePad?: boolean;
 }
 export function Pooling(x: NDArray, opts: PoolingOptions = {}): NDArray {
+  opts = options(opts, 'Pooling') as typeof opts;
   return invoke(
     'Pooling',
     [x],
@@ -112,6 +116,7 @@ export function BatchNorm(
   movingVar: NDArray,
   opts: BatchNormOptions = {},
 ): NDArray {
+  opts = options(opts, 'BatchNorm') as typeof opts;
   return invoke(
     'BatchNorm',
     [x, gamma, beta, movingMean, movingVar],
@@ -127,6 +132,7 @@ export function BatchNorm(
 }
 
 export function LayerNorm(x: NDArray, gamma: NDArray, beta: NDArray, opts: { axis?: number; eps?: number } & OutOption = {}): NDArray {
+  opts = options(opts, 'LayerNorm') as typeof opts;
   return invoke('LayerNorm', [x, gamma, beta], { axis: opts.axis ?? -1, eps: opts.eps ?? 1e-5 }, opts.out);
 }
 
@@ -136,6 +142,7 @@ export function Embedding(
   weight: NDArray,
   opts: { inputDim?: number; outputDim?: number } & OutOption = {},
 ): NDArray {
+  opts = options(opts, 'Embedding') as typeof opts;
   return invoke(
     'Embedding',
     [indices, weight],

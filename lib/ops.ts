@@ -1,7 +1,7 @@
 // nd.<op> functions and their NDArray methods. Every op reaches native code through the generic
 // entry points in ndarray.ts (op ids from the native op table), so an op's math lives only in C++.
 import { NDArrayError } from './errors';
-import { binaryOp, invoke, NDArray, Operand, OutOption, unaryOp } from './ndarray';
+import { binaryOp, handleOf, invoke, NDArray, Operand, OutOption, unaryOp, options } from './ndarray';
 
 export interface AxisOptions extends OutOption {
   axis?: number | number[];
@@ -43,8 +43,10 @@ for (const name of BINARY) {
   };
 }
 for (const name of REDUCE)
-  ops[name] = (x: NDArray, opts: AxisOptions = {}) =>
-    invoke(name, [x], { axis: opts.axis ?? null, keepdims: opts.keepdims ?? false }, opts.out);
+  ops[name] = (x: NDArray, opts?: AxisOptions | null) => {
+    const o = options(opts, name);
+    return invoke(name, [x], { axis: o.axis ?? null, keepdims: o.keepdims ?? false }, o.out);
+  };
 
 // MXNet's second spellings.
 ops.neg = ops.negative;
@@ -62,6 +64,7 @@ export function where(cond: NDArray, x: NDArray, y: NDArray, opts?: OutOption): 
 }
 
 export function dot(a: NDArray, b: NDArray, opts: { transposeA?: boolean; transposeB?: boolean } & OutOption = {}): NDArray {
+  opts = options(opts, 'dot') as typeof opts;
   return invoke('dot', [a, b], { transpose_a: !!opts.transposeA, transpose_b: !!opts.transposeB }, opts.out);
 }
 
@@ -84,6 +87,7 @@ export function broadcastTo(x: NDArray, shape: number[], opts?: OutOption): NDAr
   return invoke('broadcast_to', [x], { shape }, opts?.out);
 }
 export function broadcastLike(x: NDArray, y: NDArray): NDArray {
+  handleOf(y, 'broadcastLike');
   // y's shape is literal: a zero-size axis is not MXNet's "keep this axis" code 0
   return invoke('broadcast_to', [x], { shape: y.shape, exact: true });
 }

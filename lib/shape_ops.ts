@@ -1,7 +1,7 @@
 // Shape and index ops: swapAxes, tile, repeat, flip, concat, stack, slice, sliceAxis, take, pick,
 // oneHot, batchDot, clip (math in native/src/ops/shape2.cc, index.cc, batch_dot.cc, activation.cc).
 import { NDArrayError } from './errors';
-import { DType, invoke, NDArray, OutOption } from './ndarray';
+import { DType, invoke, NDArray, OutOption, options } from './ndarray';
 
 function arrays(xs: NDArray[], op: string): NDArray[] {
   if (!Array.isArray(xs)) throw new NDArrayError(`${op}: expects an array of NDArrays`, 'BAD_ARGUMENT');
@@ -21,6 +21,7 @@ export function tile(x: NDArray, reps: number | number[], opts?: OutOption): NDA
 
 /** Repeats each element `repeats` times along axis (flattened when axis is omitted). */
 export function repeat(x: NDArray, repeats: number, opts: { axis?: number | null } & OutOption = {}): NDArray {
+  opts = options(opts, 'repeat') as typeof opts;
   const attrs: Record<string, unknown> = { repeats };
   if (opts.axis !== undefined && opts.axis !== null) attrs.axis = opts.axis;
   return invoke('repeat', [x], attrs, opts.out);
@@ -33,11 +34,13 @@ export function flip(x: NDArray, axis: number | number[], opts?: OutOption): NDA
 
 /** Joins arrays along dim (default 1, as MXNet). */
 export function concat(xs: NDArray[], opts: { dim?: number } & OutOption = {}): NDArray {
+  opts = options(opts, 'concat') as typeof opts;
   return invoke('concat', arrays(xs, 'concat'), { dim: opts.dim ?? 1 }, opts.out);
 }
 
 /** Joins arrays of one shape along a new axis (default 0). */
 export function stack(xs: NDArray[], opts: { axis?: number } & OutOption = {}): NDArray {
+  opts = options(opts, 'stack') as typeof opts;
   return invoke('stack', arrays(xs, 'stack'), { axis: opts.axis ?? 0 }, opts.out);
 }
 
@@ -81,11 +84,13 @@ export function sliceAxis(x: NDArray, axis: number, begin: number, end: number |
 
 /** Gathers x's entries at `indices` along axis (negative indices count from the end; others OUT_OF_RANGE). */
 export function take(x: NDArray, indices: NDArray, opts: { axis?: number; mode?: 'raise' } & OutOption = {}): NDArray {
+  opts = options(opts, 'take') as typeof opts;
   return invoke('take', [x, indices], { axis: opts.axis ?? 0, mode: opts.mode ?? 'raise' }, opts.out);
 }
 
 /** y[i] = x[i, index[i]] along axis (default -1). */
 export function pick(x: NDArray, index: NDArray, opts: { axis?: number; keepdims?: boolean } & OutOption = {}): NDArray {
+  opts = options(opts, 'pick') as typeof opts;
   return invoke('pick', [x, index], { axis: opts.axis ?? -1, keepdims: !!opts.keepdims }, opts.out);
 }
 
@@ -95,6 +100,7 @@ export function oneHot(
   depth: number,
   opts: { onValue?: number; offValue?: number; dtype?: DType } & OutOption = {},
 ): NDArray {
+  opts = options(opts, 'oneHot') as typeof opts;
   return invoke(
     'one_hot',
     [indices],
@@ -109,6 +115,7 @@ export function batchDot(
   b: NDArray,
   opts: { transposeA?: boolean; transposeB?: boolean } & OutOption = {},
 ): NDArray {
+  opts = options(opts, 'batchDot') as typeof opts;
   return invoke('batch_dot', [a, b], { transpose_a: !!opts.transposeA, transpose_b: !!opts.transposeB }, opts.out);
 }
 

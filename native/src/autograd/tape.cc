@@ -210,7 +210,7 @@ bool fresh_grad(const NDArray& a) { return a.node && a.node->fresh; }
 
 void set_fresh_grad(const NDArray& a, bool v) {
   if (!a.node)
-    fail(code::NOT_A_VARIABLE, "NDArray of shape ", shape_str(a.shape),
+    fail(code::NOT_A_VARIABLE, "freshGrad: NDArray of shape ", shape_str(a.shape),
          " has not been marked as a variable and does not have gradient state");
   a.node->fresh = v;
 }

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -86,6 +87,25 @@ Slot* find(Napi::Env env, int32_t h) {
   return &s;
 }
 
+// Argument accessors: a JS value of the wrong type is BAD_ARGUMENT naming the entry point, never a
+// Napi type error or a crash (Napi's As<T>() does not check).
+int32_t int_arg(const Napi::Value& v, const char* what) {
+  if (!v.IsNumber()) fail(code::BAD_ARGUMENT, what, ": expected a number");
+  return v.As<Napi::Number>().Int32Value();
+}
+double number_arg(const Napi::Value& v, const char* what) {
+  if (!v.IsNumber()) fail(code::BAD_ARGUMENT, what, ": expected a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+Napi::Array array_arg(const Napi::Value& v, const char* what) {
+  if (!v.IsArray()) fail(code::BAD_ARGUMENT, what, ": expected a list");
+  return v.As<Napi::Array>();
+}
+std::string string_arg(const Napi::Value& v, const char* what) {
+  if (!v.IsString()) fail(code::BAD_ARGUMENT, what, ": expected a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
 NDArray& get(Napi::Env env, const Napi::Value& v) {
   if (!v.IsNumber()) fail(code::BAD_ARGUMENT, "expected an NDArray");
   Slot* s = find(env, v.As<Napi::Number>().Int32Value());
@@ -114,7 +134,11 @@ void write_meta(Napi::Env env, const NDArray& a) {
   for (size_t i = 0; i < a.ndim(); ++i) d.meta_data[2 + i] = static_cast<double>(a.shape[i]);
 }
 
-int32_t put_result(Napi::Env env, NDArray a) {
+// A result handed to JS; `op` names the op in the error for a rank JS cannot describe.
+int32_t put_result(Napi::Env env, NDArray a, const char* op = "array") {
+  if (a.ndim() > kMaxDims)
+    fail(code::BAD_ARGUMENT, op, ": the result of shape ", shape_str(a.shape), " has ", a.ndim(),
+         " dimensions; at most ", kMaxDims, " are supported");
   write_meta(env, a);
   return put(env, std::move(a));
 }
@@ -151,8 +175,9 @@ Napi::Value guarded(const Napi::CallbackInfo& info, F&& f) {
 const ops::OpDef& op_by_id(const Napi::Value& v) {
   const auto& all = ops::all_ops();
   if (!v.IsNumber()) fail(code::BAD_ARGUMENT, "bad op id");
-  int64_t id = v.As<Napi::Number>().Int64Value();
-  if (id < 0 || id >= static_cast<int64_t>(all.size())) fail(code::BAD_ARGUMENT, "bad op id ", id);
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d < static_cast<double>(all.size())) || d != std::floor(d)) fail(code::BAD_ARGUMENT, "bad op id ", d);
+  int64_t id = static_cast<int64_t>(d);
   return *all[static_cast<size_t>(id)];
 }
 
@@ -188,7 +213,9 @@ ops::Attrs to_attrs(const Napi::Value& v) {
   Napi::Object o = v.As<Napi::Object>();
   Napi::Array keys = o.GetPropertyNames();
   for (uint32_t i = 0; i < keys.Length(); ++i) {
-    std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+    Napi::Value kv = keys.Get(i);
+    if (!kv.IsString()) continue;
+    std::string k = kv.As<Napi::String>().Utf8Value();
     at.set(k, to_attr(o.Get(k), k));
   }
   return at;
@@ -197,6 +224,7 @@ ops::Attrs to_attrs(const Napi::Value& v) {
 std::vector<NDArray> arrays_of(Napi::Env env, const Napi::Value& v, bool allow_missing = false) {
   std::vector<NDArray> r;
   if (!v.IsArray()) fail(code::BAD_ARGUMENT, "expected a list of NDArrays");
+  if (v.As<Napi::Array>().Length() > kIndexMask) fail(code::BAD_ARGUMENT, "too many arrays in a list");
   Napi::Array arr = v.As<Napi::Array>();
   r.reserve(arr.Length());
   for (uint32_t i = 0; i < arr.Length(); ++i) {
@@ -219,6 +247,9 @@ Napi::Value handles_of(Napi::Env env, std::vector<NDArray>& arrays) {
 
 ENTRY(Init) {
   EnvData& d = data(env);
+  if (!info[0].IsFunction() || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    fail(code::BAD_ARGUMENT, "init: expected (errorClass, Float64Array)");
   d.error_class = Napi::Persistent(info[0].As<Napi::Function>());
   Napi::Float64Array meta = info[1].As<Napi::Float64Array>();
   d.meta = Napi::Persistent(meta);
@@ -246,11 +277,18 @@ END_ENTRY
 
 // fromTyped(typedArray, shape: number[], dtype code)
 ENTRY(FromTyped) {
+  if (!info[0].IsTypedArray()) fail(code::BAD_ARGUMENT, "array: expected a typed array");
   Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
-  Napi::Array sh = info[1].As<Napi::Array>();
+  Napi::Array sh = array_arg(info[1], "array: shape");
+  if (sh.Length() > kMaxDims) fail(code::BAD_ARGUMENT, "array: too many dimensions (", sh.Length(), "), at most ", kMaxDims);
   Shape shape;
-  for (uint32_t i = 0; i < sh.Length(); ++i) shape.push_back(sh.Get(i).As<Napi::Number>().Int64Value());
-  int code_ = info[2].As<Napi::Number>().Int32Value();
+  for (uint32_t i = 0; i < sh.Length(); ++i) {
+    double d = number_arg(sh.Get(i), "array: shape");
+    if (!(d >= 0) || d != std::floor(d) || d > 9.0e15)
+      fail(code::BAD_ARGUMENT, "array: shape entries must be non-negative integers, got ", d);
+    shape.push_back(static_cast<int64_t>(d));
+  }
+  int code_ = int_arg(info[2], "array: dtype code");
   if (code_ < 0 || code_ > 3) fail(code::BAD_ARGUMENT, "bad dtype code");
   DType t = static_cast<DType>(code_);
   NDArray a = empty(shape, t);
@@ -319,7 +357,7 @@ ENTRY(Meta) {
 END_ENTRY
 
 ENTRY(Release) {
-  release(env, info[0].As<Napi::Number>().Int32Value());
+  release(env, int_arg(info[0], "dispose"));
   return env.Undefined();
 }
 END_ENTRY
@@ -327,14 +365,14 @@ END_ENTRY
 ENTRY(Op1) {
   const ops::OpDef& op = op_by_id(info[0]);
   static const ops::Attrs kNone;
-  return Napi::Number::New(env, put_result(env, ops::invoke1(op, {get(env, info[1])}, kNone)));
+  return Napi::Number::New(env, put_result(env, ops::invoke1(op, {get(env, info[1])}, kNone), op.name));
 }
 END_ENTRY
 
 ENTRY(Op2) {
   const ops::OpDef& op = op_by_id(info[0]);
   static const ops::Attrs kNone;
-  return Napi::Number::New(env, put_result(env, ops::invoke1(op, {get(env, info[1]), get(env, info[2])}, kNone)));
+  return Napi::Number::New(env, put_result(env, ops::invoke1(op, {get(env, info[1]), get(env, info[2])}, kNone), op.name));
 }
 END_ENTRY
 
@@ -345,12 +383,24 @@ ENTRY(OpScalar) {
   ops::Attrs at;
   at.set_number("scalar", info[2].As<Napi::Number>().DoubleValue());
   if (info[3].ToBoolean().Value()) at.set_flag("reverse", true);
-  return Napi::Number::New(env, put_result(env, ops::invoke1(op, {get(env, info[1])}, at)));
+  return Napi::Number::New(env, put_result(env, ops::invoke1(op, {get(env, info[1])}, at), op.name));
 }
 END_ENTRY
 
 // opN(op, handles[], attrs | null, outHandle (-1 for none)) -> handle or handles[] (multi-output)
+Napi::Value OpNImpl(const Napi::CallbackInfo& info, Napi::Env env);
+
+// An allocation failure anywhere in an op (std::bad_alloc) names the op.
 ENTRY(OpN) {
+  try {
+    return OpNImpl(info, env);
+  } catch (const std::bad_alloc&) {
+    fail(code::OUT_OF_MEMORY, op_by_id(info[0]).name, ": out of memory");
+  }
+}
+END_ENTRY
+
+Napi::Value OpNImpl(const Napi::CallbackInfo& info, Napi::Env env) {
   const ops::OpDef& op = op_by_id(info[0]);
   std::vector<NDArray> inputs = arrays_of(env, info[1]);
   ops::Attrs at;
@@ -360,6 +410,8 @@ ENTRY(OpN) {
     throw Error(e.code(), std::string(op.name) + ": " + e.message());
   }
   int32_t out_h = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : -1;
+  if (!info[3].IsNumber() && !info[3].IsUndefined() && !info[3].IsNull())
+    fail(code::BAD_ARGUMENT, op.name, ": 'out' must be an NDArray");
   if (out_h >= 0) {
     NDArray& out = get(env, info[3]);
     std::vector<NDArray> r = ops::invoke(op, std::move(inputs), at, &out);
@@ -368,10 +420,11 @@ ENTRY(OpN) {
     return Napi::Number::New(env, out_h);
   }
   std::vector<NDArray> r = ops::invoke(op, std::move(inputs), at);
-  if (r.size() == 1) return Napi::Number::New(env, put_result(env, std::move(r[0])));
+  if (r.size() == 1) return Napi::Number::New(env, put_result(env, std::move(r[0]), op.name));
+  for (auto& a : r)
+    if (a.ndim() > kMaxDims) fail(code::BAD_ARGUMENT, op.name, ": a result has more than ", kMaxDims, " dimensions");
   return handles_of(env, r);
 }
-END_ENTRY
 
 ENTRY(Memory) {
   AllocatorStats s = allocator_stats();
@@ -410,19 +463,26 @@ ENTRY(AvailableIsas) {
 END_ENTRY
 
 ENTRY(SelectIsa) {
-  std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::string name = string_arg(info[0], "selectIsa");
   return Napi::Boolean::New(env, kernels::select_isa(name.c_str()));
 }
 END_ENTRY
 
 ENTRY(SetNumThreads) {
-  return Napi::Number::New(env, set_num_threads(info[0].As<Napi::Number>().Int32Value()));
+  double n = number_arg(info[0], "setNumThreads");
+  if (!(n >= 1 && n <= 1024) || n != std::floor(n))
+    fail(code::BAD_ARGUMENT, "setNumThreads: the thread count must be an integer in [1, 1024], got ", n);
+  return Napi::Number::New(env, set_num_threads(static_cast<int>(n)));
 }
 END_ENTRY
 
 ENTRY(Seed) {
-  double s = info[0].As<Napi::Number>().DoubleValue();
-  rng::seed(static_cast<uint64_t>(static_cast<int64_t>(s)));
+  double s = number_arg(info[0], "random.seed");
+  if (!std::isfinite(s)) fail(code::BAD_ARGUMENT, "random.seed: the seed must be a finite number, got ", s);
+  // any finite double: the integer part modulo 2^64 (no out-of-range float-to-integer conversion)
+  double t = std::fmod(std::trunc(s), 18446744073709551616.0);
+  if (t < 0) t += 18446744073709551616.0;
+  rng::seed(t >= 18446744073709551615.0 ? 0 : static_cast<uint64_t>(t));
   return env.Undefined();
 }
 END_ENTRY
@@ -440,13 +500,14 @@ autograd::GradReq req_of(const Napi::Value& v) {
   std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
   autograd::GradReq r;
   if (!autograd::parse_grad_req(s, &r))
-    fail(code::BAD_ARGUMENT, "gradReq must be 'write', 'add' or 'null', got '", s, "'");
+    fail(code::BAD_ARGUMENT, "markVariables: gradReq must be 'write', 'add' or 'null', got '", s, "'");
   return r;
 }
 
 // markVariables(vars[], grads[], reqs[]): all validated before any is marked.
 ENTRY(MarkVariables) {
-  Napi::Array vs = info[0].As<Napi::Array>(), gs = info[1].As<Napi::Array>(), rs = info[2].As<Napi::Array>();
+  Napi::Array vs = array_arg(info[0], "markVariables: variables"), gs = array_arg(info[1], "markVariables: gradients"),
+              rs = array_arg(info[2], "markVariables: gradReqs");
   if (vs.Length() != gs.Length() || vs.Length() != rs.Length())
     fail(code::BAD_ARGUMENT, "markVariables: ", vs.Length(), " variables, ", gs.Length(), " gradients and ",
          rs.Length(), " gradReqs must have the same length");
@@ -514,7 +575,7 @@ END_ENTRY
 
 ENTRY(Symbol) {
   NDArray& a = get(env, info[0]);
-  std::string fmt = info[1].As<Napi::String>().Utf8Value();
+  std::string fmt = string_arg(info[1], "getSymbol: format");
   return Napi::String::New(env, fmt == "dot" ? autograd::symbol_dot(a) : autograd::symbol_json(a));
 }
 END_ENTRY
@@ -548,8 +609,9 @@ class JsBackward : public autograd::CustomBackward {
 // customRecord(inputs[], outputs[], backwardFn): records a Function call as one node.
 ENTRY(CustomRecord) {
   std::vector<NDArray> inputs = arrays_of(env, info[0]);
-  Napi::Array outs = info[1].As<Napi::Array>();
+  Napi::Array outs = array_arg(info[1], "Function: outputs");
   std::vector<NDArray> outputs = arrays_of(env, info[1]);
+  if (!info[2].IsFunction()) fail(code::BAD_ARGUMENT, "Function: expected a backward callback");
   auto fn = std::make_shared<JsBackward>(env, info[2].As<Napi::Function>());
   autograd::record_custom(inputs, outputs, fn);
   for (uint32_t i = 0; i < outs.Length(); ++i) get(env, outs.Get(i)) = outputs[i];

@@ -56,6 +56,9 @@ struct PoolAlloc {
 }  // namespace
 
 NDArray empty(const Shape& shape, DType dtype) {
+  if (shape.size() > kMaxDims)
+    fail(code::BAD_ARGUMENT, "shape ", shape_str(shape), " has ", shape.size(), " dimensions; at most ", kMaxDims,
+         " are supported");
   bool zero = false;
   for (int64_t d : shape) {
     if (d < 0) fail(code::BAD_ARGUMENT, "negative dimension in shape ", shape_str(shape));

@@ -8,6 +8,10 @@
 
 namespace ndgrad {
 
+// The most dimensions an array may have: kernels keep per-axis state in fixed arrays of this size
+// (ops::invoke refuses results with more, and so does empty()).
+constexpr size_t kMaxDims = 32;
+
 // A shape: a small vector of dims kept inline up to kInline dims (no heap traffic per op).
 class Shape {
  public:

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "../core/threadpool.h"
 #include "kernels.h"
@@ -12,7 +13,7 @@ namespace ndgrad {
 namespace kernels {
 namespace {
 
-constexpr int kMaxRank = 32;  // empty() refuses more dims
+constexpr int kMaxRank = 32;  // = core kMaxDims: empty() and ops::invoke refuse more dims
 constexpr int64_t kParallelGrain = 32768;  // elements per chunk before splitting across threads
 
 template <class T>
@@ -63,13 +64,43 @@ inline T unary_ref(int kind, T x) {
   return x;
 }
 
+// Integer arithmetic wraps (two's complement, as NumPy) instead of overflowing, which is undefined
+// behaviour for int32: done in the unsigned type of the same width. Floats pass through.
+template <class T>
+inline T wrap_add(T a, T b) {
+  if constexpr (std::is_integral<T>::value) {
+    using U = typename std::make_unsigned<T>::type;
+    return static_cast<T>(static_cast<U>(static_cast<U>(a) + static_cast<U>(b)));
+  } else {
+    return static_cast<T>(a + b);
+  }
+}
+template <class T>
+inline T wrap_sub(T a, T b) {
+  if constexpr (std::is_integral<T>::value) {
+    using U = typename std::make_unsigned<T>::type;
+    return static_cast<T>(static_cast<U>(static_cast<U>(a) - static_cast<U>(b)));
+  } else {
+    return static_cast<T>(a - b);
+  }
+}
+template <class T>
+inline T wrap_mul(T a, T b) {
+  if constexpr (std::is_integral<T>::value) {
+    // uint32 * uint32 would promote to (signed) int on platforms with a 32-bit int: use uint64
+    return static_cast<T>(static_cast<uint64_t>(static_cast<int64_t>(a)) * static_cast<uint64_t>(static_cast<int64_t>(b)));
+  } else {
+    return static_cast<T>(a * b);
+  }
+}
+
 template <class T>
 inline T int_unary(int kind, T x) {
   switch (kind) {
-    case kNeg: return static_cast<T>(-x);
-    case kAbs: return static_cast<T>(x < 0 ? -x : x);
+    case kNeg: return wrap_sub<T>(0, x);
+    case kAbs: return x < 0 ? wrap_sub<T>(0, x) : x;
     case kSign: return static_cast<T>(x > 0 ? 1 : x < 0 ? -1 : 0);
-    case kSquare: return static_cast<T>(x * x);
+    case kSquare: return wrap_mul<T>(x, x);
     case kRelu: return static_cast<T>(x > 0 ? x : 0);
     default: return x;  // floor/ceil/round/trunc/identity on integers
   }
@@ -79,11 +110,12 @@ template <class T>
 inline T binary_ref(int kind, T a, T b) {
   constexpr bool fp = std::is_floating_point<T>::value;
   switch (kind) {
-    case kAdd: return static_cast<T>(a + b);
-    case kSub: return static_cast<T>(a - b);
-    case kMul: return static_cast<T>(a * b);
+    case kAdd: return wrap_add<T>(a, b);
+    case kSub: return wrap_sub<T>(a, b);
+    case kMul: return wrap_mul<T>(a, b);
     case kDiv:
       if (!fp && b == 0) return 0;
+      if (std::is_signed<T>::value && !fp && b == static_cast<T>(-1)) return wrap_sub<T>(0, a);  // INT_MIN / -1 traps
       return static_cast<T>(a / b);
     case kMod:
       if (fp) {
@@ -101,7 +133,8 @@ inline T binary_ref(int kind, T a, T b) {
       if (fp) return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
       else {
         if (b < 0) return static_cast<T>(a == 1 ? 1 : (a == -1 ? ((-static_cast<int64_t>(b)) % 2 ? -1 : 1) : 0));
-        int64_t r = 1, base = a, e = b;
+        uint64_t r = 1, base = static_cast<uint64_t>(static_cast<int64_t>(a));  // wraps modulo 2^64
+        int64_t e = b;
         while (e) {
           if (e & 1) r *= base;
           base *= base;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "../kernels/kernels.h"
+#include "../core/threadpool.h"
 #include "ops2.h"
 
 namespace ndgrad {
@@ -76,13 +77,13 @@ Geo geometry(const char* op, const Attrs& at, const Shape& xs, const Shape& ws) 
   return g;
 }
 
+// x: (Cg, H, W) -> col rows of the (K, ld) matrix, this image's OH*OW columns starting at col.
 template <class T>
-void im2col(const Geo& g, const T* x, T* col) {  // x: (Cg, H, W) -> col: (K, OH*OW)
-  int64_t ohw = g.OH * g.OW;
+void im2col(const Geo& g, const T* x, T* col, int64_t ld) {
   for (int64_t c = 0; c < g.Cg(); ++c)
     for (int64_t ki = 0; ki < g.kh; ++ki)
       for (int64_t kj = 0; kj < g.kw; ++kj) {
-        T* row = col + ((c * g.kh + ki) * g.kw + kj) * ohw;
+        T* row = col + ((c * g.kh + ki) * g.kw + kj) * ld;
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           int64_t ih = oh * g.sh - g.ph + ki * g.dh;
           T* r = row + oh * g.OW;
@@ -91,21 +92,26 @@ void im2col(const Geo& g, const T* x, T* col) {  // x: (Cg, H, W) -> col: (K, OH
             continue;
           }
           const T* xr = x + (c * g.H + ih) * g.W;
+          int64_t iw0 = -g.pw + kj * g.dw;
+          if (g.sw == 1 && iw0 >= 0 && iw0 + g.OW <= g.W) {  // interior row: a plain copy
+            std::copy(xr + iw0, xr + iw0 + g.OW, r);
+            continue;
+          }
           for (int64_t ow = 0; ow < g.OW; ++ow) {
-            int64_t iw = ow * g.sw - g.pw + kj * g.dw;
+            int64_t iw = ow * g.sw + iw0;
             r[ow] = (iw >= 0 && iw < g.W) ? xr[iw] : T(0);
           }
         }
       }
 }
 
+// x (Cg, H, W) += this image's columns of col (K, ld), scattered back.
 template <class T>
-void col2im(const Geo& g, const T* col, T* x) {  // x (Cg, H, W) += col (K, OH*OW) scattered back
-  int64_t ohw = g.OH * g.OW;
+void col2im(const Geo& g, const T* col, T* x, int64_t ld) {
   for (int64_t c = 0; c < g.Cg(); ++c)
     for (int64_t ki = 0; ki < g.kh; ++ki)
       for (int64_t kj = 0; kj < g.kw; ++kj) {
-        const T* row = col + ((c * g.kh + ki) * g.kw + kj) * ohw;
+        const T* row = col + ((c * g.kh + ki) * g.kw + kj) * ld;
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           int64_t ih = oh * g.sh - g.ph + ki * g.dh;
           if (ih < 0 || ih >= g.H) continue;
@@ -175,35 +181,63 @@ void add_bias(OpCall& c, const Geo& g) {
   }
 }
 
+// Images are processed in chunks of nb: one im2col matrix (K, nb*OH*OW) per chunk and group, so
+// each chunk is one large GEMM (threaded by the GEMM) instead of nb small ones; im2col, col2im and
+// the layout changes run in parallel over the images.
 template <class T>
 void conv_run(OpCall& c, const Geo& g) {
   int which = c.op->param;
   int dt = static_cast<int>(c.outputs[0].dtype);
   int64_t ohw = g.OH * g.OW, K = g.K(), Fg = g.Fg(), hw = g.H * g.W;
-  NDArray colbuf = empty(Shape{K, ohw}, c.outputs[0].dtype);
+  const int64_t kChunkElems = int64_t(8) << 20;  // im2col buffer budget per chunk (elements)
+  int64_t nb = std::max<int64_t>(1, std::min<int64_t>(g.N, kChunkElems / std::max<int64_t>(1, K * ohw)));
+  NDArray colbuf = empty(Shape{K, nb * ohw}, c.outputs[0].dtype);
+  NDArray ybuf = empty(Shape{Fg, nb * ohw}, c.outputs[0].dtype);  // (Fg, images x OH*OW)
   T* col = colbuf.data<T>();
+  T* yb = ybuf.data<T>();
   T* out = c.outputs[0].data<T>();
   if (which != kConv) fill(c.outputs[0], 0.0);
-  for (int64_t n = 0; n < g.N; ++n)
+  for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
+    int64_t nn = std::min(nb, g.N - n0), ld = nn * ohw;
     for (int64_t gr = 0; gr < g.G; ++gr) {
+      // (n, gr*Fg + f, :) <-> yb(f, i*ohw + :) for the images of this chunk
+      auto gather_dy = [&](const T* dy) {
+        parallel_for(nn * Fg, 1 + 16384 / (ohw + 1), [&](int64_t a, int64_t b) {
+          for (int64_t t = a; t < b; ++t) {
+            int64_t i = t / Fg, f = t % Fg;
+            const T* src = dy + ((n0 + i) * g.F + gr * Fg + f) * ohw;
+            std::copy(src, src + ohw, yb + f * ld + i * ohw);
+          }
+        });
+      };
+      auto unfold_x = [&](const T* x) {
+        parallel_for(nn, 1, [&](int64_t a, int64_t b) {
+          for (int64_t i = a; i < b; ++i) im2col(g, x + ((n0 + i) * g.C + gr * g.Cg()) * hw, col + i * ohw, ld);
+        });
+      };
       if (which == kConv) {
-        const T* x = c.inputs[0].data<T>() + (n * g.C + gr * g.Cg()) * hw;
-        const T* w = c.inputs[1].data<T>() + gr * Fg * K;
-        T* y = out + (n * g.F + gr * Fg) * ohw;
-        im2col(g, x, col);
-        kernels::gemm(dt, false, false, Fg, ohw, K, w, K, col, ohw, y, ohw, false);
+        unfold_x(c.inputs[0].data<T>());
+        kernels::gemm(dt, false, false, Fg, ld, K, c.inputs[1].data<T>() + gr * Fg * K, K, col, ld, yb, ld, false);
+        parallel_for(nn * Fg, 1 + 16384 / (ohw + 1), [&](int64_t a, int64_t b) {
+          for (int64_t t = a; t < b; ++t) {
+            int64_t i = t / Fg, f = t % Fg;
+            const T* src = yb + f * ld + i * ohw;
+            std::copy(src, src + ohw, out + ((n0 + i) * g.F + gr * Fg + f) * ohw);
+          }
+        });
       } else if (which == kDataGrad) {
-        const T* dy = c.inputs[0].data<T>() + (n * g.F + gr * Fg) * ohw;
-        const T* w = c.inputs[1].data<T>() + gr * Fg * K;
-        kernels::gemm(dt, true, false, K, ohw, Fg, w, K, dy, ohw, col, ohw, false);
-        col2im(g, col, out + (n * g.C + gr * g.Cg()) * hw);
+        gather_dy(c.inputs[0].data<T>());
+        kernels::gemm(dt, true, false, K, ld, Fg, c.inputs[1].data<T>() + gr * Fg * K, K, yb, ld, col, ld, false);
+        parallel_for(nn, 1, [&](int64_t a, int64_t b) {
+          for (int64_t i = a; i < b; ++i) col2im(g, col + i * ohw, out + ((n0 + i) * g.C + gr * g.Cg()) * hw, ld);
+        });
       } else {
-        const T* x = c.inputs[0].data<T>() + (n * g.C + gr * g.Cg()) * hw;
-        const T* dy = c.inputs[1].data<T>() + (n * g.F + gr * Fg) * ohw;
-        im2col(g, x, col);
-        kernels::gemm(dt, false, true, Fg, K, ohw, dy, ohw, col, ohw, out + gr * Fg * K, K, true);
+        unfold_x(c.inputs[0].data<T>());
+        gather_dy(c.inputs[1].data<T>());
+        kernels::gemm(dt, false, true, Fg, K, ld, yb, ld, col, ld, out + gr * Fg * K, K, true);
       }
     }
+  }
   add_bias<T>(c, g);
 }
 

@@ -111,6 +111,8 @@ SplitSpec split_spec(const char* op, const Attrs& at, const Shape& s, bool by_si
   int64_t n = at.integer(op, "num_outputs", 0);
   if (!at.has("num_outputs") || n < 1)
     fail(code::BAD_ARGUMENT, op, ": numOutputs must be a positive integer (data ", shape_str(s), ")");
+  if (d == 0 && n > (int64_t(1) << 16))  // d % n == 0 for any n: bound the number of (empty) outputs
+    fail(code::BAD_ARGUMENT, op, ": numOutputs ", n, " is too large to split axis ", sp.axis, " of shape ", shape_str(s));
   if (d % n != 0)
     fail(code::SHAPE_MISMATCH, op, ": axis ", sp.axis, " of shape ", shape_str(s), " (size ", d,
          ") cannot be split evenly into ", n, " outputs");

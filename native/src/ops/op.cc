@@ -205,6 +205,10 @@ ArrayList invoke(const OpDef& op, ArrayList inputs, const Attrs& attrs, const ND
     if (!a.defined()) fail(code::BAD_ARGUMENT, op.name, ": an input array is missing");
   op.infer(c);
   size_t nout = c.out_shapes.size();
+  for (const Shape& s : c.out_shapes)
+    if (s.size() > kMaxDims)
+      fail(code::BAD_ARGUMENT, op.name, ": the result shape ", shape_str(s), " of inputs ", shapes_of(c), " has ",
+           s.size(), " dimensions; at most ", kMaxDims, " are supported");
   bool recording = autograd::is_recording();
 
   if (out) {

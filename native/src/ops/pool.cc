@@ -7,7 +7,9 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
+#include "../core/threadpool.h"
 #include "ops2.h"
 
 namespace ndgrad {
@@ -78,41 +80,55 @@ PGeo pgeo(const char* op, const Attrs& at, const Shape& xs) {
 }
 
 // Visits every window: fn(plane, out_index, h0, h1, w0, w1, divisor) with the clipped ranges.
+// Planes (n, c) are independent, so they are split across the thread pool; fn may write anywhere
+// inside its own plane.
 template <class F>
 void windows(const PGeo& g, const F& fn) {
-  for (int64_t p = 0; p < g.N * g.C; ++p)
-    for (int64_t oh = 0; oh < g.OH; ++oh)
-      for (int64_t ow = 0; ow < g.OW; ++ow) {
-        int64_t hs = oh * g.sh - g.ph, ws = ow * g.sw - g.pw;
-        int64_t he = std::min(hs + g.kh, g.H + g.ph), we = std::min(ws + g.kw, g.W + g.pw);
-        int64_t pool_size = (he - hs) * (we - ws);
-        int64_t h0 = std::max<int64_t>(hs, 0), w0 = std::max<int64_t>(ws, 0);
-        int64_t h1 = std::min(he, g.H), w1 = std::min(we, g.W);
-        int64_t cnt = g.include_pad ? pool_size : (h1 - h0) * (w1 - w0);
-        double div = g.type == kAvg ? static_cast<double>(std::max<int64_t>(cnt, 1)) : 1.0;
-        fn(p, (p * g.OH + oh) * g.OW + ow, h0, h1, w0, w1, div);
-      }
+  int64_t per_plane = g.OH * g.OW * g.kh * g.kw + 1;
+  parallel_for(g.N * g.C, 1 + 32768 / per_plane, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t oh = 0; oh < g.OH; ++oh)
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          int64_t hs = oh * g.sh - g.ph, ws = ow * g.sw - g.pw;
+          int64_t he = std::min(hs + g.kh, g.H + g.ph), we = std::min(ws + g.kw, g.W + g.pw);
+          int64_t pool_size = (he - hs) * (we - ws);
+          int64_t h0 = std::max<int64_t>(hs, 0), w0 = std::max<int64_t>(ws, 0);
+          int64_t h1 = std::min(he, g.H), w1 = std::min(we, g.W);
+          int64_t cnt = g.include_pad ? pool_size : (h1 - h0) * (w1 - w0);
+          double div = g.type == kAvg ? static_cast<double>(std::max<int64_t>(cnt, 1)) : 1.0;
+          fn(p, (p * g.OH + oh) * g.OW + ow, h0, h1, w0, w1, div);
+        }
+  });
 }
 
-// Flat input index of each window's max (first on ties); -1 for an empty window.
+// Index (within the plane) of a window's max, first on ties, NaN wins; -1 for an empty window.
+// Written with selects rather than branches: on real data the comparisons are unpredictable.
 template <class T>
-std::vector<int64_t> argmaxes(const PGeo& g, const T* x) {
-  std::vector<int64_t> r(static_cast<size_t>(g.N * g.C * g.OH * g.OW), -1);
-  windows(g, [&](int64_t p, int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1, double) {
-    const T* xp = x + p * g.H * g.W;
-    int64_t best = -1;
-    T bv = T(0);
-    for (int64_t h = h0; h < h1; ++h)
-      for (int64_t w = w0; w < w1; ++w) {
-        T v = xp[h * g.W + w];
-        if (best < 0 || v > bv || (std::isnan(static_cast<double>(v)) && !std::isnan(static_cast<double>(bv)))) {
-          best = h * g.W + w;
-          bv = v;
-        }
-      }
-    r[o] = best < 0 ? -1 : p * g.H * g.W + best;
-  });
-  return r;
+inline int64_t window_argmax(const T* xp, int64_t W, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+  if (h0 >= h1 || w0 >= w1) return -1;
+  int64_t best = h0 * W + w0;
+  T bv = xp[best];
+  for (int64_t h = h0; h < h1; ++h)
+    for (int64_t w = w0; w < w1; ++w) {
+      T v = xp[h * W + w];
+      bool better = (v > bv) | ((v != v) & (bv == bv));
+      best = better ? h * W + w : best;
+      bv = better ? v : bv;
+    }
+  return best;
+}
+
+// A window's max (NaN if any element is NaN); 0 for an empty window.
+template <class T>
+inline T window_max(const T* xp, int64_t W, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+  if (h0 >= h1 || w0 >= w1) return T(0);
+  T m = xp[h0 * W + w0];
+  for (int64_t h = h0; h < h1; ++h)
+    for (int64_t w = w0; w < w1; ++w) {
+      T v = xp[h * W + w];
+      m = (v > m) | (v != v) ? v : m;
+    }
+  return m;
 }
 
 // Inputs: Pooling (x); _pool_grad (dy, x) -> x's shape; _pool_gather (G, x) -> y's shape.
@@ -136,15 +152,38 @@ template <class T>
 void pool_run(OpCall& c, const PGeo& g) {
   int which = c.op->param;
   T* y = c.outputs[0].data<T>();
+  const int64_t plane = g.H * g.W;
   if (which == kPool) {
     const T* x = c.inputs[0].data<T>();
     if (g.type == kMax) {
-      std::vector<int64_t> am = argmaxes(g, x);
-      for (size_t o = 0; o < am.size(); ++o) y[o] = am[o] < 0 ? T(0) : x[am[o]];
+      if (g.ph == 0 && g.pw == 0 && (g.OH - 1) * g.sh + g.kh <= g.H && (g.OW - 1) * g.sw + g.kw <= g.W) {
+        // No window is clipped (the common valid pooling): plain loops, no per-window bounds.
+        parallel_for(g.N * g.C, 1 + 32768 / (g.OH * g.OW * g.kh * g.kw + 1), [&](int64_t p0, int64_t p1) {
+          for (int64_t p = p0; p < p1; ++p)
+            for (int64_t oh = 0; oh < g.OH; ++oh) {
+              const T* row = x + p * plane + oh * g.sh * g.W;
+              T* yr = y + (p * g.OH + oh) * g.OW;
+              // Kernel offsets outermost: the output row's windows are independent chains.
+              for (int64_t ow = 0; ow < g.OW; ++ow) yr[ow] = row[ow * g.sw];
+              for (int64_t ki = 0; ki < g.kh; ++ki)
+                for (int64_t kj = 0; kj < g.kw; ++kj) {
+                  const T* b = row + ki * g.W + kj;
+                  for (int64_t ow = 0; ow < g.OW; ++ow) {
+                    T v = b[ow * g.sw], m = yr[ow];
+                    yr[ow] = (v > m) | (v != v) ? v : m;
+                  }
+                }
+            }
+        });
+        return;
+      }
+      windows(g, [&](int64_t p, int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1, double) {
+        y[o] = window_max(x + p * plane, g.W, h0, h1, w0, w1);
+      });
       return;
     }
     windows(g, [&](int64_t p, int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1, double div) {
-      const T* xp = x + p * g.H * g.W;
+      const T* xp = x + p * plane;
       double s = 0;
       for (int64_t h = h0; h < h1; ++h)
         for (int64_t w = w0; w < w1; ++w) s += static_cast<double>(xp[h * g.W + w]);
@@ -154,21 +193,76 @@ void pool_run(OpCall& c, const PGeo& g) {
   }
   const T* d = c.inputs[0].data<T>();
   const T* x = c.inputs[1].data<T>();
+  if (which == kGrad) fill(c.outputs[0], 0.0);
   if (g.type == kMax) {
-    std::vector<int64_t> am = argmaxes(g, x);
-    if (which == kGrad) {
-      fill(c.outputs[0], 0.0);
-      for (size_t o = 0; o < am.size(); ++o)
-        if (am[o] >= 0) y[am[o]] += d[o];
-    } else {
-      for (size_t o = 0; o < am.size(); ++o) y[o] = am[o] < 0 ? T(0) : d[am[o]];
+    // The max's position is recomputed from x (one pass over the windows, like the forward), so
+    // these ops need no saved state and stay differentiable.
+    if (g.ph == 0 && g.pw == 0 && (g.OH - 1) * g.sh + g.kh <= g.H && (g.OW - 1) * g.sw + g.kw <= g.W &&
+        plane < (int64_t(1) << 31)) {
+      // No clipped window: argmax of a whole output row at once (independent chains, as forward).
+      // Locals, not g's fields: stores into `best` (int64) could otherwise alias them.
+      const int64_t OH = g.OH, OW = g.OW, W = g.W, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+      parallel_for(g.N * g.C, 1 + 32768 / (OH * OW * kh * kw + 1), [&](int64_t p0, int64_t p1) {
+        std::vector<int32_t> best(static_cast<size_t>(OW));
+        std::vector<T> bv(static_cast<size_t>(OW));
+        std::vector<int32_t> found(static_cast<size_t>(OW));
+        int32_t* bp = best.data();
+        int32_t* fp = found.data();
+        T* vp = bv.data();
+        for (int64_t p = p0; p < p1; ++p)
+          for (int64_t oh = 0; oh < OH; ++oh) {
+            const T* xp = x + p * plane;
+            const int32_t r0 = static_cast<int32_t>(oh * sh * W);
+            // Pass 1: each window's max (NaN if any), as the forward computes it.
+            for (int64_t ow = 0; ow < OW; ++ow) vp[ow] = xp[r0 + ow * sw];
+            for (int64_t ki = 0; ki < kh; ++ki)
+              for (int64_t kj = 0; kj < kw; ++kj) {
+                const T* b = xp + r0 + ki * W + kj;
+                for (int64_t ow = 0; ow < OW; ++ow) {
+                  T v = b[ow * sw], m = vp[ow];
+                  vp[ow] = (v > m) | (v != v) ? v : m;
+                }
+              }
+            // Pass 2: the first position holding it, with integer masks (the position is random,
+            // so a branch would mispredict half the time).
+            for (int64_t ow = 0; ow < OW; ++ow) {
+              bp[ow] = -1;
+              fp[ow] = 0;
+            }
+            for (int64_t ki = 0; ki < kh; ++ki)
+              for (int64_t kj = 0; kj < kw; ++kj) {
+                const int32_t off = r0 + static_cast<int32_t>(ki * W + kj);
+                for (int64_t ow = 0; ow < OW; ++ow) {
+                  const int32_t i = off + static_cast<int32_t>(ow * sw);
+                  T v = xp[i], m = vp[ow];
+                  int32_t match = static_cast<int32_t>((v == m) | ((m != m) & (v != v)));
+                  int32_t take = match & (fp[ow] ^ 1);
+                  bp[ow] ^= (bp[ow] ^ i) & -take;
+                  fp[ow] |= match;
+                }
+              }
+            int64_t o = (p * OH + oh) * OW;
+            if (which == kGrad)
+              for (int64_t ow = 0; ow < OW; ++ow) y[p * plane + bp[ow]] += d[o + ow];
+            else
+              for (int64_t ow = 0; ow < OW; ++ow) y[o + ow] = d[p * plane + bp[ow]];
+          }
+      });
+      return;
     }
+    windows(g, [&](int64_t p, int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1, double) {
+      int64_t b = window_argmax(x + p * plane, g.W, h0, h1, w0, w1);
+      if (which == kGrad) {
+        if (b >= 0) y[p * plane + b] += d[o];
+      } else {
+        y[o] = b < 0 ? T(0) : d[p * plane + b];
+      }
+    });
     return;
   }
   // avg / sum gradient: spread dy over each window.
-  fill(c.outputs[0], 0.0);
   windows(g, [&](int64_t p, int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1, double div) {
-    T* yp = y + p * g.H * g.W;
+    T* yp = y + p * plane;
     T v = static_cast<T>(static_cast<double>(d[o]) / div);
     for (int64_t h = h0; h < h1; ++h)
       for (int64_t w = w0; w < w1; ++w) yp[h * g.W + w] += v;
