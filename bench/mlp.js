@@ -19,10 +19,13 @@ const cases = [{
     for (const p of peers.filter((q) => q.lib === 'ndgrad')) {
       const xs = extras[p.key];
       if (!xs || !xs.length) continue;
-      const e = xs[xs.length - 1];
-      const grew = e.afterSteps.systemAllocs - e.afterWarm.systemAllocs;
-      console.log(`  ${p.label} loss via ${e.loss}; nd.memory() after warm-up step: ${mem(e.afterWarm)}`);
-      console.log(`  ${p.label} after ${e.steps} more steps:               ${mem(e.afterSteps)}`);
+      // The first round ran in a fresh worker: its warm-up step was the process's first step.
+      const first = xs[0];
+      const last = xs[xs.length - 1];
+      const steps = xs.reduce((n, e) => n + e.steps, 0) + xs.length - 1; // + the other rounds' first steps
+      const grew = last.afterSteps.systemAllocs - first.afterWarm.systemAllocs;
+      console.log(`  ${p.label} loss via ${first.loss}; nd.memory() after the first step: ${mem(first.afterWarm)}`);
+      console.log(`  ${p.label} after ${String(steps).padStart(4)} more steps:            ${mem(last.afterSteps)}`);
       console.log(`  ${p.label} steady state: ${grew === 0 ? 'no system allocations (systemAllocs unchanged)' : `systemAllocs grew by ${grew}`}`);
     }
   },

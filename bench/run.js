@@ -8,6 +8,10 @@ const path = require('path');
 const SCRIPTS = [
   'overhead.js',
   'autograd-overhead.js',
+  'matmul.js',
+  'elementwise.js',
+  'mlp.js',
+  'cnn.js',
 ];
 
 const args = process.argv.slice(2);

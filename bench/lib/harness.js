@@ -6,7 +6,6 @@
 const { spawn, spawnSync } = require('child_process');
 const os = require('os');
 const path = require('path');
-const fs = require('fs');
 const readline = require('readline');
 
 const BENCH = path.resolve(__dirname, '..');

@@ -82,7 +82,9 @@ const handlers = {
     const bs = sizes.map(([o]) => param([o], 0));
     const params = [...ws, ...bs];
     const lr = 0.01 / batch;
+    let count = 0;
     const step = () => {
+      count++;
       nd.tidy(() => {
         const l = autograd.record(() => {
           let h = nd.relu(nd.FullyConnected(x, ws[0], bs[0], { numHidden: 512 }));
@@ -96,10 +98,11 @@ const handlers = {
     };
     step();
     const afterWarm = nd.memory();
+    count = 0;
     const m = measure(step, { quick, minIters: steps || 10 });
     const afterSteps = nd.memory();
     nd.dispose([x, idx, oh, ...params]);
-    return done(m, m.perIter * 1e3, { loss: loss.name, steps: m.iters, before, afterWarm, afterSteps });
+    return done(m, m.perIter * 1e3, { loss: loss.name, steps: count, before, afterWarm, afterSteps });
   },
 
   cnn: ({ batch, quick }) => {
