@@ -226,3 +226,31 @@ describe('environment variables (child processes)', () => {
     expect(run({ NDGRAD_NUM_THREADS: '3' }).threads).toBe(3);
   });
 });
+
+describe('large outputs (non-temporal stores above 4M floats)', () => {
+  const N = (1 << 22) + 37;
+  test.each([1, 2])('exp, add, mul by a number agree with scalar at %i thread(s)', (threads) => {
+    const prev = native.setNumThreads(threads);
+    try {
+      const x = data(N, -4, 4, 11);
+      const y = data(N, -4, 4, 12);
+      compare(underEachIsa(() => nd.exp(x)), (_i, r) => 4 * EPS * Math.abs(r), 'exp');
+      compare(underEachIsa(() => nd.add(x, y)), () => 0, 'add');
+      compare(underEachIsa(() => nd.multiply(x, 3)), () => 0, 'mul');
+      // an output view that is not vector-aligned takes the ordinary store path
+      const big = nd.zeros([2, N]);
+      const out = big.at(1); // starts 4*N bytes in: not a multiple of the vector size
+      compare(
+        underEachIsa(() => {
+          nd.add(x, y, { out });
+          return out.copy();
+        }),
+        () => 0,
+        'add out',
+      );
+      nd.dispose([x, y, big, out]);
+    } finally {
+      native.setNumThreads(prev);
+    }
+  });
+});

@@ -28,6 +28,9 @@ inline V vset(float f) { return _mm256_set1_ps(f); }
 inline V vzero() { return _mm256_setzero_ps(); }
 inline V vload(const float* p) { return _mm256_loadu_ps(p); }
 inline void vstore(float* p, V v) { _mm256_storeu_ps(p, v); }
+// Non-temporal store for outputs too large to stay in cache (p aligned to a whole vector).
+inline void vstream(float* p, V v) { _mm256_stream_ps(p, v); }
+inline void vfence() { _mm_sfence(); }
 inline __m256i tail_mask(int64_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }

@@ -29,6 +29,9 @@ inline V vset(float f) { return _mm512_set1_ps(f); }
 inline V vzero() { return _mm512_setzero_ps(); }
 inline V vload(const float* p) { return _mm512_loadu_ps(p); }
 inline void vstore(float* p, V v) { _mm512_storeu_ps(p, v); }
+// Non-temporal store for outputs too large to stay in cache (p aligned to a whole vector).
+inline void vstream(float* p, V v) { _mm512_stream_ps(p, v); }
+inline void vfence() { _mm_sfence(); }
 inline __mmask16 tail_mask(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
 // Loads/stores the first n (< W) lanes; the other lanes read as 0 and are not written.
 inline V vloadn(const float* p, int64_t n) { return _mm512_maskz_loadu_ps(tail_mask(n), p); }

@@ -29,6 +29,9 @@ inline V vset(float f) { return vdupq_n_f32(f); }
 inline V vzero() { return vdupq_n_f32(0.f); }
 inline V vload(const float* p) { return vld1q_f32(p); }
 inline void vstore(float* p, V v) { vst1q_f32(p, v); }
+// Non-temporal store for outputs too large to stay in cache (p aligned to a whole vector).
+inline void vstream(float* p, V v) { vst1q_f32(p, v); }
+inline void vfence() { }
 // Loads/stores the first n (< W) lanes; the other lanes read as 0 and are not written.
 inline V vloadn(const float* p, int64_t n) {
   float t[W] = {0.f, 0.f, 0.f, 0.f};
