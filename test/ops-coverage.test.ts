@@ -485,6 +485,9 @@ describe('in place: set, iadd, isub, imul, idiv, { out }', () => {
 });
 
 test('no leaks', () => {
+  // Counts are process-wide: arrays that earlier test files in this jest worker left to the GC
+  // backstop may be freed between tests, so the end may be below the start, never above.
   const m = nd.memory();
-  expect([m.numArrays, m.numBytes]).toEqual([startMem.numArrays, startMem.numBytes]);
+  expect(m.numArrays).toBeLessThanOrEqual(startMem.numArrays);
+  expect(m.numBytes).toBeLessThanOrEqual(startMem.numBytes);
 });

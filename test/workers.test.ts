@@ -47,8 +47,9 @@ test('two workers compute at the same time with correct results and separate aut
   expect(results[1].trainingInside).toBe(false);
   expect(autograd.isRecording()).toBe(false);
   expect(autograd.isTraining()).toBe(false);
-  // the workers' environments are gone and released all their arrays
-  expect(nd.memory().numArrays).toBe(n0);
+  // the workers' environments are gone and released all their arrays (the count is process-wide,
+  // and arrays that earlier test files left to the GC backstop may be freed meanwhile: at most n0)
+  expect(nd.memory().numArrays).toBeLessThanOrEqual(n0);
 }, 60000);
 
 test('the main thread keeps computing and recording while workers run', async () => {

@@ -1,5 +1,7 @@
 #include "tape.h"
 
+#include "../core/pool_alloc.h"
+
 #include <algorithm>
 #include <atomic>
 #include <sstream>
@@ -98,7 +100,7 @@ void check_out_target(const ops::OpCall& c, const NDArray& out) {
 }
 
 void record(ops::OpCall& c) {
-  auto node = std::make_shared<Node>();
+  auto node = std::allocate_shared<Node>(PoolAlloc<Node>());
   const ops::OpDef* op = c.op;
   node->op = op;
   node->attrs = *c.attrs;
@@ -181,7 +183,7 @@ void mark_variable(NDArray& var, const NDArray& grad, GradReq req) {
     n.grad_reqs[var.out_index] = req;
     return;
   }
-  auto node = std::make_shared<Node>();
+  auto node = std::allocate_shared<Node>(PoolAlloc<Node>());
   node->is_variable = true;
   node->seq = ++g_seq;
   node->out_shapes = {var.shape};
@@ -338,7 +340,7 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
   }
 
   StateGuard guard(create_graph, train_mode);
-  std::vector<std::vector<GradSlot>> grads(order.size());
+  std::vector<SmallVec<GradSlot, 1>> grads(order.size());
   for (size_t i = 0; i < order.size(); ++i) grads[i].resize(order[i]->num_outputs());
   for (size_t h = 0; h < heads.size(); ++h) {
     const NDArray& head = heads[h];
@@ -350,7 +352,7 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
   for (size_t i = 0; i < order.size(); ++i) {
     Node& n = *order[i];
     if (!needs[i] || n.is_variable) continue;
-    std::vector<NDArray> og(grads[i].size());
+    ops::ArrayList og(grads[i].size());
     bool any = false;
     for (size_t k = 0; k < og.size(); ++k) {
       og[k] = grads[i][k].g;
@@ -359,8 +361,8 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
     if (!any) continue;
     const char* opname = n.op ? n.op->name : "?";
 
-    std::vector<NDArray> in_grads;
-    std::vector<bool> need(n.inputs.size());
+    ops::ArrayList in_grads;
+    SmallVec<bool, 4> need(n.inputs.size());
     for (size_t k = 0; k < n.inputs.size(); ++k)
       need[k] = n.inputs[k].node && needs[idx(n.inputs[k].node)] && is_float(n.in_dtypes[k]);
 

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "error.h"
+#include "pool_alloc.h"
 
 namespace ndgrad {
 
@@ -15,45 +16,6 @@ bool parse_dtype(const std::string& s, DType* out) {
   return true;
 }
 
-namespace {
-
-// Per-thread free list for the shared_ptr control blocks of Storage: every op result needs one,
-// and a malloc/free pair per tiny op is measurable.
-struct BlockList {
-  void* items[256];
-  int n = 0;
-  ~BlockList() {
-    while (n > 0) ::operator delete(items[--n]);
-  }
-};
-
-template <class T>
-struct PoolAlloc {
-  using value_type = T;
-  PoolAlloc() = default;
-  template <class U>
-  PoolAlloc(const PoolAlloc<U>&) {}  // NOLINT: rebinding
-  static BlockList& list() {
-    thread_local BlockList l;
-    return l;
-  }
-  T* allocate(size_t n) {
-    BlockList& l = list();
-    if (n == 1 && l.n > 0) return static_cast<T*>(l.items[--l.n]);
-    return static_cast<T*>(::operator new(n * sizeof(T)));
-  }
-  void deallocate(T* p, size_t n) {
-    BlockList& l = list();
-    if (n == 1 && l.n < 256) l.items[l.n++] = p;
-    else ::operator delete(p);
-  }
-  template <class U>
-  bool operator==(const PoolAlloc<U>&) const { return true; }
-  template <class U>
-  bool operator!=(const PoolAlloc<U>&) const { return false; }
-};
-
-}  // namespace
 
 NDArray empty(const Shape& shape, DType dtype) {
   if (shape.size() > kMaxDims)
