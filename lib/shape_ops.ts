@@ -1,5 +1,5 @@
 // Shape and index ops: swapAxes, tile, repeat, flip, concat, stack, slice, sliceAxis, take, pick,
-// oneHot, batchDot, clip (math in native/src/ops/shape2.cc, index.cc, batch_dot.cc, activation.cc).
+// oneHot, batchDot, clip (math in native/src/ops/layout.cc, index.cc, batch_dot.cc, activation.cc).
 import { NDArrayError } from './errors';
 import { DType, invoke, NDArray, OutOption, options } from './ndarray';
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "../core/threadpool.h"
-#include "ops2.h"
+#include "ops.h"
 
 namespace ndgrad {
 namespace ops {

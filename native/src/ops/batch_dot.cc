@@ -2,7 +2,7 @@
 // transposeA / transposeB swap the last two axes of an operand. Backward is batch_dot again, so
 // mixed second order works.
 #include "../kernels/kernels.h"
-#include "ops2.h"
+#include "ops.h"
 
 namespace ndgrad {
 namespace ops {

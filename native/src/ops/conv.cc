@@ -7,7 +7,7 @@
 
 #include "../kernels/kernels.h"
 #include "../core/threadpool.h"
-#include "ops2.h"
+#include "ops.h"
 
 namespace ndgrad {
 namespace ops {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "ops2.h"
+#include "ops.h"
 
 namespace ndgrad {
 namespace ops {

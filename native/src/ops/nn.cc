@@ -1,6 +1,6 @@
 // Neural-network ops used by MXNet's autograd tests: Dropout (train/predict behaviour, mask decided
-// at forward), split (several outputs) with its inverse concat, and FullyConnected. Every backward
-// is written with ops, so createGraph records it (mixed second order for FullyConnected).
+// at forward) and FullyConnected. Every backward is written with ops, so createGraph records it
+// (mixed second order for FullyConnected).
 #include <cmath>
 #include <cstring>
 
@@ -12,12 +12,6 @@
 namespace ndgrad {
 namespace ops {
 namespace {
-
-std::string sizes_str(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
-}
 
 // ---------------------------------------------------------------------------------------------
 // Dropout(x; p = 0.5, axes = []): inverted dropout, active when training and p > 0. The mask
@@ -78,161 +72,6 @@ void dropout_backward(GradCall& g) {
   // (keep_connected) and the next order gives zeros instead of "unreachable".
   NDArray dx = g.state.empty() ? dy : mul(dy, g.state[0]);
   g.in_grads[0] = keep_connected(dx, g.inputs[0]);
-}
-
-// ---------------------------------------------------------------------------------------------
-// split(x; num_outputs, axis = 1, squeeze_axis = false) and _split_sizes(x; sizes, axis) cut x
-// along `axis`; concat(xs...; dim = 1) joins. Each is the other's gradient.
-
-struct SplitSpec {
-  int axis;
-  std::vector<int64_t> sizes;
-  bool squeeze;
-};
-
-SplitSpec split_spec(const char* op, const Attrs& at, const Shape& s, bool by_sizes) {
-  SplitSpec sp;
-  if (s.empty()) fail(code::BAD_AXIS, op, ": cannot split a 0-d array");
-  sp.axis = normalize_axis(at.integer(op, by_sizes ? "axis" : "axis", 1), s.size(), op, s);
-  int64_t d = s[sp.axis];
-  if (by_sizes) {
-    sp.sizes = at.ints(op, "sizes");
-    sp.squeeze = false;
-    int64_t tot = 0;
-    for (int64_t v : sp.sizes) {
-      if (v < 0) fail(code::BAD_ARGUMENT, op, ": negative section size in ", sizes_str(sp.sizes));
-      tot += v;
-    }
-    if (tot != d)
-      fail(code::SHAPE_MISMATCH, op, ": sections ", sizes_str(sp.sizes), " do not add up to axis ", sp.axis,
-           " of shape ", shape_str(s));
-    return sp;
-  }
-  int64_t n = at.integer(op, "num_outputs", 0);
-  if (!at.has("num_outputs") || n < 1)
-    fail(code::BAD_ARGUMENT, op, ": numOutputs must be a positive integer (data ", shape_str(s), ")");
-  if (d == 0 && n > (int64_t(1) << 16))  // d % n == 0 for any n: bound the number of (empty) outputs
-    fail(code::BAD_ARGUMENT, op, ": numOutputs ", n, " is too large to split axis ", sp.axis, " of shape ", shape_str(s));
-  if (d % n != 0)
-    fail(code::SHAPE_MISMATCH, op, ": axis ", sp.axis, " of shape ", shape_str(s), " (size ", d,
-         ") cannot be split evenly into ", n, " outputs");
-  sp.squeeze = at.flag(op, "squeeze_axis", false);
-  if (sp.squeeze && d / n != 1)
-    fail(code::SHAPE_MISMATCH, op, ": squeezeAxis needs sections of size 1, but axis ", sp.axis, " of shape ",
-         shape_str(s), " split into ", n, " gives size ", d / n);
-  sp.sizes.assign(static_cast<size_t>(n), d / n);
-  return sp;
-}
-
-void split_infer_impl(OpCall& c, bool by_sizes) {
-  const Shape& s = c.inputs[0].shape;
-  SplitSpec sp = split_spec(c.name(), *c.attrs, s, by_sizes);
-  for (int64_t sz : sp.sizes) {
-    Shape o = s;
-    if (sp.squeeze) o.erase(sp.axis);
-    else o[sp.axis] = sz;
-    c.out_shapes.push_back(o);
-    c.out_dtypes.push_back(c.inputs[0].dtype);
-  }
-}
-void split_infer(OpCall& c) { split_infer_impl(c, false); }
-void split_sizes_infer(OpCall& c) { split_infer_impl(c, true); }
-
-// x seen as [outer, d, inner]: output i is x[:, start_i : start_i + size_i, :].
-void split_forward(OpCall& c) {
-  const NDArray& x = c.inputs[0];
-  bool by_sizes = c.attrs->has("sizes");
-  SplitSpec sp = split_spec(c.name(), *c.attrs, x.shape, by_sizes);
-  int64_t outer = 1, inner = 1, d = x.shape[sp.axis];
-  for (int i = 0; i < sp.axis; ++i) outer *= x.shape[i];
-  for (size_t i = sp.axis + 1; i < x.ndim(); ++i) inner *= x.shape[i];
-  size_t es = dtype_size(x.dtype);
-  const char* src = static_cast<const char*>(x.raw());
-  int64_t start = 0;
-  for (size_t k = 0; k < sp.sizes.size(); ++k) {
-    int64_t sz = sp.sizes[k];
-    char* dst = static_cast<char*>(c.outputs[k].raw());
-    size_t row = static_cast<size_t>(sz * inner) * es;
-    if (row)
-      for (int64_t o = 0; o < outer; ++o)
-        std::memcpy(dst + o * row, src + static_cast<size_t>((o * d + start) * inner) * es, row);
-    start += sz;
-  }
-}
-
-NDArray concat_axis(const std::vector<NDArray>& xs, int64_t axis);
-
-void split_backward(GradCall& g) {
-  const Shape& s = g.in_shapes[0];
-  bool by_sizes = g.attrs->has("sizes");
-  SplitSpec sp = split_spec(g.name(), *g.attrs, s, by_sizes);
-  std::vector<NDArray> parts;
-  for (size_t k = 0; k < sp.sizes.size(); ++k) {
-    NDArray dk = g.out_grad(k);
-    if (sp.squeeze) {
-      Shape e = s;
-      e[sp.axis] = 1;
-      dk = reshape(dk, e);
-    }
-    parts.push_back(dk);
-  }
-  g.in_grads[0] = concat_axis(parts, sp.axis);
-}
-
-void concat_infer(OpCall& c) {
-  if (c.inputs.empty()) fail(code::BAD_ARGUMENT, "concat: needs at least one array");
-  const Shape& s0 = c.inputs[0].shape;
-  if (s0.empty()) fail(code::BAD_AXIS, "concat: cannot concatenate 0-d arrays (", shapes_of(c), ")");
-  expect_same_dtype(c);
-  int axis = normalize_axis(c.attrs->integer(c.name(), "dim", 1), s0.size(), c.name(), s0);
-  Shape o = s0;
-  int64_t tot = 0;
-  for (auto& a : c.inputs) {
-    const Shape& s = a.shape;
-    bool ok = s.size() == s0.size();
-    for (size_t i = 0; ok && i < s.size(); ++i)
-      if (static_cast<int>(i) != axis && s[i] != s0[i]) ok = false;
-    if (!ok)
-      fail(code::SHAPE_MISMATCH, "concat: shapes ", shapes_of(c), " differ outside dimension ", axis);
-    tot += s[axis];
-  }
-  o[axis] = tot;
-  c.out_shapes = {o};
-  c.out_dtypes = {c.inputs[0].dtype};
-}
-
-void concat_forward(OpCall& c) {
-  NDArray& y = c.outputs[0];
-  int axis = normalize_axis(c.attrs->integer(c.name(), "dim", 1), y.ndim(), c.name(), y.shape);
-  int64_t outer = 1, inner = 1, d = y.shape[axis];
-  for (int i = 0; i < axis; ++i) outer *= y.shape[i];
-  for (size_t i = axis + 1; i < y.ndim(); ++i) inner *= y.shape[i];
-  size_t es = dtype_size(y.dtype);
-  char* dst = static_cast<char*>(y.raw());
-  int64_t start = 0;
-  for (auto& a : c.inputs) {
-    int64_t sz = a.shape[axis];
-    const char* src = static_cast<const char*>(a.raw());
-    size_t row = static_cast<size_t>(sz * inner) * es;
-    if (row)
-      for (int64_t o = 0; o < outer; ++o)
-        std::memcpy(dst + static_cast<size_t>((o * d + start) * inner) * es, src + o * row, row);
-    start += sz;
-  }
-}
-
-const OpDef& split_sizes_op();
-
-void concat_backward(GradCall& g) {
-  int axis = normalize_axis(g.attrs->integer(g.name(), "dim", 1), g.out_shapes[0].size(), g.name(), g.out_shapes[0]);
-  Attrs at;
-  std::vector<int64_t> sizes;
-  for (auto& s : g.in_shapes) sizes.push_back(s[axis]);
-  at.set_ints("sizes", sizes);
-  at.set_number("axis", axis);
-  std::vector<NDArray> parts = invoke(split_sizes_op(), {g.out_grad(0)}, at);
-  for (size_t i = 0; i < parts.size(); ++i)
-    if (g.need[i]) g.in_grads[i] = parts[i];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,20 +157,8 @@ void fc_backward(GradCall& g) {
 
 const OpDef kDropout = {"Dropout", "dropout", "other", 1, dropout_infer, dropout_forward, dropout_backward, 1, 0,
                         kRandom, 0};
-const OpDef kSplit = {"split", "SliceChannel", "other", 1, split_infer, split_forward, split_backward, 0, 0, 0, 0};
-const OpDef kSplitSizes = {"_split_sizes", "", "other", 1, split_sizes_infer, split_forward, split_backward, 0, 0, 0, 0};
-const OpDef kConcat = {"concat", "Concat", "other", -1, concat_infer, concat_forward, concat_backward, 0, 0, 0, 0};
 const OpDef kFullyConnected = {"FullyConnected", "", "other", -1, fc_infer, fc_forward, fc_backward, 3, 0, 0, 0};
-OpRegistrar r_dropout(kDropout), r_split(kSplit), r_split_sizes(kSplitSizes), r_concat(kConcat), r_fc(kFullyConnected);
-
-const OpDef& split_sizes_op() { return kSplitSizes; }
-
-NDArray concat_axis(const std::vector<NDArray>& xs, int64_t axis) {
-  if (xs.size() == 1) return xs[0];
-  Attrs at;
-  at.set_number("dim", static_cast<double>(axis));
-  return invoke1(kConcat, xs, at);
-}
+OpRegistrar r_dropout(kDropout), r_fc(kFullyConnected);
 
 }  // namespace
 }  // namespace ops

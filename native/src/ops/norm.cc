@@ -4,7 +4,7 @@
 // statistics from x, so second and higher orders are exact.
 #include <cmath>
 
-#include "ops2.h"
+#include "ops.h"
 
 namespace ndgrad {
 namespace ops {

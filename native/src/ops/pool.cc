@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "../core/threadpool.h"
-#include "ops2.h"
+#include "ops.h"
 
 namespace ndgrad {
 namespace ops {

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "../kernels/kernels.h"
-#include "ops2.h"
+#include "ops.h"
 
 namespace ndgrad {
 namespace ops {
