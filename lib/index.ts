@@ -29,7 +29,6 @@ export const nd = {
   broadcastLike: opsModule.broadcastLike,
   astype: opsModule.astype,
   Dropout: nnModule.Dropout,
-  split: nnModule.split,
   FullyConnected: nnModule.FullyConnected,
   array: nda.array,
   zeros: nda.zeros,

@@ -1,4 +1,4 @@
-// Neural-network ops of the autograd issue: Dropout, split, FullyConnected (math in native/src/ops/nn.cc).
+// Neural-network ops of the autograd issue: Dropout, FullyConnected (math in native/src/ops/nn.cc).
 import { NDArrayError } from './errors';
 import { invoke, NDArray, options } from './ndarray';
 
@@ -13,20 +13,6 @@ export interface DropoutOptions {
 export function Dropout(x: NDArray, opts: DropoutOptions = {}): NDArray {
   opts = options(opts, 'Dropout') as typeof opts;
   return invoke('Dropout', [x], { p: opts.p ?? 0.5, axes: opts.axes ?? null });
-}
-
-export interface SplitOptions {
-  numOutputs: number;
-  axis?: number;
-  squeezeAxis?: boolean;
-}
-
-/** Splits x into numOutputs equal parts along axis (MXNet's split / SliceChannel). Always a list. */
-export function split(x: NDArray, opts: SplitOptions): NDArray[] {
-  if (!opts || typeof opts.numOutputs !== 'number')
-    throw new NDArrayError('split: options { numOutputs } are required', 'BAD_ARGUMENT');
-  const r = invoke('split', [x], { num_outputs: opts.numOutputs, axis: opts.axis ?? 1, squeeze_axis: !!opts.squeezeAxis });
-  return Array.isArray(r) ? r : [r];
 }
 
 export interface FullyConnectedOptions {

@@ -1,4 +1,4 @@
-// Shape and index ops: swapAxes, tile, repeat, flip, concat, stack, slice, sliceAxis, take, pick,
+// Shape and index ops: swapAxes, tile, repeat, flip, concat, stack, split, slice, sliceAxis, take, pick,
 // oneHot, batchDot, clip (math in native/src/ops/layout.cc, index.cc, batch_dot.cc, activation.cc).
 import { NDArrayError } from './errors';
 import { DType, invoke, NDArray, OutOption, options } from './ndarray';
@@ -168,4 +168,18 @@ proto.batchDot = function (this: NDArray, b: NDArray, opts?: any) {
   return batchDot(this, b, opts);
 };
 
-export const shapeOps = { swapAxes, tile, repeat, flip, concat, stack, slice, sliceAxis, take, pick, oneHot, batchDot };
+export interface SplitOptions {
+  numOutputs: number;
+  axis?: number;
+  squeezeAxis?: boolean;
+}
+
+/** Splits x into numOutputs equal parts along axis (MXNet's split / SliceChannel). Always a list. */
+export function split(x: NDArray, opts: SplitOptions): NDArray[] {
+  if (!opts || typeof opts.numOutputs !== 'number')
+    throw new NDArrayError('split: options { numOutputs } are required', 'BAD_ARGUMENT');
+  const r = invoke('split', [x], { num_outputs: opts.numOutputs, axis: opts.axis ?? 1, squeeze_axis: !!opts.squeezeAxis });
+  return Array.isArray(r) ? r : [r];
+}
+
+export const shapeOps = { swapAxes, tile, repeat, flip, concat, stack, split, slice, sliceAxis, take, pick, oneHot, batchDot };
