@@ -296,6 +296,33 @@ void validate_heads(const std::vector<NDArray>& heads, const std::vector<NDArray
   }
 }
 
+// Frees the history reachable from a backward pass: everything but variables and nodes that hold a
+// retained gradient, which stay usable as leaves of new recordings.
+void free_graph(const std::vector<NodePtr>& order) {
+  for (auto& np : order) {
+    Node& n = *np;
+    if (n.is_variable) continue;
+    bool keep = false;
+    for (uint32_t k = 0; k < n.grad_reqs.size(); ++k) keep = keep || n.marked(k);
+    n.inputs.clear();
+    n.saved_inputs.clear();
+    n.saved_outputs.clear();
+    n.state.clear();
+    n.custom.reset();
+    if (!keep) n.freed = true;
+  }
+}
+
+// A pass that consumes its graph and fails halfway has already moved saved arrays out of some
+// nodes: the whole graph is freed (GRAPH_FREED next time), never left half-usable.
+struct FreeOnError {
+  const std::vector<NodePtr>& order;
+  bool active;
+  ~FreeOnError() {
+    if (active) free_graph(order);
+  }
+};
+
 // Runs the backward pass. `targets` empty: backward() mode (all marked arrays); otherwise grad()
 // mode, returning the totals for those arrays.
 std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<NDArray>& head_grads,
@@ -340,6 +367,8 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
   }
 
   StateGuard guard(create_graph, train_mode);
+  const bool consume = !retain_graph;
+  FreeOnError consumed{order, consume};
   std::vector<SmallVec<GradSlot, 1>> grads(order.size());
   for (size_t i = 0; i < order.size(); ++i) grads[i].resize(order[i]->num_outputs());
   for (size_t h = 0; h < heads.size(); ++h) {
@@ -397,23 +426,27 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
       g.op = n.op;
       g.attrs = &n.attrs;
       g.training = train_mode;
+      // Without retainGraph this node is visited once and freed after the pass, so its saved arrays
+      // move into the call instead of being copied (no reference-count traffic).
       g.inputs.resize(n.inputs.size());
       for (size_t k = 0; k < n.saved_inputs.size(); ++k) {
-        const SavedArray& s = n.saved_inputs[k];
+        SavedArray& s = n.saved_inputs[k];
         if (!s.array.defined()) continue;
         if (s.array.version() != s.version)
           fail(code::INPLACE_MODIFIED, "backward: input ", k, " (shape ", shape_str(s.array.shape), ") of ", opname,
                " was modified in place after it was recorded; its gradient would be wrong");
-        g.inputs[k] = s.array;
+        if (consume) g.inputs[k] = std::move(s.array);
+        else g.inputs[k] = s.array;
       }
       g.outputs.resize(n.num_outputs());
       for (size_t k = 0; k < n.saved_outputs.size(); ++k) {
-        const SavedArray& s = n.saved_outputs[k];
+        SavedArray& s = n.saved_outputs[k];
         if (!s.array.defined()) continue;
         if (s.array.version() != s.version)
           fail(code::INPLACE_MODIFIED, "backward: output ", k, " (shape ", shape_str(s.array.shape), ") of ", opname,
                " was modified in place after it was recorded; its gradient would be wrong");
-        g.outputs[k] = s.array;
+        if (consume) g.outputs[k] = std::move(s.array);
+        else g.outputs[k] = s.array;
         g.outputs[k].node = order[i];
         g.outputs[k].out_index = static_cast<uint32_t>(k);
       }
@@ -422,7 +455,7 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
       g.in_dtypes = n.in_dtypes;
       g.out_shapes = n.out_shapes;
       g.out_dtypes = n.out_dtypes;
-      g.out_grads = og;
+      g.out_grads = std::move(og);
       g.need = need;
       g.in_grads.resize(n.inputs.size());
       n.op->backward(g);
@@ -475,20 +508,8 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
     }
   }
 
-  if (!retain_graph) {
-    for (auto& np : order) {
-      Node& n = *np;
-      if (n.is_variable) continue;
-      bool keep = false;
-      for (uint32_t k = 0; k < n.grad_reqs.size(); ++k) keep = keep || n.marked(k);
-      n.inputs.clear();
-      n.saved_inputs.clear();
-      n.saved_outputs.clear();
-      n.state.clear();
-      n.custom.reset();
-      if (!keep) n.freed = true;
-    }
-  }
+  if (!retain_graph) free_graph(order);
+  consumed.active = false;
   return result;
 }
 
