@@ -296,6 +296,13 @@ describe('error codes', () => {
       const z = autograd.record(() => nd.exp(x));
       z.iadd(1);
       expect(codeOf(() => z.backward())).toBe('INPLACE_MODIFIED');
+      // a pass that fails without retainGraph frees its graph: the retry says so, and with
+      // retainGraph the graph stays usable after the failure (the same error again)
+      expect(codeOf(() => z.backward())).toBe('GRAPH_FREED');
+      const z2 = autograd.record(() => nd.exp(x));
+      z2.iadd(1);
+      expect(codeOf(() => z2.backward(null, { retainGraph: true }))).toBe('INPLACE_MODIFIED');
+      expect(codeOf(() => z2.backward(null, { retainGraph: true }))).toBe('INPLACE_MODIFIED');
       // ops that save nothing are unaffected
       const w = autograd.record(() => x.add(c));
       c.iadd(1);
