@@ -434,10 +434,15 @@ export function tidy<T>(fn: () => T): T {
     for (const a of scope) if (!a._kept) a.dispose();
     throw new NDArrayError('tidy: the function returned a Promise; tidy only works with synchronous code', 'ASYNC_SCOPE');
   }
-  const keep = new Set<NDArray>();
-  collect(result, keep);
+  // The common results (one array, or nothing) skip building a set of kept arrays.
+  const single = result instanceof NDArray ? result : null;
+  let keep: Set<NDArray> | null = null;
+  if (!single && result !== null && typeof result === 'object') {
+    keep = new Set<NDArray>();
+    collect(result, keep);
+  }
   for (const a of scope) {
-    if (a._kept || keep.has(a)) {
+    if (a._kept || a === single || (keep !== null && keep.has(a))) {
       if (a._h >= 0) track(a); // hand it to the enclosing scope (or the GC backstop)
     } else a.dispose();
   }

@@ -193,7 +193,6 @@ bool overlaps(const NDArray& a, const NDArray& b) { return a.defined() && b.defi
 }  // namespace
 
 ArrayList invoke(const OpDef& op, ArrayList inputs, const Attrs& attrs, const NDArray* out) {
-  static const Attrs kEmpty;
   OpCall c;
   c.op = &op;
   c.inputs = std::move(inputs);
@@ -271,7 +270,6 @@ ArrayList invoke(const OpDef& op, ArrayList inputs, const Attrs& attrs, const ND
     c.outputs[0].node = out->node;
     c.outputs[0].out_index = out->out_index;
   }
-  (void)kEmpty;
   return std::move(c.outputs);
 }
 
