@@ -161,6 +161,20 @@ void gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
               int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   const KernelTable& t = table();
   const int MR = t.gemm_mr, NR = t.gemm_nr;
+  // Few columns (a classifier head, a 3x3 single-channel filter gradient): most of each MR x NR tile
+  // would be padding. Computing C^T = B^T A^T instead puts the long side along NR; the small C^T is
+  // then transposed into C.
+  auto padded = [](int64_t len, int tile) { return (len + tile - 1) / tile * tile; };
+  if (n < NR && m >= NR && padded(n, MR) * padded(m, NR) < padded(m, MR) * padded(n, NR)) {
+    Buffer tbuf(sizeof(float) * static_cast<size_t>(n * m));
+    float* ct = tbuf.f();
+    gemm_f32(!tb, !ta, n, m, k, b, ldb, a, lda, ct, m, false);
+    for (int64_t i = 0; i < m; ++i) {
+      float* ci = c + i * ldc;
+      for (int64_t j = 0; j < n; ++j) ci[j] = accumulate ? ci[j] + ct[j * m + i] : ct[j * m + i];
+    }
+    return;
+  }
   int threads = num_threads();
   double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   int64_t mt = (m + MR - 1) / MR, nt = (n + NR - 1) / NR;  // micro-tiles along each side
