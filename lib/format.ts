@@ -98,7 +98,47 @@ function extendLine(s: string, line: string, word: string, width: number, prefix
   return [s, line + word];
 }
 
+/**
+ * NumPy's str() of a 0-d array, which is str() of its scalar (`_array_str_implementation`): the
+ * shortest round-trip digits, positional for 1e-4 <= |v| < 1e8 (float32) or 1e16 (float64) or v == 0,
+ * keeping one zero after the point ("6.0"), else scientific with trailing zeros trimmed ("1e-05").
+ */
+function scalarStr(v: number, dtype: string): string {
+  if (dtype !== 'float32' && dtype !== 'float64') return String(v);
+  if (Number.isNaN(v)) return 'nan';
+  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+  const f32 = dtype === 'float32';
+  const a = Math.abs(v);
+  if (a === 0 || (a >= 1e-4 && a < (f32 ? 1e8 : 1e16))) {
+    // String(x) of the shortest decimal is positional in this range (JS switches at 1e-7 and 1e21)
+    let digits = String(v);
+    if (f32) {
+      for (let p = 1; p <= 9; p++) {
+        const s = v.toPrecision(p);
+        if (Math.fround(parseFloat(s)) === v) {
+          digits = String(parseFloat(s));
+          break;
+        }
+      }
+    }
+    if (Object.is(v, -0)) digits = '-0';
+    return digits.includes('.') ? digits : digits + '.0';
+  }
+  let mant = '';
+  let exp = '';
+  for (let p = 0; p <= 16; p++) {
+    const s = v.toExponential(p);
+    if ((f32 ? Math.fround(parseFloat(s)) : parseFloat(s)) === v) {
+      [mant, exp] = s.split('e');
+      break;
+    }
+  }
+  if (mant.includes('.')) mant = mant.replace(/0+$/, '').replace(/\.$/, '');
+  return `${mant}e${exp[0]}${exp.slice(1).padStart(2, '0')}`;
+}
+
 export function formatArray(data: ArrayLike<number>, shape: number[], dtype: string): string {
+  if (shape.length === 0) return scalarStr(data[0], dtype);
   const size = data.length;
   const summarise = size > THRESHOLD;
   const strides: number[] = new Array(shape.length);
@@ -120,7 +160,6 @@ export function formatArray(data: ArrayLike<number>, shape: number[], dtype: str
   if (size > 0) gather(0, 0);
   const isFloat = dtype === 'float32' || dtype === 'float64';
   const fmt = isFloat ? floatFormatter(values, dtype === 'float32') : intFormatter(values);
-  if (shape.length === 0) return fmt(data[0]);
   if (size === 0) return '[]';
 
   const rec = (axis: number, offset: number, hanging: string, width: number): string => {

@@ -135,6 +135,7 @@ export class NDArray {
   }
 
   // ---- autograd ----
+  /** The gradient buffer while the array is marked (attachGrad / markVariables), else null. */
   get grad(): NDArray | null {
     return this._grad;
   }
@@ -444,7 +445,16 @@ export function tidy<T>(fn: () => T): T {
   for (const a of scope) {
     if (a._kept || a === single || (keep !== null && keep.has(a))) {
       if (a._h >= 0) track(a); // hand it to the enclosing scope (or the GC backstop)
-    } else a.dispose();
+    } else {
+      const g = a._grad;
+      if (g !== null && a._ownsGrad && g._h >= 0 && (g === single || (keep !== null && keep.has(g)))) {
+        // a variable made here is freed, but its returned .grad outlives it like any returned array
+        a._ownsGrad = false;
+        g._kept = false;
+        track(g);
+      }
+      a.dispose();
+    }
   }
   return result;
 }

@@ -1,8 +1,8 @@
 // Neural-network ops of the autograd issue: Dropout, FullyConnected (math in native/src/ops/nn.cc).
 import { NDArrayError } from './errors';
-import { invoke, NDArray, options } from './ndarray';
+import { invoke, NDArray, OutOption, options } from './ndarray';
 
-export interface DropoutOptions {
+export interface DropoutOptions extends OutOption {
   /** drop probability, in [0, 1); default 0.5 */
   p?: number;
   /** axes along which one mask value is shared (MXNet's variational dropout) */
@@ -12,10 +12,10 @@ export interface DropoutOptions {
 /** Inverted dropout (kept values scaled by 1/(1-p)); active only when autograd.isTraining(). */
 export function Dropout(x: NDArray, opts: DropoutOptions = {}): NDArray {
   opts = options(opts, 'Dropout') as typeof opts;
-  return invoke('Dropout', [x], { p: opts.p ?? 0.5, axes: opts.axes ?? null });
+  return invoke('Dropout', [x], { p: opts.p ?? 0.5, axes: opts.axes ?? null }, opts.out);
 }
 
-export interface FullyConnectedOptions {
+export interface FullyConnectedOptions extends OutOption {
   /** number of outputs; must equal weight.shape[0] (default: taken from weight) */
   numHidden?: number;
   /** no bias term (implied when bias is omitted) */
@@ -42,5 +42,5 @@ export function FullyConnected(
     throw new NDArrayError('FullyConnected: noBias is true but a bias array was given', 'BAD_ARGUMENT');
   if (!noBias && !b) throw new NDArrayError('FullyConnected: noBias is false but no bias array was given', 'BAD_ARGUMENT');
   const attrs = { num_hidden: opts.numHidden ?? null, no_bias: noBias, flatten: opts.flatten ?? true };
-  return invoke('FullyConnected', noBias ? [x, weight] : [x, weight, b as NDArray], attrs);
+  return invoke('FullyConnected', noBias ? [x, weight] : [x, weight, b as NDArray], attrs, opts.out);
 }

@@ -74,25 +74,25 @@ export function reshape(x: NDArray, shape: number[], opts?: OutOption): NDArray 
 export function transpose(x: NDArray, axes?: number[], opts?: OutOption): NDArray {
   return invoke('transpose', [x], { axes: axes ?? null }, opts?.out);
 }
-export function expandDims(x: NDArray, axis: number): NDArray {
-  return invoke('expand_dims', [x], { axis });
+export function expandDims(x: NDArray, axis: number, opts?: OutOption): NDArray {
+  return invoke('expand_dims', [x], { axis }, opts?.out);
 }
-export function squeeze(x: NDArray, axis?: number | number[]): NDArray {
-  return invoke('squeeze', [x], { axis: axis ?? null });
+export function squeeze(x: NDArray, axis?: number | number[] | null, opts?: OutOption): NDArray {
+  return invoke('squeeze', [x], { axis: axis ?? null }, opts?.out);
 }
-export function flatten(x: NDArray): NDArray {
-  return invoke('flatten', [x]);
+export function flatten(x: NDArray, opts?: OutOption): NDArray {
+  return invoke('flatten', [x], null, opts?.out);
 }
 export function broadcastTo(x: NDArray, shape: number[], opts?: OutOption): NDArray {
   return invoke('broadcast_to', [x], { shape }, opts?.out);
 }
-export function broadcastLike(x: NDArray, y: NDArray): NDArray {
+export function broadcastLike(x: NDArray, y: NDArray, opts?: OutOption): NDArray {
   handleOf(y, 'broadcastLike');
   // y's shape is literal: a zero-size axis is not MXNet's "keep this axis" code 0
-  return invoke('broadcast_to', [x], { shape: y.shape, exact: true });
+  return invoke('broadcast_to', [x], { shape: y.shape, exact: true }, opts?.out);
 }
-export function astype(x: NDArray, dtype: string): NDArray {
-  return invoke('astype', [x], { dtype });
+export function astype(x: NDArray, dtype: string, opts?: OutOption): NDArray {
+  return invoke('astype', [x], { dtype }, opts?.out);
 }
 
 // ---- methods ----
@@ -104,7 +104,7 @@ declare module './ndarray' {
     mul(b: Operand, opts?: OutOption): NDArray;
     div(b: Operand, opts?: OutOption): NDArray;
     pow(b: Operand, opts?: OutOption): NDArray;
-    clip(aMin: number, aMax: number, opts?: OutOption): NDArray;
+    clip(aMin: number | null, aMax: number | null, opts?: OutOption): NDArray;
     dot(b: NDArray, opts?: { transposeA?: boolean; transposeB?: boolean } & OutOption): NDArray;
     transpose(axes?: number[]): NDArray;
     T: NDArray;
@@ -132,7 +132,7 @@ for (const name of REDUCE)
   proto[name] = function (this: NDArray, opts?: AxisOptions) {
     return ops[name](this, opts);
   };
-proto.clip = function (this: NDArray, a: number, b: number, opts?: OutOption) {
+proto.clip = function (this: NDArray, a: number | null, b: number | null, opts?: OutOption) {
   return clip(this, a, b, opts);
 };
 proto.dot = function (this: NDArray, b: NDArray, opts?: any) {

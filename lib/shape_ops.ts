@@ -182,4 +182,14 @@ export function split(x: NDArray, opts: SplitOptions): NDArray[] {
   return Array.isArray(r) ? r : [r];
 }
 
+declare module './ndarray' {
+  interface NDArray {
+    /** MXNet's NDArray.split: always a list. */
+    split(opts: SplitOptions): NDArray[];
+  }
+}
+proto.split = function (this: NDArray, opts: SplitOptions) {
+  return split(this, opts);
+};
+
 export const shapeOps = { swapAxes, tile, repeat, flip, concat, stack, split, slice, sliceAxis, take, pick, oneHot, batchDot };

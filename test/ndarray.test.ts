@@ -224,7 +224,7 @@ describe('printing (MXNet = NumPy str(array))', () => {
     expect(nd.zeros([]).toString().split('\n').pop()).toBe('<NDArray  @cpu(0)>');
   });
 
-  // Expected strings were produced by NumPy 2.4 (str(arr); array2string for 0-d) with the same data.
+  // Expected strings were produced by NumPy 2.4 (str(arr), also for 0-d) with the same data.
   const R = (spec: string, dtype: any): NDArray => {
     const [n, div] = spec.slice(1).split('/');
     const a = nd.arange(+n, undefined, 1, { dtype });
@@ -257,7 +257,7 @@ describe('printing (MXNet = NumPy str(array))', () => {
   ["[1,-2,3,4]", 'int32', [2,2], "[[ 1 -2]\n [ 3  4]]"],
   ["[200,3]", 'uint8', [2], "[200   3]"],
   ["[2,4,6,8]", 'float32', [4], "[2. 4. 6. 8.]"],
-  ["[6]", 'float32', [], "6."],
+  ["[6]", 'float32', [], "6.0"],  // MXNet prints str(x.asnumpy()); NumPy str of a 0-d array is its scalar's str
   ["[]", 'float32', [0,3], "[]"],
   ["[]", 'float32', [2,0], "[]"],
   ["[1,2,3,1234567]", 'float32', [4], "[1.000000e+00 2.000000e+00 3.000000e+00 1.234567e+06]"],
