@@ -146,6 +146,7 @@ const ops::OpDef& custom_op() {
 
 void record_custom(const std::vector<NDArray>& inputs, std::vector<NDArray>& outputs,
                    std::shared_ptr<CustomBackward> fn) {
+  if (outputs.empty()) fail(code::BAD_ARGUMENT, "Function: forward must return at least one NDArray");
   if (!should_record(inputs)) return;
   ops::OpCall c;
   c.op = &custom_op();
@@ -313,6 +314,19 @@ void free_graph(const std::vector<NodePtr>& order) {
   }
 }
 
+// True when a pass (a nested one, from user code) freed this node or moved its saved arrays out.
+bool graph_gone(const Node& n) {
+  if (n.freed || n.inputs.size() != n.in_shapes.size() || n.saved_inputs.size() != n.in_shapes.size() ||
+      n.saved_outputs.size() != n.out_shapes.size())
+    return true;
+  if (!n.op) return false;
+  for (size_t k = 0; k < n.saved_inputs.size(); ++k)
+    if (save_bit(n.op->save_inputs, k) && !n.saved_inputs[k].array.defined()) return true;
+  for (size_t k = 0; k < n.saved_outputs.size(); ++k)
+    if (save_bit(n.op->save_outputs, k) && !n.saved_outputs[k].array.defined()) return true;
+  return false;
+}
+
 // A pass that consumes its graph and fails halfway has already moved saved arrays out of some
 // nodes: the whole graph is freed (GRAPH_FREED next time), never left half-usable.
 struct FreeOnError {
@@ -394,6 +408,16 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
     SmallVec<bool, 4> need(n.inputs.size());
     for (size_t k = 0; k < n.inputs.size(); ++k)
       need[k] = n.inputs[k].node && needs[idx(n.inputs[k].node)] && is_float(n.in_dtypes[k]);
+    bool any_need = false;
+    for (size_t k = 0; k < need.size(); ++k) any_need = any_need || need[k];
+    if (graph_gone(n)) {
+      // Freed by an earlier pass but kept for a retained gradient: a leaf now, nothing flows on.
+      if (!any_need) continue;
+      // A Function's backward (user code) ran another pass that freed or consumed part of this
+      // graph: refuse instead of reading saved arrays that are gone.
+      fail(code::GRAPH_FREED, fn, ": the graph through ", opname,
+           " was freed during this pass (by a backward call inside Function.backward); pass retainGraph: true");
+    }
 
     if (n.custom) {
       std::vector<NDArray> full_og(og.size());
@@ -404,8 +428,13 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
         bool p;
         ~Restore() { set_recording(p); }
       } restore{prev};
-      in_grads = n.custom->backward(full_og);
+      // Our own reference: user code may run a pass that frees this node's `custom` while it runs.
+      std::shared_ptr<CustomBackward> cb = n.custom;
+      in_grads = cb->backward(full_og);
       for (size_t j = 0; j < order.size(); ++j) order[j]->order_index = j;  // user code may have run a pass
+      if (any_need && graph_gone(n))
+        fail(code::GRAPH_FREED, fn, ": the graph through Function was freed by a backward call inside its own "
+                                    "Function.backward; pass retainGraph: true");
       if (in_grads.size() != n.inputs.size())
         fail(code::BAD_CUSTOM_GRAD, "Function.backward: returned ", in_grads.size(), " gradients for ",
              n.inputs.size(), " inputs");

@@ -221,7 +221,9 @@ ops::Attrs to_attrs(const Napi::Value& v) {
   return at;
 }
 
-std::vector<NDArray> arrays_of(Napi::Env env, const Napi::Value& v, bool allow_missing = false) {
+// `handles` (optional) receives the handle read for each element, so callers never read the list twice.
+std::vector<NDArray> arrays_of(Napi::Env env, const Napi::Value& v, bool allow_missing = false,
+                               std::vector<int32_t>* handles = nullptr) {
   std::vector<NDArray> r;
   if (!v.IsArray()) fail(code::BAD_ARGUMENT, "expected a list of NDArrays");
   if (v.As<Napi::Array>().Length() > kIndexMask) fail(code::BAD_ARGUMENT, "too many arrays in a list");
@@ -233,6 +235,7 @@ std::vector<NDArray> arrays_of(Napi::Env env, const Napi::Value& v, bool allow_m
       r.emplace_back();
     else
       r.push_back(get(env, e));
+    if (handles) handles->push_back(e.IsNumber() ? e.As<Napi::Number>().Int32Value() : -1);
   }
   return r;
 }
@@ -511,14 +514,19 @@ ENTRY(MarkVariables) {
   if (vs.Length() != gs.Length() || vs.Length() != rs.Length())
     fail(code::BAD_ARGUMENT, "markVariables: ", vs.Length(), " variables, ", gs.Length(), " gradients and ",
          rs.Length(), " gradReqs must have the same length");
-  std::vector<NDArray*> vars;
+  // Handles, not NDArray pointers: reading a list element can run JS (a getter) that creates
+  // arrays, and put() may then reallocate the slot table under any reference taken from get().
+  std::vector<int32_t> var_handles;
   std::vector<NDArray> grads;
   std::vector<autograd::GradReq> reqs;
-  for (uint32_t i = 0; i < vs.Length(); ++i) {
-    vars.push_back(&get(env, vs.Get(i)));
-    grads.push_back(get(env, gs.Get(i)));
-    reqs.push_back(req_of(rs.Get(i)));
-    const NDArray &v = *vars.back(), &g = grads.back();
+  const uint32_t count = vs.Length();
+  for (uint32_t i = 0; i < count; ++i) {
+    Napi::Value vh = vs.Get(i), gh = gs.Get(i), rh = rs.Get(i);
+    reqs.push_back(req_of(rh));
+    grads.push_back(get(env, gh));
+    NDArray v = get(env, vh);  // copy: validated with no JS running in between
+    var_handles.push_back(vh.As<Napi::Number>().Int32Value());
+    const NDArray& g = grads.back();
     if (!is_float(v.dtype))
       fail(code::DTYPE_MISMATCH, "markVariables: integer arrays (", dtype_name(v.dtype), " ", shape_str(v.shape),
            ") cannot have gradients; convert with astype('float32')");
@@ -529,7 +537,13 @@ ENTRY(MarkVariables) {
       fail(code::DTYPE_MISMATCH, "markVariables: gradient ", i, " has dtype ", dtype_name(g.dtype), ", variable ", i,
            " has dtype ", dtype_name(v.dtype));
   }
-  for (size_t i = 0; i < vars.size(); ++i) autograd::mark_variable(*vars[i], grads[i], reqs[i]);
+  // No JS runs from here on, so the slot table cannot move under these pointers.
+  std::vector<Slot*> slots;
+  for (size_t i = 0; i < var_handles.size(); ++i) {
+    slots.push_back(find(env, var_handles[i]));
+    if (!slots.back()) fail(code::DISPOSED, "markVariables: variable ", i, " was disposed");
+  }
+  for (size_t i = 0; i < slots.size(); ++i) autograd::mark_variable(slots[i]->array, grads[i], reqs[i]);
   return env.Undefined();
 }
 END_ENTRY
@@ -609,12 +623,16 @@ class JsBackward : public autograd::CustomBackward {
 // customRecord(inputs[], outputs[], backwardFn): records a Function call as one node.
 ENTRY(CustomRecord) {
   std::vector<NDArray> inputs = arrays_of(env, info[0]);
-  Napi::Array outs = array_arg(info[1], "Function: outputs");
-  std::vector<NDArray> outputs = arrays_of(env, info[1]);
+  std::vector<int32_t> out_handles;  // the list is read once (a getter could answer differently later)
+  std::vector<NDArray> outputs = arrays_of(env, info[1], false, &out_handles);
+  if (outputs.empty()) fail(code::BAD_ARGUMENT, "Function: forward must return at least one NDArray");
   if (!info[2].IsFunction()) fail(code::BAD_ARGUMENT, "Function: expected a backward callback");
   auto fn = std::make_shared<JsBackward>(env, info[2].As<Napi::Function>());
   autograd::record_custom(inputs, outputs, fn);
-  for (uint32_t i = 0; i < outs.Length(); ++i) get(env, outs.Get(i)) = outputs[i];
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    Slot* s = find(env, out_handles[i]);
+    if (s) s->array = outputs[i];
+  }
   return env.Undefined();
 }
 END_ENTRY

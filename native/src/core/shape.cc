@@ -5,8 +5,12 @@
 namespace ndgrad {
 
 int64_t numel(const Shape& s) {
+  // -1 when the count overflows int64 (no signed-overflow UB; ops::invoke refuses such shapes).
+  for (int64_t d : s)
+    if (d == 0) return 0;
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s)
+    if (__builtin_mul_overflow(n, d, &n)) return -1;
   return n;
 }
 

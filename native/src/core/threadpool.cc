@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <thread>
 
@@ -29,6 +30,16 @@ inline void cpu_relax() {
 #endif
 }
 
+// Set on pool workers, and on a caller while it runs a job: a parallel_for nested inside a job
+// runs inline (the caller already owns `busy_`; try_lock on a mutex one owns is undefined).
+thread_local bool t_in_job = false;
+
+struct InJob {
+  bool prev;
+  InJob() : prev(t_in_job) { t_in_job = true; }
+  ~InJob() { t_in_job = prev; }
+};
+
 // Workers sleep on a condition variable between jobs; a job is one parallel_for call.
 class Pool {
  public:
@@ -38,6 +49,10 @@ class Pool {
   int set_threads(int n) { return threads_.exchange(n < 1 ? 1 : n); }
 
   void run(int64_t n, int64_t min_chunk, RangeFn fn, void* ctx) {
+    if (t_in_job) {
+      fn(ctx, 0, n);
+      return;
+    }
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
     int want = threads_.load();
     if (!busy.owns_lock() || want <= 1) {  // another thread is using the pool: do the work here
@@ -56,21 +71,31 @@ class Pool {
       // A worker still inside the previous job would read this job's counters with old arguments.
       done_cv_.wait(lk, [&] { return active_ == 0; });
       job_ = Job{fn, ctx, n, parts};
+      error_ = nullptr;
       next_part_.store(1);
       pending_.store(parts - 1);
       generation_.fetch_add(1);
     }
     cv_.notify_all();
     Job job = job_;
-    run_part(job, 0);
-    for (;;) {  // help with parts no worker has claimed yet, then wait for the rest
-      int p = next_part_.fetch_add(1);
-      if (p >= parts) break;
-      run_part(job, p);
-      pending_.fetch_sub(1);
+    {
+      InJob in_job;
+      guarded_part(job, 0);
+      for (;;) {  // help with parts no worker has claimed yet, then wait for the rest
+        int p = next_part_.fetch_add(1);
+        if (p >= parts) break;
+        guarded_part(job, p);
+        pending_.fetch_sub(1);
+      }
     }
+    // Always wait, even after a failed part: workers still use `ctx`, which lives in our caller.
     std::unique_lock<std::mutex> lk(mu_);
     done_cv_.wait(lk, [&] { return pending_.load() == 0 && active_ == 0; });
+    if (error_) {
+      std::exception_ptr e = error_;
+      error_ = nullptr;
+      std::rethrow_exception(e);  // the first failure of any part, thrown on the calling thread
+    }
   }
 
  private:
@@ -86,6 +111,17 @@ class Pool {
     if (e > b) j.fn(j.ctx, b, e);
   }
 
+  // An exception (an allocation failure in a kernel's scratch buffer) must not escape a worker
+  // thread (std::terminate) or leave the caller early while workers still run its job.
+  void guarded_part(const Job& j, int p) {
+    try {
+      run_part(j, p);
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (!error_) error_ = std::current_exception();
+    }
+  }
+
   void ensure_workers(int count) {
     while (workers_ < count) {
       std::thread t([this] { worker(); });
@@ -95,6 +131,7 @@ class Pool {
   }
 
   void worker() {
+    t_in_job = true;
     uint64_t seen = 0;
     for (;;) {
       Job job;
@@ -111,7 +148,7 @@ class Pool {
       for (;;) {
         int p = next_part_.fetch_add(1);
         if (p >= job.parts) break;
-        run_part(job, p);
+        guarded_part(job, p);
         pending_.fetch_sub(1);
       }
       std::lock_guard<std::mutex> lk(mu_);
@@ -128,6 +165,7 @@ class Pool {
   int active_ = 0;
   std::atomic<uint64_t> generation_{0};
   Job job_;
+  std::exception_ptr error_;  // guarded by mu_
   std::atomic<int> next_part_{0};
   std::atomic<int> pending_{0};
 };

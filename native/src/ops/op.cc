@@ -190,6 +190,11 @@ void expect_same_dtype(const OpCall& c) {
 
 namespace {
 bool overlaps(const NDArray& a, const NDArray& b) { return a.defined() && b.defined() && a.storage == b.storage; }
+// kAliasSafe covers an output that IS an input (same elements in the same order); a shifted or
+// broadcast view of the same storage would be read after it was overwritten.
+bool exact_alias(const NDArray& a, const NDArray& b) {
+  return a.offset == b.offset && a.dtype == b.dtype && a.shape == b.shape;
+}
 }  // namespace
 
 ArrayList invoke(const OpDef& op, ArrayList inputs, const Attrs& attrs, const NDArray* out) {
@@ -204,10 +209,25 @@ ArrayList invoke(const OpDef& op, ArrayList inputs, const Attrs& attrs, const ND
     if (!a.defined()) fail(code::BAD_ARGUMENT, op.name, ": an input array is missing");
   op.infer(c);
   size_t nout = c.out_shapes.size();
-  for (const Shape& s : c.out_shapes)
+  for (const Shape& s : c.out_shapes) {
     if (s.size() > kMaxDims)
       fail(code::BAD_ARGUMENT, op.name, ": the result shape ", shape_str(s), " of inputs ", shapes_of(c), " has ",
            s.size(), " dimensions; at most ", kMaxDims, " are supported");
+    // Views are never allocated (empty() checks sizes), so check here that no dim is negative and
+    // the element count does not overflow: a wrapped count would make a view larger than its storage.
+    for (int64_t d : s)
+      if (d < 0) fail(code::SHAPE_MISMATCH, op.name, ": invalid result shape ", shape_str(s), " for inputs ", shapes_of(c));
+    if (numel(s) < 0)
+      fail(code::OUT_OF_MEMORY, op.name, ": the result shape ", shape_str(s), " of inputs ", shapes_of(c),
+           " has too many elements");
+  }
+  if (c.view_of >= 0) {
+    const NDArray& src = c.inputs[c.view_of];
+    for (const Shape& s : c.out_shapes)
+      if (c.view_offset < 0 || c.view_offset > src.size() || numel(s) > src.size() - c.view_offset)
+        fail(code::SHAPE_MISMATCH, op.name, ": a view of shape ", shape_str(s), " at offset ", c.view_offset,
+             " does not fit in the input of shape ", shape_str(src.shape), " (internal error)");
+  }
   bool recording = autograd::is_recording();
 
   if (out) {
@@ -224,14 +244,14 @@ ArrayList invoke(const OpDef& op, ArrayList inputs, const Attrs& attrs, const ND
   bool alias_input = false;
   if (out)
     for (auto& a : c.inputs)
-      if (overlaps(a, *out)) alias_input = true;
+      if (overlaps(a, *out) && !((op.flags & kAliasSafe) && exact_alias(a, *out))) alias_input = true;
 
   c.outputs.resize(nout);
   if (c.view_of >= 0 && !out) {
     for (size_t i = 0; i < nout; ++i) c.outputs[i] = view(c.inputs[c.view_of], c.out_shapes[i], c.view_offset);
   } else {
     for (size_t i = 0; i < nout; ++i) {
-      if (out && !(alias_input && !(op.flags & kAliasSafe))) c.outputs[i] = out->plain();
+      if (out && !alias_input) c.outputs[i] = out->plain();
       else {
         try {
           c.outputs[i] = empty(c.out_shapes[i], c.out_dtypes[i]);

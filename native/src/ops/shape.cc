@@ -25,17 +25,17 @@ Shape resolve_shape(const char* op, const Shape& in, const std::vector<int64_t>&
     } else if (d == 0) {
       if (i >= in.size()) fail(code::BAD_ARGUMENT, op, ": 0 at position ", i, " but input ", shape_str(in), " has ", in.size(), " dims");
       out.push_back(in[i]);
-      known *= in[i];
+      if (__builtin_mul_overflow(known, in[i], &known)) known = -1;
     } else if (d < -1) {
       fail(code::BAD_ARGUMENT, op, ": unsupported shape code ", d, " (only -1 and 0 are supported)");
     } else {
       out.push_back(d);
-      known *= d;
+      if (known < 0 || __builtin_mul_overflow(known, d, &known)) known = -1;  // -1: overflowed
     }
   }
   int64_t total = numel(in);
   if (infer >= 0) {
-    if (known == 0 || total % known != 0)
+    if (known <= 0 || total % known != 0)
       fail(code::SHAPE_MISMATCH, op, ": cannot reshape array of shape ", shape_str(in), " into ", "shape with -1");
     out[infer] = total / known;
   }
