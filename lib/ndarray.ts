@@ -29,11 +29,19 @@ let pending: NDArray[] = [];
 let flushScheduled = false;
 const PENDING_LIMIT = 4096;
 
+// An array disposed after registration is unregistered, so its finalizer can never release the
+// slot's next occupant (handle generations wrap after enough reuses of a slot).
+function register(a: NDArray): void {
+  if (a._registered) return;
+  registry.register(a, a._h, a);
+  a._registered = true;
+}
+
 function flushPending(): void {
   flushScheduled = false;
   const list = pending;
   pending = [];
-  for (const a of list) if (a._h >= 0) registry.register(a, a._h);
+  for (const a of list) if (a._h >= 0) register(a);
 }
 
 function track(a: NDArray): void {
@@ -95,11 +103,17 @@ export class NDArray {
 
   /** @internal true when _grad was allocated by attachGrad (then it is freed with this array) */
   _ownsGrad = false;
+  /** @internal registered with the GC backstop */
+  _registered = false;
 
   dispose(): void {
     if (this._h >= 0) {
       native.release(this._h);
       this._h = -1;
+      if (this._registered) {
+        registry.unregister(this);
+        this._registered = false;
+      }
       if (this._grad && this._ownsGrad) this._grad.dispose();
     }
   }
@@ -153,7 +167,7 @@ export class NDArray {
     if (this._grad && this._grad !== g) {
       // the replaced buffer: left to the GC backstop (the caller may still hold it)
       this._grad._kept = false;
-      if (this._ownsGrad && this._grad._h >= 0) registry.register(this._grad, this._grad._h);
+      if (this._ownsGrad && this._grad._h >= 0) register(this._grad);
     }
     this._grad = g;
     this._ownsGrad = true;
