@@ -171,7 +171,8 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 
 }  // namespace
 
-extern const KernelTable kTable = {"avx2", unary_f32, binary_f32, reduce_f32, softmax_f32, kMR, kNR, gemm_micro_f32};
+extern const KernelTable kTable = {"avx2", unary_f32, binary_f32, reduce_f32, softmax_f32,
+                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32};
 
 }  // namespace avx2
 }  // namespace kernels

@@ -5,6 +5,7 @@
 // independent sub-problems (each packs its own panels), so no synchronisation beyond the fork/join.
 // Float64 uses a simpler blocked loop (tests and gradient checks only).
 #include <cstring>
+#include <vector>
 
 #include "../core/allocator.h"
 #include "../core/threadpool.h"
@@ -157,10 +158,53 @@ void gemm_f32_serial(const KernelTable& t, bool ta, bool tb, int64_t m, int64_t 
   }
 }
 
+// One-row product (batch-1 inference): y[0, n) (+)= x . B with x = A's single row. No packing: each
+// element of B is read once, which is all a matrix-vector product can do. Threads split outputs.
+void gemv_f32(const KernelTable& t, bool ta, bool tb, int64_t n, int64_t k, const float* a, int64_t lda,
+              const float* b, int64_t ldb, float* y, bool accumulate) {
+  std::vector<float> xs;
+  const float* x = a;
+  if (ta && lda != 1) {  // A stored [k, 1] with a stride: gather the row
+    xs.resize(static_cast<size_t>(k));
+    for (int64_t p = 0; p < k; ++p) xs[p] = a[p * lda];
+    x = xs.data();
+  }
+  if (tb) {  // B stored [n, k]: output j is the dot product of x with row j
+    parallel_for(n, 1 + 131072 / (k + 1), [&](int64_t j0, int64_t j1) {
+      for (int64_t j = j0; j < j1; ++j) {
+        const float* bj = b + j * ldb;
+        float d;
+        if (!t.dot_f32(x, bj, k, &d)) {
+          double s = 0;
+          for (int64_t p = 0; p < k; ++p) s += static_cast<double>(x[p]) * bj[p];
+          d = static_cast<float>(s);
+        }
+        y[j] = accumulate ? y[j] + d : d;
+      }
+    });
+  } else {  // B stored [k, n]: y += x[p] * row p, each thread over its own columns
+    parallel_for(n, 1 + 131072 / (k + 1), [&](int64_t j0, int64_t j1) {
+      float* yj = y + j0;
+      const int64_t len = j1 - j0;
+      if (!accumulate)
+        for (int64_t j = 0; j < len; ++j) yj[j] = 0.f;
+      for (int64_t p = 0; p < k; ++p) {
+        const float* bp = b + p * ldb + j0;
+        if (!t.axpy_f32(x[p], bp, yj, len))
+          for (int64_t j = 0; j < len; ++j) yj[j] += x[p] * bp[j];
+      }
+    });
+  }
+}
+
 void gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
               int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   const KernelTable& t = table();
   const int MR = t.gemm_mr, NR = t.gemm_nr;
+  if (m == 1) {
+    gemv_f32(t, ta, tb, n, k, a, lda, b, ldb, c, accumulate);
+    return;
+  }
   // Few columns (a classifier head, a 3x3 single-channel filter gradient): most of each MR x NR tile
   // would be padding. Computing C^T = B^T A^T instead puts the long side along NR; the small C^T is
   // then transposed into C.

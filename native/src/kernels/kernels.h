@@ -44,6 +44,10 @@ struct KernelTable {
   int gemm_mr, gemm_nr;
   void (*gemm_micro_f32)(int64_t k, const float* a_panel, const float* b_panel, float* c, int64_t ldc,
                          bool accumulate);
+  // Matrix-vector products (one-row GEMMs: a batch-1 FullyConnected): *out = sum a[i]*b[i];
+  // y[i] += alpha * x[i]. Both over contiguous n.
+  bool (*dot_f32)(const float* a, const float* b, int64_t n, float* out);
+  bool (*axpy_f32)(float alpha, const float* x, float* y, int64_t n);
 };
 
 // The table in use (chosen once: NDGRAD_ISA=scalar|avx2|avx512|neon forces one).

@@ -11,6 +11,8 @@ bool unary_f32(int, const float*, float*, int64_t) { return false; }
 bool binary_f32(int, const float*, int64_t, const float*, int64_t, float*, int64_t) { return false; }
 bool reduce_f32(int, const float*, int64_t, int64_t, int64_t, float*) { return false; }
 bool softmax_f32(const float*, float*, int64_t, int64_t, bool) { return false; }
+bool dot_f32(const float*, const float*, int64_t, float*) { return false; }
+bool axpy_f32(float, const float*, float*, int64_t) { return false; }
 
 constexpr int kMR = 4, kNR = 8;
 
@@ -25,7 +27,8 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 
 }  // namespace
 
-extern const KernelTable kTable = {"scalar", unary_f32, binary_f32, reduce_f32, softmax_f32, kMR, kNR, gemm_micro_f32};
+extern const KernelTable kTable = {"scalar", unary_f32, binary_f32, reduce_f32, softmax_f32,
+                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32};
 
 }  // namespace scalar
 }  // namespace kernels
