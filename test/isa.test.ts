@@ -168,7 +168,7 @@ describe.each(['sum', 'mean', 'prod', 'max', 'min', 'norm', 'argmax', 'argmin'])
 
 describe('dot', () => {
   const CASES: [number, number, number][] = [
-    [1, 1, 1], [7, 17, 1], [17, 7, 23], [1, 1023, 7], [33, 65, 17], [64, 64, 64], [129, 31, 70], [4099, 3, 5], [5, 4099, 3],
+    [1, 1, 1], [7, 17, 1], [17, 7, 23], [1, 1023, 7], [1, 777, 513], [33, 65, 17], [64, 64, 64], [129, 31, 70], [4099, 3, 5], [5, 4099, 3],
   ];
   test.each(CASES)('[%i x %i] @ [.. x %i] with and without transposes', (m, k, n) => {
     const a = data(m * k, -1, 1, m * 7 + k).reshape(m, k);
