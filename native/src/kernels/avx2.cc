@@ -107,6 +107,7 @@ inline float vhmin(V v) {
 // ---------------------------------------------------------------------------------------------
 // (2) ISA-neutral vector code, written against the wrapper layer above.
 #include "vector_code.inc"
+#include "transpose_avx.inc"
 // ---------------------------------------------------------------------------------------------
 
 // (3) GEMM micro-kernel: 6 x 16 tile in 12 ymm accumulators (BLIS/OpenBLAS Haswell shape).
@@ -172,7 +173,7 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 }  // namespace
 
 extern const KernelTable kTable = {"avx2", unary_f32, binary_f32, reduce_f32, softmax_f32,
-                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32};
+                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32};
 
 }  // namespace avx2
 }  // namespace kernels

@@ -108,6 +108,7 @@ inline float vhmin(V v) {
 // ---------------------------------------------------------------------------------------------
 // (2) ISA-neutral vector code, written against the wrapper layer above.
 #include "vector_code.inc"
+#include "transpose_avx.inc"
 // ---------------------------------------------------------------------------------------------
 
 // (3) GEMM micro-kernel: 8 x 32 tile in 16 zmm accumulators.
@@ -167,7 +168,7 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 }  // namespace
 
 extern const KernelTable kTable = {"avx512", unary_f32, binary_f32, reduce_f32, softmax_f32,
-                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32};
+                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32};
 
 }  // namespace avx512
 }  // namespace kernels

@@ -38,7 +38,7 @@ struct Buffer {
 };
 
 // A block rows [0, mc) x depth [0, kc) (A already offset) into panels of MR rows: dst[p*MR + i].
-void pack_a(bool ta, const float* a, int64_t lda, int64_t mc, int64_t kc, int MR, float* dst) {
+void pack_a(const KernelTable& t, bool ta, const float* a, int64_t lda, int64_t mc, int64_t kc, int MR, float* dst) {
   for (int64_t ir = 0; ir < mc; ir += MR) {
     int mr = static_cast<int>(mc - ir < MR ? mc - ir : MR);
     if (ta) {  // A stored [k, m]: a row of the panel is contiguous
@@ -49,6 +49,8 @@ void pack_a(bool ta, const float* a, int64_t lda, int64_t mc, int64_t kc, int MR
         for (; i < mr; ++i) d[i] = s[i];
         for (; i < MR; ++i) d[i] = 0.f;
       }
+    } else if (mr == MR && t.transpose_pack_f32(a + ir * lda, lda, MR, kc, dst, MR)) {
+      // full panel transposed by the ISA kernel
     } else {
       // Rows of A are contiguous in p: walk 4 depth steps at a time per row.
       for (int i = 0; i < mr; ++i) {
@@ -72,7 +74,7 @@ void pack_a(bool ta, const float* a, int64_t lda, int64_t mc, int64_t kc, int MR
 }
 
 // B panel depth [0, kc) x columns [0, nc) (B already offset) into panels of NR columns: dst[p*NR + j].
-void pack_b(bool tb, const float* b, int64_t ldb, int64_t kc, int64_t nc, int NR, float* dst) {
+void pack_b(const KernelTable& t, bool tb, const float* b, int64_t ldb, int64_t kc, int64_t nc, int NR, float* dst) {
   for (int64_t jr = 0; jr < nc; jr += NR) {
     int nr = static_cast<int>(nc - jr < NR ? nc - jr : NR);
     if (!tb) {
@@ -87,6 +89,8 @@ void pack_b(bool tb, const float* b, int64_t ldb, int64_t kc, int64_t nc, int NR
           for (; j < NR; ++j) d[j] = 0.f;
         }
       }
+    } else if (nr == NR && t.transpose_pack_f32(b + jr * ldb, ldb, NR, kc, dst, NR)) {
+      // full panel transposed by the ISA kernel
     } else {  // B stored [n, k]: column j of the panel is contiguous in p
       for (int j = 0; j < nr; ++j) {
         const float* s = b + (jr + j) * ldb;
@@ -127,10 +131,10 @@ void gemm_f32_serial(const KernelTable& t, bool ta, bool tb, int64_t m, int64_t 
     for (int64_t pc = 0; pc < k; pc += kc_max) {
       int64_t kc = k - pc < kc_max ? k - pc : kc_max;
       bool acc = accumulate || pc > 0;
-      pack_b(tb, tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kc, nc, NR, bp);
+      pack_b(t, tb, tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kc, nc, NR, bp);
       for (int64_t ic = 0; ic < m; ic += mc_max) {
         int64_t mc = m - ic < mc_max ? m - ic : mc_max;
-        pack_a(ta, ta ? a + pc * lda + ic : a + ic * lda + pc, lda, mc, kc, MR, ap);
+        pack_a(t, ta, ta ? a + pc * lda + ic : a + ic * lda + pc, lda, mc, kc, MR, ap);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           int nr = static_cast<int>(nc - jr < NR ? nc - jr : NR);
           const float* bpan = bp + jr * kc;

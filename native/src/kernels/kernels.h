@@ -48,6 +48,9 @@ struct KernelTable {
   // y[i] += alpha * x[i]. Both over contiguous n.
   bool (*dot_f32)(const float* a, const float* b, int64_t n, float* out);
   bool (*axpy_f32)(float alpha, const float* x, float* y, int64_t n);
+  // GEMM packing of a transposed operand: dst[p * dst_stride + j] = src[j * ld + p], j < rows, p < cols.
+  bool (*transpose_pack_f32)(const float* src, int64_t ld, int rows, int64_t cols, float* dst,
+                             int64_t dst_stride);
 };
 
 // The table in use (chosen once: NDGRAD_ISA=scalar|avx2|avx512|neon forces one).

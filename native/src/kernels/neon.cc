@@ -103,6 +103,8 @@ inline float vhmin(V v) { return vminvq_f32(v); }
 // ---------------------------------------------------------------------------------------------
 // (2) ISA-neutral vector code, written against the wrapper layer above.
 #include "vector_code.inc"
+// No NEON packing transpose yet: GEMM falls back to its scalar packing loop.
+bool transpose_pack_f32(const float*, int64_t, int, int64_t, float*, int64_t) { return false; }
 // ---------------------------------------------------------------------------------------------
 
 // (3) GEMM micro-kernel: 8 x 8 tile in 16 q-register accumulators, A broadcast by lane.
@@ -151,7 +153,7 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 }  // namespace
 
 extern const KernelTable kTable = {"neon", unary_f32, binary_f32, reduce_f32, softmax_f32,
-                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32};
+                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32};
 
 }  // namespace neon
 }  // namespace kernels
@@ -170,6 +172,7 @@ bool reduce_f32(int, const float*, int64_t, int64_t, int64_t, float*) { return f
 bool softmax_f32(const float*, float*, int64_t, int64_t, bool) { return false; }
 bool dot_f32(const float*, const float*, int64_t, float*) { return false; }
 bool axpy_f32(float, const float*, float*, int64_t) { return false; }
+bool transpose_pack_f32(const float*, int64_t, int, int64_t, float*, int64_t) { return false; }
 
 constexpr int kMR = 4, kNR = 8;
 
@@ -185,7 +188,7 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 }  // namespace
 
 extern const KernelTable kTable = {"neon", unary_f32, binary_f32, reduce_f32, softmax_f32,
-                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32};
+                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32};
 
 }  // namespace neon
 }  // namespace kernels

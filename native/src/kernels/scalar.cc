@@ -13,6 +13,7 @@ bool reduce_f32(int, const float*, int64_t, int64_t, int64_t, float*) { return f
 bool softmax_f32(const float*, float*, int64_t, int64_t, bool) { return false; }
 bool dot_f32(const float*, const float*, int64_t, float*) { return false; }
 bool axpy_f32(float, const float*, float*, int64_t) { return false; }
+bool transpose_pack_f32(const float*, int64_t, int, int64_t, float*, int64_t) { return false; }
 
 constexpr int kMR = 4, kNR = 8;
 
@@ -28,7 +29,7 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 }  // namespace
 
 extern const KernelTable kTable = {"scalar", unary_f32, binary_f32, reduce_f32, softmax_f32,
-                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32};
+                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32};
 
 }  // namespace scalar
 }  // namespace kernels
