@@ -3,6 +3,7 @@
 import { meta, native, opId } from './binding';
 import { NDArrayError } from './errors';
 import { formatArray } from './format';
+import { types as utilTypes } from 'util';
 
 export type DType = 'float32' | 'float64' | 'int32' | 'uint8';
 export const DTYPES: DType[] = ['float32', 'float64', 'int32', 'uint8'];
@@ -424,11 +425,56 @@ export const random = {
 
 // ---- memory ----
 
-function collect(value: any, into: Set<NDArray>): void {
-  if (value instanceof NDArray) into.add(value);
-  else if (Array.isArray(value)) for (const v of value) collect(v, into);
-  else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
-    for (const v of Object.values(value)) collect(v, into);
+// Dense arrays longer than this are walked by their keys, so a holey `new Array(2 ** 32 - 1)` costs
+// nothing; shorter ones by index (a nested list of numbers from toArray() must stay cheap).
+const DENSE_WALK_LIMIT = 1 << 24;
+
+/**
+ * Adds to `into` every NDArray reachable from `value`: array elements, Map keys and values, Set
+ * values, and the own data properties of any other object (class instances and null-prototype
+ * objects too). Iterative with a visited set, so cycles and any depth are fine. Object properties
+ * are read through their descriptors, so no getter runs; typed arrays and functions are not entered.
+ * Only a Proxy's traps or an array-index accessor can run user code (and throw) here.
+ */
+function collect(value: unknown, into: Set<NDArray>): void {
+  const seen = new Set<object>();
+  const stack: unknown[] = [value];
+  const push = (v: unknown): void => {
+    if (v !== null && typeof v === 'object') stack.push(v);
+  };
+  while (stack.length > 0) {
+    const v = stack.pop() as object;
+    if (v instanceof NDArray) {
+      into.add(v);
+      continue;
+    }
+    if (seen.has(v)) continue;
+    seen.add(v);
+    if (ArrayBuffer.isView(v) || utilTypes.isAnyArrayBuffer(v)) continue;
+    if (Array.isArray(v)) {
+      const n = v.length;
+      if (n <= DENSE_WALK_LIMIT) for (let i = 0; i < n; i++) push(v[i]);
+      else for (const k of Object.keys(v)) push(v[k as any]);
+    } else if (utilTypes.isMap(v)) {
+      Map.prototype.forEach.call(v, (val: unknown, key: unknown) => {
+        push(key);
+        push(val);
+      });
+    } else if (utilTypes.isSet(v)) {
+      Set.prototype.forEach.call(v, push);
+    } else {
+      const ds = Object.getOwnPropertyDescriptors(v);
+      for (const k of Reflect.ownKeys(ds)) {
+        const d = (ds as any)[k] as PropertyDescriptor;
+        if ('value' in d) push(d.value);
+      }
+    }
+  }
+}
+
+function popScope(scope: Scope): void {
+  const i = scopes.lastIndexOf(scope);
+  if (i >= 0) scopes.length = i;
 }
 
 /** Runs fn; disposes every NDArray created inside that fn does not return (or keep). Nests. */
@@ -437,25 +483,26 @@ export function tidy<T>(fn: () => T): T {
   const scope: Scope = [];
   scopes.push(scope);
   let result: T;
+  let single: NDArray | null = null;
+  let keep: Set<NDArray> | null = null;
   try {
     result = fn();
+    // The result is looked at while the scope is still ours: reading it can run user code (a `then`
+    // getter, a Proxy trap), and whatever that throws must still free the scope (catch below).
+    if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as any).then === 'function')
+      throw new NDArrayError('tidy: the function returned a Promise; tidy only works with synchronous code', 'ASYNC_SCOPE');
+    // The common results (one array, or nothing) skip building a set of kept arrays.
+    if (result instanceof NDArray) single = result;
+    else if (result !== null && typeof result === 'object') {
+      keep = new Set<NDArray>();
+      collect(result, keep);
+    }
   } catch (e) {
-    scopes.pop();
+    popScope(scope);
     for (const a of scope) if (!a._kept) a.dispose();
     throw e;
   }
-  scopes.pop();
-  if (result && typeof (result as any).then === 'function') {
-    for (const a of scope) if (!a._kept) a.dispose();
-    throw new NDArrayError('tidy: the function returned a Promise; tidy only works with synchronous code', 'ASYNC_SCOPE');
-  }
-  // The common results (one array, or nothing) skip building a set of kept arrays.
-  const single = result instanceof NDArray ? result : null;
-  let keep: Set<NDArray> | null = null;
-  if (!single && result !== null && typeof result === 'object') {
-    keep = new Set<NDArray>();
-    collect(result, keep);
-  }
+  popScope(scope);
   for (const a of scope) {
     if (a._kept || a === single || (keep !== null && keep.has(a))) {
       if (a._h >= 0) track(a); // hand it to the enclosing scope (or the GC backstop)
@@ -473,17 +520,31 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
-/** Exempts x from disposal by the enclosing tidy scopes. */
-export function keep<T extends NDArray>(x: T): T {
-  if (!(x instanceof NDArray)) throw new NDArrayError(`keep: expected an NDArray, got ${describeValue(x)}`, 'BAD_ARGUMENT');
-  x._kept = true;
+/**
+ * Exempts x from disposal by the enclosing tidy scopes: an NDArray, or every NDArray held by a
+ * list, object, Map or Set (walked as tidy walks its result). Returns x.
+ */
+export function keep<T>(x: T): T {
+  if (x instanceof NDArray) {
+    x._kept = true;
+    return x;
+  }
+  if (x === null || typeof x !== 'object')
+    throw new NDArrayError(`keep: expected an NDArray or a value holding NDArrays, got ${describeValue(x)}`, 'BAD_ARGUMENT');
+  const found = new Set<NDArray>();
+  collect(x, found);
+  for (const a of found) a._kept = true;
   return x;
 }
 
+/** Disposes every NDArray held by value (an NDArray, list, object, Map or Set; cycles are fine). */
 export function dispose(value: any): void {
-  const s = new Set<NDArray>();
-  collect(value, s);
-  for (const a of s) a.dispose();
+  const found = new Set<NDArray>();
+  try {
+    collect(value, found);
+  } finally {
+    for (const a of found) a.dispose(); // what was found before a Proxy trap threw is still freed
+  }
 }
 
 export function memory(): { numArrays: number; numBytes: number; cachedBytes: number; systemAllocs: number; cacheHits: number } {

@@ -304,3 +304,157 @@ describe('GC backstop', () => {
     expect(left).toBe(0);
   });
 });
+
+// The value tidy returns (and what dispose/keep take) is walked with a visited set and an explicit
+// stack, reading only data: cycles, Maps, Sets, class instances and deep nesting are all fine, no
+// getter is called, and nothing can throw after the scope is popped.
+describe('tidy, keep and dispose walk any value', () => {
+  const mem = () => [nd.memory().numArrays, nd.memory().numBytes];
+
+  test('tidy returning a cyclic object keeps its arrays and frees the rest', () => {
+    const m0 = mem();
+    const r = nd.tidy(() => {
+      const o: any = { a: nd.ones([2]), list: [] as any[] };
+      nd.zeros([100]); // dropped
+      o.self = o;
+      o.list.push(o.list, o, nd.full([3], 2));
+      return o;
+    });
+    expect(r.self).toBe(r);
+    expect(r.a.toArray()).toEqual([1, 1]);
+    expect(r.list[2].toArray()).toEqual([2, 2, 2]);
+    nd.dispose(r);
+    expect(mem()).toEqual(m0);
+  });
+
+  test('nd.dispose on a cyclic object disposes every array in it', () => {
+    const m0 = mem();
+    const a = nd.ones([4]);
+    const b = nd.ones([5]);
+    const o: any = { a, inner: { b } };
+    o.inner.back = o;
+    const list: any[] = [o];
+    list.push(list);
+    nd.dispose(list);
+    expect([a.isDisposed, b.isDisposed]).toEqual([true, true]);
+    expect(mem()).toEqual(m0);
+  });
+
+  test('tidy keeps arrays inside returned Maps, Sets, class instances and null-prototype objects', () => {
+    const m0 = mem();
+    class Params {
+      w = nd.ones([2]);
+      extra = new Map<string, NDArray>();
+    }
+    const r = nd.tidy(() => {
+      const p = new Params();
+      p.extra.set('b', nd.zeros([3]));
+      const bare = Object.create(null);
+      bare.v = nd.full([1], 5);
+      const keyed = new Map<NDArray, number>([[nd.full([1], 6), 1]]);
+      return { p, set: new Set([nd.full([1], 4)]), bare, keyed, data: new Float32Array([1, 2]) };
+    });
+    expect(r.p.w.toArray()).toEqual([1, 1]);
+    expect(r.p.extra.get('b')!.toArray()).toEqual([0, 0, 0]);
+    expect([...r.set][0].toArray()).toEqual([4]);
+    expect(r.bare.v.toArray()).toEqual([5]);
+    expect([...r.keyed.keys()][0].toArray()).toEqual([6]);
+    expect(Array.from(r.data)).toEqual([1, 2]);
+    nd.dispose(r);
+    expect(mem()).toEqual(m0);
+  });
+
+  test('the walk calls no getter: a throwing getter neither throws nor leaks', () => {
+    const m0 = mem();
+    let calls = 0;
+    const r = nd.tidy(() => {
+      const o = { a: nd.ones([2]) };
+      nd.ones([7]); // dropped
+      Object.defineProperty(o, 'boom', {
+        enumerable: true,
+        get() {
+          calls++;
+          throw new Error('getter');
+        },
+      });
+      return o;
+    });
+    expect(calls).toBe(0);
+    expect(r.a.toArray()).toEqual([1, 1]);
+    nd.dispose(r);
+    expect(calls).toBe(0);
+    expect(mem()).toEqual(m0);
+  });
+
+  test('an error while looking at the result still disposes every array made inside', () => {
+    const m0 = mem();
+    const thenThrows = () =>
+      nd.tidy(() => {
+        const o = { a: nd.ones([2]) };
+        Object.defineProperty(o, 'then', {
+          get() {
+            throw new Error('then getter');
+          },
+        });
+        return o;
+      });
+    expect(thenThrows).toThrow('then getter');
+    const trap = () =>
+      nd.tidy(() => {
+        const a = nd.ones([3]);
+        return new Proxy({ a }, {
+          ownKeys() {
+            throw new Error('trap');
+          },
+          getOwnPropertyDescriptor() {
+            throw new Error('trap');
+          },
+        });
+      });
+    expect(trap).toThrow('trap');
+    expect(mem()).toEqual(m0);
+    // a proxy that answers is walked like the object it stands for
+    const viaProxy = nd.tidy(() => new Proxy({ a: nd.ones([3]) }, {}));
+    expect(viaProxy.a.toArray()).toEqual([1, 1, 1]);
+    viaProxy.a.dispose();
+    expect(mem()).toEqual(m0);
+    // the scope stack is intact: a later tidy still works and frees what it made
+    const kept = nd.tidy(() => {
+      nd.ones([2]);
+      return nd.zeros([2]);
+    });
+    kept.dispose();
+    expect(mem()).toEqual(m0);
+  });
+
+  test('a result nested 1e5 deep is walked without a RangeError', () => {
+    const m0 = mem();
+    const r = nd.tidy(() => {
+      let o: any = { leaf: nd.ones([1]) };
+      for (let i = 0; i < 1e5; i++) o = i % 2 ? { next: o } : [o];
+      nd.ones([9]); // dropped
+      return o;
+    });
+    let leaf: any = r;
+    while (!(leaf instanceof NDArray)) leaf = Array.isArray(leaf) ? leaf[0] : leaf.next ?? leaf.leaf;
+    expect(leaf.toArray()).toEqual([1]);
+    nd.dispose(r);
+    expect(mem()).toEqual(m0);
+  });
+
+  test('nd.keep takes lists, objects, Maps and cycles like nd.dispose', () => {
+    const m0 = mem();
+    let kept: any;
+    nd.tidy(() => {
+      const o: any = { a: nd.ones([2]), m: new Map([['b', nd.zeros([2])]]) };
+      o.self = o;
+      kept = nd.keep(o);
+      nd.ones([3]); // dropped
+    });
+    expect(kept.a.toArray()).toEqual([1, 1]);
+    expect(kept.m.get('b').toArray()).toEqual([0, 0]);
+    expect(codeOf(() => nd.keep(3 as any))).toBe('BAD_ARGUMENT');
+    nd.dispose(kept);
+    expect(mem()).toEqual(m0);
+  });
+});
