@@ -1,7 +1,7 @@
 // MXNet's autograd API over the C++ tape: scopes, variables, backward/grad, Function, getSymbol.
 import { native } from './binding';
 import { NDArrayError } from './errors';
-import { customReleases, customTemps, freeCustomTemps, invoke, NDArray, runBackward, tidy, wrap, wrapHandle, options, describeValue, handleOf } from './ndarray';
+import { forPass, inPass, invoke, NDArray, ownHandle, runBackward, tidy, withCreated, wrap, wrapHandle, options, describeValue, handleOf } from './ndarray';
 
 export type GradReq = 'write' | 'add' | 'null';
 
@@ -140,21 +140,11 @@ export function grad(
     throw new NDArrayError(`grad: heads and headGrads must be lists of the same length: ${hs.length} vs. ${hg.length}`, 'BAD_ARGUMENT');
   const createGraph = opts.createGraph ?? false;
   const retainGraph = opts.retainGraph ?? createGraph;
-  let ok = false;
-  try {
-    const r = native.grad(
-      hs.map((h) => handle(h, 'grad')),
-      vs.map((v) => handle(v, 'grad')),
-      hg.map((g) => (g ? handle(g, 'grad') : -1)),
-      retainGraph,
-      createGraph,
-      opts.trainMode ?? true,
-    );
-    ok = true;
-    return r.map(wrapHandle);
-  } finally {
-    freeCustomTemps(ok && !retainGraph);
-  }
+  const hh = hs.map((h) => handle(h, 'grad'));
+  const vh = vs.map((v) => handle(v, 'grad'));
+  const gh = hg.map((g) => (g ? handle(g, 'grad') : -1));
+  const r = inPass(() => native.grad(hh, vh, gh, retainGraph, createGraph, opts.trainMode ?? true));
+  return r.map(wrapHandle);
 }
 
 export interface GraphJSON {
@@ -182,9 +172,18 @@ export function getSymbol(x: NDArray): Graph {
   return new Graph(native.symbol(h, 'json'), native.symbol(h, 'dot'));
 }
 
-/** A custom differentiable function (MXNet's autograd.Function). Single use. */
+/**
+ * A custom differentiable function (MXNet's autograd.Function). Single use.
+ *
+ * Ownership: the arrays given to `backward` (its output gradients, and `savedTensors` while it runs)
+ * are handles ndgrad made for the pass and frees when the pass ends; the arrays `backward` returns
+ * stay the caller's (ndgrad keeps its own reference to their data). What forward saved is held by
+ * the recorded graph and freed with it.
+ */
 export class Function {
   private used = false;
+  // While forward runs: our own detached handles of what it saved. While backward runs: this pass's
+  // handles of the same arrays. Otherwise empty.
   private saved: NDArray[] = [];
 
   /** Override: computes the outputs (recording is paused while it runs). */
@@ -197,12 +196,9 @@ export class Function {
   }
 
   saveForBackward(...arrays: NDArray[]): void {
-    for (const a of this.saved) a.dispose();
-    this.saved = arrays.map((a) => {
-      const d = a.detach(); // our own handle: the user may dispose theirs
-      d._kept = true;
-      return d;
-    });
+    for (const a of arrays) handle(a, 'saveForBackward'); // all checked before anything is replaced
+    this.dropSaved();
+    this.saved = arrays.map((a) => ownHandle(a.detach())); // our own handles: the user may dispose theirs
   }
   get savedTensors(): NDArray[] {
     return this.saved;
@@ -213,39 +209,49 @@ export class Function {
       throw new NDArrayError('Function: each Function instance can only be called once; create another instance', 'BAD_ARGUMENT');
     this.used = true;
     const inHandles = inputs.map((x) => handle(x, 'Function')); // before forward makes anything
+    const made: NDArray[] = []; // the arrays forward creates
     const prev = native.setRecording(false);
     let out: NDArray | NDArray[];
     try {
-      out = this.forward(...inputs);
-    } finally {
-      native.setRecording(prev);
-    }
-    const outs = Array.isArray(out) ? out : [out];
-    if (outs.length === 0 || outs.some((o) => !(o instanceof NDArray)))
-      throw new NDArrayError('Function.forward must return an NDArray or a list of NDArrays', 'BAD_ARGUMENT');
-    if (prev) {
+      out = withCreated(made, () => this.forward(...inputs));
+      if (!prev) return out;
+      const outs = Array.isArray(out) ? out : [out];
+      if (outs.length === 0 || outs.some((o) => !(o instanceof NDArray)))
+        throw new NDArrayError('Function.forward must return an NDArray or a list of NDArrays', 'BAD_ARGUMENT');
+      // An output becomes the recorded result in place, so only a fresh array forward made may be used
+      // as is. An input, an older array (a constant, a .grad), one returned twice, or a saved handle
+      // (ours, freed below) is recorded through a new view instead, and the user's array is left alone.
+      const recorded = outs.map((o, i) =>
+        made.lastIndexOf(o) < 0 || outs.indexOf(o) < i || this.saved.includes(o) ? o.detach() : o,
+      );
+      native.setRecording(prev); // restored before the call: customRecord reads it
       native.customRecord(
         inHandles,
-        outs.map((o) => handle(o, 'Function')),
-        (gradHandles: number[]) => this.runBackward(gradHandles, inputs.length),
+        recorded.map((o) => handle(o, 'Function')),
+        this.saved.map((a) => a.h),
+        (gradHandles: number[], savedHandles: number[]) => this.runBackward(gradHandles, savedHandles, inputs.length),
       );
-    } else {
-      this.release();
+      return Array.isArray(out) ? recorded : recorded[0];
+    } finally {
+      native.setRecording(prev);
+      this.dropSaved(); // the graph holds what it needs (nothing, when nothing was recorded)
     }
-    return out;
   }
 
-  private runBackward(gradHandles: number[], numInputs: number): number[] {
-    const grads = gradHandles.map((h) => {
-      const a = wrapHandle(h);
-      customTemps.push(a);
-      return a;
-    });
-    customReleases.push(() => this.release());
-    const r = this.backward(...grads);
+  private runBackward(gradHandles: number[], savedHandles: number[], numInputs: number): number[] {
+    // Wrapped and listed before any user code runs, so the pass frees them whatever happens.
+    const grads = gradHandles.map((h) => wrapHandle(h));
+    const saved = savedHandles.map((h) => wrapHandle(h));
+    forPass([...grads, ...saved]);
+    const outer = this.saved;
+    this.saved = saved;
+    let r: NDArray | (NDArray | null)[];
+    try {
+      r = this.backward(...grads);
+    } finally {
+      this.saved = outer;
+    }
     const list = Array.isArray(r) ? r : [r];
-    // what backward returned is ours to free after the pass, even when it is rejected below
-    for (const g of list) if (g instanceof NDArray) customTemps.push(g);
     if (list.length !== numInputs)
       throw new NDArrayError(`Function.backward returned ${list.length} gradients for ${numInputs} inputs`, 'BAD_CUSTOM_GRAD');
     return list.map((g) => {
@@ -255,7 +261,7 @@ export class Function {
     });
   }
 
-  private release(): void {
+  private dropSaved(): void {
     for (const a of this.saved) a.dispose();
     this.saved = [];
   }

@@ -41,7 +41,12 @@ export interface Binding {
   backward(heads: number[], headGrads: number[], retainGraph: boolean, trainMode: boolean): void;
   grad(heads: number[], vars: number[], headGrads: number[], retainGraph: boolean, createGraph: boolean, trainMode: boolean): number[];
   symbol(h: number, format: 'json' | 'dot'): string;
-  customRecord(inputs: number[], outputs: number[], backward: (gradHandles: number[]) => number[]): void;
+  customRecord(
+    inputs: number[],
+    outputs: number[],
+    saved: number[],
+    backward: (gradHandles: number[], savedHandles: number[]) => number[],
+  ): void;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires

@@ -438,10 +438,11 @@ const DENSE_WALK_LIMIT = 1 << 24;
  */
 function collect(value: unknown, into: Set<NDArray>): void {
   const seen = new Set<object>();
-  const stack: unknown[] = [value];
+  const stack: unknown[] = [];
   const push = (v: unknown): void => {
     if (v !== null && typeof v === 'object') stack.push(v);
   };
+  push(value);
   while (stack.length > 0) {
     const v = stack.pop() as object;
     if (v instanceof NDArray) {
@@ -557,34 +558,52 @@ export function backend(): { isa: string; threads: number } {
 
 // ---- backward (shared with autograd.ts) ----
 
-/** @internal arrays handed to JS during a custom Function's backward; freed after the pass */
-export const customTemps: NDArray[] = [];
+// One frame per running backward pass (passes nest: Function.backward may start one): the handles
+// ndgrad made for it, a Function's output gradients and saved tensors, freed when that pass ends.
+// Nothing else is freed: what Function.backward returns belongs to the user.
+const passFrames: NDArray[][] = [];
 
-/**
- * @internal releases of custom Functions whose backward ran in the current pass: their nodes are
- * freed by a pass that succeeds without retainGraph, and so are their saved tensors.
- */
-export const customReleases: (() => void)[] = [];
+/** @internal hands arrays to the innermost running pass, which frees them when it ends */
+export function forPass(arrays: NDArray[]): void {
+  if (passFrames.length === 0) {
+    for (const a of arrays) a.dispose();
+    throw new NDArrayError('Function.backward: called outside a backward pass', 'BAD_ARGUMENT');
+  }
+  passFrames[passFrames.length - 1].push(...arrays);
+}
 
-/** @internal */
-export function runBackward(heads: NDArray[], headGrads: (NDArray | null | undefined)[], retainGraph: boolean, trainMode: boolean): void {
-  let ok = false;
+/** @internal runs one backward pass (native call) in its own frame */
+export function inPass<T>(run: () => T): T {
+  const frame: NDArray[] = [];
+  passFrames.push(frame);
   try {
-    native.backward(
-      heads.map((h) => handleOf(h, 'backward')),
-      headGrads.map((g) => (g ? handleOf(g, 'backward') : -1)),
-      retainGraph,
-      trainMode,
-    );
-    ok = true;
+    return run();
   } finally {
-    freeCustomTemps(ok && !retainGraph);
+    passFrames.splice(passFrames.lastIndexOf(frame), 1);
+    for (const a of frame) a.dispose();
   }
 }
 
 /** @internal */
-export function freeCustomTemps(graphFreed = false): void {
-  for (const a of customTemps.splice(0)) a.dispose();
-  const rel = customReleases.splice(0);
-  if (graphFreed) for (const r of rel) r();
+export function runBackward(heads: NDArray[], headGrads: (NDArray | null | undefined)[], retainGraph: boolean, trainMode: boolean): void {
+  const hs = heads.map((h) => handleOf(h, 'backward'));
+  const hg = headGrads.map((g) => (g ? handleOf(g, 'backward') : -1));
+  inPass(() => native.backward(hs, hg, retainGraph, trainMode));
+}
+
+/** @internal for Function.apply: runs fn with the arrays it creates listed in `made` (they stay tracked as usual) */
+export function withCreated<T>(made: NDArray[], fn: () => T): T {
+  scopes.push(made);
+  try {
+    return fn();
+  } finally {
+    popScope(made);
+    for (const a of made) if (a._h >= 0) track(a);
+  }
+}
+
+/** @internal takes an array out of tidy's reach (ndgrad frees it itself) */
+export function ownHandle(a: NDArray): NDArray {
+  untrack(a);
+  return a;
 }

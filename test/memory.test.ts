@@ -337,6 +337,7 @@ describe('tidy, keep and dispose walk any value', () => {
     list.push(list);
     nd.dispose(list);
     expect([a.isDisposed, b.isDisposed]).toEqual([true, true]);
+    for (const nothing of [undefined, null, 3, 'x']) nd.dispose(nothing); // no arrays: nothing to do
     expect(mem()).toEqual(m0);
   });
 

@@ -145,7 +145,7 @@ const ops::OpDef& custom_op() {
 }  // namespace
 
 void record_custom(const std::vector<NDArray>& inputs, std::vector<NDArray>& outputs,
-                   std::shared_ptr<CustomBackward> fn) {
+                   const std::vector<NDArray>& saved, std::shared_ptr<CustomBackward> fn) {
   if (outputs.empty()) fail(code::BAD_ARGUMENT, "Function: forward must return at least one NDArray");
   if (!should_record(inputs)) return;
   ops::OpCall c;
@@ -160,6 +160,8 @@ void record_custom(const std::vector<NDArray>& inputs, std::vector<NDArray>& out
            " that is already in the graph (return a new array, e.g. x.copy())");
     c.outputs.push_back(o.plain());
   }
+  fn->saved.clear();
+  for (auto& a : saved) fn->saved.push_back(SavedArray{a.plain(), a.version()});  // plain: no cycle via outputs
   record(c);
   c.outputs[0].node->custom = std::move(fn);
   for (size_t k = 0; k < outputs.size(); ++k) outputs[k] = c.outputs[k];
@@ -337,6 +339,20 @@ struct FreeOnError {
   }
 };
 
+// Marks the nodes of a running pass busy (variables aside: separate graphs share them) and unmarks
+// them on every exit path.
+struct BusyMark {
+  const std::vector<NodePtr>& order;
+  explicit BusyMark(const std::vector<NodePtr>& o) : order(o) {
+    for (auto& n : order)
+      if (!n->is_variable) ++n->busy;
+  }
+  ~BusyMark() {
+    for (auto& n : order)
+      if (!n->is_variable) --n->busy;
+  }
+};
+
 // Runs the backward pass. `targets` empty: backward() mode (all marked arrays); otherwise grad()
 // mode, returning the totals for those arrays.
 std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<NDArray>& head_grads,
@@ -345,6 +361,15 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
   validate_heads(heads, head_grads, fn);
   std::vector<NodePtr> order = collect(heads);
   const uint64_t epoch = t_epoch;
+  // A pass started inside Function.backward (the only user code a pass runs) that reaches the graph
+  // of the pass running that backward would free what the outer pass still reads, or call the
+  // running backward again: refused before anything changes.
+  for (auto& n : order)
+    if (n->busy && !n->is_variable)
+      fail(code::BAD_ARGUMENT, fn, ": the graph of these heads is being differentiated by the backward pass that "
+                               "called this Function.backward; a pass inside Function.backward can only differentiate "
+                               "a separate graph (record one inside backward, or detach() what you reuse)");
+  BusyMark busy{order};
   // Position of a node of this pass (re-established after user code that may run another pass).
   auto idx = [](const std::shared_ptr<Node>& n) { return n->order_index; };
 
@@ -384,6 +409,9 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
   const bool consume = !retain_graph;
   FreeOnError consumed{order, consume};
   std::vector<SmallVec<GradSlot, 1>> grads(order.size());
+  // Arrays Function.backward returned: the user's (a constant, an input, a .grad), never handed back
+  // by grad() as a result of their own.
+  std::vector<NDArray> borrowed;
   for (size_t i = 0; i < order.size(); ++i) grads[i].resize(order[i]->num_outputs());
   for (size_t h = 0; h < heads.size(); ++h) {
     const NDArray& head = heads[h];
@@ -421,16 +449,40 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
 
     if (n.custom) {
       std::vector<NDArray> full_og(og.size());
-      for (size_t k = 0; k < og.size(); ++k)
+      for (size_t k = 0; k < og.size(); ++k) {
         full_og[k] = og[k].defined() ? og[k] : zeros(n.out_shapes[k], n.out_dtypes[k]);
+        // A gradient that is still the caller's head gradient, or an array an earlier Function
+        // returned, is user memory: user code gets a copy (the check below guards ndgrad's own).
+        bool users = false;
+        for (auto& hg : head_grads) users = users || full_og[k].same_storage(hg);
+        for (auto& b : borrowed) users = users || full_og[k].same_storage(b);
+        if (users) full_og[k] = ops::copy(full_og[k]);
+      }
       bool prev = set_recording(false);
       struct Restore {
         bool p;
         ~Restore() { set_recording(p); }
       } restore{prev};
-      // Our own reference: user code may run a pass that frees this node's `custom` while it runs.
+      // Our own reference: the saved arrays stay alive while user code runs, whatever it frees.
       std::shared_ptr<CustomBackward> cb = n.custom;
-      in_grads = cb->backward(full_og);
+      std::vector<NDArray> saved;
+      saved.reserve(cb->saved.size());
+      for (size_t k = 0; k < cb->saved.size(); ++k) {
+        const SavedArray& s = cb->saved[k];
+        if (s.array.version() != s.version)
+          fail(code::INPLACE_MODIFIED, "backward: saved tensor ", k, " (shape ", shape_str(s.array.shape),
+               ") of a Function was modified in place after forward saved it; its gradient would be wrong");
+        saved.push_back(s.array);
+      }
+      // The output gradients are read-only: they may share storage with other branches' gradients
+      // or with the caller's head gradient, so an in-place change would corrupt those.
+      SmallVec<uint64_t, 2> og_versions(full_og.size());
+      for (size_t k = 0; k < full_og.size(); ++k) og_versions[k] = full_og[k].version();
+      in_grads = cb->backward(full_og, saved);
+      for (size_t k = 0; k < full_og.size(); ++k)
+        if (full_og[k].version() != og_versions[k])
+          fail(code::BAD_CUSTOM_GRAD, "Function.backward: output gradient ", k, " (shape ", shape_str(full_og[k].shape),
+               ") was modified in place; it is read-only (it may share memory with other gradients), return a new array");
       for (size_t j = 0; j < order.size(); ++j) order[j]->order_index = j;  // user code may have run a pass
       if (any_need && graph_gone(n))
         fail(code::GRAPH_FREED, fn, ": the graph through Function was freed by a backward call inside its own "
@@ -445,6 +497,7 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
                " and dtype ", dtype_name(in_grads[k].dtype), ", input ", k, " has shape ", shape_str(n.in_shapes[k]),
                " and dtype ", dtype_name(n.in_dtypes[k]));
         in_grads[k] = in_grads[k].plain();
+        borrowed.push_back(in_grads[k]);
       }
     } else {
       if (n.op->flags & ops::kNoGrad) continue;  // zero gradient: nothing flows on
@@ -506,12 +559,12 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
     for (auto& v : *targets) {
       NDArray g = grads[idx(v.node)][v.out_index].g;
       if (!g.defined()) g = zeros(v.shape, v.dtype);
-      else
-        for (auto& hg : head_grads)
-          if (g.same_storage(hg)) {  // never hand back the caller's own head gradient
-            g = ops::copy(g);
-            break;
-          }
+      else {
+        bool users = false;  // never hand back the caller's own head gradient, or a Function's borrowed result
+        for (auto& hg : head_grads) users = users || g.same_storage(hg);
+        for (auto& b : borrowed) users = users || g.same_storage(b);
+        if (users) g = ops::copy(g);
+      }
       // Under createGraph the result is a function of v even where it is constant (square's second
       // derivative, relu's, zero): tie it to v so the next order is zeros, not NOT_RECORDED.
       if (create_graph && !in_graph(g)) g = ops::keep_connected(g, v);

@@ -21,16 +21,19 @@ bool set_training(bool on);   // returns the previous value
 enum class GradReq : int { Null = 0, Write = 1, Add = 3 };
 bool parse_grad_req(const std::string& s, GradReq* out);
 
-// A user-defined backward (autograd.Function); implemented by the binding, which calls into JS.
-struct CustomBackward {
-  virtual ~CustomBackward() = default;
-  // Receives one gradient per output; returns one per input (undefined entries mean zero).
-  virtual std::vector<NDArray> backward(const std::vector<NDArray>& out_grads) = 0;
-};
-
 struct SavedArray {
   NDArray array;  // inputs keep their history; outputs are stored plain (no cycle) and re-linked
   uint64_t version = 0;
+};
+
+// A user-defined backward (autograd.Function); implemented by the binding, which calls into JS.
+// The node owns it, and through it the arrays forward saved: they live exactly as long as the graph.
+struct CustomBackward {
+  virtual ~CustomBackward() = default;
+  // Receives one gradient per output and the saved arrays; returns one gradient per input
+  // (undefined entries mean zero). The arrays it returns are borrowed: the tape keeps its own references.
+  virtual std::vector<NDArray> backward(const std::vector<NDArray>& out_grads, const std::vector<NDArray>& saved) = 0;
+  std::vector<SavedArray> saved;  // set by record_custom; checked against in-place changes before backward
 };
 
 struct Edge {
@@ -61,6 +64,9 @@ struct Node {
   // Scratch of the backward pass that visits this node (graphs are per thread).
   uint64_t visit = 0;
   size_t order_index = 0;
+  // Passes running through this node: a pass started from user code inside one of them
+  // (Function.backward) may not reach it, so it can neither free it nor re-enter a running backward.
+  uint32_t busy = 0;
   Node() = default;
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -81,8 +87,9 @@ bool should_record(const ops::ArrayList& inputs);
 // graph, or into an input of an op that needs a gradient, is INPLACE_IN_GRAPH.
 void check_out_target(const ops::OpCall& c, const NDArray& out);
 void record(ops::OpCall& c);
+// Records a Function call as one node; `saved` (what forward saved) is held by the node, plain.
 void record_custom(const std::vector<NDArray>& inputs, std::vector<NDArray>& outputs,
-                   std::shared_ptr<CustomBackward> fn);
+                   const std::vector<NDArray>& saved, std::shared_ptr<CustomBackward> fn);
 
 // Marks arrays as variables with the given gradient buffers (attachGrad / markVariables).
 void mark_variable(NDArray& var, const NDArray& grad, GradReq req);

@@ -594,16 +594,18 @@ ENTRY(Symbol) {
 }
 END_ENTRY
 
-// A Function's backward: calls the JS callback with handles of the output gradients; it returns
-// one handle (or -1 for none) per input.
+// A Function's backward: calls the JS callback with handles of the output gradients and of the saved
+// arrays (new handles, which the JS side frees after the pass); it returns one handle (or -1 for
+// none) per input, borrowed: the arrays are copied out by reference, never released here.
 class JsBackward : public autograd::CustomBackward {
  public:
   JsBackward(Napi::Env env, Napi::Function fn) : env_(env), fn_(Napi::Persistent(fn)) {}
-  std::vector<NDArray> backward(const std::vector<NDArray>& out_grads) override {
+  std::vector<NDArray> backward(const std::vector<NDArray>& out_grads, const std::vector<NDArray>& saved) override {
     Napi::HandleScope scope(env_);
-    std::vector<NDArray> og = out_grads;
-    Napi::Value handles = handles_of(env_, og);
-    Napi::Value r = fn_.Call({handles});
+    std::vector<NDArray> og = out_grads, sv = saved;
+    Napi::Value grad_handles = handles_of(env_, og);
+    Napi::Value saved_handles = handles_of(env_, sv);
+    Napi::Value r = fn_.Call({grad_handles, saved_handles});
     std::vector<NDArray> grads;
     if (!r.IsArray()) fail(code::BAD_CUSTOM_GRAD, "Function.backward must return NDArrays");
     Napi::Array arr = r.As<Napi::Array>();
@@ -620,15 +622,16 @@ class JsBackward : public autograd::CustomBackward {
   Napi::FunctionReference fn_;
 };
 
-// customRecord(inputs[], outputs[], backwardFn): records a Function call as one node.
+// customRecord(inputs[], outputs[], saved[], backwardFn): records a Function call as one node.
 ENTRY(CustomRecord) {
   std::vector<NDArray> inputs = arrays_of(env, info[0]);
   std::vector<int32_t> out_handles;  // the list is read once (a getter could answer differently later)
   std::vector<NDArray> outputs = arrays_of(env, info[1], false, &out_handles);
+  std::vector<NDArray> saved = arrays_of(env, info[2]);
   if (outputs.empty()) fail(code::BAD_ARGUMENT, "Function: forward must return at least one NDArray");
-  if (!info[2].IsFunction()) fail(code::BAD_ARGUMENT, "Function: expected a backward callback");
-  auto fn = std::make_shared<JsBackward>(env, info[2].As<Napi::Function>());
-  autograd::record_custom(inputs, outputs, fn);
+  if (!info[3].IsFunction()) fail(code::BAD_ARGUMENT, "Function: expected a backward callback");
+  auto fn = std::make_shared<JsBackward>(env, info[3].As<Napi::Function>());
+  autograd::record_custom(inputs, outputs, saved, fn);
   for (size_t i = 0; i < outputs.size(); ++i) {
     Slot* s = find(env, out_handles[i]);
     if (s) s->array = outputs[i];
