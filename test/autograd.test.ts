@@ -1124,6 +1124,33 @@ describe('custom Function: ownership and nested passes', () => {
     expect(mem()).toEqual(m0);
   });
 
+  test('a pass inside Function.backward may share variables with the outer pass; each keeps its own bookkeeping', () => {
+    nd.tidy(() => {
+      const x = nd.array([0.5, 1]);
+      x.attachGrad();
+      const inner: number[][] = [];
+      class Penalty extends autograd.Function {
+        forward(a: NDArray) {
+          this.saveForBackward(a);
+          return a.mul(2);
+        }
+        backward(dy: NDArray) {
+          // a longer graph on the same variable: its positions differ from the outer pass's
+          const h = autograd.record(() => x.mul(x).exp().sum().mul(1).add(0));
+          const [g] = autograd.grad(h, x);
+          inner.push(arr(g));
+          return dy.mul(2);
+        }
+      }
+      const y = autograd.record(() => new Penalty().apply(x.mul(1)).mul(3).sum().add(x.sum()));
+      y.backward();
+      expect(arr(x.grad!)).toEqual([7, 7]);
+      const e = (v: number) => 2 * v * Math.exp(v * v);
+      expect(inner[0][0]).toBeCloseTo(e(0.5), 5);
+      expect(inner[0][1]).toBeCloseTo(e(1), 5);
+    });
+  });
+
   test('a nested pass that throws inside Function.backward: the error reaches the caller, nothing leaks, flags restored', () => {
     const m0 = mem();
     const x = nd.array([1, 2]);

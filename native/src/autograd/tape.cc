@@ -228,7 +228,8 @@ thread_local uint64_t t_epoch = 0;
 
 // Every node reachable from the heads, latest first (a node is always newer than its inputs).
 // Marks them with a fresh epoch (`visit`) and their position (`order_index`).
-std::vector<NodePtr> collect(const std::vector<NDArray>& heads) {
+// `prior` (optional) receives each node's previous `order_index`, for a pass that must give them back.
+std::vector<NodePtr> collect(const std::vector<NDArray>& heads, std::vector<size_t>* prior = nullptr) {
   std::vector<NodePtr> order;
   uint64_t epoch = ++t_epoch;
   std::vector<Node*> stack;
@@ -249,6 +250,10 @@ std::vector<NodePtr> collect(const std::vector<NDArray>& heads) {
       }
   }
   std::sort(order.begin(), order.end(), [](const NodePtr& a, const NodePtr& b) { return a->seq > b->seq; });
+  if (prior) {
+    prior->resize(order.size());
+    for (size_t i = 0; i < order.size(); ++i) (*prior)[i] = order[i]->order_index;
+  }
   for (size_t i = 0; i < order.size(); ++i) order[i]->order_index = i;
   return order;
 }
@@ -339,6 +344,21 @@ struct FreeOnError {
   }
 };
 
+thread_local int t_pass_depth = 0;
+
+// A pass started inside another (from Function.backward) shares at most variables with it, but
+// `order_index` is per pass: the inner pass gives back the outer's values when it ends.
+struct PassScope {
+  const std::vector<NodePtr>* order = nullptr;
+  std::vector<size_t> prior;
+  PassScope() { ++t_pass_depth; }
+  ~PassScope() {
+    --t_pass_depth;
+    if (order)
+      for (size_t i = 0; i < order->size(); ++i) (*order)[i]->order_index = prior[i];
+  }
+};
+
 // Marks the nodes of a running pass busy (variables aside: separate graphs share them) and unmarks
 // them on every exit path.
 struct BusyMark {
@@ -359,7 +379,11 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
                          const std::vector<NDArray>* targets, bool retain_graph, bool create_graph, bool train_mode) {
   const char* fn = targets ? "grad" : "backward";
   validate_heads(heads, head_grads, fn);
-  std::vector<NodePtr> order = collect(heads);
+  std::vector<NodePtr> order;
+  PassScope pass;  // declared after `order`, so it gives the indices back while the nodes are held
+  const bool nested = t_pass_depth > 1;
+  order = collect(heads, nested ? &pass.prior : nullptr);
+  if (nested) pass.order = &order;
   const uint64_t epoch = t_epoch;
   // A pass started inside Function.backward (the only user code a pass runs) that reaches the graph
   // of the pass running that backward would free what the outer pass still reads, or call the
@@ -370,7 +394,7 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
                                "called this Function.backward; a pass inside Function.backward can only differentiate "
                                "a separate graph (record one inside backward, or detach() what you reuse)");
   BusyMark busy{order};
-  // Position of a node of this pass (re-established after user code that may run another pass).
+  // Position of a node of this pass (a pass run by user code inside this one gives it back).
   auto idx = [](const std::shared_ptr<Node>& n) { return n->order_index; };
 
   // Which nodes lead to something that wants a gradient.
@@ -483,7 +507,6 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
         if (full_og[k].version() != og_versions[k])
           fail(code::BAD_CUSTOM_GRAD, "Function.backward: output gradient ", k, " (shape ", shape_str(full_og[k].shape),
                ") was modified in place; it is read-only (it may share memory with other gradients), return a new array");
-      for (size_t j = 0; j < order.size(); ++j) order[j]->order_index = j;  // user code may have run a pass
       if (any_need && graph_gone(n))
         fail(code::GRAPH_FREED, fn, ": the graph through Function was freed by a backward call inside its own "
                                     "Function.backward; pass retainGraph: true");
