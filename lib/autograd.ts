@@ -182,6 +182,7 @@ export function getSymbol(x: NDArray): Graph {
  */
 export class Function {
   private used = false;
+  private inForward = false;
   // While forward runs: our own detached handles of what it saved. While backward runs: this pass's
   // handles of the same arrays. Otherwise empty.
   private saved: NDArray[] = [];
@@ -196,6 +197,9 @@ export class Function {
   }
 
   saveForBackward(...arrays: NDArray[]): void {
+    // Only forward's saves reach the graph; a handle made anywhere else would have no owner.
+    if (!this.inForward)
+      throw new NDArrayError('saveForBackward: call it inside forward (what it saves is handed to backward)', 'BAD_ARGUMENT');
     for (const a of arrays) handle(a, 'saveForBackward'); // all checked before anything is replaced
     this.dropSaved();
     this.saved = arrays.map((a) => ownHandle(a.detach())); // our own handles: the user may dispose theirs
@@ -213,7 +217,12 @@ export class Function {
     const prev = native.setRecording(false);
     let out: NDArray | NDArray[];
     try {
-      out = withCreated(made, () => this.forward(...inputs));
+      this.inForward = true;
+      try {
+        out = withCreated(made, () => this.forward(...inputs));
+      } finally {
+        this.inForward = false;
+      }
       if (!prev) return out;
       const outs = Array.isArray(out) ? out : [out];
       if (outs.length === 0 || outs.some((o) => !(o instanceof NDArray)))

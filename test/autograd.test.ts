@@ -1023,6 +1023,22 @@ describe('custom Function: ownership and nested passes', () => {
       expect(() => autograd.record(() => new Throws().apply(x))).toThrow('user forward failed');
     });
     expect(mem()).toEqual(m0);
+    // saving anywhere but in forward is refused (nothing would own the saved handle)
+    class LateSave extends autograd.Function {
+      forward(a: NDArray) {
+        return a.mul(2);
+      }
+      backward(dy: NDArray) {
+        this.saveForBackward(dy);
+        return dy;
+      }
+    }
+    nd.tidy(() => {
+      expect(codeOf(() => new LateSave().saveForBackward(x))).toBe('BAD_ARGUMENT');
+      const y = autograd.record(() => new LateSave().apply(x).sum());
+      expect(codeOf(() => y.backward())).toBe('BAD_ARGUMENT');
+    });
+    expect(mem()).toEqual(m0);
     x.dispose();
   });
 
@@ -1171,6 +1187,31 @@ describe('custom Function: ownership and nested passes', () => {
       expect(codeOf(() => y.backward())).toBe('SHAPE_MISMATCH');
       expect(codeOf(() => y.backward())).toBe('GRAPH_FREED');
     });
+    // the inner graph's own Function throws, the outer backward catches it and goes on with its dy
+    class Throws extends autograd.Function {
+      forward(a: NDArray) {
+        this.saveForBackward(a);
+        return a.mul(5);
+      }
+      backward(_dy: NDArray): NDArray {
+        throw new Error('inner backward failed');
+      }
+    }
+    class Recover extends autograd.Function {
+      forward(a: NDArray) {
+        this.saveForBackward(a);
+        return a.mul(2);
+      }
+      backward(dy: NDArray) {
+        const inner = autograd.record(() => new Throws().apply(x).sum());
+        expect(() => inner.backward()).toThrow('inner backward failed');
+        return dy.mul(this.savedTensors[0]).mul(0).add(dy.mul(2));
+      }
+    }
+    nd.tidy(() => {
+      autograd.record(() => new Recover().apply(x).sum()).backward();
+    });
+    expect(arr(x.grad!)).toEqual([2, 2]);
     expect([autograd.isRecording(), autograd.isTraining()]).toEqual([false, false]);
     x.dispose();
     expect(mem()).toEqual(m0);
