@@ -223,10 +223,10 @@ export class Function {
       } finally {
         this.inForward = false;
       }
-      if (!prev) return out;
       const outs = Array.isArray(out) ? out : [out];
       if (outs.length === 0 || outs.some((o) => !(o instanceof NDArray)))
         throw new NDArrayError('Function.forward must return an NDArray or a list of NDArrays', 'BAD_ARGUMENT');
+      if (!prev) return out;
       // An output becomes the recorded result in place, so only a fresh array forward made may be used
       // as is. An input, an older array (a constant, a .grad), one returned twice, or a saved handle
       // (ours, freed below) is recorded through a new view instead, and the user's array is left alone.
