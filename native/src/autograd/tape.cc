@@ -433,9 +433,12 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
   const bool consume = !retain_graph;
   FreeOnError consumed{order, consume};
   std::vector<SmallVec<GradSlot, 1>> grads(order.size());
-  // Arrays Function.backward returned: the user's (a constant, an input, a .grad), never handed back
-  // by grad() as a result of their own.
-  std::vector<NDArray> borrowed;
+  // Storage of the arrays Function.backward returned: the user's (a constant, an input, a .grad),
+  // never handed to user code or back by grad() as if it were ndgrad's. The head gradients too.
+  std::unordered_set<const Storage*> users;
+  for (auto& hg : head_grads)
+    if (hg.defined()) users.insert(hg.storage.get());
+  auto is_users = [&users](const NDArray& a) { return a.storage && users.count(a.storage.get()) != 0; };
   for (size_t i = 0; i < order.size(); ++i) grads[i].resize(order[i]->num_outputs());
   for (size_t h = 0; h < heads.size(); ++h) {
     const NDArray& head = heads[h];
@@ -477,10 +480,7 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
         full_og[k] = og[k].defined() ? og[k] : zeros(n.out_shapes[k], n.out_dtypes[k]);
         // A gradient that is still the caller's head gradient, or an array an earlier Function
         // returned, is user memory: user code gets a copy (the check below guards ndgrad's own).
-        bool users = false;
-        for (auto& hg : head_grads) users = users || full_og[k].same_storage(hg);
-        for (auto& b : borrowed) users = users || full_og[k].same_storage(b);
-        if (users) full_og[k] = ops::copy(full_og[k]);
+        if (is_users(full_og[k])) full_og[k] = ops::copy(full_og[k]);
       }
       bool prev = set_recording(false);
       struct Restore {
@@ -520,7 +520,7 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
                " and dtype ", dtype_name(in_grads[k].dtype), ", input ", k, " has shape ", shape_str(n.in_shapes[k]),
                " and dtype ", dtype_name(n.in_dtypes[k]));
         in_grads[k] = in_grads[k].plain();
-        borrowed.push_back(in_grads[k]);
+        users.insert(in_grads[k].storage.get());
       }
     } else {
       if (n.op->flags & ops::kNoGrad) continue;  // zero gradient: nothing flows on
@@ -582,12 +582,8 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
     for (auto& v : *targets) {
       NDArray g = grads[idx(v.node)][v.out_index].g;
       if (!g.defined()) g = zeros(v.shape, v.dtype);
-      else {
-        bool users = false;  // never hand back the caller's own head gradient, or a Function's borrowed result
-        for (auto& hg : head_grads) users = users || g.same_storage(hg);
-        for (auto& b : borrowed) users = users || g.same_storage(b);
-        if (users) g = ops::copy(g);
-      }
+      else if (is_users(g))
+        g = ops::copy(g);  // never hand back the caller's head gradient, or what a Function returned
       // Under createGraph the result is a function of v even where it is constant (square's second
       // derivative, relu's, zero): tie it to v so the next order is zeros, not NOT_RECORDED.
       if (create_graph && !in_graph(g)) g = ops::keep_connected(g, v);
