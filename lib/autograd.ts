@@ -234,12 +234,17 @@ export class Function {
         made.lastIndexOf(o) < 0 || outs.indexOf(o) < i || this.saved.includes(o) ? o.detach() : o,
       );
       native.setRecording(prev); // restored before the call: customRecord reads it
-      native.customRecord(
-        inHandles,
-        recorded.map((o) => handle(o, 'Function')),
-        this.saved.map((a) => a.h),
-        (gradHandles: number[], savedHandles: number[]) => this.runBackward(gradHandles, savedHandles, inputs.length),
-      );
+      try {
+        native.customRecord(
+          inHandles,
+          recorded.map((o) => handle(o, 'Function')),
+          this.saved.map((a) => a.h),
+          (gradHandles: number[], savedHandles: number[]) => this.runBackward(gradHandles, savedHandles, inputs.length),
+        );
+      } catch (e) {
+        recorded.forEach((r, i) => r !== outs[i] && r.dispose()); // our views; the user's arrays stay theirs
+        throw e;
+      }
       return Array.isArray(out) ? recorded : recorded[0];
     } finally {
       native.setRecording(prev);

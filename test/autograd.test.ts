@@ -979,6 +979,24 @@ describe('custom Function: ownership and nested passes', () => {
     expect(mem()).toEqual(m0);
   });
 
+  test('a forward output already in the graph is INPLACE_IN_GRAPH and leaves nothing behind', () => {
+    const m0 = mem();
+    const x = nd.array([1, 2]);
+    x.attachGrad();
+    let t: NDArray | undefined;
+    class InGraph extends autograd.Function {
+      forward(a: NDArray) {
+        this.saveForBackward(a);
+        t = a.mul(2);
+        t.attachGrad();
+        return [a, t]; // `a` is recorded through a view of ours, `t` cannot be recorded
+      }
+    }
+    expect(codeOf(() => autograd.record(() => new InGraph().apply(x)))).toBe('INPLACE_IN_GRAPH');
+    nd.dispose([t, x]);
+    expect(mem()).toEqual(m0);
+  });
+
   test('saved tensors are freed with the graph: without backward, after a failed backward, when no gradient reaches the Function', () => {
     const x = nd.random.normal(0, 1, [64]);
     x.attachGrad();
