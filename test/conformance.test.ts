@@ -1,6 +1,7 @@
 // API-conformance review: the TypeScript face against /work/shared/API.md and MXNet semantics.
 // The first block is the contract's own examples, verbatim, so that ts-jest type-checks them.
 import { nd, autograd, NDArray, NDArrayError } from '../lib';
+import { liveMemory } from './helpers';
 
 const codeOf = (f: () => unknown): string | undefined => {
   try {
@@ -399,7 +400,7 @@ describe('printing (MXNet: str(x.asnumpy()), i.e. NumPy str; a 0-d array prints 
 
 describe('memory: tidy and keep', () => {
   test('nested tidy: arrays returned inside lists and plain objects survive, the rest is freed', () => {
-    const before = nd.memory().numArrays;
+    const before = liveMemory();
     let inner: { list: (NDArray | { d: NDArray })[] } | undefined;
     const r = nd.tidy(() => {
       nd.ones([2]);
@@ -415,7 +416,7 @@ describe('memory: tidy and keep', () => {
     expect(r.toArray()).toEqual([4, 4]);
     expect(((inner!.list[1]) as { d: NDArray }).d.isDisposed).toBe(true); // not returned by the outer tidy
     r.dispose();
-    expect(nd.memory().numArrays).toBe(before);
+    expect(liveMemory()).toEqual(before);
   });
 
   test('kept arrays and variables\' gradients survive', () => {
@@ -432,7 +433,7 @@ describe('memory: tidy and keep', () => {
   });
 
   test("a returned .grad survives even when its variable was made (and freed) inside the tidy", () => {
-    const before = nd.memory().numArrays;
+    const before = liveMemory();
     const g = nd.tidy(() => {
       const x = nd.array([1, 2]);
       x.attachGrad();
@@ -458,7 +459,7 @@ describe('memory: tidy and keep', () => {
     });
     g.dispose();
     o.dx.dispose();
-    expect(nd.memory().numArrays).toBe(before);
+    expect(liveMemory()).toEqual(before);
   });
 });
 

@@ -1,5 +1,5 @@
 // Helpers shared by the test suites.
-import { autograd, NDArray, NDArrayError } from '../lib';
+import { autograd, nd, NDArray, NDArrayError } from '../lib';
 
 /** The NDArrayError that fn throws (fails the test if it throws anything else, or nothing). */
 export function errorOf(fn: () => unknown): NDArrayError {
@@ -32,4 +32,14 @@ export function code(fn: () => unknown): string {
 /** autograd.checkGradient (float64 central differences) with the worst error below `tol`. */
 export function check(fn: (...xs: NDArray[]) => NDArray | NDArray[], inputs: NDArray[], tol = 1e-5): void {
   expect(autograd.checkGradient(fn, inputs, { eps: 1e-6 }).maxError).toBeLessThan(tol);
+}
+
+/**
+ * Live native arrays and bytes (nd.memory()), for exact leak checks. Read both before and after a
+ * synchronous block: the counts are process-wide, but the GC backstop (a FinalizationRegistry)
+ * runs only between tasks, so other files' garbage cannot move them in between.
+ */
+export function liveMemory(): { numArrays: number; numBytes: number } {
+  const m = nd.memory();
+  return { numArrays: m.numArrays, numBytes: m.numBytes };
 }

@@ -1,7 +1,7 @@
 // Native safety: things a user can do from JS that used to crash or corrupt memory in the binding,
 // the op mechanism or the tape (found in review; run under ASan/UBSan with NDGRAD_SANITIZE=ON).
 import { autograd, nd, NDArray } from '../lib';
-import { codeOf } from './helpers';
+import { codeOf, liveMemory } from './helpers';
 
 const arr = (a: NDArray) => Array.from(a.toTypedArray());
 
@@ -11,7 +11,7 @@ beforeEach(() => {
 });
 
 test('markVariables: a gradReqs getter that creates arrays does not leave dangling slot references', () => {
-  const n0 = nd.memory().numArrays;
+  const n0 = liveMemory();
   const vs = [nd.zeros([2]), nd.zeros([2])];
   const gs = [nd.zeros([2]), nd.zeros([2])];
   const made: NDArray[] = [];
@@ -31,7 +31,7 @@ test('markVariables: a gradReqs getter that creates arrays does not leave dangli
   expect(arr(gs[0])).toEqual([2, 2]);
   expect(arr(gs[1])).toEqual([3, 3]);
   for (const a of [...made, ...vs, ...gs]) a.dispose();
-  expect(nd.memory().numArrays).toBe(n0);
+  expect(liveMemory()).toEqual(n0);
 });
 
 test('a Function whose backward runs a backward over its own graph: a clean error, not a use-after-free', () => {
