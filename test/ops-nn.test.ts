@@ -77,22 +77,63 @@ describe('Activation / LeakyReLU', () => {
 });
 
 describe('Convolution', () => {
-  test('2-D values against a direct loop', () => {
-    const x = nd.arange(0, 2 * 3 * 5 * 5).reshape([2, 3, 5, 5]).div(50);
-    const w = nd.arange(0, 4 * 3 * 3 * 3).reshape([4, 3, 3, 3]).div(100);
-    const b = nd.array([0.1, -0.2, 0.3, 0]);
-    const y = nd.Convolution(x, w, b, { kernel: [3, 3], stride: 2, pad: 1 });
-    expect(y.shape).toEqual([2, 4, 3, 3]);
-    const X = x.toArray() as number[][][][], W = w.toArray() as number[][][][], Y = y.toArray() as number[][][][];
-    let ref = 0.3;  // y[1, 2, 1, 2]
-    for (let c = 0; c < 3; c++)
-      for (let i = 0; i < 3; i++)
-        for (let j = 0; j < 3; j++) {
-          const h = 1 * 2 - 1 + i, ww = 2 * 2 - 1 + j;
-          if (h >= 0 && h < 5 && ww >= 0 && ww < 5) ref += X[1][c][h][ww] * W[2][c][i][j];
+  // Every output element against a direct loop in float64 over the same float32 inputs, within the
+  // float32 error bound of a sum of K products plus the bias: (K + 2)·2^-24·(|b| + sum|x·w|).
+  function convReference(x: NDArray, w: NDArray, b: NDArray | null, o: { stride: number[]; pad: number[]; dilate: number[]; groups: number }) {
+    const one = x.ndim === 3; // 1-D: height 1
+    const [N, C] = x.shape, [F, Cg] = w.shape;
+    const [H, W] = one ? [1, x.shape[2]] : [x.shape[2], x.shape[3]];
+    const [KH, KW] = one ? [1, w.shape[2]] : [w.shape[2], w.shape[3]];
+    const [sh, sw] = one ? [1, o.stride[0]] : o.stride, [ph, pw] = one ? [0, o.pad[0]] : o.pad, [dh, dw] = one ? [1, o.dilate[0]] : o.dilate;
+    const OH = Math.floor((H + 2 * ph - dh * (KH - 1) - 1) / sh) + 1, OW = Math.floor((W + 2 * pw - dw * (KW - 1) - 1) / sw) + 1;
+    const X = x.toTypedArray(), Wt = w.toTypedArray(), B = b ? b.toTypedArray() : null;
+    const y = new Float64Array(N * F * OH * OW), mag = new Float64Array(y.length);
+    const fPerGroup = F / o.groups;
+    for (let n = 0; n < N; n++)
+      for (let f = 0; f < F; f++)
+        for (let oh = 0; oh < OH; oh++)
+          for (let ow = 0; ow < OW; ow++) {
+            let acc = B ? B[f] : 0, m = Math.abs(acc);
+            const g = Math.floor(f / fPerGroup);
+            for (let c = 0; c < Cg; c++)
+              for (let i = 0; i < KH; i++)
+                for (let j = 0; j < KW; j++) {
+                  const h = oh * sh - ph + i * dh, ww = ow * sw - pw + j * dw;
+                  if (h < 0 || h >= H || ww < 0 || ww >= W) continue;
+                  const t = X[((n * C + g * Cg + c) * H + h) * W + ww] * Wt[((f * Cg + c) * KH + i) * KW + j];
+                  acc += t;
+                  m += Math.abs(t);
+                }
+            const k = ((n * F + f) * OH + oh) * OW + ow;
+            y[k] = acc;
+            mag[k] = m;
+          }
+    return { shape: one ? [N, F, OW] : [N, F, OH, OW], y, mag, K: Cg * KH * KW };
+  }
+  const CONV_CASES: { x: number[]; w: number[]; bias: boolean; stride: number[]; pad: number[]; dilate: number[]; groups: number }[] = [
+    { x: [2, 3, 5, 5], w: [4, 3, 3, 3], bias: true, stride: [2, 2], pad: [1, 1], dilate: [1, 1], groups: 1 },
+    { x: [1, 4, 6, 7], w: [6, 2, 2, 3], bias: true, stride: [1, 2], pad: [1, 0], dilate: [2, 1], groups: 2 },
+    { x: [2, 3, 9], w: [4, 3, 3], bias: false, stride: [2], pad: [1], dilate: [1], groups: 1 },
+    { x: [2, 3, 11], w: [6, 1, 4], bias: true, stride: [1], pad: [2], dilate: [2], groups: 3 },
+    { x: [2, 16, 12, 12], w: [8, 16, 3, 3], bias: true, stride: [1, 1], pad: [1, 1], dilate: [1, 1], groups: 1 },
+  ];
+  for (const cc of CONV_CASES)
+    test(`values against a direct loop, every element: x (${cc.x}) w (${cc.w}) stride ${cc.stride} pad ${cc.pad} dilate ${cc.dilate} groups ${cc.groups}${cc.bias ? ' bias' : ''}`, () => {
+      nd.tidy(() => {
+        const x = rnd(cc.x), w = rnd(cc.w), b = cc.bias ? rnd([cc.w[0]]) : null;
+        const kernel = cc.w.slice(2);
+        const o = { kernel, stride: cc.stride, pad: cc.pad, dilate: cc.dilate, numGroup: cc.groups, numFilter: cc.w[0] };
+        const y = b ? nd.Convolution(x, w, b, o) : nd.Convolution(x, w, { ...o, noBias: true });
+        const ref = convReference(x, w, b, cc);
+        expect(y.shape).toEqual(ref.shape);
+        const got = y.toTypedArray();
+        const u = 2 ** -24;
+        for (let k = 0; k < got.length; k++) {
+          const bound = (ref.K + 2) * u * ref.mag[k] + 1e-30;
+          if (!(Math.abs(got[k] - ref.y[k]) <= bound)) throw new Error(`element ${k}: ${got[k]} vs ${ref.y[k]} (bound ${bound})`);
         }
-    expect(Math.abs(Y[1][2][1][2] - ref)).toBeLessThan(1e-4);
-  });
+      });
+    });
   test('gradients: 1-D, 2-D, stride/pad/dilate/groups, bias', () => {
     check((x, w, b) => nd.Convolution(x, w, b, { kernel: 3, pad: 1, stride: 2 }), [rnd([2, 2, 7]), rnd([3, 2, 3]), rnd([3])]);
     check((x, w) => nd.Convolution(x, w, { kernel: [2, 3], dilate: [2, 1], numGroup: 2, noBias: true }).square(), [
@@ -129,6 +170,16 @@ describe('Pooling', () => {
     close(nd.Pooling(x, { globalPool: true, poolType: 'avg' }), [8.5]);
     expect(nd.Pooling(nd.array([[[1, 3, 2, 5]]]), { kernel: 2, stride: 1 }).toArray()).toEqual([[[3, 3, 5]]]);
     expect(nd.Pooling(x, { kernel: [3, 3], stride: 2, poolingConvention: 'full' }).shape).toEqual([1, 1, 2, 2]);
+  });
+  test('sum pooling: window sums (padding adds zeros), 1-D and global, gradient and second order', () => {
+    expect(nd.Pooling(x, { kernel: [2, 2], stride: 2, pad: 1, poolType: 'sum' }).toArray()).toEqual([[[[1, 5, 4], [14, 34, 20], [13, 29, 16]]]]);
+    expect(nd.Pooling(x, { kernel: [3, 3], stride: 1, poolType: 'sum' }).toArray()).toEqual([[[[54, 63], [90, 99]]]]);
+    expect(nd.Pooling(nd.array([[[1, 3, 2, 5]]]), { kernel: 2, stride: 1, poolType: 'sum' }).toArray()).toEqual([[[4, 5, 7]]]);
+    expect(nd.Pooling(x, { globalPool: true, poolType: 'sum' }).toArray()).toEqual([[[[136]]]]);
+    const v = rnd([2, 2, 5, 5]);
+    check((a) => nd.Pooling(a, { kernel: [2, 3], stride: [1, 2], pad: [1, 1], poolType: 'sum' }).square(), [v]);
+    check((a) => nd.Pooling(a, { globalPool: true, poolType: 'sum' }).square(), [v]);
+    check2((a) => nd.Pooling(a, { kernel: [2, 2], poolType: 'sum' }).square().sum(), [v]);
   });
   test('gradients and second order', () => {
     const v = rnd([2, 2, 5, 5]);
@@ -183,7 +234,7 @@ describe('BatchNorm', () => {
     const { x, gamma, beta, mm, mv } = setup();
     autograd.record(() => nd.BatchNorm(x, gamma, beta, mm, mv));
     close(mm, [0.2, 0.4, 0.6]);
-    void mv;
+    close(mv, [0.9 + 0.1 * 1, 0.9 + 0.1 * 4, 0.9 + 0.1 * 9]); // batch variances 1, 4, 9
   });
   test('gradients (train, fixGamma, axis, predict) and second order', () => {
     const ps = () => [rnd([3]), rnd([3]), nd.zeros([3]), nd.ones([3])];
