@@ -7,6 +7,7 @@ const { parseArgs, runCases } = require('./lib/harness');
 const opts = parseArgs();
 const cases = [{
   name: 'CNN step b=32',
+  label: 'CNN conv-relu-pool ×2 + dense, batch 32, fwd+bwd (ms)',
   workload: 'cnn',
   params: { batch: 32 },
   unit: 'ms',

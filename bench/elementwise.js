@@ -12,6 +12,7 @@ for (const op of ['add', 'exp'])
   for (const alloc of [false, true])
     cases.push({
       name: `${op} 1e7 ${alloc ? 'allocating' : 'into out'}`,
+      label: `\`${op}\` 1e7 ${alloc ? 'allocating the result' : 'into an existing array'} (ns/elem)`,
       workload: 'elementwise',
       params: { op, n, alloc },
       unit: 'ns/elem',

@@ -7,6 +7,8 @@ const opts = parseArgs();
 const sizes = [128, 512, 1024];
 const cases = sizes.map((n) => ({
   name: `matmul n=${n}`,
+  label: `matrix multiply n=${n} (GFLOP/s)`,
+  higherIsBetter: true,
   workload: 'matmul',
   params: { n },
   unit: 'GFLOP/s',

@@ -11,6 +11,7 @@ const opts = parseArgs();
 const mem = (m) => `numArrays ${m.numArrays}, numBytes ${m.numBytes}, cachedBytes ${m.cachedBytes}, systemAllocs ${m.systemAllocs}, cacheHits ${m.cacheHits}`;
 const cases = [{
   name: 'MLP step b=128',
+  label: 'MLP 784-512-512-10, batch 128, SGD step (ms)',
   workload: 'mlp',
   params: { batch: 128, steps: 10 },
   unit: 'ms',

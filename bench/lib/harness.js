@@ -93,12 +93,43 @@ function torchAvailable() {
   return torchChecked;
 }
 
+/**
+ * OPENBLAS_CORETYPE for this CPU, from its flags: Debian's OpenBLAS 0.3.21 does not recognise recent
+ * CPUs (Zen 4/5) and falls back to slow generic kernels unless told the core type. SkylakeX kernels
+ * with AVX-512, Haswell kernels with AVX2; it replaces a value inherited from the environment (which
+ * the note says). Returns { value, why }.
+ */
+function openblasCoretype() {
+  const inherited = process.env.OPENBLAS_CORETYPE;
+  const was = inherited ? `; was ${inherited} in the environment` : '';
+  let flags = '';
+  try {
+    const line = require('fs').readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    flags = ` ${line ? line.split(':')[1] : ''} `;
+  } catch {
+    return { value: inherited, why: `no /proc/cpuinfo: ${inherited ? 'kept from the environment' : 'left to OpenBLAS'}` };
+  }
+  if (flags.includes(' avx512f ')) return { value: 'SkylakeX', why: `the CPU has avx512f${was}` };
+  if (flags.includes(' avx2 ')) return { value: 'Haswell', why: `the CPU has avx2${was}` };
+  return { value: undefined, why: `no avx2: left to OpenBLAS${was}` };
+}
+
 function torchEnv(threads) {
-  // As `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`: Debian's torch misbehaves with them set here.
+  // OPENBLAS_L2_SIZE unset (a wrong cache size makes OpenBLAS block badly); OPENBLAS_CORETYPE from
+  // the CPU flags (openblasCoretype). Both are printed by runCases.
   const env = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
-  delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
+  const ct = openblasCoretype().value;
+  if (ct) env.OPENBLAS_CORETYPE = ct;
+  else delete env.OPENBLAS_CORETYPE;
   return env;
+}
+
+/** The CPU's model name as lscpu prints it (os.cpus() as a fallback). */
+function cpuModel() {
+  const r = spawnSync('lscpu', [], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+  const line = r.status === 0 ? r.stdout.split('\n').find((l) => /^Model name:/.test(l)) : null;
+  return line ? line.replace(/^Model name:\s*/, '').trim() : os.cpus()[0].model.trim();
 }
 
 /** Starts the workers. Returns { peers: [{ key, lib, threads, label, worker }], notes: [] } */
@@ -152,18 +183,26 @@ function fmt(v) {
  */
 async function runCases(title, cases, opts) {
   const { peers, notes } = startPeers(opts);
-  console.log(`${title}: node ${process.version}, ${os.cpus()[0].model.trim()} x${os.cpus().length}, load average ${os.loadavg()[0].toFixed(2)}`);
+  const cpu = cpuModel();
+  console.log(`${title}: node ${process.version}, ${cpu} x${os.cpus().length}, load average ${os.loadavg()[0].toFixed(2)}`);
+  const run = { script: path.basename(process.argv[1]), cpu, cpus: os.cpus().length, node: process.version, load: os.loadavg()[0],
+    threads: opts.threads, quick: opts.quick, rounds: opts.rounds, backends: {}, torch: null };
   const backends = [];
   for (const p of peers.filter((q) => q.lib === 'ndgrad')) {
     const info = await p.worker.request({ workload: 'info' });
     backends.push(info.ok ? `${p.label} ${JSON.stringify(info.backend)}` : `${p.label} failed: ${info.error}`);
+    if (info.ok) run.backends[p.key] = info.backend;
   }
   if (backends.length) console.log(`  nd.backend(): ${backends.join(', ')}`);
   const t0 = peers.find((p) => p.lib === 'torch');
   if (t0) {
     const info = await t0.worker.request({ workload: 'info' });
-    if (info.ok) console.log(`  torch ${info.backend.torch} (torch.set_num_threads per column), BLAS ${info.backend.blas}`);
-    else notes.push(`torch: ${info.error}`);
+    const ct = openblasCoretype();
+    if (info.ok) {
+      console.log(`  torch ${info.backend.torch} (torch.set_num_threads per column), BLAS ${info.backend.blas}`);
+      console.log(`  torch env: OPENBLAS_CORETYPE=${ct.value ?? '(unset)'} (${ct.why}), OPENBLAS_L2_SIZE unset`);
+      run.torch = { version: info.backend.torch, blas: info.backend.blas, coretype: ct.value ?? null };
+    } else notes.push(`torch: ${info.error}`);
   }
   for (const n of notes) console.log('  ' + n);
   if (opts.rounds > 1) console.log(`  medians of ${opts.rounds} interleaved rounds; ratio = ndgrad/peer at the same thread count (tfjs: vs ndgrad(1t))`);
@@ -189,11 +228,21 @@ async function runCases(title, cases, opts) {
     }
     const med = {};
     for (const k of Object.keys(vals)) med[k] = median(vals[k].xs);
-    results.push({ name: c.name, unit: c.unit, medians: med, messages: msgs, extras });
+    results.push({ name: c.name, label: c.label ?? c.name, unit: c.unit, higherIsBetter: !!c.higherIsBetter, medians: med, messages: msgs, extras });
     printCase(c, peers, med, msgs, opts);
+    // ndgrad failing a case (a wrong result, a crash) fails the run, so CI's quick bench catches it
+    for (const t of opts.threads) {
+      const m = msgs[`ndgrad${t}`];
+      if (m && m.startsWith('failed')) process.exitCode = 1;
+    }
     if (c.after) c.after(extras, peers);
   }
   for (const p of peers) p.worker.close();
+  // bench/run.js collects every script's results for its markdown table
+  if (process.env.NDGRAD_BENCH_RESULTS) {
+    const rows = results.map(({ extras, ...r }) => r);
+    require('fs').appendFileSync(process.env.NDGRAD_BENCH_RESULTS, JSON.stringify({ run, results: rows }) + '\n');
+  }
   return results;
 }
 
@@ -271,4 +320,4 @@ function serve(handlers) {
   rl.on('close', () => { const wait = () => (busy || queue.length ? setTimeout(wait, 10) : process.exit(0)); wait(); });
 }
 
-module.exports = { parseArgs, runCases, measure, serve, fmt, median, PEERS_DIR, BENCH };
+module.exports = { parseArgs, runCases, measure, serve, fmt, median, cpuModel, openblasCoretype, PEERS_DIR, BENCH };

@@ -2,13 +2,15 @@
 """PyTorch side of ndgrad's benchmark suite.
 
 One measurement:  torch_bench.py <workload> --threads N --json [--quick] [--n N] [--op add|exp] [--alloc]
-                  workloads: matmul, elementwise, mlp, cnn
+                  workloads: matmul, elementwise, mlp, cnn, fc, tiny, autograd
 As a worker:      torch_bench.py serve --threads N --json   (one JSON request per stdin line, one JSON
                   answer per stdout line; this is how bench/*.js use it, so torch is imported once)
-Run it as `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/peers/torch_bench.py ...`.
+Run it as `env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 bench/peers/torch_bench.py ...`
+(`Haswell` on a CPU without AVX-512; bench/lib/harness.js picks it from the CPU flags).
 """
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -68,6 +70,35 @@ def measure(fn, quick=False, min_iters=3, slow_limit=5.0):
     return el / iters, iters, el + first
 
 
+def wrong(msg):
+    """A result that disagrees with its float64 recomputation is reported instead of a figure."""
+    return {"ok": False, "error": "wrong result (checked before timing): " + msg}
+
+
+def check_close(what, got, want, k):
+    """got (float32) against want (float64) within the float32 bound of sums of k products:
+    (k + 2) * 2^-24 * sum|terms|, with sum|terms| bounded by the same product of absolute values."""
+    err = (got.double() - want[0]).abs()
+    bound = (k + 2) * 2.0 ** -24 * want[1] + 1e-30
+    bad = (err > bound).nonzero()
+    if len(bad):
+        i = tuple(bad[0].tolist())
+        return "%s: element %s is %r, reference %r" % (what, i, got[i].item(), want[0][i].item())
+    return ""
+
+
+def check_step(what, loss, grads, loss64, grads64, rtol=1e-4):
+    """Loss and gradients of a training step against the same step in float64, normwise (the
+    bound of bench/lib/reference.js)."""
+    if abs(loss - loss64) > rtol * abs(loss64):
+        return "%s: loss %r, float64 %r" % (what, loss, loss64)
+    for name, g, g64 in zip(range(len(grads)), grads, grads64):
+        e = ((g.double() - g64).norm() / max(g64.norm().item(), 1e-30)).item()
+        if e > rtol:
+            return "%s: gradient of parameter %d off by %.3g (normwise), bound %g" % (what, name, e, rtol)
+    return ""
+
+
 def done(per_iter, iters, secs, value, extra=None):
     r = {"ok": True, "value": value, "seconds": secs, "iters": iters}
     if extra:
@@ -88,6 +119,10 @@ def w_matmul(n, quick=False, **_):
     a = torch.rand(n, n, generator=g) * 2 - 1
     b = torch.rand(n, n, generator=g) * 2 - 1
     c = torch.empty(n, n)
+    torch.mm(a, b, out=c)
+    bad = check_close("matmul n=%d" % n, c, (a.double() @ b.double(), a.double().abs() @ b.double().abs()), n)
+    if bad:
+        return wrong(bad)
     t, it, s = measure(lambda: torch.mm(a, b, out=c), quick)
     return done(t, it, s, 2 * n ** 3 / t / 1e9)
 
@@ -103,6 +138,13 @@ def w_elementwise(op, n, alloc=False, quick=False, **_):
         fn = (lambda: torch.exp(a)) if alloc else (lambda: torch.exp(a, out=c))
     else:
         return {"ok": False, "skipped": "unknown op " + op}
+    r = fn() if alloc else (fn(), c)[1]
+    if op == "add":
+        ok = torch.equal(r, (a.double() + b.double()).float())
+    else:
+        ok = bool(((r.double() - a.double().exp()).abs() <= 8 * 2.0 ** -24 * a.double().exp()).all())
+    if not ok:
+        return wrong("%s differs from its float64 recomputation" % op)
     # The allocating lambdas drop their result at once, as ndgrad's dispose() does.
     t, it, s = measure(fn, quick)
     return done(t, it, s, t * 1e9 / n)
@@ -127,6 +169,10 @@ def w_mlp(batch=128, quick=False, steps=10, **_):
             for p in params:
                 p.sub_(p.grad, alpha=lr)
 
+    bad = check_step_of("MLP step", params, lambda ps, xx: F.cross_entropy(
+        F.linear(F.relu(F.linear(F.relu(F.linear(xx, ps[0], ps[1])), ps[2], ps[3])), ps[4], ps[5]), y, reduction="sum"), x)
+    if bad:
+        return wrong(bad)
     t, it, s = measure(step, quick, min_iters=steps)
     return done(t, it, s, t * 1e3)
 
@@ -148,8 +194,95 @@ def w_cnn(batch=32, quick=False, **_):
             p.grad = None
         loss.backward()
 
+    bad = check_step_of("CNN step", params, lambda ps, xx: F.cross_entropy(F.linear(F.max_pool2d(F.relu(F.conv2d(
+        F.max_pool2d(F.relu(F.conv2d(xx, ps[0], ps[1])), 2), ps[2], ps[3])), 2).flatten(1), ps[4], ps[5]), y, reduction="sum"), x)
+    if bad:
+        return wrong(bad)
     t, it, s = measure(step, quick, min_iters=5)
     return done(t, it, s, t * 1e3)
+
+
+def check_step_of(what, params, loss_fn, x):
+    """One step's loss and gradients (float32) against the same step on float64 copies."""
+    ps = [p.detach().clone().requires_grad_(True) for p in params]
+    loss = loss_fn(ps, x)
+    grads = torch.autograd.grad(loss, ps)
+    ps64 = [p.detach().double().requires_grad_(True) for p in params]
+    loss64 = loss_fn(ps64, x.double())
+    grads64 = torch.autograd.grad(loss64, ps64)
+    return check_step(what, loss.item(), grads, loss64.item(), grads64)
+
+
+def w_fc(batch=1, quick=False, **_):
+    """FullyConnected 784 -> 512 (F.linear), microseconds per forward."""
+    g = gen()
+    x = torch.rand(batch, 784, generator=g) * 2 - 1
+    w = (torch.rand(512, 784, generator=g) * 2 - 1) * 0.05
+    b = torch.rand(512, generator=g) * 2 - 1
+    with torch.no_grad():
+        y = F.linear(x, w, b)
+        bad = check_close("FullyConnected 784->512", y, (F.linear(x.double(), w.double(), b.double()),
+                                                          F.linear(x.double().abs(), w.double().abs(), b.double().abs())), 784)
+        if bad:
+            return wrong(bad)
+        t, it, s = measure(lambda: F.linear(x, w, b), quick)
+    return done(t, it, s, t * 1e6)
+
+
+def w_tiny(quick=False, **_):
+    """a + b on one-element tensors, microseconds per op (result dropped at once)."""
+    a = torch.tensor([1.0])
+    b = torch.tensor([2.0])
+    if (a + b).item() != 3.0:
+        return wrong("1 + 2 gave %r" % (a + b).item())
+
+    def batch():
+        for _ in range(1000):
+            a + b
+    t, it, s = measure(batch, quick)
+    return done(t, it, s, t * 1e6 / 1000)
+
+
+def w_autograd(kind="sin", phase="record", quick=False, **_):
+    """A chain of 1000 recorded ops on float32[4] (sin, y * x, y * 0.999): microseconds per recorded
+    op (phase 'record') or per op of its backward (phase 'backward')."""
+    chain_len = 1000
+    x = torch.tensor([0.5, 0.25, 0.125, 1.0], requires_grad=True)
+
+    def graph():
+        y = x
+        for _ in range(chain_len):
+            y = torch.sin(y) if kind == "sin" else (y * x if kind == "mul" else y * 0.999)
+        return y.sum()
+
+    g, = torch.autograd.grad(graph(), x)
+    x64 = [0.5, 0.25, 0.125, 1.0]
+    for i, v in enumerate(x64):
+        if kind == "mul":
+            want = (chain_len + 1) * v ** chain_len
+        elif kind == "scalar":
+            want = 0.999 ** chain_len
+        else:
+            want, y = 1.0, v
+            for _ in range(chain_len):
+                want *= math.cos(y)
+                y = math.sin(y)
+        if abs(g[i].item() - want) > 1e-4 * abs(want) + 1e-30:
+            return wrong("%s chain: d sum(y)/dx[%d] = %r, reference %r" % (kind, i, g[i].item(), want))
+    if phase == "record":
+        t, it, s = measure(graph, quick)
+    else:
+        spent = [0.0, 0]
+
+        def step():
+            y = graph()
+            t0 = time.perf_counter()
+            y.backward()
+            spent[0] += time.perf_counter() - t0
+            spent[1] += 1
+        _, it, s = measure(step, quick)
+        t = spent[0] / spent[1]
+    return done(t, it, s, t * 1e6 / chain_len)
 
 
 HANDLERS = {
@@ -159,6 +292,9 @@ HANDLERS = {
     "elementwise": w_elementwise,
     "mlp": w_mlp,
     "cnn": w_cnn,
+    "fc": w_fc,
+    "tiny": w_tiny,
+    "autograd": w_autograd,
 }
 
 
