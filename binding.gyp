@@ -19,7 +19,14 @@
       "target_name": "ndgrad",
       "sources": ["<!@(node native/sources.js core)"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "variables": { "ndgrad_glibc_compat": "<!(node native/glibc-compat.js enabled <(target_arch))" },
       "conditions": [
+        # Linux glibc: static libstdc++ and old symbol versions, so the binary loads on glibc 2.28
+        # (native/src/compat/glibc_compat.cc says why and how).
+        ["OS=='linux' and ndgrad_glibc_compat==1", {
+          "defines": ["NDGRAD_GLIBC_COMPAT"],
+          "ldflags": ["<!@(node native/glibc-compat.js ldflags <(target_arch))"]
+        }],
         ["target_arch=='x64'", {
           "dependencies": ["ndgrad_avx2", "ndgrad_avx512"],
           "defines": ["NDGRAD_HAVE_AVX2", "NDGRAD_HAVE_AVX512"]
