@@ -291,7 +291,12 @@ void softmax_typed(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bo
         const T* xr = x + o * n * inner + j;
         T* yr = y + o * n * inner + j;
         double m = -std::numeric_limits<double>::infinity();
-        for (int64_t i = 0; i < n; ++i) m = std::fmax(m, static_cast<double>(xr[i * inner]));
+        // Not std::fmax: GCC 12.2 for aarch64 dies (ICE in vect_transform_reduction) vectorising an
+        // fmax reduction over widened floats. Same result: NaN compares false and is skipped.
+        for (int64_t i = 0; i < n; ++i) {
+          double v = static_cast<double>(xr[i * inner]);
+          if (v > m) m = v;
+        }
         double s = 0;
         for (int64_t i = 0; i < n; ++i) s += std::exp(static_cast<double>(xr[i * inner]) - m);
         if (log) {
