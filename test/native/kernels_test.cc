@@ -16,6 +16,8 @@ using namespace ndgrad::kernels;
 namespace {
 
 int g_checks = 0, g_failures = 0;
+// --small: skip the big products and the longest sum (for runs under qemu, 10-50x slower).
+bool g_small = false;
 const int kSizes[] = {0, 1, 7, 17, 31, 1023, 4099};
 
 struct Rng {
@@ -273,6 +275,7 @@ void test_reduce(const KernelTable* t) {
         }
   // long sums: rtol 1e-5 against the double-accumulated reference, n up to 1e6
   for (int64_t n : {100000, 1000000}) {
+    if (g_small && n > 100000) continue;
     std::vector<float> x(n);
     for (auto& v : x) v = r.range(0, 1);
     float y = 0, ref = 0;
@@ -335,6 +338,7 @@ void test_gemm(const std::vector<const KernelTable*>& tables) {
         for (int64_t k : dims) {
           // thin out the largest combos to keep the run short
           if (m * n * k > 300 * 300 * 65 && (m + n + k) % 3 != 0) continue;
+          if (g_small && m * n * k > 65 * 65 * 65) continue;
           int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2;
           int64_t arows = ta ? k : m, brows = tb ? n : k;
           std::vector<float> a(arows * lda), b(brows * ldb), c0(m * ldc);
@@ -426,7 +430,8 @@ void test_gemm(const std::vector<const KernelTable*>& tables) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) g_small = g_small || std::strcmp(argv[i], "--small") == 0;
   const KernelTable* tabs[8];
   int nt = available_isas(tabs, 8);
   std::vector<const KernelTable*> tables(tabs, tabs + nt);
