@@ -65,7 +65,9 @@ NDGRAD_PIN(double, hypot, (double x, double y), (x, y))
 
 // libstdc++ skips atomic reference counting while this is nonzero; 0 ("maybe threaded") is always
 // correct, only a little slower for single-threaded programs.
-extern "C" NDGRAD_HIDDEN char __wrap___libc_single_threaded = 0;  // NDGRAD_LOCAL(__libc_single_threaded)
+extern "C" {
+NDGRAD_HIDDEN char __wrap___libc_single_threaded = 0;  // NDGRAD_LOCAL(__libc_single_threaded)
+}
 
 // std::random_device's default source. getrandom(2) (Linux 3.17) through syscall(), so no glibc
 // 2.25 getrandom symbol either; /dev/urandom if the kernel lacks it.
