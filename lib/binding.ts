@@ -49,8 +49,24 @@ export interface Binding {
   ): void;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-export const native: Binding = require('node-gyp-build')(path.join(__dirname, '..'));
+/**
+ * Loads the addon of the package at `root` through node-gyp-build (build/Release, then
+ * prebuilds/<platform>-<arch>/ by libc tag). When none fits or it cannot be loaded (for instance a
+ * prebuild for a newer glibc), the error names the platform, the shipped prebuilds and what to
+ * install to compile from source.
+ */
+export function loadNative(root: string): Binding {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return require('node-gyp-build')(root);
+  } catch (e) {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { helpMessage } = require('../scripts/install-help.js');
+    throw new Error(helpMessage(root, e), { cause: e });
+  }
+}
+
+export const native: Binding = loadNative(path.join(__dirname, '..'));
 
 /** Shape and dtype of the last result, written by native code (no object per call). */
 export const meta = new Float64Array(2 + 64);
