@@ -28,4 +28,4 @@ CC=$TRIPLE-gcc CXX=$TRIPLE-g++ LINK=$TRIPLE-g++ AR=$TRIPLE-ar \
   "$ROOT/node_modules/.bin/prebuildify" --napi --strip --strip-bin "$TRIPLE-strip" --tag-libc --arch arm64 "$@"
 mkdir -p "$ROOT/prebuilds/linux-arm64"
 cp prebuilds/linux-arm64/*.node "$ROOT/prebuilds/linux-arm64/"
-file "$ROOT"/prebuilds/linux-arm64/*.node
+ls -l "$ROOT"/prebuilds/linux-arm64/*.node

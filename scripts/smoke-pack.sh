@@ -18,11 +18,12 @@ cd "$tmp/app"
 echo '{ "name": "ndgrad-smoke", "version": "1.0.0", "private": true }' > package.json
 npm install --silent --no-audit --no-fund --prefer-offline --ignore-scripts "$tmp/$tgz"
 cp "$ROOT/scripts/smoke.js" .
+# LD_BIND_NOW: resolve every symbol (and symbol version) of the addon at load, not on first call.
 echo "--- host: node $(node -v) $(node -p process.arch)"
-PREBUILDS_ONLY=1 node smoke.js
+LD_BIND_NOW=1 PREBUILDS_ONLY=1 node smoke.js
 if [ $ARM64 = 1 ]; then
   SYSROOT=$ROOT/.cache/arm64-sysroot
   [ -x "$SYSROOT/usr/bin/node" ] || bash "$ROOT/scripts/arm64-sysroot.sh" "$SYSROOT"
   echo "--- arm64 under qemu-aarch64: $(qemu-aarch64 -L "$SYSROOT" "$SYSROOT/usr/bin/node" -v)"
-  PREBUILDS_ONLY=1 qemu-aarch64 -L "$SYSROOT" "$SYSROOT/usr/bin/node" smoke.js neon
+  LD_BIND_NOW=1 PREBUILDS_ONLY=1 qemu-aarch64 -L "$SYSROOT" "$SYSROOT/usr/bin/node" smoke.js neon
 fi
