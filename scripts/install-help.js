@@ -72,7 +72,7 @@ function buildTools() {
 function helpMessage(root, cause) {
   const prebuilds = shippedPrebuilds(root);
   const lines = [
-    `ndgrad: no native addon for this platform: ${describePlatform()}, Node ${process.version}.`,
+    `ndgrad: no usable native addon for this platform: ${describePlatform()}, Node ${process.version}.`,
     `  Prebuilt binaries in this package: ${prebuilds.length ? prebuilds.join(', ') : 'none'}.`,
   ];
   const glibc = glibcVersion();

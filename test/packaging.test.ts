@@ -32,13 +32,34 @@ describe('packaging', () => {
       }
       expect(err).toBeDefined();
       const msg = err!.message;
-      expect(msg).toContain(`no native addon for this platform: ${platformTag}`);
+      expect(msg).toContain(`no usable native addon for this platform: ${platformTag}`);
       expect(msg).toContain(`Node ${process.version}`);
       expect(msg).toContain(`Prebuilt binaries in this package: ${other} (glibc >= 2.28), win32-ia32.`);
       expect(msg).toMatch(/compiled from source, which needs .*(C\+\+17 compiler|Xcode|Visual Studio)/);
       expect(msg).toContain('npm rebuild ndgrad --build-from-source');
       expect(msg).toContain('Cause: No native build was found');
       expect((err!.cause as Error).message).toContain('No native build was found');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a prebuild that fits by name but cannot be loaded gets the same explanation with the reason', () => {
+    const dir = tempDir();
+    try {
+      // what a prebuild for a newer glibc or another CPU looks like to this process: dlopen fails
+      fs.mkdirSync(path.join(dir, 'prebuilds', platformTag), { recursive: true });
+      const libc = process.platform === 'linux' ? '.glibc' : '';
+      fs.writeFileSync(path.join(dir, 'prebuilds', platformTag, `ndgrad${libc}.node`), 'not an ELF file');
+      let msg = '';
+      try {
+        loadNative(dir);
+      } catch (e) {
+        msg = (e as Error).message;
+      }
+      expect(msg).toContain(`no usable native addon for this platform: ${platformTag}`);
+      expect(msg).toContain(`Prebuilt binaries in this package: ${platformTag}`);
+      expect(msg).toMatch(/Cause: .*(invalid ELF header|not a valid|too short|file too short)/i);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -63,7 +84,7 @@ describe('packaging', () => {
         timeout: 60000,
       });
       expect(r.status).not.toBe(0);
-      expect(r.stderr).toContain(`ndgrad: no native addon for this platform: ${platformTag}`);
+      expect(r.stderr).toContain(`ndgrad: no usable native addon for this platform: ${platformTag}`);
       expect(r.stderr).toContain('Prebuilt binaries in this package: none.');
       expect(r.stderr).toContain('npm rebuild ndgrad --build-from-source');
     } finally {
