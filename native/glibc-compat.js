@@ -3,9 +3,11 @@
 // native/src/compat/glibc_compat.cc for why). Used by binding.gyp:
 //   node native/glibc-compat.js enabled <target_arch>   prints 1 or 0
 //   node native/glibc-compat.js ldflags <target_arch>   prints the linker flags (empty when disabled)
-// Enabled for Linux x64/arm64 builds on a glibc host (a cross build targets glibc too); set
-// NDGRAD_GLIBC_COMPAT=0 to build a plain, dynamically linked addon instead.
+// Enabled for Linux x64/arm64 builds on a glibc host (a cross build targets glibc too) whose
+// compiler ($CXX, default g++) has libstdc++.a; NDGRAD_GLIBC_COMPAT=0 builds a plain, dynamically
+// linked addon instead.
 'use strict';
+const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
@@ -15,7 +17,19 @@ function enabled() {
   if (process.env.NDGRAD_GLIBC_COMPAT === '0') return false;
   if (process.platform !== 'linux' || !['x64', 'arm64'].includes(arch)) return false;
   const header = process.report && process.report.getReport().header;
-  return Boolean(header && header.glibcVersionRuntime);
+  return Boolean(header && header.glibcVersionRuntime) && haveStaticLibstdcxx();
+}
+
+// RHEL/Fedora ship libstdc++.a separately (libstdc++-static): without it a build from source links
+// libstdc++ dynamically, as any addon does, rather than failing.
+function haveStaticLibstdcxx() {
+  const cxx = (process.env.CXX || 'g++').trim().split(/\s+/);
+  try {
+    const p = execFileSync(cxx[0], [...cxx.slice(1), '-print-file-name=libstdc++.a'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return path.isAbsolute(p) && fs.existsSync(p);
+  } catch (_) {
+    return false;
+  }
 }
 
 // The wrapped symbols are the NDGRAD_PIN(...) and NDGRAD_LOCAL(...) entries of the compat source, so

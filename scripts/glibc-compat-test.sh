@@ -18,7 +18,7 @@ mkdir -p "$OUT"
 # shellcheck disable=SC2046
 $CXX -std=c++17 -O2 -fPIC -shared -DNDGRAD_GLIBC_COMPAT -pthread -o "$OUT/libcompat_test.so" \
   "$ROOT/test/native/glibc_compat_test.cc" "$ROOT/native/src/compat/glibc_compat.cc" \
-  $(node "$ROOT/native/glibc-compat.js" ldflags "$arch")
+  $(CXX=$CXX node "$ROOT/native/glibc-compat.js" ldflags "$arch")
 $CXX -DNDGRAD_COMPAT_TEST_MAIN -o "$OUT/glibc_compat_test" "$ROOT/test/native/glibc_compat_test.cc" \
   -L"$OUT" -lcompat_test -Wl,-rpath,'$ORIGIN'
 OBJDUMP=$OBJDUMP node "$ROOT/scripts/check-glibc-floor.js" "$OUT/libcompat_test.so"
