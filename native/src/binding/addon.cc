@@ -1,5 +1,9 @@
 // N-API glue only: argument checks, the handle table, and turning C++ errors into NDArrayError.
 // The binding knows no math: every op goes through ops::invoke by op id.
+// While an environment is torn down, node-addon-api's Napi::Error for a failed call must not itself
+// abort (it wraps the pending termination in an object, which fails): see the boundary below. This
+// is the only file that includes napi.h.
+#define NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
 #include <napi.h>
 
 #include <atomic>
@@ -50,11 +54,12 @@ struct EnvData {
 
 EnvData& data(Napi::Env env) { return *env.GetInstanceData<EnvData>(); }
 
-void report_memory(Napi::Env env, EnvData& d) {
+// Never throws: it runs after a slot was filled or freed, where an exception would lose the handle.
+void report_memory(Napi::Env env, EnvData& d) noexcept {
   int64_t diff = d.held_bytes - d.reported_bytes;
   if (diff >= kReportChunk || diff <= -kReportChunk) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, diff);
-    d.reported_bytes = d.held_bytes;
+    int64_t total;
+    if (napi_adjust_external_memory(env, diff, &total) == napi_ok) d.reported_bytes = d.held_bytes;
   }
 }
 
@@ -143,29 +148,79 @@ int32_t put_result(Napi::Env env, NDArray a, const char* op = "array") {
   return put(env, std::move(a));
 }
 
-[[noreturn]] void throw_js(Napi::Env env, const std::string& c, const std::string& msg) {
-  EnvData& d = data(env);
-  if (!d.error_class.IsEmpty()) {
-    Napi::Value err = d.error_class.New({Napi::String::New(env, msg), Napi::String::New(env, c)});
-    throw Napi::Error(env, err);
+// ---- the JS/C++ boundary ----
+// No C++ exception may leave a napi_callback: it would unwind through V8's frames (std::terminate).
+// node-addon-api turns every failed N-API call into a C++ Napi::Error, and while an environment is
+// torn down (worker.terminate(), process.exit() with busy workers, a worker at its heap limit) every
+// call that may run JS fails with napi_pending_exception. So errors are thrown into JS with raw N-API
+// calls whose failure is ignored: when JS cannot run any more, returning to it unwinds quietly.
+
+// Throws NDArrayError(msg, code) into JS, or nothing when an exception is already pending or JS
+// cannot run.
+void throw_error(napi_env env, const char* c, const char* msg, size_t len) noexcept {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || pending) return;
+  napi_value m, cv, err = nullptr, cls = nullptr;
+  if (napi_create_string_utf8(env, msg, len, &m) != napi_ok || napi_create_string_utf8(env, c, NAPI_AUTO_LENGTH, &cv) != napi_ok)
+    return;
+  void* raw = nullptr;
+  EnvData* d = napi_get_instance_data(env, &raw) == napi_ok ? static_cast<EnvData*>(raw) : nullptr;
+  if (d && !d->error_class.IsEmpty() && napi_get_reference_value(env, d->error_class, &cls) == napi_ok && cls) {
+    napi_value args[2] = {m, cv};
+    if (napi_new_instance(env, cls, 2, args, &err) != napi_ok) err = nullptr;
   }
-  throw Napi::Error::New(env, c + ": " + msg);
+  if (!err && (napi_is_exception_pending(env, &pending) != napi_ok || pending)) return;
+  if (!err && napi_create_error(env, cv, m, &err) != napi_ok) return;  // before init(): Error with .code
+  napi_throw(env, err);
+}
+
+// Called inside a catch block: hands the exception in flight to JS. Never throws.
+void throw_current(napi_env env) noexcept {
+  try {
+    throw;
+  } catch (const Napi::Error& e) {
+    // A JS exception raised inside (a getter, a Function.backward callback) goes back as it was; an
+    // N-API call that failed because JS cannot run leaves nothing to throw.
+    try {
+      napi_value v = e.Value();
+      if (v) napi_throw(env, v);
+    } catch (...) {
+    }
+  } catch (const Error& e) {
+    throw_error(env, e.code().c_str(), e.message().data(), e.message().size());
+  } catch (const std::bad_alloc&) {
+    throw_error(env, code::OUT_OF_MEMORY, "out of memory", NAPI_AUTO_LENGTH);
+  } catch (const std::exception& e) {
+    throw_error(env, code::BAD_ARGUMENT, e.what(), NAPI_AUTO_LENGTH);
+  } catch (...) {
+    throw_error(env, code::BAD_ARGUMENT, "unexpected native exception", NAPI_AUTO_LENGTH);
+  }
 }
 
 // Every entry point runs inside this: ndgrad::Error becomes NDArrayError; JS exceptions pass through.
 template <class F>
-Napi::Value guarded(const Napi::CallbackInfo& info, F&& f) {
+Napi::Value guarded(const Napi::CallbackInfo& info, F&& f) noexcept {
   Napi::Env env = info.Env();
   try {
     return f(env);
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const Error& e) {
-    throw_js(env, e.code(), e.message());
-  } catch (const std::bad_alloc&) {
-    throw_js(env, code::OUT_OF_MEMORY, "out of memory");
-  } catch (const std::exception& e) {
-    throw_js(env, code::BAD_ARGUMENT, e.what());
+  } catch (...) {
+    throw_current(env);
+    return Napi::Value();
+  }
+}
+
+using EntryFn = Napi::Value (*)(const Napi::CallbackInfo&);
+
+// The napi_callback of every export (instead of node-addon-api's wrapper, whose rethrow of a
+// Napi::Error can itself throw while the environment is torn down).
+template <EntryFn F>
+napi_value boundary(napi_env env, napi_callback_info cbinfo) noexcept {
+  try {
+    Napi::CallbackInfo info(env, cbinfo);
+    return F(info);
+  } catch (...) {
+    throw_current(env);
+    return nullptr;
   }
 }
 
@@ -642,7 +697,13 @@ END_ENTRY
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new EnvData());
-#define EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, fn, name))
+#define EXPORT(name, fn)                                                                   \
+  do {                                                                                     \
+    napi_value f;                                                                          \
+    if (napi_create_function(env, name, NAPI_AUTO_LENGTH, boundary<fn>, nullptr, &f) != napi_ok) \
+      throw Napi::Error::New(env);                                                         \
+    exports.Set(name, Napi::Value(env, f));                                                \
+  } while (0)
   EXPORT("init", Init);
   EXPORT("opTable", OpTable);
   EXPORT("fromTyped", FromTyped);
