@@ -333,10 +333,26 @@ ENTRY(OpTable) {
 }
 END_ENTRY
 
-// fromTyped(typedArray, shape: number[], dtype code)
+// fromTyped(typedArray, shape: number[], dtype code): the view may be over an ArrayBuffer or a
+// SharedArrayBuffer (read through napi_get_typedarray_info's data pointer, which serves both); its
+// elements convert to dtype as astype converts them.
 ENTRY(FromTyped) {
   if (!info[0].IsTypedArray()) fail(code::BAD_ARGUMENT, "array: expected a typed array");
-  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  napi_typedarray_type tt;
+  size_t len = 0, byte_offset = 0;
+  void* src = nullptr;
+  napi_value buffer;
+  if (napi_get_typedarray_info(env, info[0], &tt, &len, &src, &buffer, &byte_offset) != napi_ok)
+    fail(code::BAD_ARGUMENT, "array: cannot read the typed array");
+  DType st;
+  switch (tt) {
+    case napi_float32_array: st = DType::Float32; break;
+    case napi_float64_array: st = DType::Float64; break;
+    case napi_int32_array: st = DType::Int32; break;
+    case napi_uint8_array:
+    case napi_uint8_clamped_array: st = DType::UInt8; break;
+    default: fail(code::BAD_ARGUMENT, "array: unsupported typed array");
+  }
   Napi::Array sh = array_arg(info[1], "array: shape");
   if (sh.Length() > kMaxDims) fail(code::BAD_ARGUMENT, "array: too many dimensions (", sh.Length(), "), at most ", kMaxDims);
   Shape shape;
@@ -349,54 +365,49 @@ ENTRY(FromTyped) {
   int code_ = int_arg(info[2], "array: dtype code");
   if (code_ < 0 || code_ > 3) fail(code::BAD_ARGUMENT, "bad dtype code");
   DType t = static_cast<DType>(code_);
-  NDArray a = empty(shape, t);
-  size_t n = static_cast<size_t>(a.size());
-  if (ta.ElementLength() != n)
-    fail(code::SHAPE_MISMATCH, "array: ", ta.ElementLength(), " values do not fill shape ", shape_str(shape));
-  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  size_t es = dtype_size(t);
-  bool same = (t == DType::Float32 && ta.TypedArrayType() == napi_float32_array) ||
-              (t == DType::Float64 && ta.TypedArrayType() == napi_float64_array) ||
-              (t == DType::Int32 && ta.TypedArrayType() == napi_int32_array) ||
-              (t == DType::UInt8 && (ta.TypedArrayType() == napi_uint8_array || ta.TypedArrayType() == napi_uint8_clamped_array));
-  if (same) {
-    if (n) std::memcpy(a.raw(), src, n * es);
-  } else if (ta.TypedArrayType() == napi_float64_array) {
-    const double* s = reinterpret_cast<const double*>(src);
-    for (size_t i = 0; i < n; ++i) write_scalar(a, static_cast<int64_t>(i), s[i]);
-  } else {
-    fail(code::BAD_ARGUMENT, "array: unsupported typed array for dtype ", dtype_name(t));
+  if (static_cast<uint64_t>(numel(shape)) != len)
+    fail(code::SHAPE_MISMATCH, "array: ", len, " values do not fill shape ", shape_str(shape));
+  // Reading the shape list above could run JS (a getter) that detached or shrank the buffer: the
+  // view is read again, with no JS in between from here to the copy.
+  if (napi_get_typedarray_info(env, info[0], &tt, &len, &src, &buffer, &byte_offset) != napi_ok ||
+      static_cast<uint64_t>(numel(shape)) != len)
+    fail(code::BAD_ARGUMENT, "array: the typed array changed while it was read");
+  NDArray a = empty(shape, st);
+  if (len) std::memcpy(a.raw(), src, len * dtype_size(st));
+  if (t != st) {
+    NDArray c = empty(shape, t);
+    copy_into(a, c);
+    a = std::move(c);
   }
   return Napi::Number::New(env, put_result(env, std::move(a)));
 }
 END_ENTRY
 
 ENTRY(ToTyped) {
-  NDArray& a = get(env, info[0]);
-  size_t n = static_cast<size_t>(a.size());
-  switch (a.dtype) {
-    case DType::Float32: {
-      auto t = Napi::Float32Array::New(env, n);
-      if (n) std::memcpy(t.Data(), a.raw(), n * 4);
-      return t;
-    }
-    case DType::Float64: {
-      auto t = Napi::Float64Array::New(env, n);
-      if (n) std::memcpy(t.Data(), a.raw(), n * 8);
-      return t;
-    }
-    case DType::Int32: {
-      auto t = Napi::Int32Array::New(env, n);
-      if (n) std::memcpy(t.Data(), a.raw(), n * 4);
-      return t;
-    }
-    case DType::UInt8: {
-      auto t = Napi::Uint8Array::New(env, n);
-      if (n) std::memcpy(t.Data(), a.raw(), n);
-      return t;
-    }
+  const NDArray& a = get(env, info[0]);
+  size_t n = static_cast<size_t>(a.size()), bytes = a.nbytes();
+  napi_typedarray_type tt = a.dtype == DType::Float32   ? napi_float32_array
+                            : a.dtype == DType::Float64 ? napi_float64_array
+                            : a.dtype == DType::Int32   ? napi_int32_array
+                                                        : napi_uint8_array;
+  // An ArrayBuffer V8 cannot allocate (too large, or out of memory) is OUT_OF_MEMORY naming the
+  // array, not V8's RangeError.
+  void* dst = nullptr;
+  napi_value buffer, out;
+  if (napi_create_arraybuffer(env, bytes, &dst, &buffer) != napi_ok) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    fail(code::OUT_OF_MEMORY, "toTypedArray: cannot allocate a ", dtype_name(a.dtype), " typed array of ", n,
+         " elements (", bytes, " bytes) for shape ", shape_str(a.shape));
   }
-  return env.Undefined();
+  if (bytes) std::memcpy(dst, a.raw(), bytes);
+  if (napi_create_typedarray(env, tt, n, buffer, 0, &out) != napi_ok) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    fail(code::OUT_OF_MEMORY, "toTypedArray: shape ", shape_str(a.shape), " has ", n,
+         " elements, more than a typed array can hold");
+  }
+  return Napi::Value(env, out);
 }
 END_ENTRY
 
