@@ -286,8 +286,22 @@ export function options<T extends object>(opts: T | null | undefined, op: string
   return opts;
 }
 
+/** @internal the most arrays one call takes (the native handle table's size) */
+export const MAX_LIST = (1 << 22) - 1;
+
+/**
+ * @internal BAD_ARGUMENT unless xs is a list of at most `max` entries, checked before anything walks
+ * it (a sparse list or a Proxy can claim 2 ** 32 - 1 entries).
+ */
+export function checkList<T>(xs: T[], op: string, what: string, max = MAX_LIST): T[] {
+  if (!Array.isArray(xs)) throw new NDArrayError(`${op}: ${what} must be a list, got ${describeValue(xs)}`, 'BAD_ARGUMENT');
+  if (xs.length > max) throw new NDArrayError(`${op}: ${what} has ${xs.length} entries; at most ${max} are accepted`, 'BAD_ARGUMENT');
+  return xs;
+}
+
 /** @internal runs any op by name through the one generic entry point */
 export function invoke(name: string, inputs: NDArray[], attrs: object | null = null, out?: NDArray): any {
+  checkList(inputs, name, 'the list of arrays');
   const hs = inputs.map((x) => handleOf(x, name));
   if (out !== undefined && out !== null) {
     native.opN(opId(name), hs, attrs, handleOf(out, name));
@@ -326,14 +340,25 @@ function dtypeOf(opts: { dtype?: DType } | null | undefined, def: DType = 'float
   return d;
 }
 
+// A copy of the validated entries: a list that changes when read again (a Proxy, a getter) cannot
+// pass one value here and another to native code. Long lists are refused before they are walked.
 function checkShape(shape: number[] | number, op: string): number[] {
   const s = typeof shape === 'number' ? [shape] : shape;
-  if (!Array.isArray(s) || s.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < 0))
+  const ok = Array.isArray(s) && s.length <= MAX_DIMS;
+  const out: number[] = [];
+  for (let i = 0; ok && i < s.length; i++) {
+    const d = s[i];
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) break;
+    out.push(d);
+  }
+  if (!ok || out.length !== s.length)
     throw new NDArrayError(
-      `${op}: shape must be a list of non-negative integers, got ${Array.isArray(s) ? `[${s.map((d) => (typeof d === 'number' ? d : describeValue(d))).join(', ')}]` : describeValue(shape)}`,
+      `${op}: shape must be a list of at most ${MAX_DIMS} non-negative integers, got ${
+        !Array.isArray(s) ? describeValue(shape) : !ok ? `a list of ${s.length} entries` : `[${Array.from(s, (d) => (typeof d === 'number' ? d : describeValue(d))).join(', ')}]`
+      }`,
       'BAD_ARGUMENT',
     );
-  return s;
+  return out;
 }
 
 // Typed arrays by their internal kind: %TypedArray%.prototype[Symbol.toStringTag] reads the kind

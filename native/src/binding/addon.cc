@@ -31,6 +31,7 @@ constexpr uint32_t kIndexBits = 22;
 constexpr uint32_t kIndexMask = (1u << kIndexBits) - 1;
 constexpr uint32_t kGenMask = (1u << (31 - kIndexBits)) - 1;
 constexpr int64_t kReportChunk = 1 << 20;  // report native bytes to V8 in 1 MiB steps
+constexpr uint32_t kMaxAttrList = 1 << 16;  // entries of a list-valued option
 
 struct Slot {
   NDArray array;
@@ -251,7 +252,12 @@ ops::AttrValue to_attr(const Napi::Value& v, const std::string& key) {
   } else if (v.IsArray()) {
     Napi::Array arr = v.As<Napi::Array>();
     a.kind = ops::AttrValue::Numbers;
-    for (uint32_t i = 0; i < arr.Length(); ++i) {
+    // List options hold one entry per axis; the bound keeps a Proxy claiming 2^32 - 1 entries from
+    // costing that many reads.
+    const uint32_t n = arr.Length();
+    if (n > kMaxAttrList)
+      fail(code::BAD_ARGUMENT, "option '", key, "' is a list of ", n, " entries; at most ", kMaxAttrList, " are accepted");
+    for (uint32_t i = 0; i < n; ++i) {
       Napi::Value e = arr.Get(i);
       if (!e.IsNumber()) fail(code::BAD_ARGUMENT, "option '", key, "' must be a list of numbers");
       a.nums.push_back(e.As<Napi::Number>().DoubleValue());
@@ -580,6 +586,7 @@ ENTRY(MarkVariables) {
   if (vs.Length() != gs.Length() || vs.Length() != rs.Length())
     fail(code::BAD_ARGUMENT, "markVariables: ", vs.Length(), " variables, ", gs.Length(), " gradients and ",
          rs.Length(), " gradReqs must have the same length");
+  if (vs.Length() > kIndexMask) fail(code::BAD_ARGUMENT, "markVariables: too many variables (", vs.Length(), ")");
   // Handles, not NDArray pointers: reading a list element can run JS (a getter) that creates
   // arrays, and put() may then reallocate the slot table under any reference taken from get().
   std::vector<int32_t> var_handles;
