@@ -109,6 +109,7 @@ describe('workers that exit with recorded graphs alive free them and leave the p
   test.concurrent.each([
     ['at the end of their script', 'return'],
     ['by process.exit() inside the worker', 'exit'],
+    ['by process.exit() inside a Function.backward', 'exitInBackward'],
     ['by worker.terminate()', 'terminate'],
   ])('%s (10 runs)', async (_title, how) => {
     const e = await run('graphs', how, '10');
