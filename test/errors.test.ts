@@ -314,6 +314,42 @@ describe('misuse never crashes the process', () => {
     expectError(() => nd.slice(nd.ones([3]), [1n as any], [2]), 'BAD_ARGUMENT', 'slice', 'bigint');
   });
 
+  test('what user code throws inside an ndgrad call (a getter, Function.backward) reaches the caller unchanged', () => {
+    const x = nd.ones([2]);
+    x.attachGrad();
+    for (const thrown of [new RangeError('mine'), 'a string', 42, undefined]) {
+      class Fails extends autograd.Function {
+        forward(a: NDArray): NDArray {
+          return a.mul(2);
+        }
+        backward(): NDArray {
+          throw thrown;
+        }
+      }
+      const y = autograd.record(() => new Fails().apply(x).sum());
+      let caught: unknown = 'nothing';
+      try {
+        y.backward();
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBe(thrown);
+      const shape = [2];
+      Object.defineProperty(shape, 0, {
+        get() {
+          throw thrown;
+        },
+      });
+      caught = 'nothing';
+      try {
+        x.reshape(shape); // read by native code
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBe(thrown);
+    }
+  });
+
   test('a release of a stale handle does not free a newer array', () => {
     const a = nd.ones([2]);
     const h = a._h;
