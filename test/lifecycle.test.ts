@@ -94,6 +94,16 @@ test('process.exit() on the main thread while workers run ndgrad ops exits with 
   for (const e of exits) expect(outcome(e)).toEqual({ code: 7, signal: null });
 });
 
+test('an uncaught exception on the main thread while workers run ndgrad ops exits with code 1 (6 processes)', async () => {
+  const kinds = ['matmul', 'convBackward', 'customFunction', 'mixed'];
+  let k = 0;
+  const exits = await many(6, 3, () => ['exit', `${kinds[k++ % 4]},${kinds[k % 4]},${kinds[(k + 1) % 4]}`, 'throw']);
+  for (const e of exits) {
+    expect({ code: e.code, signal: e.signal }).toEqual({ code: 1, signal: null });
+    expect(e.stderr).toContain('uncaught on purpose');
+  }
+});
+
 describe('a worker reaching its resourceLimits heap limit inside ndgrad dies alone with ERR_WORKER_OUT_OF_MEMORY', () => {
   test.concurrent.each([
     ['keeping toTypedArray() copies', 'typed'],
