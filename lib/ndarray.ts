@@ -436,9 +436,16 @@ function fromList(data: unknown, opts: { dtype?: DType } | undefined): NDArray {
   for (const d of shape) total *= d;
   // Reject a wrong first element before allocating for the claimed size (new Array(2 ** 32 - 1)).
   if (total > 0 && typeof first !== 'number' && typeof first !== 'boolean') throw notANumber(first, shape.map(() => 0));
+  // Allocated before the walk, as NumPy does: a list (or a Proxy) claiming more entries than memory
+  // holds fails at once instead of after billions of reads.
+  let values: Float64Array;
+  try {
+    values = new Float64Array(total);
+  } catch {
+    throw new NDArrayError(`array: cannot hold the ${total} values of a nested list of shape [${shape.join(', ')}]`, 'OUT_OF_MEMORY');
+  }
   const last = shape.length - 1;
   const index: number[] = shape.map(() => 0);
-  let values: Float64Array | null = null;
   let k = 0;
   // Reads every list's length once and its elements by index (no iterator protocol), so a Proxy or
   // a list changed by a getter can only be reported as ragged, never loop or overrun `values`.
@@ -453,17 +460,11 @@ function fromList(data: unknown, opts: { dtype?: DType } | undefined): NDArray {
       index[axis] = i;
       const e = v[i];
       if (axis < last) walk(e, axis + 1);
-      else if (typeof e !== 'number' && typeof e !== 'boolean') throw notANumber(e, index);
-      else if (values !== null) values[k++] = typeof e === 'number' ? e : e ? 1 : 0;
+      else if (typeof e === 'number') values[k++] = e;
+      else if (typeof e === 'boolean') values[k++] = e ? 1 : 0;
+      else throw notANumber(e, index);
     }
   };
-  // Allocated before the walk, as NumPy does: a list (or a Proxy) claiming more entries than memory
-  // holds fails at once instead of after billions of reads.
-  try {
-    values = new Float64Array(total);
-  } catch {
-    throw new NDArrayError(`array: cannot hold the ${total} values of a nested list of shape [${shape.join(', ')}]`, 'OUT_OF_MEMORY');
-  }
   if (shape.length === 0) {
     if (typeof data !== 'number' && typeof data !== 'boolean') throw notANumber(data, []);
     values[0] = Number(data);
