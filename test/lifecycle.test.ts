@@ -85,6 +85,12 @@ describe('worker.terminate() while the worker is inside ndgrad leaves the proces
     expect(outcome(e)).toEqual({ code: 0, signal: null });
     expect(JSON.parse(e.stdout).runs).toBe(20);
   });
+
+  test.concurrent('at a random moment of its start, often while it loads ndgrad (20 runs)', async () => {
+    const e = await run('terminateEarly', 'mixed', '20');
+    expect(outcome(e)).toEqual({ code: 0, signal: null });
+    expect(JSON.parse(e.stdout).runs).toBe(20);
+  });
 });
 
 test('process.exit() on the main thread while workers run ndgrad ops exits with its code (12 processes)', async () => {
