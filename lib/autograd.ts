@@ -1,7 +1,7 @@
 // MXNet's autograd API over the C++ tape: scopes, variables, backward/grad, Function, getSymbol.
 import { native } from './binding';
 import { NDArrayError } from './errors';
-import { forPass, inPass, invoke, NDArray, ownHandle, runBackward, tidy, withCreated, wrap, wrapHandle, options, describeValue, handleOf } from './ndarray';
+import { forPass, inPass, invoke, NDArray, ownHandle, runBackward, tidy, withCreated, wrap, wrapHandle, options, describeValue, handleOf, checkList } from './ndarray';
 
 export type GradReq = 'write' | 'add' | 'null';
 
@@ -81,7 +81,7 @@ export function predictMode(fn?: any): any {
 
 function list<T>(x: T | T[] | null | undefined): T[] {
   if (x === null || x === undefined) return [];
-  return Array.isArray(x) ? x : [x];
+  return Array.isArray(x) ? checkList(x, 'autograd', 'a list of arrays') : [x];
 }
 
 function handle(x: unknown, what: string): number {

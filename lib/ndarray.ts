@@ -286,8 +286,22 @@ export function options<T extends object>(opts: T | null | undefined, op: string
   return opts;
 }
 
+/** @internal the most arrays one call takes (the native handle table's size) */
+export const MAX_LIST = (1 << 22) - 1;
+
+/**
+ * @internal BAD_ARGUMENT unless xs is a list of at most `max` entries, checked before anything walks
+ * it (a sparse list or a Proxy can claim 2 ** 32 - 1 entries).
+ */
+export function checkList<T>(xs: T[], op: string, what: string, max = MAX_LIST): T[] {
+  if (!Array.isArray(xs)) throw new NDArrayError(`${op}: ${what} must be a list, got ${describeValue(xs)}`, 'BAD_ARGUMENT');
+  if (xs.length > max) throw new NDArrayError(`${op}: ${what} has ${xs.length} entries; at most ${max} are accepted`, 'BAD_ARGUMENT');
+  return xs;
+}
+
 /** @internal runs any op by name through the one generic entry point */
 export function invoke(name: string, inputs: NDArray[], attrs: object | null = null, out?: NDArray): any {
+  checkList(inputs, name, 'the list of arrays');
   const hs = inputs.map((x) => handleOf(x, name));
   if (out !== undefined && out !== null) {
     native.opN(opId(name), hs, attrs, handleOf(out, name));
@@ -326,59 +340,142 @@ function dtypeOf(opts: { dtype?: DType } | null | undefined, def: DType = 'float
   return d;
 }
 
+// A copy of the validated entries: a list that changes when read again (a Proxy, a getter) cannot
+// pass one value here and another to native code. Long lists are refused before they are walked.
 function checkShape(shape: number[] | number, op: string): number[] {
   const s = typeof shape === 'number' ? [shape] : shape;
-  if (!Array.isArray(s) || s.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < 0))
+  const ok = Array.isArray(s) && s.length <= MAX_DIMS;
+  const out: number[] = [];
+  for (let i = 0; ok && i < s.length; i++) {
+    const d = s[i];
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) break;
+    out.push(d);
+  }
+  if (!ok || out.length !== s.length)
     throw new NDArrayError(
-      `${op}: shape must be a list of non-negative integers, got ${Array.isArray(s) ? `[${s.map((d) => (typeof d === 'number' ? d : describeValue(d))).join(', ')}]` : describeValue(shape)}`,
+      `${op}: shape must be a list of at most ${MAX_DIMS} non-negative integers, got ${
+        !Array.isArray(s) ? describeValue(shape) : !ok ? `a list of ${s.length} entries` : `[${Array.from(s, (d) => (typeof d === 'number' ? d : describeValue(d))).join(', ')}]`
+      }`,
       'BAD_ARGUMENT',
     );
-  return s;
+  return out;
 }
 
-const TYPED_DTYPE = new Map<any, DType>([
-  [Float32Array, 'float32'],
-  [Float64Array, 'float64'],
-  [Int32Array, 'int32'],
-  [Uint8Array, 'uint8'],
-]);
+// Typed arrays by their internal kind: %TypedArray%.prototype[Symbol.toStringTag] reads the kind
+// the engine knows, so subclasses and arrays from other realms (vm contexts) are recognised, and a
+// user's own Symbol.toStringTag cannot lie.
+const typedArrayKind = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!
+  .get as (this: ArrayBufferView) => string | undefined;
+const TYPED_DTYPE: Record<string, DType> = {
+  Float32Array: 'float32',
+  Float64Array: 'float64',
+  Int32Array: 'int32',
+  Uint8Array: 'uint8',
+  Uint8ClampedArray: 'uint8',
+};
+
+/** The most dimensions an array can have (the native kMaxDims). */
+export const MAX_DIMS = 32;
+
+// A view over a transferred (detached) ArrayBuffer reads as empty; constructing a view on its
+// buffer is the one test Node 20 offers (ArrayBuffer.prototype.detached came later).
+function isDetached(v: ArrayBufferView): boolean {
+  if (v.byteLength !== 0) return false;
+  try {
+    new Uint8Array(v.buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function fromTypedArray(data: ArrayBufferView, opts: { dtype?: DType } | undefined): NDArray {
+  const kind = typedArrayKind.call(data);
+  const td = kind === undefined ? undefined : TYPED_DTYPE[kind];
+  if (!td)
+    throw new NDArrayError(
+      `array: unsupported ${kind ?? 'DataView'} (use Float32Array, Float64Array, Int32Array, Uint8Array or Uint8ClampedArray)`,
+      'BAD_ARGUMENT',
+    );
+  const dtype = dtypeOf(opts, td);
+  if (isDetached(data))
+    throw new NDArrayError(`array: the ${kind}'s ArrayBuffer is detached (it was transferred); nothing to read`, 'BAD_ARGUMENT');
+  // The native side reads the view directly (ArrayBuffer or SharedArrayBuffer) and converts to
+  // dtype as astype does.
+  return wrap(native.fromTyped(data, [(data as unknown as ArrayLike<number>).length], DTYPE_CODE[dtype]));
+}
+
+// The shape of a nested list from its first elements. At most MAX_DIMS levels are probed, so a list
+// that contains itself or is nested absurdly deep costs O(MAX_DIMS), not a loop or a stack overflow.
+function probeShape(data: unknown): { shape: number[]; first: unknown } {
+  const shape: number[] = [];
+  const seen: unknown[] = [];
+  let probe = data;
+  while (Array.isArray(probe)) {
+    if (seen.includes(probe))
+      throw new NDArrayError(`array: the nested list contains itself (at depth ${shape.length}); it has no shape`, 'BAD_ARGUMENT');
+    if (shape.length === MAX_DIMS)
+      throw new NDArrayError(`array: the nested list is more than ${MAX_DIMS} levels deep; at most ${MAX_DIMS} dimensions are supported`, 'BAD_ARGUMENT');
+    seen.push(probe);
+    const n = probe.length;
+    shape.push(n);
+    probe = n > 0 ? probe[0] : undefined;
+  }
+  return { shape, first: probe };
+}
+
+function notANumber(v: unknown, index: number[]): NDArrayError {
+  const at = index.length ? ` at [${index.join(', ')}]` : '';
+  return new NDArrayError(`array: expected numbers or booleans, found ${v === undefined ? 'undefined (or a hole)' : describeValue(v)}${at}`, 'BAD_ARGUMENT');
+}
+
+function fromList(data: unknown, opts: { dtype?: DType } | undefined): NDArray {
+  const dtype = dtypeOf(opts);
+  const { shape, first } = probeShape(data);
+  let total = 1;
+  for (const d of shape) total *= d;
+  // Reject a wrong first element before allocating for the claimed size (new Array(2 ** 32 - 1)).
+  if (total > 0 && typeof first !== 'number' && typeof first !== 'boolean') throw notANumber(first, shape.map(() => 0));
+  // Allocated before the walk, as NumPy does: a list (or a Proxy) claiming more entries than memory
+  // holds fails at once instead of after billions of reads.
+  let values: Float64Array;
+  try {
+    values = new Float64Array(total);
+  } catch {
+    throw new NDArrayError(`array: cannot hold the ${total} values of a nested list of shape [${shape.join(', ')}]`, 'OUT_OF_MEMORY');
+  }
+  const last = shape.length - 1;
+  const index: number[] = shape.map(() => 0);
+  let k = 0;
+  // Reads every list's length once and its elements by index (no iterator protocol), so a Proxy or
+  // a list changed by a getter can only be reported as ragged, never loop or overrun `values`.
+  const walk = (v: unknown, axis: number): void => {
+    const n = shape[axis];
+    if (!Array.isArray(v) || v.length !== n)
+      throw new NDArrayError(
+        `array: ragged nested list: expected a list of length ${n} at [${index.slice(0, axis).join(', ')}], found ${Array.isArray(v) ? `length ${v.length}` : describeValue(v)}`,
+        'SHAPE_MISMATCH',
+      );
+    for (let i = 0; i < n; i++) {
+      index[axis] = i;
+      const e = v[i];
+      if (axis < last) walk(e, axis + 1);
+      else if (typeof e === 'number') values[k++] = e;
+      else if (typeof e === 'boolean') values[k++] = e ? 1 : 0;
+      else throw notANumber(e, index);
+    }
+  };
+  if (shape.length === 0) {
+    if (typeof data !== 'number' && typeof data !== 'boolean') throw notANumber(data, []);
+    values[0] = Number(data);
+  } else walk(data, 0); // also when empty: [[], [1]] is ragged
+  return wrap(native.fromTyped(values, shape, DTYPE_CODE[dtype]));
+}
 
 export function array(data: any, opts?: { dtype?: DType }): NDArray {
   if (data instanceof NDArray) return data.astype(dtypeOf(opts, data.dtype));
-  let dtype: DType;
-  let shape: number[];
-  let flat: ArrayBufferView;
-  if (ArrayBuffer.isView(data)) {
-    const td = TYPED_DTYPE.get((data as any).constructor);
-    if (!td) throw new NDArrayError('array: unsupported typed array (use Float32Array, Float64Array, Int32Array or Uint8Array)', 'BAD_ARGUMENT');
-    dtype = dtypeOf(opts, td);
-    shape = [(data as any).length];
-    flat = dtype === td ? data : Float64Array.from(data as any);
-  } else {
-    dtype = dtypeOf(opts);
-    shape = [];
-    let probe = data;
-    while (Array.isArray(probe)) {
-      shape.push(probe.length);
-      probe = probe[0];
-    }
-    const values = new Float64Array(shape.reduce((a, b) => a * b, 1));
-    let k = 0;
-    const walk = (v: any, axis: number): void => {
-      if (axis === shape.length) {
-        if (typeof v !== 'number' && typeof v !== 'boolean')
-          throw new NDArrayError(`array: expected numbers, found ${typeof v}`, 'BAD_ARGUMENT');
-        values[k++] = Number(v);
-        return;
-      }
-      if (!Array.isArray(v) || v.length !== shape[axis])
-        throw new NDArrayError(`array: ragged nested array (expected length ${shape[axis]} at depth ${axis})`, 'SHAPE_MISMATCH');
-      for (const e of v) walk(e, axis + 1);
-    };
-    walk(data, 0);
-    flat = values;
-  }
-  return wrap(native.fromTyped(flat, shape, DTYPE_CODE[dtype]));
+  if (ArrayBuffer.isView(data)) return fromTypedArray(data, opts);
+  return fromList(data, opts);
 }
 
 export function full(shape: number[] | number, value: number, opts?: { dtype?: DType }): NDArray {

@@ -1,7 +1,7 @@
 // Shape and index ops: swapAxes, tile, repeat, flip, concat, stack, split, slice, sliceAxis, take, pick,
 // oneHot, batchDot, clip (math in native/src/ops/layout.cc, index.cc, batch_dot.cc, activation.cc).
 import { NDArrayError } from './errors';
-import { DType, invoke, NDArray, OutOption, options } from './ndarray';
+import { checkList, describeValue, DType, invoke, MAX_DIMS, NDArray, OutOption, options } from './ndarray';
 
 function arrays(xs: NDArray[], op: string): NDArray[] {
   if (!Array.isArray(xs)) throw new NDArrayError(`${op}: expects an array of NDArrays`, 'BAD_ARGUMENT');
@@ -48,16 +48,18 @@ type SliceIndex = number | null | undefined;
 
 function sliceList(v: SliceIndex[], what: string): { vals: number[]; none: number[] } {
   if (!Array.isArray(v)) throw new NDArrayError(`slice: ${what} must be an array of numbers or nulls`, 'BAD_ARGUMENT');
+  checkList(v, 'slice', what, MAX_DIMS);
   const vals: number[] = [];
   const none: number[] = [];
-  for (const e of v) {
+  for (let i = 0; i < v.length; i++) {
+    const e = v[i];
     if (e === null || e === undefined) {
       vals.push(0);
       none.push(1);
     } else if (typeof e === 'number' && Number.isInteger(e)) {
       vals.push(e);
       none.push(0);
-    } else throw new NDArrayError(`slice: ${what} entries must be integers or null, got ${JSON.stringify(e)}`, 'BAD_ARGUMENT');
+    } else throw new NDArrayError(`slice: ${what} entries must be integers or null, got ${describeValue(e)}`, 'BAD_ARGUMENT');
   }
   return { vals, none };
 }

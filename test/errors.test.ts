@@ -289,6 +289,67 @@ describe('misuse never crashes the process', () => {
     expect(nd.add(nd.ones([2]), 1).toArray()).toEqual([2, 2]);
   });
 
+  test('a list argument claiming 2 ** 32 - 1 entries is BAD_ARGUMENT, refused before it is walked', () => {
+    const huge = <T>(first: T): T[] => {
+      const l = [first];
+      l.length = 2 ** 32 - 1; // sparse: walking it would take minutes
+      return l;
+    };
+    const x = nd.ones([2, 3]);
+    x.attachGrad();
+    const y = autograd.record(() => x.sum());
+    expectError(() => nd.zeros(huge(1)), 'BAD_ARGUMENT', 'full', '4294967295 entries');
+    expectError(() => nd.random.uniform(0, 1, huge(1)), 'BAD_ARGUMENT', 'random.uniform');
+    expectError(() => x.reshape(huge(6)), 'BAD_ARGUMENT', 'reshape', "'shape'");
+    expectError(() => nd.slice(x, huge(0), [1]), 'BAD_ARGUMENT', 'slice', 'begin');
+    expectError(() => nd.concat(huge(x)), 'BAD_ARGUMENT', 'concat');
+    expectError(() => autograd.backward(huge(y)), 'BAD_ARGUMENT', 'autograd');
+    expectError(() => autograd.markVariables(huge(x), huge(x.grad!)), 'BAD_ARGUMENT', 'autograd');
+    // a Proxy claiming that length reads as the same
+    const lying = new Proxy([1], { get: (t, k) => (k === 'length' ? 2 ** 32 - 1 : Reflect.get(t, k)) });
+    expectError(() => nd.ones(lying), 'BAD_ARGUMENT', 'full');
+  });
+
+  test('slice bounds of a type JSON cannot print (BigInt) are BAD_ARGUMENT', () => {
+    expectError(() => nd.slice(nd.ones([3]), [1n as any], [2]), 'BAD_ARGUMENT', 'slice', 'bigint');
+  });
+
+  test('what user code throws inside an ndgrad call (a getter, Function.backward) reaches the caller unchanged', () => {
+    const x = nd.ones([2]);
+    x.attachGrad();
+    for (const thrown of [new RangeError('mine'), 'a string', 42, undefined]) {
+      class Fails extends autograd.Function {
+        forward(a: NDArray): NDArray {
+          return a.mul(2);
+        }
+        backward(): NDArray {
+          throw thrown;
+        }
+      }
+      const y = autograd.record(() => new Fails().apply(x).sum());
+      let caught: unknown = 'nothing';
+      try {
+        y.backward();
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBe(thrown);
+      const shape = [2];
+      Object.defineProperty(shape, 0, {
+        get() {
+          throw thrown;
+        },
+      });
+      caught = 'nothing';
+      try {
+        x.reshape(shape); // read by native code
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBe(thrown);
+    }
+  });
+
   test('a release of a stale handle does not free a newer array', () => {
     const a = nd.ones([2]);
     const h = a._h;

@@ -1,6 +1,6 @@
 // Creation, dtypes, properties, data access and MXNet/NumPy printing.
 import { nd, NDArray, NDArrayError } from '../lib';
-import { codeOf } from './helpers';
+import { code, codeOf } from './helpers';
 
 
 describe('creation', () => {
@@ -157,6 +157,123 @@ describe('creation', () => {
     } finally {
       native.setNumThreads(before);
     }
+  });
+});
+
+describe('array() from hostile input', () => {
+  test('a list that contains itself is BAD_ARGUMENT, found after reading at most 33 levels', () => {
+    const a: any[] = [];
+    a.push(a);
+    expect(code(() => nd.array(a))).toMatch(/^BAD_ARGUMENT: array: the nested list contains itself/);
+    const b: any[] = [];
+    const c: any[] = [b];
+    b.push(c);
+    expect(codeOf(() => nd.array(b))).toBe('BAD_ARGUMENT');
+    // a Proxy that is its own first element, counting the reads of it
+    let reads = 0;
+    const handler: ProxyHandler<number[]> = {
+      get(t, k) {
+        if (k !== '0') return Reflect.get(t, k);
+        reads++;
+        return new Proxy([0], handler); // a fresh list each time: no identity to spot
+      },
+    };
+    const p = new Proxy([0], handler);
+    expect(codeOf(() => nd.array(p))).toBe('BAD_ARGUMENT');
+    expect(reads).toBeLessThanOrEqual(33);
+  });
+
+  test('a list nested deeper than 32 levels is BAD_ARGUMENT; 32 levels are accepted', () => {
+    const nest = (depth: number): any => {
+      let v: any = 1;
+      for (let i = 0; i < depth; i++) v = [v];
+      return v;
+    };
+    expect(code(() => nd.array(nest(1e5)))).toMatch(/^BAD_ARGUMENT: array: .*more than 32 levels deep/);
+    expect(codeOf(() => nd.array(nest(33)))).toBe('BAD_ARGUMENT');
+    expect(nd.array(nest(32)).shape).toEqual(new Array(32).fill(1));
+  });
+
+  test('typed arrays over a SharedArrayBuffer convert like those over an ArrayBuffer', () => {
+    for (const T of [Float32Array, Float64Array, Int32Array, Uint8Array, Uint8ClampedArray] as any[]) {
+      const shared = new T(new SharedArrayBuffer(8 * T.BYTES_PER_ELEMENT));
+      const plain = new T(8);
+      for (let i = 0; i < 8; i++) shared[i] = plain[i] = i * 3;
+      // a view that starts inside the buffer, too
+      for (const [s, p] of [[shared, plain], [shared.subarray(2, 7), plain.subarray(2, 7)]]) {
+        const a = nd.array(s);
+        expect([a.dtype, a.toArray()]).toEqual([nd.array(p).dtype, Array.from(p)]);
+        expect(nd.array(s, { dtype: 'float64' }).toArray()).toEqual(Array.from(p));
+      }
+    }
+  });
+
+  test('a detached typed array is BAD_ARGUMENT, in its own dtype or converted', () => {
+    const f = new Float32Array([1, 2]);
+    structuredClone(f.buffer, { transfer: [f.buffer] });
+    expect(code(() => nd.array(f))).toMatch(/^BAD_ARGUMENT: array: .*detached/);
+    expect(codeOf(() => nd.array(f, { dtype: 'float64' }))).toBe('BAD_ARGUMENT');
+    expect(nd.array(new Float32Array(0)).shape).toEqual([0]); // empty, not detached
+  });
+
+  test('a typed array converts to another dtype as astype converts it', () => {
+    const f = new Float32Array([1.5, -2.5, 3e9, -3e9, NaN, 255.9]);
+    for (const dtype of ['int32', 'uint8', 'float64'] as const)
+      expect(nd.array(f, { dtype }).toArray()).toEqual(nd.array(f).astype(dtype).toArray());
+    expect(nd.array(new Int32Array([-1, 7]), { dtype: 'float32' }).toArray()).toEqual([-1, 7]);
+  });
+
+  test('typed arrays are recognised by their kind: subclasses and Uint8ClampedArray work', () => {
+    class Samples extends Float64Array {}
+    expect(nd.array(new Samples([1, 2])).dtype).toBe('float64');
+    expect(nd.array(new Uint8ClampedArray([1, 300])).toArray()).toEqual([1, 255]);
+    const fake = new Int16Array(2);
+    Object.defineProperty(fake, Symbol.toStringTag, { value: 'Float32Array' });
+    expect(codeOf(() => nd.array(fake))).toBe('BAD_ARGUMENT');
+  });
+
+  test('a list claiming 2 ** 32 - 1 entries is an NDArrayError, never a RangeError', () => {
+    expect(code(() => nd.array(new Array(2 ** 32 - 1)))).toMatch(/^BAD_ARGUMENT: array: .*undefined \(or a hole\) at \[0\]/);
+    // its first entry is a number: the buffer for 2^32 - 1 values fails (OUT_OF_MEMORY) or, where
+    // memory allows it, the hole at [1] is found (BAD_ARGUMENT)
+    const sparse: number[] = [1];
+    sparse.length = 2 ** 32 - 1;
+    expect(['OUT_OF_MEMORY', 'BAD_ARGUMENT']).toContain(codeOf(() => nd.array(sparse)));
+  });
+
+  test('holes and non-numbers are BAD_ARGUMENT naming where they are', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    expect(code(() => nd.array([[1, 2], [3, , ]]))).toMatch(/^BAD_ARGUMENT: array: .*hole\) at \[1, 1\]/);
+    expect(code(() => nd.array([[1, 2], [3, 4n as any]]))).toMatch(/bigint at \[1, 1\]/);
+    expect(codeOf(() => nd.array([Symbol('s')] as any))).toBe('BAD_ARGUMENT');
+    expect(codeOf(() => nd.array('abc' as any))).toBe('BAD_ARGUMENT');
+    expect(codeOf(() => nd.array(undefined as any))).toBe('BAD_ARGUMENT');
+  });
+
+  test('a Proxy list converts like the list it stands for, its elements read once each', () => {
+    const reads = new Map<PropertyKey, number>();
+    const target = [[1, 2], [3, 4]];
+    const p = new Proxy(target, {
+      get(t, k) {
+        reads.set(k, (reads.get(k) ?? 0) + 1);
+        return Reflect.get(t, k);
+      },
+    });
+    expect(nd.array(p).toArray()).toEqual(target);
+    expect(reads.get('1')).toBe(1);
+  });
+
+  test('an exception thrown by a getter inside the input propagates unchanged and leaves no array', () => {
+    const before = nd.memory().numArrays;
+    const mine = new TypeError('mine');
+    const row = [1, 2];
+    Object.defineProperty(row, 1, {
+      get() {
+        throw mine;
+      },
+    });
+    expect(() => nd.array([[0, 0], row])).toThrow(mine);
+    expect(nd.memory().numArrays).toBe(before);
   });
 });
 

@@ -1,5 +1,9 @@
 // N-API glue only: argument checks, the handle table, and turning C++ errors into NDArrayError.
 // The binding knows no math: every op goes through ops::invoke by op id.
+// While an environment is torn down, node-addon-api's Napi::Error for a failed call must not itself
+// abort (it wraps the pending termination in an object, which fails): see the boundary below. This
+// is the only file that includes napi.h.
+#define NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
 #include <napi.h>
 
 #include <atomic>
@@ -27,6 +31,7 @@ constexpr uint32_t kIndexBits = 22;
 constexpr uint32_t kIndexMask = (1u << kIndexBits) - 1;
 constexpr uint32_t kGenMask = (1u << (31 - kIndexBits)) - 1;
 constexpr int64_t kReportChunk = 1 << 20;  // report native bytes to V8 in 1 MiB steps
+constexpr uint32_t kMaxAttrList = 1 << 16;  // entries of a list-valued option
 
 struct Slot {
   NDArray array;
@@ -50,11 +55,12 @@ struct EnvData {
 
 EnvData& data(Napi::Env env) { return *env.GetInstanceData<EnvData>(); }
 
-void report_memory(Napi::Env env, EnvData& d) {
+// Never throws: it runs after a slot was filled or freed, where an exception would lose the handle.
+void report_memory(Napi::Env env, EnvData& d) noexcept {
   int64_t diff = d.held_bytes - d.reported_bytes;
   if (diff >= kReportChunk || diff <= -kReportChunk) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, diff);
-    d.reported_bytes = d.held_bytes;
+    int64_t total;
+    if (napi_adjust_external_memory(env, diff, &total) == napi_ok) d.reported_bytes = d.held_bytes;
   }
 }
 
@@ -143,29 +149,79 @@ int32_t put_result(Napi::Env env, NDArray a, const char* op = "array") {
   return put(env, std::move(a));
 }
 
-[[noreturn]] void throw_js(Napi::Env env, const std::string& c, const std::string& msg) {
-  EnvData& d = data(env);
-  if (!d.error_class.IsEmpty()) {
-    Napi::Value err = d.error_class.New({Napi::String::New(env, msg), Napi::String::New(env, c)});
-    throw Napi::Error(env, err);
+// ---- the JS/C++ boundary ----
+// No C++ exception may leave a napi_callback: it would unwind through V8's frames (std::terminate).
+// node-addon-api turns every failed N-API call into a C++ Napi::Error, and while an environment is
+// torn down (worker.terminate(), process.exit() with busy workers, a worker at its heap limit) every
+// call that may run JS fails with napi_pending_exception. So errors are thrown into JS with raw N-API
+// calls whose failure is ignored: when JS cannot run any more, returning to it unwinds quietly.
+
+// Throws NDArrayError(msg, code) into JS, or nothing when an exception is already pending or JS
+// cannot run.
+void throw_error(napi_env env, const char* c, const char* msg, size_t len) noexcept {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || pending) return;
+  napi_value m, cv, err = nullptr, cls = nullptr;
+  if (napi_create_string_utf8(env, msg, len, &m) != napi_ok || napi_create_string_utf8(env, c, NAPI_AUTO_LENGTH, &cv) != napi_ok)
+    return;
+  void* raw = nullptr;
+  EnvData* d = napi_get_instance_data(env, &raw) == napi_ok ? static_cast<EnvData*>(raw) : nullptr;
+  if (d && !d->error_class.IsEmpty() && napi_get_reference_value(env, d->error_class, &cls) == napi_ok && cls) {
+    napi_value args[2] = {m, cv};
+    if (napi_new_instance(env, cls, 2, args, &err) != napi_ok) err = nullptr;
   }
-  throw Napi::Error::New(env, c + ": " + msg);
+  if (!err && (napi_is_exception_pending(env, &pending) != napi_ok || pending)) return;
+  if (!err && napi_create_error(env, cv, m, &err) != napi_ok) return;  // before init(): Error with .code
+  napi_throw(env, err);
+}
+
+// Called inside a catch block: hands the exception in flight to JS. Never throws.
+void throw_current(napi_env env) noexcept {
+  try {
+    throw;
+  } catch (const Napi::Error& e) {
+    // A JS exception raised inside (a getter, a Function.backward callback) goes back as it was; an
+    // N-API call that failed because JS cannot run leaves nothing to throw.
+    try {
+      napi_value v = e.Value();
+      if (v) napi_throw(env, v);
+    } catch (...) {
+    }
+  } catch (const Error& e) {
+    throw_error(env, e.code().c_str(), e.message().data(), e.message().size());
+  } catch (const std::bad_alloc&) {
+    throw_error(env, code::OUT_OF_MEMORY, "out of memory", NAPI_AUTO_LENGTH);
+  } catch (const std::exception& e) {
+    throw_error(env, code::BAD_ARGUMENT, e.what(), NAPI_AUTO_LENGTH);
+  } catch (...) {
+    throw_error(env, code::BAD_ARGUMENT, "unexpected native exception", NAPI_AUTO_LENGTH);
+  }
 }
 
 // Every entry point runs inside this: ndgrad::Error becomes NDArrayError; JS exceptions pass through.
 template <class F>
-Napi::Value guarded(const Napi::CallbackInfo& info, F&& f) {
+Napi::Value guarded(const Napi::CallbackInfo& info, F&& f) noexcept {
   Napi::Env env = info.Env();
   try {
     return f(env);
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const Error& e) {
-    throw_js(env, e.code(), e.message());
-  } catch (const std::bad_alloc&) {
-    throw_js(env, code::OUT_OF_MEMORY, "out of memory");
-  } catch (const std::exception& e) {
-    throw_js(env, code::BAD_ARGUMENT, e.what());
+  } catch (...) {
+    throw_current(env);
+    return Napi::Value();
+  }
+}
+
+using EntryFn = Napi::Value (*)(const Napi::CallbackInfo&);
+
+// The napi_callback of every export (instead of node-addon-api's wrapper, whose rethrow of a
+// Napi::Error can itself throw while the environment is torn down).
+template <EntryFn F>
+napi_value boundary(napi_env env, napi_callback_info cbinfo) noexcept {
+  try {
+    Napi::CallbackInfo info(env, cbinfo);
+    return F(info);
+  } catch (...) {
+    throw_current(env);
+    return nullptr;
   }
 }
 
@@ -196,7 +252,12 @@ ops::AttrValue to_attr(const Napi::Value& v, const std::string& key) {
   } else if (v.IsArray()) {
     Napi::Array arr = v.As<Napi::Array>();
     a.kind = ops::AttrValue::Numbers;
-    for (uint32_t i = 0; i < arr.Length(); ++i) {
+    // List options hold one entry per axis; the bound keeps a Proxy claiming 2^32 - 1 entries from
+    // costing that many reads.
+    const uint32_t n = arr.Length();
+    if (n > kMaxAttrList)
+      fail(code::BAD_ARGUMENT, "option '", key, "' is a list of ", n, " entries; at most ", kMaxAttrList, " are accepted");
+    for (uint32_t i = 0; i < n; ++i) {
       Napi::Value e = arr.Get(i);
       if (!e.IsNumber()) fail(code::BAD_ARGUMENT, "option '", key, "' must be a list of numbers");
       a.nums.push_back(e.As<Napi::Number>().DoubleValue());
@@ -278,10 +339,26 @@ ENTRY(OpTable) {
 }
 END_ENTRY
 
-// fromTyped(typedArray, shape: number[], dtype code)
+// fromTyped(typedArray, shape: number[], dtype code): the view may be over an ArrayBuffer or a
+// SharedArrayBuffer (read through napi_get_typedarray_info's data pointer, which serves both); its
+// elements convert to dtype as astype converts them.
 ENTRY(FromTyped) {
   if (!info[0].IsTypedArray()) fail(code::BAD_ARGUMENT, "array: expected a typed array");
-  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  napi_typedarray_type tt;
+  size_t len = 0, byte_offset = 0;
+  void* src = nullptr;
+  napi_value buffer;
+  if (napi_get_typedarray_info(env, info[0], &tt, &len, &src, &buffer, &byte_offset) != napi_ok)
+    fail(code::BAD_ARGUMENT, "array: cannot read the typed array");
+  DType st;
+  switch (tt) {
+    case napi_float32_array: st = DType::Float32; break;
+    case napi_float64_array: st = DType::Float64; break;
+    case napi_int32_array: st = DType::Int32; break;
+    case napi_uint8_array:
+    case napi_uint8_clamped_array: st = DType::UInt8; break;
+    default: fail(code::BAD_ARGUMENT, "array: unsupported typed array");
+  }
   Napi::Array sh = array_arg(info[1], "array: shape");
   if (sh.Length() > kMaxDims) fail(code::BAD_ARGUMENT, "array: too many dimensions (", sh.Length(), "), at most ", kMaxDims);
   Shape shape;
@@ -294,54 +371,49 @@ ENTRY(FromTyped) {
   int code_ = int_arg(info[2], "array: dtype code");
   if (code_ < 0 || code_ > 3) fail(code::BAD_ARGUMENT, "bad dtype code");
   DType t = static_cast<DType>(code_);
-  NDArray a = empty(shape, t);
-  size_t n = static_cast<size_t>(a.size());
-  if (ta.ElementLength() != n)
-    fail(code::SHAPE_MISMATCH, "array: ", ta.ElementLength(), " values do not fill shape ", shape_str(shape));
-  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  size_t es = dtype_size(t);
-  bool same = (t == DType::Float32 && ta.TypedArrayType() == napi_float32_array) ||
-              (t == DType::Float64 && ta.TypedArrayType() == napi_float64_array) ||
-              (t == DType::Int32 && ta.TypedArrayType() == napi_int32_array) ||
-              (t == DType::UInt8 && (ta.TypedArrayType() == napi_uint8_array || ta.TypedArrayType() == napi_uint8_clamped_array));
-  if (same) {
-    if (n) std::memcpy(a.raw(), src, n * es);
-  } else if (ta.TypedArrayType() == napi_float64_array) {
-    const double* s = reinterpret_cast<const double*>(src);
-    for (size_t i = 0; i < n; ++i) write_scalar(a, static_cast<int64_t>(i), s[i]);
-  } else {
-    fail(code::BAD_ARGUMENT, "array: unsupported typed array for dtype ", dtype_name(t));
+  if (static_cast<uint64_t>(numel(shape)) != len)
+    fail(code::SHAPE_MISMATCH, "array: ", len, " values do not fill shape ", shape_str(shape));
+  // Reading the shape list above could run JS (a getter) that detached or shrank the buffer: the
+  // view is read again, with no JS in between from here to the copy.
+  if (napi_get_typedarray_info(env, info[0], &tt, &len, &src, &buffer, &byte_offset) != napi_ok ||
+      static_cast<uint64_t>(numel(shape)) != len)
+    fail(code::BAD_ARGUMENT, "array: the typed array changed while it was read");
+  NDArray a = empty(shape, st);
+  if (len) std::memcpy(a.raw(), src, len * dtype_size(st));
+  if (t != st) {
+    NDArray c = empty(shape, t);
+    copy_into(a, c);
+    a = std::move(c);
   }
   return Napi::Number::New(env, put_result(env, std::move(a)));
 }
 END_ENTRY
 
 ENTRY(ToTyped) {
-  NDArray& a = get(env, info[0]);
-  size_t n = static_cast<size_t>(a.size());
-  switch (a.dtype) {
-    case DType::Float32: {
-      auto t = Napi::Float32Array::New(env, n);
-      if (n) std::memcpy(t.Data(), a.raw(), n * 4);
-      return t;
-    }
-    case DType::Float64: {
-      auto t = Napi::Float64Array::New(env, n);
-      if (n) std::memcpy(t.Data(), a.raw(), n * 8);
-      return t;
-    }
-    case DType::Int32: {
-      auto t = Napi::Int32Array::New(env, n);
-      if (n) std::memcpy(t.Data(), a.raw(), n * 4);
-      return t;
-    }
-    case DType::UInt8: {
-      auto t = Napi::Uint8Array::New(env, n);
-      if (n) std::memcpy(t.Data(), a.raw(), n);
-      return t;
-    }
+  const NDArray& a = get(env, info[0]);
+  size_t n = static_cast<size_t>(a.size()), bytes = a.nbytes();
+  napi_typedarray_type tt = a.dtype == DType::Float32   ? napi_float32_array
+                            : a.dtype == DType::Float64 ? napi_float64_array
+                            : a.dtype == DType::Int32   ? napi_int32_array
+                                                        : napi_uint8_array;
+  // An ArrayBuffer V8 cannot allocate (too large, or out of memory) is OUT_OF_MEMORY naming the
+  // array, not V8's RangeError.
+  void* dst = nullptr;
+  napi_value buffer, out;
+  if (napi_create_arraybuffer(env, bytes, &dst, &buffer) != napi_ok) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    fail(code::OUT_OF_MEMORY, "toTypedArray: cannot allocate a ", dtype_name(a.dtype), " typed array of ", n,
+         " elements (", bytes, " bytes) for shape ", shape_str(a.shape));
   }
-  return env.Undefined();
+  if (bytes) std::memcpy(dst, a.raw(), bytes);
+  if (napi_create_typedarray(env, tt, n, buffer, 0, &out) != napi_ok) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    fail(code::OUT_OF_MEMORY, "toTypedArray: shape ", shape_str(a.shape), " has ", n,
+         " elements, more than a typed array can hold");
+  }
+  return Napi::Value(env, out);
 }
 END_ENTRY
 
@@ -514,6 +586,7 @@ ENTRY(MarkVariables) {
   if (vs.Length() != gs.Length() || vs.Length() != rs.Length())
     fail(code::BAD_ARGUMENT, "markVariables: ", vs.Length(), " variables, ", gs.Length(), " gradients and ",
          rs.Length(), " gradReqs must have the same length");
+  if (vs.Length() > kIndexMask) fail(code::BAD_ARGUMENT, "markVariables: too many variables (", vs.Length(), ")");
   // Handles, not NDArray pointers: reading a list element can run JS (a getter) that creates
   // arrays, and put() may then reallocate the slot table under any reference taken from get().
   std::vector<int32_t> var_handles;
@@ -642,7 +715,13 @@ END_ENTRY
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new EnvData());
-#define EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, fn, name))
+#define EXPORT(name, fn)                                                                   \
+  do {                                                                                     \
+    napi_value f;                                                                          \
+    if (napi_create_function(env, name, NAPI_AUTO_LENGTH, boundary<fn>, nullptr, &f) != napi_ok) \
+      throw Napi::Error::New(env);                                                         \
+    exports.Set(name, Napi::Value(env, f));                                                \
+  } while (0)
   EXPORT("init", Init);
   EXPORT("opTable", OpTable);
   EXPORT("fromTyped", FromTyped);
