@@ -24,6 +24,7 @@ export interface Binding {
   opN(op: number, inputs: number[], attrs: object | null, out: number): number | number[];
   memory(): { numArrays: number; numBytes: number; numBlocks: number; cachedBytes: number; systemAllocs: number; cacheHits: number };
   trimCache(): void;
+  errorCodes(): string[];
   backend(): { isa: string; threads: number };
   availableIsas(): string[];
   selectIsa(name: string): boolean;

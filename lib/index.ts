@@ -11,6 +11,7 @@ import { native } from './binding';
 export { NDArray } from './ndarray';
 export type { DType, Operand } from './ndarray';
 export { NDArrayError, autograd };
+export type { ErrorCode } from './errors';
 
 /** The nd namespace: creation, every op, memory control. */
 export const nd = {

@@ -448,6 +448,14 @@ ENTRY(TrimCache) {
 }
 END_ENTRY
 
+ENTRY(ErrorCodes) {
+  constexpr size_t n = sizeof(code::kAll) / sizeof(code::kAll[0]);
+  Napi::Array out = Napi::Array::New(env, n);
+  for (size_t i = 0; i < n; ++i) out.Set(i, code::kAll[i]);
+  return out;
+}
+END_ENTRY
+
 ENTRY(Backend) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("isa", kernels::table().isa);
@@ -656,6 +664,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   EXPORT("opN", OpN);
   EXPORT("memory", Memory);
   EXPORT("trimCache", TrimCache);
+  EXPORT("errorCodes", ErrorCodes);
   EXPORT("backend", Backend);
   EXPORT("availableIsas", AvailableIsas);
   EXPORT("selectIsa", SelectIsa);
