@@ -10,6 +10,17 @@ export interface OpInfo {
   differentiable: boolean;
 }
 
+export interface MemoryInfo {
+  numArrays: number;
+  numBytes: number;
+  numBlocks: number;
+  cachedBytes: number;
+  systemAllocs: number;
+  cacheHits: number;
+  /** the process-wide cap on live native bytes, or null */
+  limitBytes: number | null;
+}
+
 export interface Binding {
   init(errorClass: typeof NDArrayError, meta: Float64Array): void;
   opTable(): OpInfo[];
@@ -22,8 +33,9 @@ export interface Binding {
   op2(op: number, a: number, b: number): number;
   opScalar(op: number, a: number, s: number, reverse: boolean): number;
   opN(op: number, inputs: number[], attrs: object | null, out: number): number | number[];
-  memory(): { numArrays: number; numBytes: number; numBlocks: number; cachedBytes: number; systemAllocs: number; cacheHits: number };
+  memory(): MemoryInfo;
   trimCache(): void;
+  setMemoryLimit(bytes: number | null): number | null;
   errorCodes(): string[];
   backend(): { isa: string; threads: number };
   availableIsas(): string[];

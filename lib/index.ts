@@ -44,6 +44,8 @@ export const nd = {
   keep: nda.keep,
   dispose: nda.dispose,
   memory: nda.memory,
+  setMemoryLimit: nda.setMemoryLimit,
+  emptyCache: nda.emptyCache,
   backend: nda.backend,
   /** @internal for tests and benchmarks */
   _native: native,

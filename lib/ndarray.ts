@@ -1,6 +1,6 @@
 // The NDArray class: a plain object holding an integer handle into the native handle table.
 // Data lives in C++; JS sees it only through copies (toArray / toTypedArray / item).
-import { meta, native, opId } from './binding';
+import { meta, MemoryInfo, native, opId } from './binding';
 import { NDArrayError } from './errors';
 import { formatArray } from './format';
 import { types as utilTypes } from 'util';
@@ -548,8 +548,24 @@ export function dispose(value: any): void {
   }
 }
 
-export function memory(): { numArrays: number; numBytes: number; cachedBytes: number; systemAllocs: number; cacheHits: number } {
+export function memory(): MemoryInfo {
   return native.memory();
+}
+
+/**
+ * Caps the live native bytes of the whole process (every thread and worker) at `bytes`; null
+ * removes the cap. An allocation that would pass it first empties the allocator's cache, then
+ * throws OUT_OF_MEMORY naming the op and the sizes. Returns the previous limit.
+ */
+export function setMemoryLimit(bytes: number | null): number | null {
+  if (bytes !== null && (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 0))
+    throw new NDArrayError(`setMemoryLimit: expected a non-negative integer number of bytes or null, got ${describeValue(bytes)}`, 'BAD_ARGUMENT');
+  return native.setMemoryLimit(bytes);
+}
+
+/** Returns the allocator's cached (freed, kept for reuse) blocks to the system. */
+export function emptyCache(): void {
+  native.trimCache();
 }
 
 export function backend(): { isa: string; threads: number } {

@@ -258,6 +258,7 @@ ENTRY(Init) {
   d.meta = Napi::Persistent(meta);
   d.meta_data = meta.Data();
   d.meta_len = meta.ElementLength();
+  init_memory_limit_from_env();  // a malformed NDGRAD_MEMORY_LIMIT fails the load
   return env.Undefined();
 }
 END_ENTRY
@@ -294,7 +295,12 @@ ENTRY(FromTyped) {
   int code_ = int_arg(info[2], "array: dtype code");
   if (code_ < 0 || code_ > 3) fail(code::BAD_ARGUMENT, "bad dtype code");
   DType t = static_cast<DType>(code_);
-  NDArray a = empty(shape, t);
+  NDArray a;
+  try {
+    a = empty(shape, t);
+  } catch (const AllocationError& e) {
+    throw Error(e.code(), "array: " + e.message());
+  }
   size_t n = static_cast<size_t>(a.size());
   if (ta.ElementLength() != n)
     fail(code::SHAPE_MISMATCH, "array: ", ta.ElementLength(), " values do not fill shape ", shape_str(shape));
@@ -438,6 +444,8 @@ ENTRY(Memory) {
   o.Set("cachedBytes", Napi::Number::New(env, static_cast<double>(s.cached_bytes)));
   o.Set("systemAllocs", Napi::Number::New(env, static_cast<double>(s.system_allocs)));
   o.Set("cacheHits", Napi::Number::New(env, static_cast<double>(s.cache_hits)));
+  int64_t lim = memory_limit();
+  o.Set("limitBytes", lim < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(lim)));
   return o;
 }
 END_ENTRY
@@ -445,6 +453,20 @@ END_ENTRY
 ENTRY(TrimCache) {
   allocator_trim();
   return env.Undefined();
+}
+END_ENTRY
+
+// setMemoryLimit(bytes | null) -> the previous limit (null: none)
+ENTRY(SetMemoryLimit) {
+  int64_t v = -1;
+  if (!info[0].IsNull() && !info[0].IsUndefined()) {
+    double d = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    if (!info[0].IsNumber() || !(d >= 0) || d != std::floor(d) || d > 9.0e15)
+      fail(code::BAD_ARGUMENT, "setMemoryLimit: expected a non-negative integer number of bytes or null");
+    v = static_cast<int64_t>(d);
+  }
+  int64_t prev = set_memory_limit(v);
+  return prev < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(prev));
 }
 END_ENTRY
 
@@ -664,6 +686,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   EXPORT("opN", OpN);
   EXPORT("memory", Memory);
   EXPORT("trimCache", TrimCache);
+  EXPORT("setMemoryLimit", SetMemoryLimit);
   EXPORT("errorCodes", ErrorCodes);
   EXPORT("backend", Backend);
   EXPORT("availableIsas", AvailableIsas);

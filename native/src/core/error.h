@@ -37,6 +37,13 @@ class Error : public std::exception {
   std::string code_, message_;
 };
 
+// An allocation refused (memory limit, system) where the op is unknown: the allocator, a kernel's
+// scratch space. ops::invoke rethrows it as an Error whose message starts with the op's name.
+class AllocationError : public Error {
+ public:
+  using Error::Error;
+};
+
 namespace detail {
 inline void append(std::ostringstream&) {}
 template <class A, class... R>

@@ -288,9 +288,9 @@ void conv_backward(GradCall& g) {
 }
 
 const OpDef kDefs[] = {
-    {"Convolution", "convolution", "other", -1, conv_infer, conv_forward, conv_backward, 3, 0, 0, kConv},
-    {"_conv_data_grad", "", "other", 2, conv_infer, conv_forward, conv_backward, 3, 0, 0, kDataGrad},
-    {"_conv_weight_grad", "", "other", 2, conv_infer, conv_forward, conv_backward, 3, 0, 0, kWeightGrad},
+    {"Convolution", "convolution", "other", -1, conv_infer, conv_forward, conv_backward, 3, 0, kScratch, kConv},
+    {"_conv_data_grad", "", "other", 2, conv_infer, conv_forward, conv_backward, 3, 0, kScratch, kDataGrad},
+    {"_conv_weight_grad", "", "other", 2, conv_infer, conv_forward, conv_backward, 3, 0, kScratch, kWeightGrad},
 };
 OpRegistrar r0(kDefs[0]), r1(kDefs[1]), r2(kDefs[2]);
 

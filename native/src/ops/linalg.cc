@@ -81,7 +81,7 @@ void dot_backward(GradCall& g) {
   }
 }
 
-const OpDef kDot = {"dot", "", "other", 2, dot_infer, dot_forward, dot_backward, 3, 0, 0, 0};
+const OpDef kDot = {"dot", "", "other", 2, dot_infer, dot_forward, dot_backward, 3, 0, kScratch, 0};
 OpRegistrar r_dot(kDot);
 
 }  // namespace

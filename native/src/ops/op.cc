@@ -197,6 +197,35 @@ bool exact_alias(const NDArray& a, const NDArray& b) {
 }
 }  // namespace
 
+namespace {
+// Allocates the outputs (or takes `out`) and runs forward. Throws before `out` is written, or
+// (ops that compute aside) without writing it at all.
+void compute(const OpDef& op, OpCall& c, const NDArray* out, bool aside, bool recording) {
+  size_t nout = c.out_shapes.size();
+  for (size_t i = 0; i < nout; ++i)
+    c.outputs[i] = out && !aside ? out->plain() : empty(c.out_shapes[i], c.out_dtypes[i]);
+  if (c.view_of >= 0) {
+    copy_into(view(c.inputs[c.view_of], c.out_shapes[0], c.view_offset), c.outputs[0]);
+  } else if (recording) {
+    // Ops a forward calls internally are implementation detail, never recorded.
+    autograd::set_recording(false);
+    try {
+      op.forward(c);
+    } catch (...) {
+      autograd::set_recording(true);
+      throw;
+    }
+    autograd::set_recording(true);
+  } else {
+    op.forward(c);
+  }
+  if (out && c.outputs[0].storage != out->storage) {  // computed aside: written only now
+    copy_into(c.outputs[0], *out);
+    c.outputs[0] = out->plain();
+  }
+}
+}  // namespace
+
 ArrayList invoke(const OpDef& op, ArrayList inputs, const Attrs& attrs, const NDArray* out) {
   OpCall c;
   c.op = &op;
@@ -241,43 +270,23 @@ ArrayList invoke(const OpDef& op, ArrayList inputs, const Attrs& attrs, const ND
     if (recording) autograd::check_out_target(c, *out);
   }
 
-  bool alias_input = false;
+  bool aside = false;  // compute into a fresh array, then copy into out
   if (out)
     for (auto& a : c.inputs)
-      if (overlaps(a, *out) && !((op.flags & kAliasSafe) && exact_alias(a, *out))) alias_input = true;
+      if (overlaps(a, *out) && !((op.flags & kAliasSafe) && exact_alias(a, *out))) aside = true;
+  if (out && (op.flags & kScratch)) aside = true;  // computed aside (see kScratch)
 
   c.outputs.resize(nout);
   if (c.view_of >= 0 && !out) {
     for (size_t i = 0; i < nout; ++i) c.outputs[i] = view(c.inputs[c.view_of], c.out_shapes[i], c.view_offset);
   } else {
-    for (size_t i = 0; i < nout; ++i) {
-      if (out && !alias_input) c.outputs[i] = out->plain();
-      else {
-        try {
-          c.outputs[i] = empty(c.out_shapes[i], c.out_dtypes[i]);
-        } catch (const Error& e) {  // name the op in allocation failures
-          throw Error(e.code(), std::string(op.name) + ": " + e.message());
-        }
-      }
-    }
-    if (c.view_of >= 0) {
-      copy_into(view(c.inputs[c.view_of], c.out_shapes[0], c.view_offset), c.outputs[0]);
-    } else if (recording) {
-      // Ops a forward calls internally are implementation detail, never recorded.
-      autograd::set_recording(false);
-      try {
-        op.forward(c);
-      } catch (...) {
-        autograd::set_recording(true);
-        throw;
-      }
-      autograd::set_recording(true);
-    } else {
-      op.forward(c);
-    }
-    if (out && c.outputs[0].storage != out->storage) {  // computed aside because out overlaps an input
-      copy_into(c.outputs[0], *out);
-      c.outputs[0] = out->plain();
+    try {
+      compute(op, c, out, aside, recording);
+    } catch (const AllocationError& e) {  // the allocator and kernels do not know the op: name it
+      std::string in = c.inputs.empty() ? "" : " (inputs " + shapes_of(c) + ")";
+      throw Error(e.code(), std::string(op.name) + in + ": " + e.message());
+    } catch (const std::bad_alloc&) {
+      throw Error(code::OUT_OF_MEMORY, std::string(op.name) + ": out of memory (the system refused an allocation)");
     }
   }
   if (out) out->bump_version();

@@ -95,6 +95,9 @@ enum OpFlags : unsigned {
   kNoGrad = 1u << 0,        // gradient is zero (comparisons, argmax, floor...): recorded, gives nothing
   kAliasSafe = 1u << 1,     // forward may write an output that is exactly an input (elementwise)
   kRandom = 1u << 3,
+  // forward allocates scratch space (GEMM packing, im2col) after it has begun writing its output:
+  // an `out` target is then computed aside, so a failed allocation leaves it unchanged
+  kScratch = 1u << 4,
 };
 
 struct OpDef {
