@@ -273,6 +273,17 @@ ENTRY(OpTable) {
     o.Set("kind", all[i]->kind);
     o.Set("numInputs", all[i]->num_inputs);
     o.Set("differentiable", all[i]->backward != nullptr || (all[i]->flags & ops::kNoGrad));
+    std::vector<ops::AttrSpec> specs = ops::parse_attrs(all[i]->attrs);
+    Napi::Array attrs = Napi::Array::New(env, specs.size());
+    for (size_t j = 0; j < specs.size(); ++j) {
+      Napi::Object a = Napi::Object::New(env);
+      a.Set("name", specs[j].name);
+      a.Set("type", specs[j].type);
+      a.Set("default", specs[j].def);
+      a.Set("option", specs[j].option);
+      attrs.Set(j, a);
+    }
+    o.Set("attrs", attrs);
     out.Set(i, o);
   }
   return out;
@@ -475,6 +486,16 @@ ENTRY(ErrorCodes) {
   Napi::Array out = Napi::Array::New(env, n);
   for (size_t i = 0; i < n; ++i) out.Set(i, code::kAll[i]);
   return out;
+}
+END_ENTRY
+
+// unknownOptionMessage(op, key, validKeys[]): the ops' wording, for options checked in TypeScript
+ENTRY(UnknownOptionMessage) {
+  std::string op = string_arg(info[0], "unknownOptionMessage"), key = string_arg(info[1], "unknownOptionMessage");
+  Napi::Array arr = array_arg(info[2], "unknownOptionMessage");
+  std::vector<std::string> valid;
+  for (uint32_t i = 0; i < arr.Length(); ++i) valid.push_back(string_arg(arr.Get(i), "unknownOptionMessage"));
+  return Napi::String::New(env, ops::unknown_option_message(op, key, valid));
 }
 END_ENTRY
 
@@ -688,6 +709,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   EXPORT("trimCache", TrimCache);
   EXPORT("setMemoryLimit", SetMemoryLimit);
   EXPORT("errorCodes", ErrorCodes);
+  EXPORT("unknownOptionMessage", UnknownOptionMessage);
   EXPORT("backend", Backend);
   EXPORT("availableIsas", AvailableIsas);
   EXPORT("selectIsa", SelectIsa);
