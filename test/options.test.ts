@@ -159,6 +159,19 @@ describe('the native op schema rejects an undeclared attribute of every op, inte
   });
 });
 
+test("the raw split refuses 'sizes', which its shape rule would ignore and its forward would use", () => {
+  // Before the schema, forward cut [4] into sections [1, 3] while infer had made two [2] outputs.
+  const native = nd._native;
+  const split = table.findIndex((op) => op.name === 'split');
+  const h = native.fromTyped(new Float32Array(4), [4], 0);
+  try {
+    const e = errorOf(() => native.opN(split, [h], { num_outputs: 2, axis: 0, sizes: [1, 3] }, -1));
+    expect(e.message).toBe("split: unknown option 'sizes' (valid options: num_outputs, axis, squeeze_axis)");
+  } finally {
+    native.release(h);
+  }
+});
+
 describe('functions that are not ops check their options the same way', () => {
   const TS_ONLY: [string, string[], (o: object) => unknown][] = [
     ['array', ['dtype'], (o) => nd.array([1, 2], o)],
