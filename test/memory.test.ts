@@ -397,6 +397,30 @@ describe('memory limit (nd.setMemoryLimit, NDGRAD_MEMORY_LIMIT)', () => {
     nd.dispose([a, b, out]);
   });
 
+  test('every allocation failure in a backward pass names the call or the op', () => {
+    // split's backward materialises the zero gradient of its unused output outside any op call
+    const x = nd.ones([4]);
+    x.attachGrad();
+    const prefixes = new Set<string>();
+    for (let extra = 0; extra <= 512; extra += 64) {
+      const y = autograd.record(() => nd.split(x, { numOutputs: 2, axis: 0 })[0].sum());
+      nd.setMemoryLimit(nd.memory().numBytes + extra);
+      try {
+        y.backward();
+      } catch (e) {
+        expect((e as NDArrayError).code).toBe('OUT_OF_MEMORY');
+        const m = (e as NDArrayError).message;
+        expect(m).toMatch(/^[A-Za-z_ ]+( \(inputs [^:]*\))?: cannot allocate /);
+        prefixes.add(m.slice(0, m.indexOf(':')).replace(/ \(inputs.*/, ''));
+      } finally {
+        nd.setMemoryLimit(null);
+      }
+    }
+    expect(prefixes).toContain('backward'); // the head gradient
+    expect(prefixes).toContain('backward of split');
+    x.dispose();
+  });
+
   test('the limit is process-wide: a worker sees it, and its live bytes count for the main thread', async () => {
     // Arrays of earlier tests may be released by the GC backstop at any await, so the live count
     // only goes down on its own: limits are set from a fresh reading, with margins that hold anyway.

@@ -619,10 +619,22 @@ ENTRY(Detach) { return Napi::Number::New(env, put_result(env, get(env, info[0]).
 END_ENTRY
 
 // backward(heads[], headGrads[] (-1 or null for ones), retainGraph, trainMode)
+// An allocation failure outside any op (head gradients, zero results) names the call.
+template <class F>
+auto naming_allocations(const char* what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const AllocationError& e) {
+    throw Error(e.code(), std::string(what) + ": " + e.message());
+  }
+}
+
 ENTRY(Backward) {
   std::vector<NDArray> heads = arrays_of(env, info[0]);
   std::vector<NDArray> hg = arrays_of(env, info[1], true);
-  autograd::backward(heads, hg, info[2].ToBoolean().Value(), info[3].ToBoolean().Value());
+  naming_allocations("backward", [&] {
+    autograd::backward(heads, hg, info[2].ToBoolean().Value(), info[3].ToBoolean().Value());
+  });
   return env.Undefined();
 }
 END_ENTRY
@@ -632,8 +644,10 @@ ENTRY(Grad) {
   std::vector<NDArray> heads = arrays_of(env, info[0]);
   std::vector<NDArray> vars = arrays_of(env, info[1]);
   std::vector<NDArray> hg = arrays_of(env, info[2], true);
-  std::vector<NDArray> r = autograd::grad(heads, vars, hg, info[3].ToBoolean().Value(), info[4].ToBoolean().Value(),
-                                          info[5].ToBoolean().Value());
+  std::vector<NDArray> r = naming_allocations("grad", [&] {
+    return autograd::grad(heads, vars, hg, info[3].ToBoolean().Value(), info[4].ToBoolean().Value(),
+                          info[5].ToBoolean().Value());
+  });
   return handles_of(env, r);
 }
 END_ENTRY

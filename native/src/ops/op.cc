@@ -259,7 +259,11 @@ const char* GradCall::name() const { return op ? op->name : "?"; }
 
 NDArray GradCall::out_grad(size_t i) const {
   if (out_grads[i].defined()) return out_grads[i];
-  return zeros(out_shapes[i], out_dtypes[i]);
+  try {
+    return zeros(out_shapes[i], out_dtypes[i]);
+  } catch (const AllocationError& e) {  // outside invoke: name the op whose gradient needed it
+    throw Error(e.code(), std::string("backward of ") + name() + ": " + e.message());
+  }
 }
 
 void expect_float(const OpCall& c, size_t i) {
