@@ -1,7 +1,12 @@
 // MXNet's autograd API over the C++ tape: scopes, variables, backward/grad, Function, getSymbol.
 import { native } from './binding';
 import { NDArrayError } from './errors';
-import { forPass, inPass, invoke, NDArray, ownHandle, runBackward, tidy, withCreated, wrap, wrapHandle, options, describeValue, handleOf, checkList } from './ndarray';
+import { forPass, inPass, invoke, NDArray, ownHandle, runBackward, tidy, withCreated, wrap, wrapHandle, options, optionKeys, describeValue, handleOf, checkList, BACKWARD_KEYS } from './ndarray';
+
+// The option keys of functions that are not ops (any other key is BAD_ARGUMENT).
+const SCOPE_KEYS = optionKeys('trainMode');
+const GRAD_KEYS = optionKeys('retainGraph', 'createGraph', 'trainMode');
+const CHECK_KEYS = optionKeys('eps', 'rtol', 'atol');
 
 export type GradReq = 'write' | 'add' | 'null';
 
@@ -55,16 +60,18 @@ export function record(): StateScope;
 export function record<T>(fn: () => T, opts?: { trainMode?: boolean }): T;
 export function record(opts: { trainMode?: boolean }): StateScope;
 export function record(a?: any, b?: { trainMode?: boolean }): any {
-  if (a !== undefined && a !== null && typeof a === 'object') return scoped(true, a.trainMode ?? true, undefined, 'record');
-  return scoped(true, options(b, 'record').trainMode ?? true, a, 'record');
+  if (a !== undefined && a !== null && typeof a === 'object')
+    return scoped(true, options(a, 'record', SCOPE_KEYS).trainMode ?? true, undefined, 'record');
+  return scoped(true, options(b, 'record', SCOPE_KEYS).trainMode ?? true, a, 'record');
 }
 
 export function pause(): StateScope;
 export function pause<T>(fn: () => T, opts?: { trainMode?: boolean }): T;
 export function pause(opts: { trainMode?: boolean }): StateScope;
 export function pause(a?: any, b?: { trainMode?: boolean }): any {
-  if (a !== undefined && a !== null && typeof a === 'object') return scoped(false, a.trainMode ?? false, undefined, 'pause');
-  return scoped(false, options(b, 'pause').trainMode ?? false, a, 'pause');
+  if (a !== undefined && a !== null && typeof a === 'object')
+    return scoped(false, options(a, 'pause', SCOPE_KEYS).trainMode ?? false, undefined, 'pause');
+  return scoped(false, options(b, 'pause', SCOPE_KEYS).trainMode ?? false, a, 'pause');
 }
 
 export function trainMode(): StateScope;
@@ -117,7 +124,7 @@ export function backward(
   headGrads?: NDArray | (NDArray | null)[] | null,
   opts: { retainGraph?: boolean; trainMode?: boolean } = {},
 ): void {
-  opts = options(opts, 'backward') as typeof opts;
+  opts = options(opts, 'backward', BACKWARD_KEYS) as typeof opts;
   const hs = list(heads);
   const hg = list(headGrads as any) as (NDArray | null)[];
   if (hg.length && hg.length !== hs.length)
@@ -131,7 +138,7 @@ export function grad(
   headGrads?: NDArray | (NDArray | null)[] | null,
   opts: { retainGraph?: boolean; createGraph?: boolean; trainMode?: boolean } = {},
 ): NDArray[] {
-  opts = options(opts, 'grad') as typeof opts;
+  opts = options(opts, 'grad', GRAD_KEYS) as typeof opts;
   const hs = list(heads);
   const vs = list(variables);
   const hg = list(headGrads as any) as (NDArray | null)[];
@@ -290,15 +297,21 @@ export function checkGradient(
   inputs: NDArray[],
   opts: { eps?: number; rtol?: number; atol?: number } = {},
 ): { maxError: number } {
-  opts = options(opts, 'checkGradient') as typeof opts;
+  opts = options(opts, 'checkGradient', CHECK_KEYS) as typeof opts;
   if (typeof fn !== 'function')
     throw new NDArrayError(`checkGradient: expected a function, got ${describeValue(fn)}`, 'BAD_ARGUMENT');
   if (!Array.isArray(inputs) || inputs.some((x) => !(x instanceof NDArray)))
     throw new NDArrayError('checkGradient: inputs must be a list of NDArrays', 'BAD_ARGUMENT');
   for (const x of inputs) handleOf(x, 'checkGradient');
-  const eps = opts.eps ?? 1e-6;
-  const rtol = opts.rtol ?? 1e-4;
-  const atol = opts.atol ?? 1e-6;
+  const num = (key: 'eps' | 'rtol' | 'atol', def: number): number => {
+    const v = opts[key] ?? def;
+    if (typeof v !== 'number' || Number.isNaN(v))
+      throw new NDArrayError(`checkGradient: option '${key}' must be a number, got ${describeValue(v)}`, 'BAD_ARGUMENT');
+    return v;
+  };
+  const eps = num('eps', 1e-6);
+  const rtol = num('rtol', 1e-4);
+  const atol = num('atol', 1e-6);
   return tidy(() => {
     const xs = inputs.map((x) => (x.dtype === 'float32' || x.dtype === 'float64' ? x.astype('float64') : x.copy()));
     const diff = xs.filter((x) => x.dtype === 'float64');

@@ -2,12 +2,36 @@
 import * as path from 'path';
 import { NDArrayError } from './errors';
 
+/** One entry of an op's attribute schema (declared with the op in native/src/ops). */
+export interface AttrInfo {
+  /** the native (MXNet) name: pool_type */
+  name: string;
+  /** num | int | bool | str | ints */
+  type: string;
+  /** as written in the schema; '' when there is none */
+  default: string;
+  /** a user option (camelCase in TS); false: a positional argument or an internal attribute */
+  option: boolean;
+}
+
 export interface OpInfo {
   name: string;
   aliases: string;
   kind: string;
   numInputs: number;
   differentiable: boolean;
+  attrs: AttrInfo[];
+}
+
+export interface MemoryInfo {
+  numArrays: number;
+  numBytes: number;
+  numBlocks: number;
+  cachedBytes: number;
+  systemAllocs: number;
+  cacheHits: number;
+  /** the process-wide cap on live native bytes, or null */
+  limitBytes: number | null;
 }
 
 export interface Binding {
@@ -22,8 +46,11 @@ export interface Binding {
   op2(op: number, a: number, b: number): number;
   opScalar(op: number, a: number, s: number, reverse: boolean): number;
   opN(op: number, inputs: number[], attrs: object | null, out: number): number | number[];
-  memory(): { numArrays: number; numBytes: number; numBlocks: number; cachedBytes: number; systemAllocs: number; cacheHits: number };
+  memory(): MemoryInfo;
   trimCache(): void;
+  setMemoryLimit(bytes: number | null): number | null;
+  errorCodes(): string[];
+  unknownOptionMessage(op: string, key: string, valid: string[]): string;
   backend(): { isa: string; threads: number };
   availableIsas(): string[];
   selectIsa(name: string): boolean;
@@ -87,4 +114,25 @@ export function opId(name: string): number {
 
 export function opTable(): OpInfo[] {
   return table.slice();
+}
+
+/** The TS spelling of a native attribute name (MXNet's names in camelCase: pool_type -> poolType). */
+export function camelCase(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+const optionSets = new Map<string, ReadonlySet<string>>();
+
+/**
+ * The option keys a user may pass to an op (by native name or alias): the user options of its
+ * schema in camelCase, plus `out`.
+ */
+export function opOptionKeys(name: string): ReadonlySet<string> {
+  let set = optionSets.get(name);
+  if (set === undefined) {
+    const op = table[opId(name)];
+    set = new Set([...op.attrs.filter((a) => a.option).map((a) => camelCase(a.name)), 'out']);
+    optionSets.set(name, set);
+  }
+  return set;
 }

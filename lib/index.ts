@@ -11,6 +11,7 @@ import { native } from './binding';
 export { NDArray } from './ndarray';
 export type { DType, Operand } from './ndarray';
 export { NDArrayError, autograd };
+export type { ErrorCode } from './errors';
 
 /** The nd namespace: creation, every op, memory control. */
 export const nd = {
@@ -43,6 +44,8 @@ export const nd = {
   keep: nda.keep,
   dispose: nda.dispose,
   memory: nda.memory,
+  setMemoryLimit: nda.setMemoryLimit,
+  emptyCache: nda.emptyCache,
   backend: nda.backend,
   /** @internal for tests and benchmarks */
   _native: native,

@@ -1,6 +1,6 @@
 // The NDArray class: a plain object holding an integer handle into the native handle table.
 // Data lives in C++; JS sees it only through copies (toArray / toTypedArray / item).
-import { meta, native, opId } from './binding';
+import { meta, MemoryInfo, native, opId, opOptionKeys } from './binding';
 import { NDArrayError } from './errors';
 import { formatArray } from './format';
 import { types as utilTypes } from 'util';
@@ -183,7 +183,7 @@ export class NDArray {
     return wrap(native.detach(this.hFor('detach')));
   }
   backward(outGrad?: NDArray | null, opts?: { retainGraph?: boolean; trainMode?: boolean } | null): void {
-    const o = options(opts, 'backward');
+    const o = options(opts, 'backward', BACKWARD_KEYS);
     runBackward([this], [outGrad ?? null], o.retainGraph ?? false, o.trainMode ?? true);
   }
   /** MXNet's _fresh_grad: set by backward on every variable it wrote. */
@@ -236,6 +236,9 @@ export class NDArray {
   }
 }
 
+/** @internal autograd.backward's and NDArray.backward's option keys */
+export const BACKWARD_KEYS: ReadonlySet<string> = new Set(['retainGraph', 'trainMode']);
+
 function untrack(a: NDArray): void {
   for (let s = scopes.length - 1; s >= 0; s--) {
     const i = scopes[s].lastIndexOf(a);
@@ -278,11 +281,27 @@ export function handleOf(x: unknown, op: string): number {
   throw new NDArrayError(`${op}: expected an NDArray, got ${describeValue(x)}`, 'BAD_ARGUMENT');
 }
 
-/** @internal an options argument: undefined/null give {}; anything but a plain object is BAD_ARGUMENT */
-export function options<T extends object>(opts: T | null | undefined, op: string): Partial<T> {
+/** @internal the option keys of a function that is not an op (autograd.backward, nd.array) */
+export function optionKeys(...keys: string[]): ReadonlySet<string> {
+  return new Set(keys);
+}
+
+/**
+ * @internal an options argument: undefined/null give {}; anything but a plain object is
+ * BAD_ARGUMENT, and so is a key the function does not take (a misspelled option must not be
+ * silently ignored). `keys`: the native op (name or alias) whose schema lists the options, by
+ * default `op` itself, or the set of keys of a function that is not an op.
+ */
+export function options<T extends object>(
+  opts: T | null | undefined,
+  op: string,
+  keys: string | ReadonlySet<string> = op,
+): Partial<T> {
   if (opts === undefined || opts === null) return {};
   if (typeof opts !== 'object' || Array.isArray(opts) || opts instanceof NDArray || ArrayBuffer.isView(opts))
     throw new NDArrayError(`${op}: options must be an object, got ${describeValue(opts)}`, 'BAD_ARGUMENT');
+  const allowed = typeof keys === 'string' ? opOptionKeys(keys) : keys;
+  for (const k in opts) if (!allowed.has(k)) throw unknownOption(op, k, allowed);
   return opts;
 }
 
@@ -299,6 +318,10 @@ export function checkList<T>(xs: T[], op: string, what: string, max = MAX_LIST):
   return xs;
 }
 
+function unknownOption(op: string, key: string, allowed: ReadonlySet<string>): NDArrayError {
+  return new NDArrayError(native.unknownOptionMessage(op, key, [...allowed]), 'BAD_ARGUMENT');
+}
+
 /** @internal runs any op by name through the one generic entry point */
 export function invoke(name: string, inputs: NDArray[], attrs: object | null = null, out?: NDArray): any {
   checkList(inputs, name, 'the list of arrays');
@@ -313,11 +336,14 @@ export function invoke(name: string, inputs: NDArray[], attrs: object | null = n
 }
 
 export function unaryOp(name: string, x: NDArray, opts?: OutOption): NDArray {
+  if (opts !== undefined && opts !== null) opts = options(opts, name);
   if (opts && opts.out) return invoke(name, [x], null, opts.out);
   return wrap(native.op1(opId(name), handleOf(x, name)));
 }
 
-export function binaryOp(name: string, a: Operand, b: Operand, opts?: OutOption): NDArray {
+/** `user`: the name the user called (notEqual), when `name` is the native one (not_equal) */
+export function binaryOp(name: string, a: Operand, b: Operand, opts?: OutOption, user = name): NDArray {
+  if (opts !== undefined && opts !== null) opts = options(opts, user, name);
   const out = opts && opts.out;
   if (typeof b === 'number' && a instanceof NDArray) {
     if (out) return invoke(name, [a], { scalar: b }, out);
@@ -333,8 +359,11 @@ export function binaryOp(name: string, a: Operand, b: Operand, opts?: OutOption)
 
 // ---- creation ----
 
-function dtypeOf(opts: { dtype?: DType } | null | undefined, def: DType = 'float32', op = 'array'): DType {
-  const d = options(opts, op).dtype ?? def;
+const ARRAY_KEYS = optionKeys('dtype');
+
+/** `keys`: the native op whose schema lists the options (creation ops), or nd.array's */
+function dtypeOf(opts: { dtype?: DType } | null | undefined, def: DType = 'float32', op = 'array', keys: string | ReadonlySet<string> = ARRAY_KEYS): DType {
+  const d = options(opts, op, keys).dtype ?? def;
   if (typeof d !== 'string' || !Object.prototype.hasOwnProperty.call(DTYPE_CODE, d))
     throw new NDArrayError(`${op}: unknown dtype ${typeof d === 'string' ? `'${d}'` : describeValue(d)} (float32, float64, int32, uint8)`, 'BAD_ARGUMENT');
   return d;
@@ -478,40 +507,51 @@ export function array(data: any, opts?: { dtype?: DType }): NDArray {
   return fromList(data, opts);
 }
 
-export function full(shape: number[] | number, value: number, opts?: { dtype?: DType }): NDArray {
-  return invoke('full', [], { shape: checkShape(shape, 'full'), value, dtype: dtypeOf(opts, 'float32', 'full') });
+export interface CreationOptions extends OutOption {
+  dtype?: DType;
 }
-export function zeros(shape: number[] | number, opts?: { dtype?: DType }): NDArray {
-  return full(shape, 0, opts);
+function fullAs(op: string, shape: number[] | number, value: number, opts?: CreationOptions): NDArray {
+  const dtype = dtypeOf(opts, 'float32', op, 'full');
+  return invoke('full', [], { shape: checkShape(shape, 'full'), value, dtype }, opts?.out);
 }
-export function ones(shape: number[] | number, opts?: { dtype?: DType }): NDArray {
-  return full(shape, 1, opts);
+export function full(shape: number[] | number, value: number, opts?: CreationOptions): NDArray {
+  return fullAs('full', shape, value, opts);
 }
-export function zerosLike(x: NDArray): NDArray {
+export function zeros(shape: number[] | number, opts?: CreationOptions): NDArray {
+  return fullAs('zeros', shape, 0, opts);
+}
+export function ones(shape: number[] | number, opts?: CreationOptions): NDArray {
+  return fullAs('ones', shape, 1, opts);
+}
+export function zerosLike(x: NDArray, opts?: OutOption): NDArray {
+  const out = options(opts, 'zerosLike', 'zeros_like').out;
   handleOf(x, 'zerosLike');
-  return zeros(x.shape, { dtype: x.dtype });
+  return fullAs('zerosLike', x.shape, 0, { dtype: x.dtype, out });
 }
-export function onesLike(x: NDArray): NDArray {
+export function onesLike(x: NDArray, opts?: OutOption): NDArray {
+  const out = options(opts, 'onesLike', 'zeros_like').out;  // the same options as zerosLike
   handleOf(x, 'onesLike');
-  return ones(x.shape, { dtype: x.dtype });
+  return fullAs('onesLike', x.shape, 1, { dtype: x.dtype, out });
 }
-export function arange(start: number, stop?: number, step = 1, opts?: { dtype?: DType }): NDArray {
+export function arange(start: number, stop?: number, step = 1, opts?: CreationOptions): NDArray {
   if (stop === undefined) {
     stop = start;
     start = 0;
   }
-  return invoke('arange', [], { start, stop, step, dtype: dtypeOf(opts, 'float32', 'arange') });
+  return invoke('arange', [], { start, stop, step, dtype: dtypeOf(opts, 'float32', 'arange', 'arange') }, opts?.out);
 }
-export function eye(n: number, m = 0, k = 0, opts?: { dtype?: DType }): NDArray {
-  return invoke('eye', [], { N: n, M: m, k, dtype: dtypeOf(opts, 'float32', 'eye') });
+export function eye(n: number, m = 0, k = 0, opts?: CreationOptions): NDArray {
+  return invoke('eye', [], { N: n, M: m, k, dtype: dtypeOf(opts, 'float32', 'eye', 'eye') }, opts?.out);
 }
 
 export const random = {
-  uniform(low = 0, high = 1, shape: number[] | number = [1], opts?: { dtype?: DType }): NDArray {
-    return invoke('random_uniform', [], { low, high, shape: checkShape(shape, 'random.uniform'), dtype: dtypeOf(opts, 'float32', 'random.uniform') });
+  uniform(low = 0, high = 1, shape: number[] | number = [1], opts?: CreationOptions): NDArray {
+    const dtype = dtypeOf(opts, 'float32', 'random.uniform', 'random_uniform');
+    return invoke('random_uniform', [], { low, high, shape: checkShape(shape, 'random.uniform'), dtype }, opts?.out);
   },
-  normal(loc = 0, scale = 1, shape: number[] | number = [1], opts?: { dtype?: DType }): NDArray {
-    return invoke('random_normal', [], { loc, scale, shape: checkShape(shape, 'random.normal'), dtype: dtypeOf(opts, 'float32', 'random.normal') });
+  normal(loc = 0, scale = 1, shape: number[] | number = [1], opts?: CreationOptions): NDArray {
+    const dtype = dtypeOf(opts, 'float32', 'random.normal', 'random_normal');
+    return invoke('random_normal', [], { loc, scale, shape: checkShape(shape, 'random.normal'), dtype }, opts?.out);
   },
   seed(n: number): void {
     if (typeof n !== 'number' || !Number.isFinite(n))
@@ -645,8 +685,24 @@ export function dispose(value: any): void {
   }
 }
 
-export function memory(): { numArrays: number; numBytes: number; cachedBytes: number; systemAllocs: number; cacheHits: number } {
+export function memory(): MemoryInfo {
   return native.memory();
+}
+
+/**
+ * Caps the live native bytes of the whole process (every thread and worker) at `bytes`; null
+ * removes the cap. An allocation that would pass it first empties the allocator's cache, then
+ * throws OUT_OF_MEMORY naming the op and the sizes. Returns the previous limit.
+ */
+export function setMemoryLimit(bytes: number | null): number | null {
+  if (bytes !== null && (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 0))
+    throw new NDArrayError(`setMemoryLimit: expected a non-negative integer number of bytes or null, got ${describeValue(bytes)}`, 'BAD_ARGUMENT');
+  return native.setMemoryLimit(bytes);
+}
+
+/** Returns the allocator's cached (freed, kept for reuse) blocks to the system. */
+export function emptyCache(): void {
+  native.trimCache();
 }
 
 export function backend(): { isa: string; threads: number } {

@@ -31,11 +31,11 @@ export function FullyConnected(
   bias?: NDArray | null | FullyConnectedOptions,
   opts: FullyConnectedOptions = {},
 ): NDArray {
-  opts = options(opts, 'FullyConnected') as typeof opts;
   if (bias !== undefined && bias !== null && !(bias instanceof NDArray)) {
     opts = bias;
     bias = undefined;
   }
+  opts = options(opts, 'FullyConnected') as typeof opts;
   const b = bias as NDArray | null | undefined;
   const noBias = opts.noBias ?? !b;
   if (noBias && b)

@@ -16,11 +16,12 @@ export function logSoftmax(x: NDArray, opts: { axis?: number } & OutOption = {})
 }
 /** -sum_i log softmax(x)[i, label[i]] over the batch: a 0-d array. */
 export function softmaxCrossEntropy(x: NDArray, label: NDArray, opts?: OutOption): NDArray {
-  return invoke('softmax_cross_entropy', [x, label], null, opts?.out);
+  return invoke('softmax_cross_entropy', [x, label], null, options(opts, 'softmaxCrossEntropy').out);
 }
 
 export type ActType = 'relu' | 'sigmoid' | 'tanh' | 'softrelu' | 'softsign';
 export function Activation(x: NDArray, opts: { actType: ActType } & OutOption): NDArray {
+  opts = options(opts, 'Activation') as typeof opts;
   if (!opts || typeof opts.actType !== 'string')
     throw new NDArrayError('Activation: options { actType } are required', 'BAD_ARGUMENT');
   return invoke('Activation', [x], { act_type: opts.actType }, opts.out);
@@ -52,6 +53,7 @@ export function Convolution(
     opts = bias;
     bias = undefined;
   }
+  opts = options(opts, 'Convolution') as ConvolutionOptions;
   if (!opts || opts.kernel === undefined)
     throw new NDArrayError('Convolution: options { kernel } are required', 'BAD_ARGUMENT');
   const b = bias as NDArray | null | undefined;

@@ -39,7 +39,7 @@ for (const name of BINARY) {
   ops[name] = (a: Operand, b: Operand, opts?: OutOption) => {
     if (typeof a === 'number' && typeof b === 'number')
       throw new NDArrayError(`${name}: at least one operand must be an NDArray`, 'BAD_ARGUMENT');
-    return binaryOp(native, a, b, opts);
+    return binaryOp(native, a, b, opts, name);
   };
 }
 for (const name of REDUCE)
@@ -56,11 +56,11 @@ ops.div = ops.divide;
 ops.pow = ops.power;
 
 export function clip(x: NDArray, aMin: number | null, aMax: number | null, opts?: OutOption): NDArray {
-  return invoke('clip', [x], { a_min: aMin ?? null, a_max: aMax ?? null }, opts?.out);
+  return invoke('clip', [x], { a_min: aMin ?? null, a_max: aMax ?? null }, options(opts, 'clip').out);
 }
 
 export function where(cond: NDArray, x: NDArray, y: NDArray, opts?: OutOption): NDArray {
-  return invoke('where', [cond, x, y], null, opts?.out);
+  return invoke('where', [cond, x, y], null, options(opts, 'where').out);
 }
 
 export function dot(a: NDArray, b: NDArray, opts: { transposeA?: boolean; transposeB?: boolean } & OutOption = {}): NDArray {
@@ -69,30 +69,31 @@ export function dot(a: NDArray, b: NDArray, opts: { transposeA?: boolean; transp
 }
 
 export function reshape(x: NDArray, shape: number[], opts?: OutOption): NDArray {
-  return invoke('reshape', [x], { shape }, opts?.out);
+  return invoke('reshape', [x], { shape }, options(opts, 'reshape').out);
 }
 export function transpose(x: NDArray, axes?: number[], opts?: OutOption): NDArray {
-  return invoke('transpose', [x], { axes: axes ?? null }, opts?.out);
+  return invoke('transpose', [x], { axes: axes ?? null }, options(opts, 'transpose').out);
 }
 export function expandDims(x: NDArray, axis: number, opts?: OutOption): NDArray {
-  return invoke('expand_dims', [x], { axis }, opts?.out);
+  return invoke('expand_dims', [x], { axis }, options(opts, 'expandDims').out);
 }
 export function squeeze(x: NDArray, axis?: number | number[] | null, opts?: OutOption): NDArray {
-  return invoke('squeeze', [x], { axis: axis ?? null }, opts?.out);
+  return invoke('squeeze', [x], { axis: axis ?? null }, options(opts, 'squeeze').out);
 }
 export function flatten(x: NDArray, opts?: OutOption): NDArray {
-  return invoke('flatten', [x], null, opts?.out);
+  return invoke('flatten', [x], null, options(opts, 'flatten').out);
 }
 export function broadcastTo(x: NDArray, shape: number[], opts?: OutOption): NDArray {
-  return invoke('broadcast_to', [x], { shape }, opts?.out);
+  return invoke('broadcast_to', [x], { shape }, options(opts, 'broadcastTo').out);
 }
 export function broadcastLike(x: NDArray, y: NDArray, opts?: OutOption): NDArray {
+  const o = options(opts, 'broadcastLike', 'broadcast_to');
   handleOf(y, 'broadcastLike');
   // y's shape is literal: a zero-size axis is not MXNet's "keep this axis" code 0
-  return invoke('broadcast_to', [x], { shape: y.shape, exact: true }, opts?.out);
+  return invoke('broadcast_to', [x], { shape: y.shape, exact: true }, o.out);
 }
 export function astype(x: NDArray, dtype: string, opts?: OutOption): NDArray {
-  return invoke('astype', [x], { dtype }, opts?.out);
+  return invoke('astype', [x], { dtype }, options(opts, 'astype').out);
 }
 
 // ---- methods ----

@@ -11,12 +11,12 @@ function arrays(xs: NDArray[], op: string): NDArray[] {
 
 /** Swaps two axes (MXNet SwapAxis). */
 export function swapAxes(x: NDArray, dim1: number, dim2: number, opts?: OutOption): NDArray {
-  return invoke('swapaxes', [x], { dim1, dim2 }, opts?.out);
+  return invoke('swapaxes', [x], { dim1, dim2 }, options(opts, 'swapAxes').out);
 }
 
 /** Repeats the whole array `reps` times per axis (NumPy tile rank rules). */
 export function tile(x: NDArray, reps: number | number[], opts?: OutOption): NDArray {
-  return invoke('tile', [x], { reps }, opts?.out);
+  return invoke('tile', [x], { reps }, options(opts, 'tile').out);
 }
 
 /** Repeats each element `repeats` times along axis (flattened when axis is omitted). */
@@ -29,7 +29,7 @@ export function repeat(x: NDArray, repeats: number, opts: { axis?: number | null
 
 /** Reverses the order of elements along axis (one or several). */
 export function flip(x: NDArray, axis: number | number[], opts?: OutOption): NDArray {
-  return invoke('flip', [x], { axis }, opts?.out);
+  return invoke('flip', [x], { axis }, options(opts, 'flip').out);
 }
 
 /** Joins arrays along dim (default 1, as MXNet). */
@@ -69,6 +69,7 @@ function sliceList(v: SliceIndex[], what: string): { vals: number[]; none: numbe
  * whole axis, negative indices count from the end, out-of-range bounds clamp (Python semantics).
  */
 export function slice(x: NDArray, begin: SliceIndex[], end: SliceIndex[], step?: SliceIndex[], opts?: OutOption): NDArray {
+  const out = options(opts, 'slice').out;
   const b = sliceList(begin, 'begin');
   const e = sliceList(end, 'end');
   const attrs: Record<string, unknown> = { begin: b.vals, end: e.vals, begin_none: b.none, end_none: e.none };
@@ -76,12 +77,12 @@ export function slice(x: NDArray, begin: SliceIndex[], end: SliceIndex[], step?:
     const s = sliceList(step, 'step');
     attrs.step = s.vals.map((v, i) => (s.none[i] ? 1 : v));
   }
-  return invoke('slice', [x], attrs, opts?.out);
+  return invoke('slice', [x], attrs, out);
 }
 
 /** x[begin:end] along axis (end null = to the end); bounds out of range are OUT_OF_RANGE, as MXNet. */
 export function sliceAxis(x: NDArray, axis: number, begin: number, end: number | null, opts?: OutOption): NDArray {
-  return invoke('slice_axis', [x], { axis, begin, end: end ?? null }, opts?.out);
+  return invoke('slice_axis', [x], { axis, begin, end: end ?? null }, options(opts, 'sliceAxis').out);
 }
 
 /** Gathers x's entries at `indices` along axis (negative indices count from the end; others OUT_OF_RANGE). */
@@ -178,9 +179,12 @@ export interface SplitOptions {
 
 /** Splits x into numOutputs equal parts along axis (MXNet's split / SliceChannel). Always a list. */
 export function split(x: NDArray, opts: SplitOptions): NDArray[] {
+  opts = options(opts, 'split') as SplitOptions;
   if (!opts || typeof opts.numOutputs !== 'number')
     throw new NDArrayError('split: options { numOutputs } are required', 'BAD_ARGUMENT');
-  const r = invoke('split', [x], { num_outputs: opts.numOutputs, axis: opts.axis ?? 1, squeeze_axis: !!opts.squeezeAxis });
+  // `out` goes to native code, which refuses it for an op with several outputs
+  const out = (opts as OutOption).out;
+  const r = invoke('split', [x], { num_outputs: opts.numOutputs, axis: opts.axis ?? 1, squeeze_axis: !!opts.squeezeAxis }, out);
   return Array.isArray(r) ? r : [r];
 }
 

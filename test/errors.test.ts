@@ -1,6 +1,9 @@
 // Every error code reachable so far: NDArrayError with its code, and a message naming the op and the
 // shapes; failed ops leave their `out` untouched; misuse never crashes the process.
+import * as fs from 'fs';
+import * as path from 'path';
 import { autograd, nd, NDArray, NDArrayError } from '../lib';
+import { ERROR_CODES } from '../lib/errors';
 import { liveMemory } from './helpers';
 
 function caught(f: () => unknown): NDArrayError {
@@ -193,6 +196,38 @@ describe('each error code', () => {
     expectError(() => nd.zeros([2 ** 31, 2 ** 31, 4]), 'OUT_OF_MEMORY', 'full', '(2147483648,2147483648,4)');
     expectError(() => nd.zeros([1e10, 1e10, 1e10]), 'OUT_OF_MEMORY', 'full');
     expectError(() => nd.broadcastTo(nd.ones([1]), [1e10, 1e10]), 'OUT_OF_MEMORY', 'broadcast_to');
+  });
+});
+
+describe('one list of error codes', () => {
+  // API.md, "Error codes" (including the codes of Gluon and distribution, which later issues use).
+  const API_MD = [
+    'SHAPE_MISMATCH', 'DTYPE_MISMATCH', 'BAD_AXIS', 'OUT_OF_RANGE', 'BAD_ARGUMENT', 'DISPOSED', 'NOT_RECORDED',
+    'GRAPH_FREED', 'NO_GRAD_INPUTS', 'NOT_REACHABLE', 'NOT_A_VARIABLE', 'INPLACE_IN_GRAPH', 'INPLACE_MODIFIED',
+    'NOT_DIFFERENTIABLE', 'BAD_CUSTOM_GRAD', 'ASYNC_SCOPE', 'OUT_OF_MEMORY', 'NOT_INITIALIZED', 'STALE_GRAD',
+    'BAD_FILE', 'MISSING_PARAMETER', 'UNEXPECTED_PARAMETER', 'NO_MPI', 'DIST_FAILURE',
+  ];
+
+  test("the native list is API.md's", () => {
+    expect(nd._native.errorCodes()).toEqual(API_MD);
+  });
+
+  test("TypeScript's codes are the native list", () => {
+    expect([...ERROR_CODES]).toEqual(nd._native.errorCodes());
+  });
+
+  test('every code thrown from lib/ is in the list', () => {
+    const dir = path.join(__dirname, '..', 'lib');
+    const thrown: string[] = [];
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
+      // each construction, up to its code (the last argument)
+      for (const call of fs.readFileSync(path.join(dir, f), 'utf8').split('new NDArrayError(').slice(1)) {
+        const m = /,\s*'([A-Z][A-Z_]+)',?\s*\)/.exec(call);
+        thrown.push(m ? m[1] : `${f}: no literal code in: ${call.slice(0, 80)}`);
+      }
+    }
+    expect(thrown.length).toBeGreaterThan(30);
+    for (const c of thrown) expect(API_MD).toContain(c);
   });
 });
 

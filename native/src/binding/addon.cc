@@ -319,6 +319,7 @@ ENTRY(Init) {
   d.meta = Napi::Persistent(meta);
   d.meta_data = meta.Data();
   d.meta_len = meta.ElementLength();
+  init_memory_limit_from_env();  // a malformed NDGRAD_MEMORY_LIMIT fails the load
   return env.Undefined();
 }
 END_ENTRY
@@ -333,6 +334,17 @@ ENTRY(OpTable) {
     o.Set("kind", all[i]->kind);
     o.Set("numInputs", all[i]->num_inputs);
     o.Set("differentiable", all[i]->backward != nullptr || (all[i]->flags & ops::kNoGrad));
+    std::vector<ops::AttrSpec> specs = ops::parse_attrs(all[i]->attrs);
+    Napi::Array attrs = Napi::Array::New(env, specs.size());
+    for (size_t j = 0; j < specs.size(); ++j) {
+      Napi::Object a = Napi::Object::New(env);
+      a.Set("name", specs[j].name);
+      a.Set("type", specs[j].type);
+      a.Set("default", specs[j].def);
+      a.Set("option", specs[j].option);
+      attrs.Set(j, a);
+    }
+    o.Set("attrs", attrs);
     out.Set(i, o);
   }
   return out;
@@ -378,10 +390,18 @@ ENTRY(FromTyped) {
   if (napi_get_typedarray_info(env, info[0], &tt, &len, &src, &buffer, &byte_offset) != napi_ok ||
       static_cast<uint64_t>(numel(shape)) != len)
     fail(code::BAD_ARGUMENT, "array: the typed array changed while it was read");
-  NDArray a = empty(shape, st);
+  // An allocation refused (memory limit) names the entry point.
+  auto alloc = [&](DType dt) {
+    try {
+      return empty(shape, dt);
+    } catch (const AllocationError& e) {
+      throw Error(e.code(), "array: " + e.message());
+    }
+  };
+  NDArray a = alloc(st);
   if (len) std::memcpy(a.raw(), src, len * dtype_size(st));
   if (t != st) {
-    NDArray c = empty(shape, t);
+    NDArray c = alloc(t);
     copy_into(a, c);
     a = std::move(c);
   }
@@ -510,6 +530,8 @@ ENTRY(Memory) {
   o.Set("cachedBytes", Napi::Number::New(env, static_cast<double>(s.cached_bytes)));
   o.Set("systemAllocs", Napi::Number::New(env, static_cast<double>(s.system_allocs)));
   o.Set("cacheHits", Napi::Number::New(env, static_cast<double>(s.cache_hits)));
+  int64_t lim = memory_limit();
+  o.Set("limitBytes", lim < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(lim)));
   return o;
 }
 END_ENTRY
@@ -517,6 +539,38 @@ END_ENTRY
 ENTRY(TrimCache) {
   allocator_trim();
   return env.Undefined();
+}
+END_ENTRY
+
+// setMemoryLimit(bytes | null) -> the previous limit (null: none)
+ENTRY(SetMemoryLimit) {
+  int64_t v = -1;
+  if (!info[0].IsNull() && !info[0].IsUndefined()) {
+    double d = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    if (!info[0].IsNumber() || !(d >= 0) || d != std::floor(d) || d > 9.0e15)
+      fail(code::BAD_ARGUMENT, "setMemoryLimit: expected a non-negative integer number of bytes or null");
+    v = static_cast<int64_t>(d);
+  }
+  int64_t prev = set_memory_limit(v);
+  return prev < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(prev));
+}
+END_ENTRY
+
+ENTRY(ErrorCodes) {
+  constexpr size_t n = sizeof(code::kAll) / sizeof(code::kAll[0]);
+  Napi::Array out = Napi::Array::New(env, n);
+  for (size_t i = 0; i < n; ++i) out.Set(i, code::kAll[i]);
+  return out;
+}
+END_ENTRY
+
+// unknownOptionMessage(op, key, validKeys[]): the ops' wording, for options checked in TypeScript
+ENTRY(UnknownOptionMessage) {
+  std::string op = string_arg(info[0], "unknownOptionMessage"), key = string_arg(info[1], "unknownOptionMessage");
+  Napi::Array arr = array_arg(info[2], "unknownOptionMessage");
+  std::vector<std::string> valid;
+  for (uint32_t i = 0; i < arr.Length(); ++i) valid.push_back(string_arg(arr.Get(i), "unknownOptionMessage"));
+  return Napi::String::New(env, ops::unknown_option_message(op, key, valid));
 }
 END_ENTRY
 
@@ -641,10 +695,22 @@ ENTRY(Detach) { return Napi::Number::New(env, put_result(env, get(env, info[0]).
 END_ENTRY
 
 // backward(heads[], headGrads[] (-1 or null for ones), retainGraph, trainMode)
+// An allocation failure outside any op (head gradients, zero results) names the call.
+template <class F>
+auto naming_allocations(const char* what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const AllocationError& e) {
+    throw Error(e.code(), std::string(what) + ": " + e.message());
+  }
+}
+
 ENTRY(Backward) {
   std::vector<NDArray> heads = arrays_of(env, info[0]);
   std::vector<NDArray> hg = arrays_of(env, info[1], true);
-  autograd::backward(heads, hg, info[2].ToBoolean().Value(), info[3].ToBoolean().Value());
+  naming_allocations("backward", [&] {
+    autograd::backward(heads, hg, info[2].ToBoolean().Value(), info[3].ToBoolean().Value());
+  });
   return env.Undefined();
 }
 END_ENTRY
@@ -654,8 +720,10 @@ ENTRY(Grad) {
   std::vector<NDArray> heads = arrays_of(env, info[0]);
   std::vector<NDArray> vars = arrays_of(env, info[1]);
   std::vector<NDArray> hg = arrays_of(env, info[2], true);
-  std::vector<NDArray> r = autograd::grad(heads, vars, hg, info[3].ToBoolean().Value(), info[4].ToBoolean().Value(),
-                                          info[5].ToBoolean().Value());
+  std::vector<NDArray> r = naming_allocations("grad", [&] {
+    return autograd::grad(heads, vars, hg, info[3].ToBoolean().Value(), info[4].ToBoolean().Value(),
+                          info[5].ToBoolean().Value());
+  });
   return handles_of(env, r);
 }
 END_ENTRY
@@ -735,6 +803,9 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   EXPORT("opN", OpN);
   EXPORT("memory", Memory);
   EXPORT("trimCache", TrimCache);
+  EXPORT("setMemoryLimit", SetMemoryLimit);
+  EXPORT("errorCodes", ErrorCodes);
+  EXPORT("unknownOptionMessage", UnknownOptionMessage);
   EXPORT("backend", Backend);
   EXPORT("availableIsas", AvailableIsas);
   EXPORT("selectIsa", SelectIsa);

@@ -1,8 +1,11 @@
 #include "allocator.h"
 
 #include <atomic>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "error.h"
@@ -44,6 +47,7 @@ Cache& cache() {
 
 std::atomic<int64_t> g_live_bytes{0}, g_live_blocks{0}, g_system_allocs{0}, g_cache_hits{0};
 std::atomic<int64_t> g_cached_bytes{0}, g_cached_blocks{0};
+std::atomic<int64_t> g_limit{-1};  // -1: no limit
 
 void* global_take(int cls, size_t rounded) {
   Cache& c = cache();
@@ -101,16 +105,61 @@ struct ThreadCache {
 
 thread_local ThreadCache t_cache;
 
+std::string byte_str(int64_t b) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 5) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[64];
+  if (u == 0) std::snprintf(buf, sizeof buf, "%lld bytes", static_cast<long long>(b));
+  else std::snprintf(buf, sizeof buf, "%.2f %s (%lld bytes)", v, units[u], static_cast<long long>(b));
+  return buf;
+}
+
+// Counts `rounded` bytes as live unless that passes the limit. Without a limit: one atomic add.
+bool reserve(int64_t rounded) {
+  if (g_limit.load(std::memory_order_relaxed) < 0) {
+    g_live_bytes.fetch_add(rounded, std::memory_order_relaxed);
+    return true;
+  }
+  int64_t cur = g_live_bytes.load(std::memory_order_relaxed);
+  for (;;) {
+    int64_t lim = g_limit.load(std::memory_order_relaxed);
+    if (lim >= 0 && (rounded > lim || cur > lim - rounded)) return false;
+    if (g_live_bytes.compare_exchange_weak(cur, cur + rounded, std::memory_order_relaxed)) return true;
+  }
+}
+
+[[noreturn]] void over_limit(size_t bytes, size_t rounded) {
+  int64_t lim = g_limit.load(), live = g_live_bytes.load();
+  std::string req = byte_str(static_cast<int64_t>(bytes));
+  if (rounded != bytes) req += ", " + std::to_string(rounded) + " with size-class rounding";
+  throw AllocationError(code::OUT_OF_MEMORY, "cannot allocate " + req + ": " + byte_str(live) +
+                                                 " are live and the memory limit is " + byte_str(lim < 0 ? 0 : lim) +
+                                                 " (nd.setMemoryLimit, NDGRAD_MEMORY_LIMIT)");
+}
+
 }  // namespace
 
 void* alloc_bytes(size_t bytes, size_t* granted) {
-  if (bytes > kMaxBlock) fail(code::OUT_OF_MEMORY, "cannot allocate ", bytes, " bytes");
+  if (bytes > kMaxBlock)
+    throw AllocationError(code::OUT_OF_MEMORY, "cannot allocate " + std::to_string(bytes) + " bytes");
   size_t rounded;
   int cls = class_of(bytes == 0 ? 1 : bytes, &rounded);
+  const int64_t r = static_cast<int64_t>(rounded);
+  if (!reserve(r)) {
+    // Over the limit: hand cached blocks back to the system first (a server under its cap should
+    // not also sit on freed memory), then try once more in case another thread freed meanwhile.
+    allocator_trim();
+    if (!reserve(r)) over_limit(bytes, rounded);
+  }
   void* p = nullptr;
   if (cls < kThreadClasses && t_cache.count[cls] > 0) {
     p = t_cache.slots[cls][--t_cache.count[cls]];
-    g_cached_bytes.fetch_sub(static_cast<int64_t>(rounded), std::memory_order_relaxed);
+    g_cached_bytes.fetch_sub(r, std::memory_order_relaxed);
     g_cached_blocks.fetch_sub(1, std::memory_order_relaxed);
   } else {
     p = global_take(cls, rounded);
@@ -123,10 +172,14 @@ void* alloc_bytes(size_t bytes, size_t* granted) {
       allocator_trim();
       p = std::aligned_alloc(64, rounded);
     }
-    if (!p) fail(code::OUT_OF_MEMORY, "cannot allocate ", bytes, " bytes");
+    if (!p) {
+      g_live_bytes.fetch_sub(r, std::memory_order_relaxed);
+      throw AllocationError(code::OUT_OF_MEMORY, "cannot allocate " + byte_str(static_cast<int64_t>(bytes)) +
+                                                     ": the system has no memory left (" + byte_str(g_live_bytes.load()) +
+                                                     " are live)");
+    }
     g_system_allocs.fetch_add(1, std::memory_order_relaxed);
   }
-  g_live_bytes.fetch_add(static_cast<int64_t>(rounded), std::memory_order_relaxed);
   g_live_blocks.fetch_add(1, std::memory_order_relaxed);
   *granted = rounded;
   return p;
@@ -181,6 +234,42 @@ void allocator_trim() {
     g_cached_blocks.fetch_sub(static_cast<int64_t>(fl.size()), std::memory_order_relaxed);
     fl.clear();
   }
+}
+
+int64_t memory_limit() { return g_limit.load(); }
+
+int64_t set_memory_limit(int64_t bytes) { return g_limit.exchange(bytes < 0 ? -1 : bytes); }
+
+bool parse_byte_size(const char* text, int64_t* bytes) {
+  std::string s(text ? text : "");
+  size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
+  if (b == std::string::npos) return false;
+  s = s.substr(b, e - b + 1);
+  double mult = 1;
+  char last = s.back();
+  if (last == 'k' || last == 'K') mult = 1024.0;
+  else if (last == 'm' || last == 'M') mult = 1024.0 * 1024;
+  else if (last == 'g' || last == 'G') mult = 1024.0 * 1024 * 1024;
+  if (mult != 1) s.pop_back();
+  if (s.empty() || s.find_first_not_of("0123456789.") != std::string::npos || s.front() == '.' ||
+      s.find('.') != s.rfind('.'))
+    return false;
+  double v = std::strtod(s.c_str(), nullptr) * mult;
+  if (!(v >= 0) || v > 9.0e18) return false;
+  *bytes = static_cast<int64_t>(std::floor(v));
+  return true;
+}
+
+void init_memory_limit_from_env() {
+  const char* env = std::getenv("NDGRAD_MEMORY_LIMIT");
+  if (!env || !*env) return;
+  int64_t v = 0;
+  if (!parse_byte_size(env, &v))
+    fail(code::BAD_ARGUMENT, "NDGRAD_MEMORY_LIMIT='", env,
+         "' is not a byte count (a number of bytes, optionally followed by k, m or g: 512m, 2g)");
+  // Once per process: a worker loading ndgrad later must not undo nd.setMemoryLimit.
+  static std::once_flag once;
+  std::call_once(once, [v] { set_memory_limit(v); });
 }
 
 }  // namespace ndgrad

@@ -15,11 +15,38 @@ struct AllocatorStats {
   int64_t cache_hits;      // requests served from the cache since start
 };
 
-// Returns a block of at least `bytes` (64-byte aligned); throws OUT_OF_MEMORY.
+// Returns a block of at least `bytes` (64-byte aligned); throws AllocationError (OUT_OF_MEMORY)
+// when the system has no memory or the block would take live bytes past the memory limit.
 void* alloc_bytes(size_t bytes, size_t* granted);
 void free_bytes(void* p, size_t granted);
 AllocatorStats allocator_stats();
 // Returns every cached block to the system.
 void allocator_trim();
+
+// The process-wide cap on live bytes (all threads and workers share it); -1: no limit.
+// An allocation that would pass it first empties the cache, then fails with OUT_OF_MEMORY.
+int64_t memory_limit();
+int64_t set_memory_limit(int64_t bytes);  // returns the previous limit
+// Applies NDGRAD_MEMORY_LIMIT the first time it is called in the process; throws BAD_ARGUMENT
+// (every time) when the variable is set to something parse_byte_size does not accept.
+void init_memory_limit_from_env();
+// A kernel's scratch block: counted against the memory limit like an array, freed on scope exit
+// (also when the kernel throws).
+class ScratchBuffer {
+ public:
+  explicit ScratchBuffer(size_t bytes) : p_(alloc_bytes(bytes, &granted_)) {}
+  ~ScratchBuffer() { free_bytes(p_, granted_); }
+  ScratchBuffer(const ScratchBuffer&) = delete;
+  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
+  template <class T>
+  T* as() const { return static_cast<T*>(p_); }
+
+ private:
+  size_t granted_ = 0;  // declared first: p_'s initialiser writes it
+  void* p_;
+};
+
+// "1048576", "512k", "64M", "1.5g" (k/m/g: binary multiples, any case) -> bytes; false if malformed.
+bool parse_byte_size(const char* text, int64_t* bytes);
 
 }  // namespace ndgrad

@@ -6,24 +6,24 @@
 
 namespace ndgrad {
 
+// Every error code of API.md ("Error codes"), in one list: ndgrad::code::X for C++, and the
+// addon's errorCodes() for TypeScript (whose NDArrayError codes are checked against it by a test).
+#define NDGRAD_ERROR_CODES(X)                                                                       \
+  X(SHAPE_MISMATCH) X(DTYPE_MISMATCH) X(BAD_AXIS) X(OUT_OF_RANGE) X(BAD_ARGUMENT) X(DISPOSED)        \
+  X(NOT_RECORDED) X(GRAPH_FREED) X(NO_GRAD_INPUTS) X(NOT_REACHABLE) X(NOT_A_VARIABLE)                \
+  X(INPLACE_IN_GRAPH) X(INPLACE_MODIFIED) X(NOT_DIFFERENTIABLE) X(BAD_CUSTOM_GRAD) X(ASYNC_SCOPE)    \
+  X(OUT_OF_MEMORY) X(NOT_INITIALIZED) X(STALE_GRAD) X(BAD_FILE) X(MISSING_PARAMETER)                 \
+  X(UNEXPECTED_PARAMETER) X(NO_MPI) X(DIST_FAILURE)
+
 namespace code {
-constexpr const char* SHAPE_MISMATCH = "SHAPE_MISMATCH";
-constexpr const char* DTYPE_MISMATCH = "DTYPE_MISMATCH";
-constexpr const char* BAD_AXIS = "BAD_AXIS";
-constexpr const char* OUT_OF_RANGE = "OUT_OF_RANGE";
-constexpr const char* BAD_ARGUMENT = "BAD_ARGUMENT";
-constexpr const char* DISPOSED = "DISPOSED";
-constexpr const char* NOT_RECORDED = "NOT_RECORDED";
-constexpr const char* GRAPH_FREED = "GRAPH_FREED";
-constexpr const char* NO_GRAD_INPUTS = "NO_GRAD_INPUTS";
-constexpr const char* NOT_REACHABLE = "NOT_REACHABLE";
-constexpr const char* NOT_A_VARIABLE = "NOT_A_VARIABLE";
-constexpr const char* INPLACE_IN_GRAPH = "INPLACE_IN_GRAPH";
-constexpr const char* INPLACE_MODIFIED = "INPLACE_MODIFIED";
-constexpr const char* NOT_DIFFERENTIABLE = "NOT_DIFFERENTIABLE";
-constexpr const char* BAD_CUSTOM_GRAD = "BAD_CUSTOM_GRAD";
-constexpr const char* ASYNC_SCOPE = "ASYNC_SCOPE";
-constexpr const char* OUT_OF_MEMORY = "OUT_OF_MEMORY";
+#define NDGRAD_DEFINE_CODE(name) constexpr const char* name = #name;
+NDGRAD_ERROR_CODES(NDGRAD_DEFINE_CODE)
+#undef NDGRAD_DEFINE_CODE
+inline constexpr const char* kAll[] = {
+#define NDGRAD_LIST_CODE(name) #name,
+    NDGRAD_ERROR_CODES(NDGRAD_LIST_CODE)
+#undef NDGRAD_LIST_CODE
+};
 }  // namespace code
 
 class Error : public std::exception {
@@ -35,6 +35,13 @@ class Error : public std::exception {
 
  private:
   std::string code_, message_;
+};
+
+// An allocation refused (memory limit, system) where the op is unknown: the allocator, a kernel's
+// scratch space. ops::invoke rethrows it as an Error whose message starts with the op's name.
+class AllocationError : public Error {
+ public:
+  using Error::Error;
 };
 
 namespace detail {

@@ -6,6 +6,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "../core/allocator.h"
 #include "../core/threadpool.h"
 #include "kernels.h"
 
@@ -327,7 +328,8 @@ bool reduce_f32_parallel(int kind, const float* x, int64_t outer, int64_t n, int
   if (kind == kProd) return t.reduce_f32(kind, x, outer, n, inner, y);
   // Few rows, long axis: each thread reduces a slice of the axis into its own partial row.
   const int parts = num_threads() < 8 ? num_threads() : 8;
-  float* partial = new float[static_cast<size_t>(parts * outer * inner)];
+  ScratchBuffer scratch(sizeof(float) * static_cast<size_t>(parts * outer * inner));  // counted, before any write
+  float* partial = scratch.as<float>();
   std::atomic<bool> ok{true};
   parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
@@ -350,7 +352,6 @@ bool reduce_f32_parallel(int kind, const float* x, int64_t outer, int64_t n, int
         }
         y[o * inner + j] = static_cast<float>(acc);
       }
-  delete[] partial;
   return ok;
 }
 

@@ -135,9 +135,12 @@ void clip_backward(GradCall& g) {
   g.in_grads[0] = mul(g.out_grad(0), m);
 }
 
-const OpDef kAct = {"Activation", "activation", "other", 1, act_infer, act_forward, act_backward, 1, 1, 0, 0};
-const OpDef kLeakyDef = {"LeakyReLU", "leakyRelu", "other", 1, act_infer, act_forward, act_backward, 1, 1, 0, 1};
-const OpDef kClip = {"clip", "", "other", 1, clip_infer, clip_forward, clip_backward, 1, 0, kAliasSafe, 0};
+const OpDef kAct = {"Activation", "activation", "other", 1, act_infer, act_forward, act_backward, 1, 1, 0, 0,
+                     "act_type:str"};
+const OpDef kLeakyDef = {"LeakyReLU", "leakyRelu", "other", 1, act_infer, act_forward, act_backward, 1, 1, 0, 1,
+                         "act_type:str=leaky slope:num=0.25"};
+const OpDef kClip = {"clip", "", "other", 1, clip_infer, clip_forward, clip_backward, 1, 0, kAliasSafe, 0,
+                      "*a_min:num=-inf *a_max:num=inf"};
 OpRegistrar r1(kAct), r2(kLeakyDef), r3(kClip);
 
 }  // namespace

@@ -69,7 +69,8 @@ void bd_backward(GradCall& g) {
   if (g.need[1]) g.in_grads[1] = tb ? batch_dot(dy, a, true, ta) : batch_dot(a, dy, !ta, false);
 }
 
-const OpDef kBatchDot = {"batch_dot", "batchDot", "other", 2, bd_infer, bd_forward, bd_backward, 3, 0, 0, 0};
+const OpDef kBatchDot = {"batch_dot", "batchDot", "other", 2, bd_infer, bd_forward, bd_backward, 3, 0, kScratch, 0,
+                            "transpose_a:bool=false transpose_b:bool=false"};
 OpRegistrar r_bd(kBatchDot);
 
 }  // namespace

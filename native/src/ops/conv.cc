@@ -287,10 +287,14 @@ void conv_backward(GradCall& g) {
   }
 }
 
+// Each of the three is the others' gradient, called with the shapes backward passes.
+const char* const kConvAttrs =
+    "kernel:ints stride:ints=1 pad:ints=0 dilate:ints=1 num_filter:int num_group:int=1 no_bias:bool=false "
+    "*x_shape:ints *w_shape:ints";
 const OpDef kDefs[] = {
-    {"Convolution", "convolution", "other", -1, conv_infer, conv_forward, conv_backward, 3, 0, 0, kConv},
-    {"_conv_data_grad", "", "other", 2, conv_infer, conv_forward, conv_backward, 3, 0, 0, kDataGrad},
-    {"_conv_weight_grad", "", "other", 2, conv_infer, conv_forward, conv_backward, 3, 0, 0, kWeightGrad},
+    {"Convolution", "convolution", "other", -1, conv_infer, conv_forward, conv_backward, 3, 0, kScratch, kConv, kConvAttrs},
+    {"_conv_data_grad", "", "other", 2, conv_infer, conv_forward, conv_backward, 3, 0, kScratch, kDataGrad, kConvAttrs},
+    {"_conv_weight_grad", "", "other", 2, conv_infer, conv_forward, conv_backward, 3, 0, kScratch, kWeightGrad, kConvAttrs},
 };
 OpRegistrar r0(kDefs[0]), r1(kDefs[1]), r2(kDefs[2]);
 

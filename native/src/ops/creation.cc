@@ -106,11 +106,14 @@ void random_forward(OpCall& c) {
   });
 }
 
-const OpDef kFull = {"full", "", "other", 0, full_infer, full_forward, nullptr, 0, 0, 0, 0};
-const OpDef kArange = {"arange", "", "other", 0, arange_infer, arange_forward, nullptr, 0, 0, 0, 0};
-const OpDef kEye = {"eye", "", "other", 0, eye_infer, eye_forward, nullptr, 0, 0, 0, 0};
-const OpDef kUniform = {"random_uniform", "", "other", 0, random_infer, random_forward, nullptr, 0, 0, kRandom, 0};
-const OpDef kNormal = {"random_normal", "", "other", 0, random_infer, random_forward, nullptr, 0, 0, kRandom, 1};
+const OpDef kFull = {"full", "", "other", 0, full_infer, full_forward, nullptr, 0, 0, 0, 0, "*shape:ints *value:num=0 dtype:str=float32"};
+const OpDef kArange = {"arange", "", "other", 0, arange_infer, arange_forward, nullptr, 0, 0, 0, 0,
+                       "*start:num=0 *stop:num=0 *step:num=1 dtype:str=float32"};
+const OpDef kEye = {"eye", "", "other", 0, eye_infer, eye_forward, nullptr, 0, 0, 0, 0, "*N:int *M:int=0 *k:int=0 dtype:str=float32"};
+const OpDef kUniform = {"random_uniform", "", "other", 0, random_infer, random_forward, nullptr, 0, 0, kRandom, 0,
+                        "*low:num=0 *high:num=1 *shape:ints dtype:str=float32"};
+const OpDef kNormal = {"random_normal", "", "other", 0, random_infer, random_forward, nullptr, 0, 0, kRandom, 1,
+                       "*loc:num=0 *scale:num=1 *shape:ints dtype:str=float32"};
 OpRegistrar r1(kFull), r2(kArange), r3(kEye), r4(kUniform), r5(kNormal);
 
 }  // namespace

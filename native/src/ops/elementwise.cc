@@ -380,7 +380,7 @@ struct RegisterTables {
       const BinaryRow& r = kBinary[i];
       g_binary_defs[i] = OpDef{r.name, r.aliases, "binary", -1, binary_infer, binary_forward,
                                r.grad ? binary_backward : nullptr, r.save_in, r.save_out,
-                               (r.grad ? 0u : unsigned(kNoGrad)) | kAliasSafe, i};
+                               (r.grad ? 0u : unsigned(kNoGrad)) | kAliasSafe, i, "*scalar:num *reverse:bool=false"};
       register_op(g_binary_defs[i]);
     }
   }

@@ -266,12 +266,16 @@ void one_hot_forward(OpCall& c) {
   for (size_t j = 0; j < ii.size(); ++j) write_scalar(y, static_cast<int64_t>(j) * depth + ii[j], on);
 }
 
-const OpDef kTake = {"take", "", "other", 2, take_infer, take_forward, take_backward, 2, 0, 0, 0};
-const OpDef kTakeGrad = {"_take_grad", "", "other", 2, take_grad_infer, take_grad_forward, take_grad_backward, 2, 0, 0, 0};
-const OpDef kEmbed = {"Embedding", "embedding", "other", 2, embed_infer, embed_forward, embed_backward, 1, 0, 0, 0};
-const OpDef kPick = {"pick", "", "other", 2, pick_infer, pick_forward, pick_backward, 2, 0, 0, 0};
-const OpDef kPickGrad = {"_pick_grad", "", "other", 2, pick_grad_infer, pick_grad_forward, pick_grad_backward, 2, 0, 0, 0};
-const OpDef kOneHot = {"one_hot", "oneHot", "other", 1, one_hot_infer, one_hot_forward, nullptr, 0, 0, kNoGrad, 0};
+const OpDef kTake = {"take", "", "other", 2, take_infer, take_forward, take_backward, 2, 0, 0, 0, "axis:int=0 mode:str=raise"};
+const OpDef kTakeGrad = {"_take_grad", "", "other", 2, take_grad_infer, take_grad_forward, take_grad_backward, 2, 0, 0, 0,
+                          "axis:int=0 *in_shape:ints"};
+const OpDef kEmbed = {"Embedding", "embedding", "other", 2, embed_infer, embed_forward, embed_backward, 1, 0, 0, 0,
+                      "input_dim:int output_dim:int"};
+const OpDef kPick = {"pick", "", "other", 2, pick_infer, pick_forward, pick_backward, 2, 0, 0, 0, "axis:int=-1 keepdims:bool=false"};
+const OpDef kPickGrad = {"_pick_grad", "", "other", 2, pick_grad_infer, pick_grad_forward, pick_grad_backward, 2, 0, 0, 0,
+                          "axis:int=-1 keepdims:bool=false *in_shape:ints"};
+const OpDef kOneHot = {"one_hot", "oneHot", "other", 1, one_hot_infer, one_hot_forward, nullptr, 0, 0, kNoGrad, 0,
+                       "*depth:int on_value:num=1 off_value:num=0 dtype:str=float32"};
 OpRegistrar r1(kTake), r2(kTakeGrad), r3(kEmbed), r4(kPick), r5(kPickGrad), r6(kOneHot);
 
 NDArray take_grad(const NDArray& dy, const NDArray& idx, int axis, const Shape& in_shape) {

@@ -614,18 +614,26 @@ void concat_backward(GradCall& g) {
     if (g.need[i]) g.in_grads[i] = parts[i];
 }
 
-const OpDef kSlice = {"slice", "crop", "other", 1, slice_infer, slice_forward, slice_backward, 0, 0, 0, 0};
-const OpDef kSliceAxis = {"slice_axis", "sliceAxis", "other", 1, slice_infer, slice_forward, slice_backward, 0, 0, 0, 1};
-const OpDef kStrided = {"_strided_slice", "", "other", 1, slice_infer, slice_forward, slice_backward, 0, 0, 0, 2};
-const OpDef kScatter = {"_slice_scatter", "", "other", 1, scatter_infer, scatter_forward, scatter_backward, 0, 0, 0, 0};
-const OpDef kSwap = {"swapaxes", "SwapAxis swapAxes", "other", 1, swap_infer, swap_forward, swap_backward, 0, 0, 0, 0};
-const OpDef kTile = {"tile", "", "other", 1, tile_infer, tile_forward, tile_backward, 0, 0, 0, 0};
-const OpDef kRepeat = {"repeat", "", "other", 1, repeat_infer, repeat_forward, repeat_backward, 0, 0, 0, 0};
-const OpDef kFlip = {"flip", "reverse", "other", 1, flip_infer, flip_forward, flip_backward, 0, 0, 0, 0};
-const OpDef kStack = {"stack", "", "other", -1, stack_infer, stack_forward, stack_backward, 0, 0, 0, 0};
-const OpDef kSplit = {"split", "SliceChannel", "other", 1, split_infer, split_forward, split_backward, 0, 0, 0, 0};
-const OpDef kSplitSizes = {"_split_sizes", "", "other", 1, split_sizes_infer, split_forward, split_backward, 0, 0, 0, 0};
-const OpDef kConcat = {"concat", "Concat", "other", -1, concat_infer, concat_forward, concat_backward, 0, 0, 0, 0};
+const OpDef kSlice = {"slice", "crop", "other", 1, slice_infer, slice_forward, slice_backward, 0, 0, 0, 0,
+                      "*begin:ints *end:ints *step:ints *begin_none:ints *end_none:ints"};
+const OpDef kSliceAxis = {"slice_axis", "sliceAxis", "other", 1, slice_infer, slice_forward, slice_backward, 0, 0, 0, 1,
+                          "*axis:int *begin:int *end:int"};
+const OpDef kStrided = {"_strided_slice", "", "other", 1, slice_infer, slice_forward, slice_backward, 0, 0, 0, 2,
+                        "*starts:ints *steps:ints *lens:ints"};
+const OpDef kScatter = {"_slice_scatter", "", "other", 1, scatter_infer, scatter_forward, scatter_backward, 0, 0, 0, 0,
+                        "*in_shape:ints *starts:ints *steps:ints *lens:ints"};
+const OpDef kSwap = {"swapaxes", "SwapAxis swapAxes", "other", 1, swap_infer, swap_forward, swap_backward, 0, 0, 0, 0,
+                     "*dim1:int *dim2:int"};
+const OpDef kTile = {"tile", "", "other", 1, tile_infer, tile_forward, tile_backward, 0, 0, 0, 0, "*reps:ints"};
+const OpDef kRepeat = {"repeat", "", "other", 1, repeat_infer, repeat_forward, repeat_backward, 0, 0, 0, 0,
+                       "*repeats:int axis:int"};
+const OpDef kFlip = {"flip", "reverse", "other", 1, flip_infer, flip_forward, flip_backward, 0, 0, 0, 0, "*axis:ints"};
+const OpDef kStack = {"stack", "", "other", -1, stack_infer, stack_forward, stack_backward, 0, 0, 0, 0, "axis:int=0"};
+const OpDef kSplit = {"split", "SliceChannel", "other", 1, split_infer, split_forward, split_backward, 0, 0, 0, 0,
+                      "num_outputs:int axis:int=1 squeeze_axis:bool=false"};
+const OpDef kSplitSizes = {"_split_sizes", "", "other", 1, split_sizes_infer, split_forward, split_backward, 0, 0, 0, 0,
+                           "*sizes:ints axis:int=1"};
+const OpDef kConcat = {"concat", "Concat", "other", -1, concat_infer, concat_forward, concat_backward, 0, 0, 0, 0, "dim:int=1"};
 OpRegistrar r1(kSlice), r2(kSliceAxis), r3(kStrided), r4(kScatter), r5(kSwap), r6(kTile), r7(kRepeat), r8(kFlip),
     r10(kStack), r_split(kSplit), r_split_sizes(kSplitSizes), r_concat(kConcat);
 

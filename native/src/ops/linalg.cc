@@ -81,7 +81,8 @@ void dot_backward(GradCall& g) {
   }
 }
 
-const OpDef kDot = {"dot", "", "other", 2, dot_infer, dot_forward, dot_backward, 3, 0, 0, 0};
+const OpDef kDot = {"dot", "", "other", 2, dot_infer, dot_forward, dot_backward, 3, 0, kScratch, 0,
+                      "transpose_a:bool=false transpose_b:bool=false"};
 OpRegistrar r_dot(kDot);
 
 }  // namespace

@@ -156,8 +156,9 @@ void fc_backward(GradCall& g) {
 }
 
 const OpDef kDropout = {"Dropout", "dropout", "other", 1, dropout_infer, dropout_forward, dropout_backward, 1, 0,
-                        kRandom, 0};
-const OpDef kFullyConnected = {"FullyConnected", "", "other", -1, fc_infer, fc_forward, fc_backward, 3, 0, 0, 0};
+                        kRandom, 0, "p:num=0.5 axes:ints"};
+const OpDef kFullyConnected = {"FullyConnected", "", "other", -1, fc_infer, fc_forward, fc_backward, 3, 0, kScratch, 0,
+                               "num_hidden:int no_bias:bool=false flatten:bool=true"};
 OpRegistrar r_dropout(kDropout), r_fc(kFullyConnected);
 
 }  // namespace

@@ -232,8 +232,9 @@ void ln_backward(GradCall& g) {
   if (g.need[2]) g.in_grads[2] = sum(dy, others, false);
 }
 
-const OpDef kBatchNorm = {"BatchNorm", "batchNorm", "other", 5, bn_infer, bn_forward, bn_backward, 3, 0, 0, 0};
-const OpDef kLayerNorm = {"LayerNorm", "layerNorm", "other", 3, ln_infer, ln_forward, ln_backward, 3, 0, 0, 0};
+const OpDef kBatchNorm = {"BatchNorm", "batchNorm", "other", 5, bn_infer, bn_forward, bn_backward, 3, 0, 0, 0,
+                          "eps:num=1e-5 momentum:num=0.9 fix_gamma:bool=false use_global_stats:bool=false axis:int=1"};
+const OpDef kLayerNorm = {"LayerNorm", "layerNorm", "other", 3, ln_infer, ln_forward, ln_backward, 3, 0, 0, 0, "axis:int=-1 eps:num=1e-5"};
 OpRegistrar r1(kBatchNorm), r2(kLayerNorm);
 
 }  // namespace

@@ -1,6 +1,9 @@
 #include "op.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstring>
 #include <unordered_map>
 
 #include "../autograd/tape.h"
@@ -114,6 +117,101 @@ void Attrs::set_string(const std::string& key, const std::string& v) {
   set(key, std::move(a));
 }
 
+// ---- attribute schemas ----
+
+std::vector<AttrSpec> parse_attrs(const char* spec) {
+  std::vector<AttrSpec> r;
+  const char* s = spec ? spec : "";
+  while (*s) {
+    while (*s == ' ') ++s;
+    if (!*s) break;
+    AttrSpec a;
+    a.option = *s != '*';
+    if (!a.option) ++s;
+    const char* b = s;
+    while (*s && *s != ' ') ++s;
+    std::string tok(b, s);
+    size_t colon = tok.find(':'), eq = tok.find('=');
+    a.name = tok.substr(0, std::min(colon, eq));
+    if (colon != std::string::npos) a.type = tok.substr(colon + 1, eq == std::string::npos ? std::string::npos : eq - colon - 1);
+    if (eq != std::string::npos) a.def = tok.substr(eq + 1);
+    r.push_back(std::move(a));
+  }
+  return r;
+}
+
+namespace {
+
+// Whether `spec` declares `key` (scans the string: no parsing or allocation on the op path).
+bool spec_has(const char* s, const std::string& key) {
+  if (!s) return false;
+  while (*s) {
+    while (*s == ' ' || *s == '*') ++s;
+    const char* b = s;
+    while (*s && *s != ':' && *s != '=' && *s != ' ') ++s;
+    if (static_cast<size_t>(s - b) == key.size() && std::memcmp(b, key.data(), key.size()) == 0) return true;
+    while (*s && *s != ' ') ++s;
+  }
+  return false;
+}
+
+std::string fold(const std::string& s) {
+  std::string r;
+  for (char ch : s)
+    if (ch != '_' && ch != '-') r += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return r;
+}
+
+// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
+size_t edit_distance(const std::string& a, const std::string& b) {
+  const size_t n = a.size(), m = b.size();
+  std::vector<size_t> d((n + 1) * (m + 1));
+  auto at = [&](size_t i, size_t j) -> size_t& { return d[i * (m + 1) + j]; };
+  for (size_t i = 0; i <= n; ++i) at(i, 0) = i;
+  for (size_t j = 0; j <= m; ++j) at(0, j) = j;
+  for (size_t i = 1; i <= n; ++i)
+    for (size_t j = 1; j <= m; ++j) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      at(i, j) = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) at(i, j) = std::min(at(i, j), at(i - 2, j - 2) + 1);
+    }
+  return at(n, m);
+}
+
+}  // namespace
+
+std::string unknown_option_message(const std::string& op, const std::string& key, const std::vector<std::string>& valid) {
+  std::string k = fold(key.size() > 64 ? key.substr(0, 64) : key);
+  const std::string* best = nullptr;
+  size_t best_d = 0;
+  for (const std::string& v : valid) {
+    std::string f = fold(v);
+    size_t d = edit_distance(k, f);
+    // close: a few edits for its length, and not a rewrite of a short key ('x' is not 'p')
+    size_t allowed = f.size() <= 4 ? 1 : f.size() <= 8 ? 2 : 3;
+    if (d <= allowed && d < k.size() && (!best || d < best_d)) {
+      best = &v;
+      best_d = d;
+    }
+  }
+  std::string shown = key.size() > 64 ? key.substr(0, 64) + "..." : key;
+  std::string msg = op + ": unknown option '" + shown + "'";
+  if (best) return msg + " (did you mean '" + *best + "'?)";
+  if (valid.empty()) return msg + " (" + op + " takes no options)";
+  msg += " (valid options: ";
+  for (size_t i = 0; i < valid.size(); ++i) msg += (i ? ", " : "") + valid[i];
+  return msg + ")";
+}
+
+void check_attrs(const OpDef& op, const Attrs& attrs) {
+  for (const auto& kv : attrs.items()) {
+    if (spec_has(op.attrs, kv.first)) continue;
+    std::vector<std::string> names;
+    for (const AttrSpec& a : parse_attrs(op.attrs)) names.push_back(a.name);
+    fail(code::BAD_ARGUMENT, unknown_option_message(op.name, kv.first, names));
+  }
+}
+
 // ---- registry ----
 
 namespace {
@@ -161,7 +259,11 @@ const char* GradCall::name() const { return op ? op->name : "?"; }
 
 NDArray GradCall::out_grad(size_t i) const {
   if (out_grads[i].defined()) return out_grads[i];
-  return zeros(out_shapes[i], out_dtypes[i]);
+  try {
+    return zeros(out_shapes[i], out_dtypes[i]);
+  } catch (const AllocationError& e) {  // outside invoke: name the op whose gradient needed it
+    throw Error(e.code(), std::string("backward of ") + name() + ": " + e.message());
+  }
 }
 
 void expect_float(const OpCall& c, size_t i) {
@@ -197,6 +299,35 @@ bool exact_alias(const NDArray& a, const NDArray& b) {
 }
 }  // namespace
 
+namespace {
+// Allocates the outputs (or takes `out`) and runs forward. Throws before `out` is written, or
+// (ops that compute aside) without writing it at all.
+void compute(const OpDef& op, OpCall& c, const NDArray* out, bool aside, bool recording) {
+  size_t nout = c.out_shapes.size();
+  for (size_t i = 0; i < nout; ++i)
+    c.outputs[i] = out && !aside ? out->plain() : empty(c.out_shapes[i], c.out_dtypes[i]);
+  if (c.view_of >= 0) {
+    copy_into(view(c.inputs[c.view_of], c.out_shapes[0], c.view_offset), c.outputs[0]);
+  } else if (recording) {
+    // Ops a forward calls internally are implementation detail, never recorded.
+    autograd::set_recording(false);
+    try {
+      op.forward(c);
+    } catch (...) {
+      autograd::set_recording(true);
+      throw;
+    }
+    autograd::set_recording(true);
+  } else {
+    op.forward(c);
+  }
+  if (out && c.outputs[0].storage != out->storage) {  // computed aside: written only now
+    copy_into(c.outputs[0], *out);
+    c.outputs[0] = out->plain();
+  }
+}
+}  // namespace
+
 ArrayList invoke(const OpDef& op, ArrayList inputs, const Attrs& attrs, const NDArray* out) {
   OpCall c;
   c.op = &op;
@@ -207,6 +338,7 @@ ArrayList invoke(const OpDef& op, ArrayList inputs, const Attrs& attrs, const ND
     fail(code::BAD_ARGUMENT, op.name, ": expects ", op.num_inputs, " array inputs, got ", c.inputs.size());
   for (auto& a : c.inputs)
     if (!a.defined()) fail(code::BAD_ARGUMENT, op.name, ": an input array is missing");
+  check_attrs(op, attrs);
   op.infer(c);
   size_t nout = c.out_shapes.size();
   for (const Shape& s : c.out_shapes) {
@@ -241,43 +373,23 @@ ArrayList invoke(const OpDef& op, ArrayList inputs, const Attrs& attrs, const ND
     if (recording) autograd::check_out_target(c, *out);
   }
 
-  bool alias_input = false;
+  bool aside = false;  // compute into a fresh array, then copy into out
   if (out)
     for (auto& a : c.inputs)
-      if (overlaps(a, *out) && !((op.flags & kAliasSafe) && exact_alias(a, *out))) alias_input = true;
+      if (overlaps(a, *out) && !((op.flags & kAliasSafe) && exact_alias(a, *out))) aside = true;
+  if (out && (op.flags & kScratch)) aside = true;  // computed aside (see kScratch)
 
   c.outputs.resize(nout);
   if (c.view_of >= 0 && !out) {
     for (size_t i = 0; i < nout; ++i) c.outputs[i] = view(c.inputs[c.view_of], c.out_shapes[i], c.view_offset);
   } else {
-    for (size_t i = 0; i < nout; ++i) {
-      if (out && !alias_input) c.outputs[i] = out->plain();
-      else {
-        try {
-          c.outputs[i] = empty(c.out_shapes[i], c.out_dtypes[i]);
-        } catch (const Error& e) {  // name the op in allocation failures
-          throw Error(e.code(), std::string(op.name) + ": " + e.message());
-        }
-      }
-    }
-    if (c.view_of >= 0) {
-      copy_into(view(c.inputs[c.view_of], c.out_shapes[0], c.view_offset), c.outputs[0]);
-    } else if (recording) {
-      // Ops a forward calls internally are implementation detail, never recorded.
-      autograd::set_recording(false);
-      try {
-        op.forward(c);
-      } catch (...) {
-        autograd::set_recording(true);
-        throw;
-      }
-      autograd::set_recording(true);
-    } else {
-      op.forward(c);
-    }
-    if (out && c.outputs[0].storage != out->storage) {  // computed aside because out overlaps an input
-      copy_into(c.outputs[0], *out);
-      c.outputs[0] = out->plain();
+    try {
+      compute(op, c, out, aside, recording);
+    } catch (const AllocationError& e) {  // the allocator and kernels do not know the op: name it
+      std::string in = c.inputs.empty() ? "" : " (inputs " + shapes_of(c) + ")";
+      throw Error(e.code(), std::string(op.name) + in + ": " + e.message());
+    } catch (const std::bad_alloc&) {
+      throw Error(code::OUT_OF_MEMORY, std::string(op.name) + ": out of memory (the system refused an allocation)");
     }
   }
   if (out) out->bump_version();

@@ -95,6 +95,9 @@ enum OpFlags : unsigned {
   kNoGrad = 1u << 0,        // gradient is zero (comparisons, argmax, floor...): recorded, gives nothing
   kAliasSafe = 1u << 1,     // forward may write an output that is exactly an input (elementwise)
   kRandom = 1u << 3,
+  // forward allocates scratch space (GEMM packing, im2col) after it has begun writing its output:
+  // an `out` target is then computed aside, so a failed allocation leaves it unchanged
+  kScratch = 1u << 4,
 };
 
 struct OpDef {
@@ -109,7 +112,26 @@ struct OpDef {
   unsigned save_outputs;        // bitmask of outputs backward needs
   unsigned flags;
   int param;  // family-specific: which row of the family's table defines this op
+  // The op's attributes (its schema), space-separated `name:type=default` (no `=`: no default, or
+  // required): types num, int, bool, str, ints (an integer or a list of them). A leading `*` marks
+  // an argument the TS wrapper fills from a positional parameter or ndgrad sets internally; the
+  // others are the user's options (camelCase in TS: pool_type -> poolType). invoke rejects any
+  // other key (BAD_ARGUMENT, with the closest valid key), and the TS face reads the option keys
+  // from the op table.
+  const char* attrs = "";
 };
+
+// One parsed entry of OpDef::attrs.
+struct AttrSpec {
+  std::string name, type, def;
+  bool option;  // a user option (not a `*` argument)
+};
+std::vector<AttrSpec> parse_attrs(const char* spec);
+// "op: unknown option 'key' (did you mean 'x'?)", or the valid keys when none is close (edit
+// distance over lowercase names without '_', so keepDims ~ keepdims and pool_type ~ poolType).
+std::string unknown_option_message(const std::string& op, const std::string& key, const std::vector<std::string>& valid);
+// BAD_ARGUMENT for an attribute key the op's schema does not declare.
+void check_attrs(const OpDef& op, const Attrs& attrs);
 
 // Registration from each family's .cc (static registrars; the registry is built before main code runs).
 int register_op(const OpDef& def);

@@ -295,10 +295,14 @@ void pool_backward(GradCall& g) {
   else g.in_grads[0] = pool_call(kPool, {dy}, *g.attrs);
 }
 
+// the gradient ops get Pooling's attributes
+const char* const kPoolAttrs =
+    "kernel:ints pool_type:str=max stride:ints=1 pad:ints=0 global_pool:bool=false pooling_convention:str=valid "
+    "count_include_pad:bool=true";
 const OpDef kDefs[] = {
-    {"Pooling", "pooling", "other", 1, pool_infer, pool_forward, pool_backward, 1, 0, 0, kPool},
-    {"_pool_grad", "", "other", 2, pool_infer, pool_forward, pool_backward, 3, 0, 0, kGrad},
-    {"_pool_gather", "", "other", 2, pool_infer, pool_forward, pool_backward, 3, 0, 0, kGather},
+    {"Pooling", "pooling", "other", 1, pool_infer, pool_forward, pool_backward, 1, 0, 0, kPool, kPoolAttrs},
+    {"_pool_grad", "", "other", 2, pool_infer, pool_forward, pool_backward, 3, 0, 0, kGrad, kPoolAttrs},
+    {"_pool_gather", "", "other", 2, pool_infer, pool_forward, pool_backward, 3, 0, 0, kGather, kPoolAttrs},
 };
 OpRegistrar r0(kDefs[0]), r1(kDefs[1]), r2(kDefs[2]);
 

@@ -138,15 +138,16 @@ void reduce_backward(GradCall& g) {
   }
 }
 
+const char* const kReduceAttrs = "axis:ints keepdims:bool=false";
 const OpDef kDefs[] = {
-    {"sum", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 0, 0, 0, kSum},
-    {"mean", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 0, 0, 0, kMean},
-    {"prod", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 1, 1, 0, kProd},
-    {"max", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 1, 1, 0, kMax},
-    {"min", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 1, 1, 0, kMin},
-    {"norm", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 1, 1, 0, kNorm},
-    {"argmax", "", "reduce", 1, reduce_infer, reduce_forward, nullptr, 0, 0, kNoGrad, kArgmax},
-    {"argmin", "", "reduce", 1, reduce_infer, reduce_forward, nullptr, 0, 0, kNoGrad, kArgmin},
+    {"sum", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 0, 0, 0, kSum, kReduceAttrs},
+    {"mean", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 0, 0, 0, kMean, kReduceAttrs},
+    {"prod", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 1, 1, 0, kProd, kReduceAttrs},
+    {"max", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 1, 1, 0, kMax, kReduceAttrs},
+    {"min", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 1, 1, 0, kMin, kReduceAttrs},
+    {"norm", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 1, 1, 0, kNorm, kReduceAttrs},
+    {"argmax", "", "reduce", 1, reduce_infer, reduce_forward, nullptr, 0, 0, kNoGrad, kArgmax, kReduceAttrs},
+    {"argmin", "", "reduce", 1, reduce_infer, reduce_forward, nullptr, 0, 0, kNoGrad, kArgmin, kReduceAttrs},
 };
 OpRegistrar r0(kDefs[0]), r1(kDefs[1]), r2(kDefs[2]), r3(kDefs[3]), r4(kDefs[4]), r5(kDefs[5]), r6(kDefs[6]),
     r7(kDefs[7]);

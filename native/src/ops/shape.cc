@@ -236,16 +236,19 @@ void astype_backward(GradCall& g) {
 
 void noop_forward(OpCall&) {}
 
-const OpDef kReshape = {"reshape", "Reshape", "other", 1, reshape_infer, noop_forward, reshape_back, 0, 0, 0, 0};
-const OpDef kExpandDims = {"expand_dims", "expandDims", "other", 1, expand_dims_infer, noop_forward, reshape_back, 0, 0, 0, 0};
-const OpDef kSqueeze = {"squeeze", "", "other", 1, squeeze_infer, noop_forward, reshape_back, 0, 0, 0, 0};
+const OpDef kReshape = {"reshape", "Reshape", "other", 1, reshape_infer, noop_forward, reshape_back, 0, 0, 0, 0,
+                         "*shape:ints *exact:bool=false"};
+const OpDef kExpandDims = {"expand_dims", "expandDims", "other", 1, expand_dims_infer, noop_forward, reshape_back, 0, 0, 0, 0,
+                          "*axis:int"};
+const OpDef kSqueeze = {"squeeze", "", "other", 1, squeeze_infer, noop_forward, reshape_back, 0, 0, 0, 0, "*axis:ints"};
 const OpDef kFlatten = {"flatten", "Flatten", "other", 1, flatten_infer, noop_forward, reshape_back, 0, 0, 0, 0};
-const OpDef kAt = {"at", "", "other", 1, at_infer, at_forward, at_backward, 0, 0, 0, 0};
-const OpDef kTranspose = {"transpose", "", "other", 1, transpose_infer, transpose_forward, transpose_backward, 0, 0, 0, 0};
+const OpDef kAt = {"at", "", "other", 1, at_infer, at_forward, at_backward, 0, 0, 0, 0, "*index:int"};
+const OpDef kTranspose = {"transpose", "", "other", 1, transpose_infer, transpose_forward, transpose_backward, 0, 0, 0, 0,
+                         "*axes:ints"};
 const OpDef kBroadcastTo = {"broadcast_to", "broadcastTo", "other", 1, broadcast_infer, broadcast_forward,
-                            broadcast_backward, 0, 0, 0, 0};
+                            broadcast_backward, 0, 0, 0, 0, "*shape:ints *exact:bool=false"};
 const OpDef kAstype = {"astype", "cast Cast", "other", 1, astype_infer, astype_forward, astype_backward, 0, 0,
-                       kAliasSafe, 0};
+                       kAliasSafe, 0, "*dtype:str"};
 OpRegistrar r1(kReshape), r2(kExpandDims), r3(kSqueeze), r4(kFlatten), r5(kAt), r6(kTranspose), r7(kBroadcastTo),
     r8(kAstype);
 

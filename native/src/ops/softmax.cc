@@ -94,8 +94,9 @@ void sce_backward(GradCall& g) {
   g.in_grads[0] = mul(sub(softmax(x, 1), oh), g.out_grad(0));
 }
 
-const OpDef kSoftmax = {"softmax", "", "other", 1, sm_infer, sm_forward, sm_backward, 0, 1, 0, 0};
-const OpDef kLogSoftmax = {"log_softmax", "logSoftmax", "other", 1, sm_infer, sm_forward, sm_backward, 0, 1, 0, 1};
+const OpDef kSoftmax = {"softmax", "", "other", 1, sm_infer, sm_forward, sm_backward, 0, 1, 0, 0, "axis:int=-1"};
+const OpDef kLogSoftmax = {"log_softmax", "logSoftmax", "other", 1, sm_infer, sm_forward, sm_backward, 0, 1, 0, 1,
+                           "axis:int=-1"};
 const OpDef kSce = {"softmax_cross_entropy", "softmaxCrossEntropy", "other", 2, sce_infer, sce_forward, sce_backward,
                     3, 0, 0, 0};
 OpRegistrar r1(kSoftmax), r2(kLogSoftmax), r3(kSce);
