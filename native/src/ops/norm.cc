@@ -60,6 +60,10 @@ NDArray mean_k(const NDArray& x, const std::vector<int64_t>& red, int64_t count)
 // dx = invstd * (dxh - mean(dxh) - xhat * mean(dxh * xhat)), dxh = dy * gb. Also returns xhat.
 NDArray norm_dx(const NDArray& x, const NDArray& dy, const NDArray& gb, const std::vector<int64_t>& red, int64_t count,
                 double eps, NDArray* xhat_out) {
+  if (x.size() == 0) {  // empty x: empty dx and xhat, without statistics as large as the other axes
+    *xhat_out = x;
+    return dy;
+  }
   NDArray mu = mean_k(x, red, count);
   NDArray xc = sub(x, mu);
   NDArray var = mean_k(unary("square", xc), red, count);
@@ -85,7 +89,11 @@ void bn_infer(OpCall& c) {
   double m = c.attrs->number(op, "momentum", 0.9);
   if (!(m >= 0 && m <= 1)) fail(code::BAD_ARGUMENT, op, ": momentum must be in [0, 1], got ", m);
   c.attrs->flag(op, "fix_gamma", false);
-  c.attrs->flag(op, "use_global_stats", false);
+  // Training on a batch with no values per channel would pull the running statistics toward the
+  // empty batch's 0 mean and 0 variance: refused, as PyTorch does.
+  if (c.training && !c.attrs->flag(op, "use_global_stats", false) && d.C > 0 && d.outer * d.inner == 0)
+    fail(code::BAD_ARGUMENT, op, ": training needs at least one value per channel, got data ",
+         shape_str(c.inputs[0].shape), " (axis ", d.axis, "); use predict mode for an empty batch");
   c.out_shapes = {c.inputs[0].shape};
   c.out_dtypes = {c.inputs[0].dtype};
 }
