@@ -194,6 +194,15 @@ describe('clip / mod / hypot', () => {
     }).backward();
     expect(v.grad!.toArray()).toEqual([2, 0]);  // d/dv (2v inside, 1 outside)
   });
+  test('clip bounds beyond an integer dtype clamp to its nearest value (and a fraction truncates)', () => {
+    const u = nd.array([5, 200], { dtype: 'uint8' });
+    expect(nd.clip(u, 100, 300).toArray()).toEqual([100, 200]);
+    expect(nd.clip(u, -10, 2.5).toArray()).toEqual([2, 2]);
+    expect(nd.clip(u, 256, 1e30).toArray()).toEqual([255, 255]);
+    const i = nd.array([-5, 5], { dtype: 'int32' });
+    expect(nd.clip(i, 1e10, Infinity).toArray()).toEqual([2 ** 31 - 1, 2 ** 31 - 1]);
+    expect(nd.clip(i, -Infinity, -(2 ** 40)).toArray()).toEqual([-(2 ** 31), -(2 ** 31)]);
+  });
   test('mod and hypot values and gradients (with broadcasting)', () => {
     expect(nd.mod(nd.array([5, -5, 7.5]), 3).toArray()).toEqual([2, 1, 1.5]);
     expect(nd.hypot(nd.array([3, 5]), nd.array([4, 12])).toArray()).toEqual([5, 13]);
