@@ -37,8 +37,15 @@ function run(make: Make): Promise<Result> {
   const c = child!;
   const id = ++nextId;
   return new Promise((resolve, reject) => {
+    const onExit = (code: number | null, sig: string | null) => {
+      clearTimeout(timer);
+      c.removeListener('message', onMessage);
+      ready = start();
+      reject(new Error(`empty-driver died (${code ?? sig}) during the case`));
+    };
     const timer = setTimeout(() => {
       c.removeListener('message', onMessage);
+      c.removeListener('exit', onExit);
       c.kill('SIGKILL');  // stuck in a native loop: restart for the next case
       ready = start();
       reject(new Error(`no answer within ${BUDGET_MS} ms: the op loops over the empty array's other dims`));
@@ -47,10 +54,12 @@ function run(make: Make): Promise<Result> {
       if (m.id !== id) return;
       clearTimeout(timer);
       c.removeListener('message', onMessage);
+      c.removeListener('exit', onExit);
       if (m.error) reject(new Error(m.error));
       else resolve(m.result);
     };
     c.on('message', onMessage);
+    c.once('exit', onExit);
     c.send({ id, src: make.toString() });
   });
 }
