@@ -327,6 +327,15 @@ describe('integer dtype rules', () => {
     expect(nd.subtract(2 ** 32, s).toArray()).toEqual([2 ** 31 - 1 - 7]);  // reverse form: same conversion
   });
 
+  test('integer prod and sum wrap modulo 2**32 like int32 arithmetic (the int64 accumulator never overflows undefinedly)', () => {
+    const wrap32 = (b: bigint) => Number(BigInt.asIntN(32, b));
+    expect(nd.array([65536, 65536, 65536, 65536, 3], { dtype: 'int32' }).prod().item()).toBe(0);
+    const threes = Array(41).fill(3);
+    expect(nd.array(threes, { dtype: 'int32' }).prod().item()).toBe(wrap32(3n ** 41n));
+    expect(nd.array([-(2 ** 31), -(2 ** 31), -1], { dtype: 'int32' }).sum().item()).toBe(wrap32(-(2n ** 32n) - 1n));
+    expect(nd.array(Array(9).fill(200), { dtype: 'uint8' }).prod().item()).toBe(Number(200n ** 9n % 256n));
+  });
+
   test('a number operand of a uint8 array wraps modulo 256 like astype (NaN and ±Inf give 0)', () => {
     const u = nd.array([250], { dtype: 'uint8' });
     expect(u.add(300).toArray()).toEqual([(250 + 300) % 256]);
