@@ -81,7 +81,7 @@ const CASES: Row[] = [
   // elementwise
   ['unary', (nd, B) => ({ inputs: [nd.zeros([B, 0], { dtype: 'float64' })], f: (x) => [x.exp(), x.tanh(), x.abs(), x.floor()] }), [[B, 0], [B, 0], [B, 0], [B, 0]]],
   ['binary with broadcasting (gradient of the broadcast side: zeros)', (nd, B) => ({ inputs: [nd.zeros([B, 0, 1], { dtype: 'float64' }), nd.ones([1, 5], { dtype: 'float64' })], f: (a, b) => [a.mul(b), nd.power(a, b), nd.maximum(a, b), a.div(b)] }), [[B, 0, 5], [B, 0, 5], [B, 0, 5], [B, 0, 5]]],
-  ['binary with a number, both sides', (nd, B) => ({ inputs: [nd.zeros([0, B], { dtype: 'float64' })], f: (x) => [x.add(1), nd.subtract(1, x), nd.divide(2, x), x.mod(3), nd.power(2, x)] }), [[0, B], [0, B], [0, B], [0, B], [0, B]]],
+  ['binary with a number, both sides', (nd, B) => ({ inputs: [nd.zeros([0, B], { dtype: 'float64' })], f: (x) => [x.add(1), nd.subtract(1, x), nd.divide(2, x), x.mod(3), nd.power(2, x), x.mul(x)] }), [[0, B], [0, B], [0, B], [0, B], [0, B], [0, B]]],
   ['comparisons', (nd, B) => ({ inputs: [nd.zeros([B, 0], { dtype: 'float64' })], f: (x) => [x.greater(0), nd.equal(x, x)] }), [[B, 0], [B, 0]]],
   ['where', (nd, B) => ({ inputs: [nd.zeros([B, 0]), nd.zeros([B, 0], { dtype: 'float64' }), nd.ones([1], { dtype: 'float64' })], f: (c, x, y) => nd.where(c, x, y) }), [[B, 0]]],
   ['clip', (nd, B) => ({ inputs: [nd.zeros([B, 0], { dtype: 'float64' })], f: (x) => nd.clip(x, -1, 1) }), [[B, 0]]],
