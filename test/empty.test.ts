@@ -114,6 +114,7 @@ const CASES: Row[] = [
   ['softmaxCrossEntropy of an empty batch is 0', (nd, B) => ({ inputs: [nd.zeros([0, B], { dtype: 'float64' })], f: (x) => nd.softmaxCrossEntropy(x, nd.zeros([0])) }), [[]], [[0]]],
   ['Activation / LeakyReLU / Dropout', (nd, B) => ({ inputs: [nd.zeros([B, 0], { dtype: 'float64' })], f: (x) => [nd.Activation(x, { actType: 'softrelu' }), nd.LeakyReLU(x, { actType: 'gelu' }), nd.Dropout(x, { p: 0.5 })] }), [[B, 0], [B, 0], [B, 0]]],
   ['BatchNorm with zero channels (training) and LayerNorm over a huge batch', (nd, B) => ({ inputs: [nd.zeros([B, 0, 4], { dtype: 'float64' }), nd.ones([0], { dtype: 'float64' }), nd.zeros([0], { dtype: 'float64' }), nd.zeros([B, 0, 3], { dtype: 'float64' }), nd.ones([3], { dtype: 'float64' }), nd.zeros([3], { dtype: 'float64' })], f: (x, g, b, y, g2, b2) => [nd.BatchNorm(x, g, b, nd.zeros([0], { dtype: 'float64' }), nd.ones([0], { dtype: 'float64' })), nd.LayerNorm(y, g2, b2)] }), [[B, 0, 4], [B, 0, 3]]],
+  ['LayerNorm over an empty axis of a huge batch', (nd, B) => ({ inputs: [nd.zeros([B, 0], { dtype: 'float64' }), nd.ones([0], { dtype: 'float64' }), nd.zeros([0], { dtype: 'float64' })], f: (x, g, b) => nd.LayerNorm(x, g, b) }), [[B, 0]]],
   ['BatchNorm in predict mode with an empty batch', (nd) => ({ inputs: [nd.zeros([0, 3], { dtype: 'float64' }), nd.ones([3], { dtype: 'float64' }), nd.zeros([3], { dtype: 'float64' })], f: (x, g, b) => nd.BatchNorm(x, g, b, nd.zeros([3], { dtype: 'float64' }), nd.ones([3], { dtype: 'float64' }), { useGlobalStats: true }) }), [[0, 3]]],
 ];
 
