@@ -340,8 +340,8 @@ void repeat_dims(const OpCall& c, const Shape& s, int64_t* outer, int64_t* n, in
   }
   if (s.empty()) fail(code::BAD_AXIS, c.name(), ": a 0-d array has no axis to repeat along");
   int a = normalize_axis(c.attrs->integer(c.name(), "axis", 0), s.size(), c.name(), s);
-  for (int i = 0; i < a; ++i) *outer *= s[i];
-  for (size_t i = a + 1; i < s.size(); ++i) *inner *= s[i];
+  for (int i = 0; i < a; ++i) *outer = mul_dims(*outer, s[i]);
+  for (size_t i = a + 1; i < s.size(); ++i) *inner = mul_dims(*inner, s[i]);
   *n = s[a];
   *out = s;
   (*out)[a] = dim_mul(c.name(), s, s[a], *r);
