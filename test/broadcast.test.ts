@@ -307,6 +307,44 @@ describe('integer dtype rules', () => {
     expect(u.add(u).dtype).toBe('uint8');
   });
 
+  // A number operand is converted to the integer dtype as astype converts it (a plain C++ cast was
+  // undefined behaviour for NaN, ±Inf and out-of-range numbers: int32 [1] + NaN gave -2147483647).
+  test('a NaN number operand of an integer array counts as 0, as astype converts NaN', () => {
+    expect(nd.add(nd.array([1], { dtype: 'int32' }), NaN).toArray()).toEqual([1]);
+    expect(nd.subtract(NaN, nd.array([7], { dtype: 'int32' })).toArray()).toEqual([-7]);
+    expect(nd.multiply(nd.array([3], { dtype: 'uint8' }), NaN).toArray()).toEqual([0]);
+    expect(nd.maximum(nd.array([-4], { dtype: 'int32' }), NaN).toArray()).toEqual([0]);
+  });
+
+  test('a number beyond the int32 range saturates to it: int32 [7] mod 2**32 is 7, as NumPy computes in int64', () => {
+    const s = nd.array([7], { dtype: 'int32' });
+    expect(s.mod(2 ** 32).toArray()).toEqual([7]);
+    expect(s.mod(-(2 ** 40)).toArray()).toEqual([7 - 2 ** 31]);  // -2**31 + 7: the divisor's sign, as NumPy
+    expect(nd.maximum(s, 1e10).toArray()).toEqual([2 ** 31 - 1]);
+    expect(nd.minimum(s, -Infinity).toArray()).toEqual([-(2 ** 31)]);
+    expect(s.lesser(Infinity).toArray()).toEqual([1]);
+    expect(s.greater(-Infinity).toArray()).toEqual([1]);
+    expect(nd.subtract(2 ** 32, s).toArray()).toEqual([2 ** 31 - 1 - 7]);  // reverse form: same conversion
+  });
+
+  test('integer prod and sum wrap modulo 2**32 like int32 arithmetic (the int64 accumulator never overflows undefinedly)', () => {
+    const wrap32 = (b: bigint) => Number(BigInt.asIntN(32, b));
+    expect(nd.array([65536, 65536, 65536, 65536, 3], { dtype: 'int32' }).prod().item()).toBe(0);
+    const threes = Array(41).fill(3);
+    expect(nd.array(threes, { dtype: 'int32' }).prod().item()).toBe(wrap32(3n ** 41n));
+    expect(nd.array([-(2 ** 31), -(2 ** 31), -1], { dtype: 'int32' }).sum().item()).toBe(wrap32(-(2n ** 32n) - 1n));
+    expect(nd.array(Array(9).fill(200), { dtype: 'uint8' }).prod().item()).toBe(Number(200n ** 9n % 256n));
+  });
+
+  test('a number operand of a uint8 array wraps modulo 256 like astype (NaN and ±Inf give 0)', () => {
+    const u = nd.array([250], { dtype: 'uint8' });
+    expect(u.add(300).toArray()).toEqual([(250 + 300) % 256]);
+    expect(u.sub(-1).toArray()).toEqual([251]);
+    expect(u.add(2 ** 64 + 2 ** 12).toArray()).toEqual([250]);
+    expect(u.add(Infinity).toArray()).toEqual([250]);
+    expect(nd.subtract(-Infinity, u).toArray()).toEqual([6]);  // 0 - 250 wraps
+  });
+
   test('unary and reduction dtype rules', () => {
     const i = I();
     for (const op of ['negative', 'abs', 'square', 'relu']) expect(((nd as any)[op](i) as NDArray).dtype).toBe('int32');

@@ -318,6 +318,26 @@ describe('dtypes', () => {
     expect(x.astype('float32')).not.toBe(x);
     expect(codeOf(() => x.astype('int8' as any))).toBe('BAD_ARGUMENT');
   });
+
+  // One conversion wherever a number becomes an integer element: int32 saturates (NaN -> 0), uint8
+  // wraps modulo 256 (NaN, ±Inf -> 0), as astype. A C++ cast was undefined behaviour for these.
+  test('astype, array, full, set, arange and oneHot convert NaN, ±Inf and out-of-range numbers alike', () => {
+    const odd = [NaN, Infinity, -Infinity, 1e10 + 3, -1e10 - 3, 2 ** 31, -(2 ** 31) - 1, 300.7, -1.5, 2 ** 53 + 2];
+    const i32 = [0, 2 ** 31 - 1, -(2 ** 31), 2 ** 31 - 1, -(2 ** 31), 2 ** 31 - 1, -(2 ** 31), 300, -1, 2 ** 31 - 1];
+    const u8 = [0, 0, 0, 3, 253, 0, 255, 44, 255, 2];
+    expect(nd.array(odd, { dtype: 'float64' }).astype('int32').toArray()).toEqual(i32);
+    expect(nd.array(odd, { dtype: 'float64' }).astype('uint8').toArray()).toEqual(u8);
+    expect(nd.array(odd, { dtype: 'int32' }).toArray()).toEqual(i32);
+    expect(nd.array(odd, { dtype: 'uint8' }).toArray()).toEqual(u8);
+    odd.forEach((v, k) => {
+      expect(nd.full([1], v, { dtype: 'int32' }).item()).toBe(i32[k]);
+      expect(nd.full([1], v, { dtype: 'uint8' }).item()).toBe(u8[k]);
+      expect(nd.zeros([1], { dtype: 'uint8' }).set(v).item()).toBe(u8[k]);
+      expect(nd.oneHot(nd.array([0]), 2, { onValue: v, offValue: v, dtype: 'int32' }).toArray()).toEqual([[i32[k], i32[k]]]);
+    });
+    expect(nd.arange(2 ** 31 - 2, 2 ** 31 + 1, 1, { dtype: 'int32' }).toArray()).toEqual([2 ** 31 - 2, 2 ** 31 - 1, 2 ** 31 - 1]);
+    expect(nd.arange(254, 258, 1, { dtype: 'uint8' }).toArray()).toEqual([254, 255, 0, 1]);
+  });
 });
 
 describe('properties and data access', () => {

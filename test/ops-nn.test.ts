@@ -49,6 +49,21 @@ describe('softmax family', () => {
     expect(code(() => nd.softmaxCrossEntropy(x, nd.array([3, 0])))).toMatch(/^OUT_OF_RANGE: softmax_cross_entropy: label 3 .*\(2,3\)/);
     expect(code(() => nd.softmaxCrossEntropy(x, nd.array([0])))).toMatch(/^SHAPE_MISMATCH: .*\(1\).*\(2,3\)/);
   });
+  test('softmax and logSoftmax over an empty axis give an empty result and an empty gradient (PyTorch)', () => {
+    for (const f of [nd.softmax, nd.logSoftmax]) {
+      const x = nd.ones([3, 0]);
+      x.attachGrad();
+      expect(f(x).shape).toEqual([3, 0]);
+      autograd.record(() => f(x).sum()).backward();
+      expect(x.grad!.shape).toEqual([3, 0]);
+      expect(f(nd.ones([0, 4]), { axis: 0 }).shape).toEqual([0, 4]);
+    }
+  });
+  test('softmaxCrossEntropy of an empty batch is 0 (a sum over no rows)', () => {
+    const y = nd.softmaxCrossEntropy(nd.zeros([0, 5]), nd.zeros([0]));
+    expect(y.shape).toEqual([]);
+    expect(y.item()).toBe(0);
+  });
 });
 
 describe('Activation / LeakyReLU', () => {
@@ -255,6 +270,29 @@ describe('BatchNorm', () => {
     const m = nd.zeros([3], { dtype: 'float64' }), v = nd.ones([3], { dtype: 'float64' });
     check2((x: NDArray, g: NDArray) => autograd.trainMode(() => nd.BatchNorm(x, g, nd.zeros([3], { dtype: 'float64' }), m, v)).square().mul(x).sum(), [rnd([4, 3]), rnd([3])]);
   });
+  test('training on a batch with no values per channel is BAD_ARGUMENT and leaves the running statistics unchanged (PyTorch)', () => {
+    const { gamma, beta, mm, mv } = setup();
+    for (const x of [nd.zeros([0, 3]), nd.zeros([2, 3, 0])]) {
+      expect(code(() => autograd.trainMode(() => nd.BatchNorm(x, gamma, beta, mm, mv)))).toMatch(
+        /^BAD_ARGUMENT: BatchNorm: training needs at least one value per channel, got data \((0,3|2,3,0)\)/,
+      );
+      expect(code(() => autograd.record(() => nd.BatchNorm(x, gamma, beta, mm, mv)))).toMatch(/^BAD_ARGUMENT: BatchNorm/);
+    }
+    expect(mm.toArray()).toEqual([0, 0, 0]);
+    expect(mv.toArray()).toEqual([1, 1, 1]);
+  });
+  test('an empty batch in predict mode (or with useGlobalStats) gives an empty result and zero parameter gradients', () => {
+    const { gamma, beta, mm, mv } = setup();
+    const x = nd.zeros([0, 3]);
+    gamma.attachGrad();
+    beta.attachGrad();
+    autograd.record(() => nd.BatchNorm(x, gamma, beta, mm, mv, { useGlobalStats: true }).sum()).backward();
+    expect(gamma.grad!.toArray()).toEqual([0, 0, 0]);
+    expect(beta.grad!.toArray()).toEqual([0, 0, 0]);
+    expect(nd.BatchNorm(x, gamma, beta, mm, mv).shape).toEqual([0, 3]);
+    expect(mm.toArray()).toEqual([0, 0, 0]);
+    expect(mv.toArray()).toEqual([1, 1, 1]);
+  });
   test('errors', () => {
     const { x, gamma, beta, mm } = setup();
     expect(code(() => nd.BatchNorm(x, gamma, beta, mm, nd.ones([2])))).toMatch(/^SHAPE_MISMATCH: BatchNorm: movingVar \(2\) must have shape \(3\) for data \(2,3\)/);
@@ -272,6 +310,25 @@ describe('LayerNorm', () => {
     check((x, g, b) => nd.LayerNorm(x, g, b, { axis: 1 }).square(), [rnd([2, 3, 2]), rnd([3]), rnd([3])]);
     check2((x, g) => nd.LayerNorm(x, g, nd.zeros([3], { dtype: 'float64' })).square().mul(x).sum(), [rnd([2, 3]), rnd([3])]);
     expect(code(() => nd.LayerNorm(nd.zeros([2, 3]), nd.ones([2]), nd.zeros([3])))).toMatch(/^SHAPE_MISMATCH: LayerNorm: gamma \(2\)/);
+  });
+});
+
+describe('LayerNorm on empty arrays (PyTorch)', () => {
+  test('an empty batch gives an empty result; gamma and beta get zero gradients', () => {
+    const x = nd.zeros([0, 3]), g = nd.ones([3]), b = nd.zeros([3]);
+    g.attachGrad();
+    b.attachGrad();
+    expect(nd.LayerNorm(x, g, b).shape).toEqual([0, 3]);
+    autograd.record(() => nd.LayerNorm(x, g, b).sum()).backward();
+    expect(g.grad!.toArray()).toEqual([0, 0, 0]);
+    expect(b.grad!.toArray()).toEqual([0, 0, 0]);
+  });
+  test('normalising over an empty axis gives an empty result and an empty gradient', () => {
+    const x = nd.ones([4, 0]);
+    x.attachGrad();
+    expect(nd.LayerNorm(x, nd.ones([0]), nd.zeros([0])).shape).toEqual([4, 0]);
+    autograd.record(() => nd.LayerNorm(x, nd.ones([0]), nd.zeros([0])).sum()).backward();
+    expect(x.grad!.shape).toEqual([4, 0]);
   });
 });
 

@@ -45,6 +45,16 @@ describe('tile / repeat / flip', () => {
   });
 });
 
+test('tile, repeat and concat refuse a result dimension past int64 (an empty input wrapped it to a wrong shape)', () => {
+  const x = nd.zeros([2 ** 40, 0]);
+  expect(code(() => nd.tile(x, [2 ** 24, 1]))).toMatch(/^OUT_OF_MEMORY: tile: a result dimension 1099511627776 x 16777216 of input \(1099511627776,0\) is too large/);
+  expect(code(() => nd.repeat(x, 2 ** 24, { axis: 0 }))).toMatch(/^OUT_OF_MEMORY: repeat: .*too large/);
+  expect(nd.repeat(nd.zeros([0]), 2 ** 52).shape).toEqual([0]);
+  const big = nd.zeros([8e15, 0]);  // 1200 of them: 9.6e18 rows, past int64
+  expect(code(() => nd.concat(Array(1200).fill(big), { dim: 0 }))).toMatch(/^OUT_OF_MEMORY: concat: the result dimension of .* is too large/);
+  expect(nd.tile(x, [2 ** 20, 1]).shape).toEqual([2 ** 60, 0]);
+});
+
 describe('concat / stack', () => {
   test('values, repeated inputs and gradients', () => {
     const a = nd.array([[1, 2]]), b = nd.array([[3, 4], [5, 6]]);
@@ -193,6 +203,15 @@ describe('clip / mod / hypot', () => {
       return g.sum();
     }).backward();
     expect(v.grad!.toArray()).toEqual([2, 0]);  // d/dv (2v inside, 1 outside)
+  });
+  test('clip bounds beyond an integer dtype clamp to its nearest value (and a fraction truncates)', () => {
+    const u = nd.array([5, 200], { dtype: 'uint8' });
+    expect(nd.clip(u, 100, 300).toArray()).toEqual([100, 200]);
+    expect(nd.clip(u, -10, 2.5).toArray()).toEqual([2, 2]);
+    expect(nd.clip(u, 256, 1e30).toArray()).toEqual([255, 255]);
+    const i = nd.array([-5, 5], { dtype: 'int32' });
+    expect(nd.clip(i, 1e10, Infinity).toArray()).toEqual([2 ** 31 - 1, 2 ** 31 - 1]);
+    expect(nd.clip(i, -Infinity, -(2 ** 40)).toArray()).toEqual([-(2 ** 31), -(2 ** 31)]);
   });
   test('mod and hypot values and gradients (with broadcasting)', () => {
     expect(nd.mod(nd.array([5, -5, 7.5]), 3).toArray()).toEqual([2, 1, 1.5]);

@@ -1,5 +1,6 @@
 // Element types of an NDArray.
 #pragma once
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -34,6 +35,44 @@ inline bool is_float(DType t) { return t == DType::Float32 || t == DType::Float6
 inline DType float_result(DType t) { return is_float(t) ? t : DType::Float32; }
 
 bool parse_dtype(const std::string& s, DType* out);
+
+// A double converted to an element type, defined for every double (a plain static_cast to an
+// integer type is undefined behaviour for NaN, ±Inf and values out of range). This is the one
+// conversion of astype, full/fill, set, arange, one_hot values and number operands:
+//   float32/float64: rounded as usual (out of range gives ±Inf);
+//   int32: truncated toward zero and saturated to [-2^31, 2^31 - 1]; NaN gives 0;
+//   uint8: truncated toward zero and wrapped modulo 256, as NumPy's astype does for in-range values
+//          (-1 -> 255, 300 -> 44); NaN and ±Inf give 0.
+template <class T>
+inline T from_double(double v) {
+  return static_cast<T>(v);
+}
+template <>
+inline int32_t from_double<int32_t>(double v) {
+  if (!(v == v)) return 0;
+  if (v >= 2147483647.0) return 2147483647;
+  if (v <= -2147483648.0) return -2147483647 - 1;
+  return static_cast<int32_t>(v);
+}
+template <>
+inline uint8_t from_double<uint8_t>(double v) {
+  if (!std::isfinite(v)) return 0;
+  double r = std::fmod(std::trunc(v), 256.0);  // exact for every finite double
+  if (r < 0) r += 256.0;
+  return static_cast<uint8_t>(r);
+}
+
+// The representable value of T nearest to v (NaN gives 0 for integer types): for bounds such as
+// clip's, where a wrapped uint8 bound (300 -> 44) would be wrong.
+template <class T>
+inline T nearest_from_double(double v) {
+  return from_double<T>(v);
+}
+template <>
+inline uint8_t nearest_from_double<uint8_t>(double v) {
+  if (!(v == v)) return 0;
+  return v >= 255.0 ? 255 : v <= 0.0 ? 0 : static_cast<uint8_t>(v);
+}
 
 // Calls f with a typed null pointer of the C++ type for `t` (T* for dtype T).
 #define NDGRAD_DISPATCH_DTYPE(t, T, ...)                    \

@@ -67,30 +67,11 @@ NDArray view(const NDArray& a, const Shape& shape, int64_t offset_elems) {
   return r;
 }
 
-namespace {
-template <class T>
-T cast_from_double(double v) {
-  return static_cast<T>(v);
-}
-template <>
-uint8_t cast_from_double<uint8_t>(double v) {
-  // Wrap like C's conversion through int (NumPy's astype behaviour for in-range ints).
-  return static_cast<uint8_t>(static_cast<int64_t>(v));
-}
-template <>
-int32_t cast_from_double<int32_t>(double v) {
-  if (!(v == v)) return 0;
-  if (v >= 2147483647.0) return 2147483647;
-  if (v <= -2147483648.0) return -2147483647 - 1;
-  return static_cast<int32_t>(v);
-}
-}  // namespace
-
 void fill(const NDArray& a, double value) {
   int64_t n = a.size();
   NDGRAD_DISPATCH_DTYPE(a.dtype, T, {
     T* p = a.data<T>();
-    T v = cast_from_double<T>(value);
+    T v = from_double<T>(value);
     for (int64_t i = 0; i < n; ++i) p[i] = v;
   });
 }
@@ -105,7 +86,7 @@ void copy_into(const NDArray& src, const NDArray& dst) {
     const S* s = src.data<S>();
     NDGRAD_DISPATCH_DTYPE(dst.dtype, D, {
       D* d = dst.data<D>();
-      for (int64_t i = 0; i < n; ++i) d[i] = cast_from_double<D>(static_cast<double>(s[i]));
+      for (int64_t i = 0; i < n; ++i) d[i] = from_double<D>(static_cast<double>(s[i]));
     });
   });
 }
@@ -117,7 +98,7 @@ double read_scalar(const NDArray& a, int64_t i) {
 }
 
 void write_scalar(const NDArray& a, int64_t i, double v) {
-  NDGRAD_DISPATCH_DTYPE(a.dtype, T, { a.data<T>()[i] = cast_from_double<T>(v); });
+  NDGRAD_DISPATCH_DTYPE(a.dtype, T, { a.data<T>()[i] = from_double<T>(v); });
 }
 
 }  // namespace ndgrad

@@ -112,6 +112,13 @@ class Shape {
 };
 
 int64_t numel(const Shape& s);
+// a * b for dimension products (outer/inner/batch sizes), saturating at INT64_MAX instead of signed
+// overflow: an empty array may have dims whose product passes int64; its value is then never used
+// for a loop, since a 0 elsewhere makes the whole array empty.
+inline int64_t mul_dims(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
 // "(2,3)", "()" for 0-d.
 std::string shape_str(const Shape& s);
 // Contiguous (row-major) strides in elements.

@@ -261,8 +261,8 @@ void reduce_typed(int kind, const T* x, int64_t outer, int64_t n, int64_t inner,
   };
   auto step = [&](Acc acc, T v) -> Acc {
     switch (kind) {
-      case kSum: return acc + static_cast<Acc>(v);
-      case kProd: return acc * static_cast<Acc>(v);
+      case kSum: return wrap_add<Acc>(acc, static_cast<Acc>(v));
+      case kProd: return wrap_mul<Acc>(acc, static_cast<Acc>(v));  // int64 overflow wraps, not UB
       case kMaxR: return (acc != acc || static_cast<Acc>(v) != static_cast<Acc>(v)) ? (acc != acc ? acc : static_cast<Acc>(v)) : (static_cast<Acc>(v) > acc ? static_cast<Acc>(v) : acc);
       case kMinR: return (acc != acc || static_cast<Acc>(v) != static_cast<Acc>(v)) ? (acc != acc ? acc : static_cast<Acc>(v)) : (static_cast<Acc>(v) < acc ? static_cast<Acc>(v) : acc);
     }

@@ -123,7 +123,7 @@ void clip_forward(OpCall& c) {
     T* py = y.data<T>();
     for (int64_t i = 0; i < x.size(); ++i) {
       double v = static_cast<double>(px[i]);
-      py[i] = std::isnan(v) ? px[i] : v < lo ? static_cast<T>(lo) : v > hi ? static_cast<T>(hi) : px[i];
+      py[i] = std::isnan(v) ? px[i] : v < lo ? nearest_from_double<T>(lo) : v > hi ? nearest_from_double<T>(hi) : px[i];
     }
   });
 }

@@ -23,7 +23,7 @@ BDims bdims(const char* op, const NDArray& a, const NDArray& b, bool ta, bool tb
   for (size_t i = 0; i + 2 < r; ++i) {
     if (a.shape[i] != b.shape[i])
       fail(code::SHAPE_MISMATCH, op, ": batch dimensions differ in ", shape_str(a.shape), " and ", shape_str(b.shape));
-    d.batch *= a.shape[i];
+    d.batch = mul_dims(d.batch, a.shape[i]);  // saturates (empty arrays only)
     d.out.push_back(a.shape[i]);
   }
   int64_t a0 = a.shape[r - 2], a1 = a.shape[r - 1], b0 = b.shape[r - 2], b1 = b.shape[r - 1];

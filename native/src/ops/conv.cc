@@ -244,7 +244,9 @@ void conv_run(OpCall& c, const Geo& g) {
 void conv_forward(OpCall& c) {
   Geo g = call_geo(c);
   if (c.outputs[0].size() == 0) return;
-  if (g.K() == 0 || g.Fg() == 0 || g.OH * g.OW == 0) {  // empty contraction: zeros (+ bias)
+  // Empty contraction (no images for the weight gradient, no channels or taps): zeros (+ bias),
+  // before conv_run sizes a scratch buffer for one image.
+  if (g.N == 0 || g.K() == 0 || g.Fg() == 0 || g.OH * g.OW == 0) {
     fill(c.outputs[0], 0.0);
     NDGRAD_DISPATCH_FLOAT(c.outputs[0].dtype, T, add_bias<T>(c, g));
     return;

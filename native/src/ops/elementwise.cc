@@ -251,7 +251,7 @@ void binary_forward(OpCall& c) {
     // The number operand lives on the stack, converted to the result dtype, with stride 0.
     alignas(8) unsigned char buf[8];
     double v = c.attrs->number(c.name(), "scalar", 0);
-    NDGRAD_DISPATCH_DTYPE(y.dtype, T, { *reinterpret_cast<T*>(buf) = static_cast<T>(v); });
+    NDGRAD_DISPATCH_DTYPE(y.dtype, T, { *reinterpret_cast<T*>(buf) = from_double<T>(v); });
     bool rev = c.attrs->flag(c.name(), "reverse", false);
     k::binary(r.kind, dt, 1, &n, rev ? buf : a->raw(), rev ? &zero1 : &one, rev ? a->raw() : buf,
               rev ? &one : &zero1, y.raw());

@@ -267,6 +267,15 @@ void swap_backward(GradCall& g) {
 
 // ---- tile ----
 
+// A result dimension a * b or a + b; with an empty input the other dims can be anything, so the
+// product may pass int64 (signed overflow, and a wrapped dim gave a wrong shape such as (0,0)).
+int64_t dim_mul(const char* op, const Shape& in, int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r))
+    fail(code::OUT_OF_MEMORY, op, ": a result dimension ", a, " x ", b, " of input ", shape_str(in), " is too large");
+  return r;
+}
+
 // x padded to rank d = max(ndim, reps) and reps padded the same way.
 void tile_dims(const OpCall& c, const Shape& s, Shape* xs, Shape* reps) {
   bool present = false;
@@ -284,7 +293,7 @@ void tile_infer(OpCall& c) {
   Shape xs, reps;
   tile_dims(c, c.inputs[0].shape, &xs, &reps);
   Shape o;
-  for (size_t i = 0; i < xs.size(); ++i) o.push_back(xs[i] * reps[i]);
+  for (size_t i = 0; i < xs.size(); ++i) o.push_back(dim_mul(c.name(), c.inputs[0].shape, xs[i], reps[i]));
   c.out_shapes = {o};
   c.out_dtypes = {c.inputs[0].dtype};
 }
@@ -326,16 +335,16 @@ void repeat_dims(const OpCall& c, const Shape& s, int64_t* outer, int64_t* n, in
   *inner = 1;
   if (!c.attrs->has("axis")) {
     *n = numel(s);
-    *out = Shape{*n * *r};
+    *out = Shape{dim_mul(c.name(), s, *n, *r)};
     return;
   }
   if (s.empty()) fail(code::BAD_AXIS, c.name(), ": a 0-d array has no axis to repeat along");
   int a = normalize_axis(c.attrs->integer(c.name(), "axis", 0), s.size(), c.name(), s);
-  for (int i = 0; i < a; ++i) *outer *= s[i];
-  for (size_t i = a + 1; i < s.size(); ++i) *inner *= s[i];
+  for (int i = 0; i < a; ++i) *outer = mul_dims(*outer, s[i]);
+  for (size_t i = a + 1; i < s.size(); ++i) *inner = mul_dims(*inner, s[i]);
   *n = s[a];
   *out = s;
-  (*out)[a] = s[a] * *r;
+  (*out)[a] = dim_mul(c.name(), s, s[a], *r);
 }
 void repeat_infer(OpCall& c) {
   int64_t o, n, i, r;
@@ -573,7 +582,8 @@ void concat_infer(OpCall& c) {
       if (static_cast<int>(i) != axis && s[i] != s0[i]) ok = false;
     if (!ok)
       fail(code::SHAPE_MISMATCH, "concat: shapes ", shapes_of(c), " differ outside dimension ", axis);
-    tot += s[axis];
+    if (__builtin_add_overflow(tot, s[axis], &tot))
+      fail(code::OUT_OF_MEMORY, "concat: the result dimension of ", shapes_of(c), " is too large");
   }
   o[axis] = tot;
   c.out_shapes = {o};

@@ -28,7 +28,7 @@ DotDims dot_dims(const char* op, const NDArray& a, const NDArray& b, bool ta, bo
   d.m = numel(a.shape) / (ka == 0 ? 1 : ka);
   if (ka == 0) {
     d.m = 1;
-    for (size_t i = 0; i + 1 < a.ndim(); ++i) d.m *= a.shape[i];
+    for (size_t i = 0; i + 1 < a.ndim(); ++i) d.m = mul_dims(d.m, a.shape[i]);  // saturates (empty a only)
     if (ta) d.m = a.shape[1];
   }
   d.n = 1;

@@ -102,12 +102,12 @@ FcDims fc_dims(const char* op, const Attrs& at, const std::vector<Shape>& in, bo
   if (flatten) {
     d.m = x[0];
     d.k = 1;
-    for (size_t i = 1; i < x.size(); ++i) d.k *= x[i];
+    for (size_t i = 1; i < x.size(); ++i) d.k = mul_dims(d.k, x[i]);  // saturates (empty x only)
     d.out = Shape{x[0], n};
   } else {
     d.k = x.back();
     d.m = 1;
-    for (size_t i = 0; i + 1 < x.size(); ++i) d.m *= x[i];
+    for (size_t i = 0; i + 1 < x.size(); ++i) d.m = mul_dims(d.m, x[i]);
     d.out = x;
     d.out[x.size() - 1] = n;
   }

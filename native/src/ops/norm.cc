@@ -21,8 +21,8 @@ Dims dims_of(const char* op, const Attrs& at, const Shape& s, int64_t def_axis) 
   d.axis = normalize_axis(at.integer(op, "axis", def_axis), s.size(), op, s);
   d.outer = 1;
   d.inner = 1;
-  for (int i = 0; i < d.axis; ++i) d.outer *= s[i];
-  for (size_t i = d.axis + 1; i < s.size(); ++i) d.inner *= s[i];
+  for (int i = 0; i < d.axis; ++i) d.outer = mul_dims(d.outer, s[i]);
+  for (size_t i = d.axis + 1; i < s.size(); ++i) d.inner = mul_dims(d.inner, s[i]);
   d.C = s[d.axis];
   return d;
 }
@@ -60,6 +60,10 @@ NDArray mean_k(const NDArray& x, const std::vector<int64_t>& red, int64_t count)
 // dx = invstd * (dxh - mean(dxh) - xhat * mean(dxh * xhat)), dxh = dy * gb. Also returns xhat.
 NDArray norm_dx(const NDArray& x, const NDArray& dy, const NDArray& gb, const std::vector<int64_t>& red, int64_t count,
                 double eps, NDArray* xhat_out) {
+  if (x.size() == 0) {  // empty x: empty dx and xhat, without statistics as large as the other axes
+    *xhat_out = x;
+    return dy;
+  }
   NDArray mu = mean_k(x, red, count);
   NDArray xc = sub(x, mu);
   NDArray var = mean_k(unary("square", xc), red, count);
@@ -85,7 +89,11 @@ void bn_infer(OpCall& c) {
   double m = c.attrs->number(op, "momentum", 0.9);
   if (!(m >= 0 && m <= 1)) fail(code::BAD_ARGUMENT, op, ": momentum must be in [0, 1], got ", m);
   c.attrs->flag(op, "fix_gamma", false);
-  c.attrs->flag(op, "use_global_stats", false);
+  // Training on a batch with no values per channel would pull the running statistics toward the
+  // empty batch's 0 mean and 0 variance: refused, as PyTorch does.
+  if (c.training && !c.attrs->flag(op, "use_global_stats", false) && d.C > 0 && mul_dims(d.outer, d.inner) == 0)
+    fail(code::BAD_ARGUMENT, op, ": training needs at least one value per channel, got data ",
+         shape_str(c.inputs[0].shape), " (axis ", d.axis, "); use predict mode for an empty batch");
   c.out_shapes = {c.inputs[0].shape};
   c.out_dtypes = {c.inputs[0].dtype};
 }
@@ -99,7 +107,7 @@ void bn_run(OpCall& c, const Dims& d, bool batch_stats) {
   const T *gamma = c.inputs[1].data<T>(), *beta = c.inputs[2].data<T>();
   T *mm = c.inputs[3].data<T>(), *mv = c.inputs[4].data<T>();
   T* y = c.outputs[0].data<T>();
-  int64_t cnt = d.outer * d.inner;
+  int64_t cnt = mul_dims(d.outer, d.inner);
   for (int64_t ch = 0; ch < d.C; ++ch) {
     double mean, var;
     if (batch_stats) {
@@ -159,7 +167,7 @@ void bn_backward(GradCall& g) {
   NDArray gb = fix ? NDArray() : reshape(g.inputs[1], ps);
   NDArray xhat;
   if (g.state.empty()) {  // batch statistics
-    NDArray dx = norm_dx(x, dy, gb, red, d.outer * d.inner, eps, &xhat);
+    NDArray dx = norm_dx(x, dy, gb, red, mul_dims(d.outer, d.inner), eps, &xhat);
     if (g.need[0]) g.in_grads[0] = dx;
   } else {  // running statistics: constants
     NDArray mu = reshape(g.state[0], ps);

@@ -87,6 +87,10 @@ void reduce_forward(OpCall& c) {
                   static_cast<int>(out.dtype), out.raw());
     return;
   }
+  if (x.size() == 0) {  // over an empty axis: the identity, in O(result) (no intermediate per axis)
+    fill(out, which == kProd ? 1.0 : which == kMean ? std::nan("") : 0.0);
+    return;
+  }
   if (x.dtype != out.dtype) x = astype(x, out.dtype);
   if (which == kNorm) x = unary("square", x);
   int kind = which == kProd ? k::kProd : which == kMax ? k::kMaxR : which == kMin ? k::kMinR : k::kSum;

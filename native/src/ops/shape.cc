@@ -127,6 +127,10 @@ void at_backward(GradCall& g) {
   const Shape& s = g.in_shapes[0];
   int64_t i = g.attrs->integer(g.name(), "index", 0);
   if (i < 0) i += s[0];
+  if (numel(s) == 0) {  // empty x: the row mask below would still have s[0] entries
+    g.in_grads[0] = zeros(s, g.in_dtypes[0]);
+    return;
+  }
   // Scatter the gradient into row i of zeros, written with ops: pad via concatenation of zeros is
   // heavy, so use a one-hot row mask times the broadcast gradient.
   Shape mask_shape(s.size(), 1);

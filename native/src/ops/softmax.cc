@@ -37,6 +37,11 @@ void sm_forward(OpCall& c) {
 void sm_backward(GradCall& g) {
   int a = sm_axis(g.name(), *g.attrs, g.in_shapes[0]);
   NDArray y = g.outputs[0], dy = g.out_grad(0);
+  // Empty x: its (empty) gradient is dy; the sums below would be as large as the other axes.
+  if (numel(g.in_shapes[0]) == 0) {
+    g.in_grads[0] = dy;
+    return;
+  }
   if (g.op->param == 0) g.in_grads[0] = mul(y, sub(dy, sum(mul(dy, y), {a}, true)));
   else g.in_grads[0] = sub(dy, mul(unary("exp", y), sum(dy, {a}, true)));
 }
