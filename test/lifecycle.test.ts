@@ -25,8 +25,10 @@ beforeAll(() => {
     });
     fs.writeFileSync(path.join(libDir, 'lib', f.replace(/\.ts$/, '.js')), out.outputText);
   }
-  for (const d of ['build', 'prebuilds', 'node_modules'])
+  for (const d of ['build', 'prebuilds', 'node_modules', 'scripts'])
     if (fs.existsSync(path.join(root, d))) fs.symlinkSync(path.join(root, d), path.join(libDir, d), 'dir');
+  // node-gyp-build reads the package name from here (NDGRAD_PREBUILD picks the sanitizer build in CI).
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(libDir, 'package.json'));
 });
 
 afterAll(() => {

@@ -80,7 +80,7 @@ describe('packaging', () => {
       const r = spawnSync(process.execPath, ['scripts/install.js'], {
         cwd: dir,
         encoding: 'utf8',
-        env: { ...process.env, npm_config_nodedir: path.join(dir, 'no-node-headers'), npm_config_build_from_source: '' },
+        env: { ...process.env, NDGRAD_PREBUILD: '', npm_config_nodedir: path.join(dir, 'no-node-headers'), npm_config_build_from_source: '' },
         timeout: 60000,
       });
       expect(r.status).not.toBe(0);
