@@ -18,6 +18,7 @@ namespace {
 constexpr int64_t kKC = 320;   // depth of a packed block (B micro-panel kc x nr stays in L1)
 constexpr int64_t kMC = 192;   // rows of a packed A block (mc x kc in L2)
 constexpr int64_t kNC = 3072;  // columns of a packed B panel (kc x nc in L3)
+constexpr int64_t kSplitK = 32 * kKC;  // depth of one chunk of a deep product (see gemm_f32)
 constexpr int kMaxTile = 32 * 32;  // largest mr * nr of any table
 // Below kParallelWorkPerTile * mr * nr multiply-adds (0.4M on AVX2, 0.5M on AVX-512: a few µs of
 // work) a GEMM runs on the calling thread only; above it, handing half to a spinning pool worker
@@ -162,6 +163,22 @@ void gemm_f32_serial(const KernelTable& t, bool ta, bool tb, int64_t m, int64_t 
   }
 }
 
+// Rows of B accumulated into a float32 partial of y before it is flushed into a double total (the
+// matrix-vector form of a blocked sum: any product meets at most kGemvChain + 1 float32 roundings
+// whatever k is, instead of k in one long pass).
+constexpr int64_t kGemvChain = 256;
+
+// The reference y[i] += alpha * x[i] for tables without an axpy kernel (a plain loop the compiler
+// vectorises for the baseline ISA; y never overlaps x here).
+#if defined(_MSC_VER)
+__declspec(noinline)
+#else
+__attribute__((noinline))  // inlined into the GEMV loop it lost its vectorisation (measured: 2x slower)
+#endif
+void axpy_ref(float alpha, const float* x, float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
 // One-row product (batch-1 inference): y[0, n) (+)= x . B with x = A's single row. No packing: each
 // element of B is read once, which is all a matrix-vector product can do. Threads split outputs.
 void gemv_f32(const KernelTable& t, bool ta, bool tb, int64_t n, int64_t k, const float* a, int64_t lda,
@@ -173,13 +190,14 @@ void gemv_f32(const KernelTable& t, bool ta, bool tb, int64_t n, int64_t k, cons
     for (int64_t p = 0; p < k; ++p) xs[p] = a[p * lda];
     x = xs.data();
   }
+  if (!tb && n == 1 && ldb == 1) tb = true, ldb = k;  // one contiguous column (a 1-D dot): a dot product
   if (tb) {  // B stored [n, k]: output j is the dot product of x with row j
     parallel_for(n, 1 + 131072 / (k + 1), [&](int64_t j0, int64_t j1) {
       for (int64_t j = j0; j < j1; ++j) {
         const float* bj = b + j * ldb;
         float d;
         if (!t.dot_f32(x, bj, k, &d)) {
-          double s = 0;
+          double s = 0;  // the reference: double accumulation, one rounding at the end
           for (int64_t p = 0; p < k; ++p) s += static_cast<double>(x[p]) * bj[p];
           d = static_cast<float>(s);
         }
@@ -190,13 +208,25 @@ void gemv_f32(const KernelTable& t, bool ta, bool tb, int64_t n, int64_t k, cons
     parallel_for(n, 1 + 131072 / (k + 1), [&](int64_t j0, int64_t j1) {
       float* yj = y + j0;
       const int64_t len = j1 - j0;
+      auto rows = [&](int64_t p0, int64_t p1) {  // yj += x[p] * B[p, j0:j1) for p in [p0, p1)
+        for (int64_t p = p0; p < p1; ++p) {
+          const float* bp = b + p * ldb + j0;
+          if (!t.axpy_f32(x[p], bp, yj, len)) axpy_ref(x[p], bp, yj, len);
+        }
+      };
       if (!accumulate)
         for (int64_t j = 0; j < len; ++j) yj[j] = 0.f;
-      for (int64_t p = 0; p < k; ++p) {
-        const float* bp = b + p * ldb + j0;
-        if (!t.axpy_f32(x[p], bp, yj, len))
-          for (int64_t j = 0; j < len; ++j) yj[j] += x[p] * bp[j];
+      rows(0, k < kGemvChain ? k : kGemvChain);  // the first block straight into y
+      if (k <= kGemvChain) return;
+      Buffer tot(sizeof(double) * static_cast<size_t>(len));
+      double* s = static_cast<double*>(tot.p);
+      for (int64_t j = 0; j < len; ++j) s[j] = yj[j];
+      for (int64_t p0 = kGemvChain; p0 < k; p0 += kGemvChain) {
+        for (int64_t j = 0; j < len; ++j) yj[j] = 0.f;
+        rows(p0, k - p0 < kGemvChain ? k : p0 + kGemvChain);
+        for (int64_t j = 0; j < len; ++j) s[j] += yj[j];
       }
+      for (int64_t j = 0; j < len; ++j) yj[j] = static_cast<float>(s[j]);
     });
   }
 }
@@ -221,6 +251,25 @@ void gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
       float* ci = c + i * ldc;
       for (int64_t j = 0; j < n; ++j) ci[j] = accumulate ? ci[j] + ct[j * m + i] : ct[j * m + i];
     }
+    return;
+  }
+  // Deep products: the driver adds each KC block's partial product into C in float32, so depth k
+  // would put k / KC roundings on every term. Chunks of kSplitK depth are computed one at a time
+  // into C and summed in double (a two-level blocked sum: at most KC + kSplitK / KC + 1 float32
+  // roundings per term, whatever k is); the extra pass over C costs 1 / kSplitK of the work.
+  if (k > kSplitK) {
+    Buffer tot(sizeof(double) * static_cast<size_t>(m * n));
+    double* s = static_cast<double*>(tot.p);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) s[i * n + j] = accumulate ? c[i * ldc + j] : 0.0;
+    for (int64_t p0 = 0; p0 < k; p0 += kSplitK) {
+      int64_t kk = k - p0 < kSplitK ? k - p0 : kSplitK;
+      gemm_f32(ta, tb, m, n, kk, ta ? a + p0 * lda : a + p0, lda, tb ? b + p0 : b + p0 * ldb, ldb, c, ldc, false);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) s[i * n + j] += c[i * ldc + j];
+    }
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = static_cast<float>(s[i * n + j]);
     return;
   }
   int threads = num_threads();
