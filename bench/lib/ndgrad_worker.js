@@ -145,27 +145,19 @@ const handlers = {
     const w3 = param([10, 1600], Math.sqrt(2 / 1600));
     const b3 = param([10], 0);
     const pool = { kernel: [2, 2], stride: [2, 2], poolType: 'max' };
-    const step = () =>
-      nd.tidy(() => {
-        const l = autograd.record(() => {
-          let h = nd.Convolution(x, w1, b1, { kernel: [3, 3], numFilter: 32 });
-          h = nd.Pooling(nd.relu(h), pool);
-          h = nd.Convolution(h, w2, b2, { kernel: [3, 3], numFilter: 64 });
-          h = nd.Pooling(nd.relu(h), pool);
-          return loss.f(nd.FullyConnected(h, w3, b3, { numHidden: 10 }));
-        });
-        l.backward();
-      });
-    // one step against the float64 reference
-    const got = { grads: {} };
-    nd.tidy(() => {
-      const l = autograd.record(() => {
+    const forward = () =>
+      autograd.record(() => {
         let h = nd.Convolution(x, w1, b1, { kernel: [3, 3], numFilter: 32 });
         h = nd.Pooling(nd.relu(h), pool);
         h = nd.Convolution(h, w2, b2, { kernel: [3, 3], numFilter: 64 });
         h = nd.Pooling(nd.relu(h), pool);
         return loss.f(nd.FullyConnected(h, w3, b3, { numHidden: 10 }));
       });
+    const step = () => nd.tidy(() => forward().backward());
+    // one step against the float64 reference
+    const got = { grads: {} };
+    nd.tidy(() => {
+      const l = forward();
       l.backward();
       got.loss = l.item();
       for (const [k, v] of Object.entries({ w1, b1, w2, b2, w3, b3 })) got.grads[k] = v.grad.toTypedArray();
