@@ -185,7 +185,8 @@ export function getSymbol(x: NDArray): Graph {
  * Ownership: the arrays given to `backward` (its output gradients, and `savedTensors` while it runs)
  * are handles ndgrad made for the pass and frees when the pass ends; the arrays `backward` returns
  * stay the caller's (ndgrad keeps its own reference to their data). What forward saved is held by
- * the recorded graph and freed with it.
+ * the recorded graph and freed with it. Keep what backward needs with saveForBackward, not on `this`:
+ * the graph holds the instance, so an output stored on it is only freed by dispose or tidy, never by GC.
  */
 export class Function {
   private used = false;
@@ -246,7 +247,7 @@ export class Function {
           inHandles,
           recorded.map((o) => handle(o, 'Function')),
           this.saved.map((a) => a.h),
-          (gradHandles: number[], savedHandles: number[]) => this.runBackward(gradHandles, savedHandles, inputs.length),
+          Function.backwardCallback(this, inputs.length),
         );
       } catch (e) {
         recorded.forEach((r, i) => r !== outs[i] && r.dispose()); // our views; the user's arrays stay theirs
@@ -257,6 +258,15 @@ export class Function {
       native.setRecording(prev);
       this.dropSaved(); // the graph holds what it needs (nothing, when nothing was recorded)
     }
+  }
+
+  // The graph holds this callback through a strong native reference until the graph is freed. Made
+  // outside apply, it closes over nothing but the instance and a count: a closure of apply's would
+  // share apply's scope (its `made`, `outs`, `recorded`) and so keep the outputs' JS objects, and
+  // through them the graph itself, alive for good when nobody disposes them (the GC backstop could
+  // never run). For the same reason backward's data belongs in saveForBackward, not on `this`.
+  private static backwardCallback(f: Function, numInputs: number) {
+    return (gradHandles: number[], savedHandles: number[]): number[] => f.runBackward(gradHandles, savedHandles, numInputs);
   }
 
   private runBackward(gradHandles: number[], savedHandles: number[], numInputs: number): number[] {

@@ -511,6 +511,34 @@ describe('GC backstop', () => {
     expect(made).toBe(4000);
     expect(left).toBe(0);
   });
+
+  // The graph holds the backward callback through a strong native reference, so a callback that
+  // could reach the output's JS object (through apply's closure) kept both alive for good.
+  test('forgotten outputs of a custom Function are released after a GC, with their graphs (child process with --expose-gc)', () => {
+    const script = `
+      const { nd, autograd } = require(${JSON.stringify(path.join(__dirname, 'fixtures', 'load-lib.js'))});
+      class Double extends autograd.Function {
+        forward(a) { return a.mul(2); }
+        backward(dy) { return dy.mul(2); }
+      }
+      const x = nd.ones([64]);
+      x.attachGrad();
+      const n0 = nd.memory().numArrays;
+      (function () { for (let i = 0; i < 500; i++) autograd.record(() => new Double().apply(x)); })();
+      const made = nd.memory().numArrays - n0;
+      (async () => {
+        for (let i = 0; i < 50 && nd.memory().numArrays > n0; i++) {
+          global.gc();
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        console.log(JSON.stringify({ made, left: nd.memory().numArrays - n0 }));
+      })();
+    `;
+    const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' });
+    const { made, left } = JSON.parse(out.trim().split('\n').pop()!);
+    expect(made).toBe(500);
+    expect(left).toBe(0);
+  });
 });
 
 // The value tidy returns (and what dispose/keep take) is walked with a visited set and an explicit
