@@ -917,6 +917,41 @@ describe('ops of the issue: forward semantics, validation and checkGradient', ()
 describe('custom Function: ownership and nested passes', () => {
   const mem = () => [nd.memory().numArrays, nd.memory().numBytes];
 
+  // API.md: a Function's backward is not recorded, so it has no second order; the gradient it gives
+  // under createGraph must then refuse to be differentiated, not act as a constant (next order 0).
+  test('createGraph through a Function gives its first order; differentiating that again is NOT_DIFFERENTIABLE', () => {
+    const m0 = mem();
+    nd.tidy(() => {
+      const x = nd.array([1, 2, 3]);
+      x.attachGrad();
+      class Cube extends autograd.Function {
+        forward(a: NDArray) {
+          this.saveForBackward(a);
+          return a.mul(a).mul(a);
+        }
+        backward(dy: NDArray) {
+          const [a] = this.savedTensors;
+          return dy.mul(a).mul(a).mul(3);
+        }
+      }
+      const y = autograd.record(() => new Cube().apply(x).add(x.mul(x)).sum());
+      const [g] = autograd.grad(y, x, null, { createGraph: true });
+      expect(arr(g)).toEqual([5, 16, 33]); // 3x^2 + 2x
+      const again = autograd.record(() => g.sum());
+      const e = errorOf(() => autograd.grad(again, x));
+      expect([e.code, e.message]).toEqual([
+        'NOT_DIFFERENTIABLE',
+        'backward: operator Function.backward is not differentiable (it has no gradient; it cannot be differentiated again)',
+      ]);
+      // a second order that does not pass through the Function is still fine
+      const z = autograd.record(() => x.mul(x).sum());
+      const [gz] = autograd.grad(z, x, null, { createGraph: true });
+      const [g2] = autograd.grad(autograd.record(() => gz.sum()), x);
+      expect(arr(g2)).toEqual([2, 2, 2]);
+    });
+    expect(mem()).toEqual(m0);
+  });
+
   test('arrays that Function.backward returns are not disposed: a constant, the input itself, a .grad', () => {
     const m0 = mem();
     const x = nd.array([1, 2]);

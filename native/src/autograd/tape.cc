@@ -142,6 +142,11 @@ const ops::OpDef& custom_op() {
   static const ops::OpDef def = {"_CustomFunction", "", "other", -1, nullptr, nullptr, nullptr, 0, 0, 0, 0};
   return def;
 }
+// What a Function's backward returned, as recorded under createGraph: it has no backward of its own.
+const ops::OpDef& custom_grad_op() {
+  static const ops::OpDef def = {"Function.backward", "", "other", -1, nullptr, nullptr, nullptr, 0, 0, 0, 0};
+  return def;
+}
 }  // namespace
 
 void record_custom(const std::vector<NDArray>& inputs, std::vector<NDArray>& outputs,
@@ -522,6 +527,29 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
         in_grads[k] = in_grads[k].plain();
         users.insert(in_grads[k].storage.get());
       }
+      // Function.backward runs unrecorded, so under createGraph its gradients would be constants whose
+      // next order is silently zero. Each is recorded instead as the output of a node with no backward
+      // that reads the Function's inputs: differentiating through it again is NOT_DIFFERENTIABLE.
+      if (create_graph)
+        for (size_t k = 0; k < in_grads.size(); ++k) {
+          if (!in_grads[k].defined() || !need[k]) continue;
+          static const ops::Attrs kNone;
+          ops::OpCall c;
+          c.op = &custom_grad_op();
+          c.attrs = &kNone;
+          c.training = train_mode;
+          for (size_t j = 0; j < n.inputs.size(); ++j) {
+            NDArray in;  // only the edge is recorded (the op saves nothing)
+            in.shape = n.in_shapes[j];
+            in.dtype = n.in_dtypes[j];
+            in.node = n.inputs[j].node;
+            in.out_index = n.inputs[j].index;
+            c.inputs.push_back(std::move(in));
+          }
+          c.outputs.push_back(in_grads[k]);
+          record(c);
+          in_grads[k] = c.outputs[0];
+        }
     } else {
       if (n.op->flags & ops::kNoGrad) continue;  // zero gradient: nothing flows on
       if (!n.op->backward)
