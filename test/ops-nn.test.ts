@@ -210,6 +210,22 @@ describe('Pooling', () => {
     expect(code(() => nd.Pooling(x, { kernel: [2, 2], poolType: 'lp' as any }))).toMatch(/^BAD_ARGUMENT/);
     expect(code(() => nd.Pooling(x, { kernel: [5, 5] }))).toMatch(/^SHAPE_MISMATCH/);
   });
+  // pad < kernel is the only bound on a kernel, so kernel * kernel can pass int64 (it wrapped: avg gave the sum)
+  test('avg pooling divides by the true window area when kernel * kernel passes int64', () => {
+    const K = 4.5e15;
+    const y = nd.Pooling(nd.ones([1, 1, 4, 4], { dtype: 'float64' }), { kernel: [K, K], pad: K - 1, stride: K, poolType: 'avg' });
+    const got = y.toArray().flat(3) as number[];
+    [1, 3, 3, 9].forEach((n, i) => expect(got[i] / (n / (K * K))).toBeCloseTo(1, 12));
+  });
+  // a huge stride puts the last 'full' window past the padded data: its area is 0, not a product of
+  // negative lengths (signed overflow, caught by the sanitizer run)
+  test("a 'full' convention window past the padded data is empty and gives 0", () => {
+    for (const poolType of ['max', 'avg', 'sum'] as const)
+      for (const countIncludePad of [true, false])
+        expect(
+          nd.Pooling(nd.ones([1, 1, 4, 4]), { kernel: [2, 2], stride: 4.5e15, poolingConvention: 'full', poolType, countIncludePad }).toArray(),
+        ).toEqual([[[[poolType === 'sum' ? 4 : 1, 0], [0, 0]]]]);
+  });
 });
 
 describe('BatchNorm', () => {

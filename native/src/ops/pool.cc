@@ -84,18 +84,22 @@ PGeo pgeo(const char* op, const Attrs& at, const Shape& xs) {
 // inside its own plane.
 template <class F>
 void windows(const PGeo& g, const F& fn) {
-  int64_t per_plane = g.OH * g.OW * g.kh * g.kw + 1;
+  // kernel and pad bound each other (pad < kernel), not the data, so a window's area and the work
+  // per plane can pass int64: saturating products here, and window areas in double below.
+  int64_t per_plane = mul_dims(mul_dims(mul_dims(g.OH, g.OW), g.kh), g.kw);
+  per_plane = per_plane == INT64_MAX ? per_plane : per_plane + 1;
   parallel_for(g.N * g.C, 1 + 32768 / per_plane, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p)
       for (int64_t oh = 0; oh < g.OH; ++oh)
         for (int64_t ow = 0; ow < g.OW; ++ow) {
           int64_t hs = oh * g.sh - g.ph, ws = ow * g.sw - g.pw;
           int64_t he = std::min(hs + g.kh, g.H + g.ph), we = std::min(ws + g.kw, g.W + g.pw);
-          int64_t pool_size = (he - hs) * (we - ws);
+          // a 'full' convention's last window may start past the padded data: it is then empty
+          auto len = [](int64_t a, int64_t b) { return static_cast<double>(std::max<int64_t>(b - a, 0)); };
           int64_t h0 = std::max<int64_t>(hs, 0), w0 = std::max<int64_t>(ws, 0);
           int64_t h1 = std::min(he, g.H), w1 = std::min(we, g.W);
-          int64_t cnt = g.include_pad ? pool_size : (h1 - h0) * (w1 - w0);
-          double div = g.type == kAvg ? static_cast<double>(std::max<int64_t>(cnt, 1)) : 1.0;
+          double cnt = g.include_pad ? len(hs, he) * len(ws, we) : len(h0, h1) * len(w0, w1);
+          double div = g.type == kAvg ? std::max(cnt, 1.0) : 1.0;
           fn(p, (p * g.OH + oh) * g.OW + ow, h0, h1, w0, w1, div);
         }
   });
