@@ -202,14 +202,14 @@ export class NDArray {
   at(i: number): NDArray {
     return invoke('at', [this], { index: i });
   }
-  astype(dtype: DType): NDArray {
-    return invoke('astype', [this], { dtype });
+  astype(dtype: DType, opts?: OutOption): NDArray {
+    return invoke('astype', [this], { dtype }, options(opts, 'astype').out);
   }
   copy(): NDArray {
     return invoke('copy', [this]);
   }
-  asType(dtype: DType): NDArray {
-    return this.astype(dtype);
+  asType(dtype: DType, opts?: OutOption): NDArray {
+    return this.astype(dtype, opts);
   }
 
   // ---- in place (MXNet's x[:] = v, +=, -=, *=, /=) ----

@@ -71,7 +71,7 @@ export function dot(a: NDArray, b: NDArray, opts: { transposeA?: boolean; transp
 export function reshape(x: NDArray, shape: number[], opts?: OutOption): NDArray {
   return invoke('reshape', [x], { shape }, options(opts, 'reshape').out);
 }
-export function transpose(x: NDArray, axes?: number[], opts?: OutOption): NDArray {
+export function transpose(x: NDArray, axes?: number[] | null, opts?: OutOption): NDArray {
   return invoke('transpose', [x], { axes: axes ?? null }, options(opts, 'transpose').out);
 }
 export function expandDims(x: NDArray, axis: number, opts?: OutOption): NDArray {
@@ -107,13 +107,13 @@ declare module './ndarray' {
     pow(b: Operand, opts?: OutOption): NDArray;
     clip(aMin: number | null, aMax: number | null, opts?: OutOption): NDArray;
     dot(b: NDArray, opts?: { transposeA?: boolean; transposeB?: boolean } & OutOption): NDArray;
-    transpose(axes?: number[]): NDArray;
+    transpose(axes?: number[] | null, opts?: OutOption): NDArray;
     T: NDArray;
-    expandDims(axis: number): NDArray;
-    squeeze(axis?: number | number[]): NDArray;
-    flatten(): NDArray;
-    broadcastTo(shape: number[]): NDArray;
-    broadcastLike(y: NDArray): NDArray;
+    expandDims(axis: number, opts?: OutOption): NDArray;
+    squeeze(axis?: number | number[] | null, opts?: OutOption): NDArray;
+    flatten(opts?: OutOption): NDArray;
+    broadcastTo(shape: number[], opts?: OutOption): NDArray;
+    broadcastLike(y: NDArray, opts?: OutOption): NDArray;
   }
 }
 type MethodsOf<T> = { [K in keyof T]: (opts?: OutOption) => NDArray };
@@ -139,26 +139,26 @@ proto.clip = function (this: NDArray, a: number | null, b: number | null, opts?:
 proto.dot = function (this: NDArray, b: NDArray, opts?: any) {
   return dot(this, b, opts);
 };
-proto.transpose = function (this: NDArray, axes?: number[]) {
-  return transpose(this, axes);
+proto.transpose = function (this: NDArray, axes?: number[], opts?: OutOption) {
+  return transpose(this, axes, opts);
 };
 Object.defineProperty(proto, 'T', {
   get(this: NDArray) {
     return transpose(this);
   },
 });
-proto.expandDims = function (this: NDArray, axis: number) {
-  return expandDims(this, axis);
+proto.expandDims = function (this: NDArray, axis: number, opts?: OutOption) {
+  return expandDims(this, axis, opts);
 };
-proto.squeeze = function (this: NDArray, axis?: number | number[]) {
-  return squeeze(this, axis);
+proto.squeeze = function (this: NDArray, axis?: number | number[], opts?: OutOption) {
+  return squeeze(this, axis, opts);
 };
-proto.flatten = function (this: NDArray) {
-  return flatten(this);
+proto.flatten = function (this: NDArray, opts?: OutOption) {
+  return flatten(this, opts);
 };
-proto.broadcastTo = function (this: NDArray, shape: number[]) {
-  return broadcastTo(this, shape);
+proto.broadcastTo = function (this: NDArray, shape: number[], opts?: OutOption) {
+  return broadcastTo(this, shape, opts);
 };
-proto.broadcastLike = function (this: NDArray, y: NDArray) {
-  return broadcastLike(this, y);
+proto.broadcastLike = function (this: NDArray, y: NDArray, opts?: OutOption) {
+  return broadcastLike(this, y, opts);
 };

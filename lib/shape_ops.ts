@@ -68,7 +68,7 @@ function sliceList(v: SliceIndex[], what: string): { vals: number[]; none: numbe
  * x[begin_i:end_i:step_i] per axis (MXNet slice): lists may be shorter than ndim, `null` means the
  * whole axis, negative indices count from the end, out-of-range bounds clamp (Python semantics).
  */
-export function slice(x: NDArray, begin: SliceIndex[], end: SliceIndex[], step?: SliceIndex[], opts?: OutOption): NDArray {
+export function slice(x: NDArray, begin: SliceIndex[], end: SliceIndex[], step?: SliceIndex[] | null, opts?: OutOption): NDArray {
   const out = options(opts, 'slice').out;
   const b = sliceList(begin, 'begin');
   const e = sliceList(end, 'end');
@@ -126,12 +126,12 @@ export function batchDot(
 
 declare module './ndarray' {
   interface NDArray {
-    swapAxes(dim1: number, dim2: number): NDArray;
-    tile(reps: number | number[]): NDArray;
+    swapAxes(dim1: number, dim2: number, opts?: OutOption): NDArray;
+    tile(reps: number | number[], opts?: OutOption): NDArray;
     repeat(repeats: number, opts?: { axis?: number | null }): NDArray;
-    flip(axis: number | number[]): NDArray;
-    slice(begin: SliceIndex[], end: SliceIndex[], step?: SliceIndex[]): NDArray;
-    sliceAxis(axis: number, begin: number, end: number | null): NDArray;
+    flip(axis: number | number[], opts?: OutOption): NDArray;
+    slice(begin: SliceIndex[], end: SliceIndex[], step?: SliceIndex[] | null, opts?: OutOption): NDArray;
+    sliceAxis(axis: number, begin: number, end: number | null, opts?: OutOption): NDArray;
     take(indices: NDArray, opts?: { axis?: number }): NDArray;
     pick(index: NDArray, opts?: { axis?: number; keepdims?: boolean }): NDArray;
     oneHot(depth: number, opts?: { onValue?: number; offValue?: number; dtype?: DType }): NDArray;
@@ -140,23 +140,23 @@ declare module './ndarray' {
 }
 
 const proto = NDArray.prototype as any;
-proto.swapAxes = function (this: NDArray, a: number, b: number) {
-  return swapAxes(this, a, b);
+proto.swapAxes = function (this: NDArray, a: number, b: number, opts?: OutOption) {
+  return swapAxes(this, a, b, opts);
 };
-proto.tile = function (this: NDArray, reps: number | number[]) {
-  return tile(this, reps);
+proto.tile = function (this: NDArray, reps: number | number[], opts?: OutOption) {
+  return tile(this, reps, opts);
 };
 proto.repeat = function (this: NDArray, repeats: number, opts?: { axis?: number | null }) {
   return repeat(this, repeats, opts);
 };
-proto.flip = function (this: NDArray, axis: number | number[]) {
-  return flip(this, axis);
+proto.flip = function (this: NDArray, axis: number | number[], opts?: OutOption) {
+  return flip(this, axis, opts);
 };
-proto.slice = function (this: NDArray, begin: SliceIndex[], end: SliceIndex[], step?: SliceIndex[]) {
-  return slice(this, begin, end, step);
+proto.slice = function (this: NDArray, begin: SliceIndex[], end: SliceIndex[], step?: SliceIndex[], opts?: OutOption) {
+  return slice(this, begin, end, step, opts);
 };
-proto.sliceAxis = function (this: NDArray, axis: number, begin: number, end: number | null) {
-  return sliceAxis(this, axis, begin, end);
+proto.sliceAxis = function (this: NDArray, axis: number, begin: number, end: number | null, opts?: OutOption) {
+  return sliceAxis(this, axis, begin, end, opts);
 };
 proto.take = function (this: NDArray, indices: NDArray, opts?: { axis?: number }) {
   return take(this, indices, opts);

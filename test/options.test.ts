@@ -136,6 +136,37 @@ describe('a misspelled option is BAD_ARGUMENT naming the op, the key and the clo
   });
 });
 
+// A method whose op takes options passes its trailing options object on: `x.flatten({ out })` ignored
+// `out` (a new array came back, out unwritten) and `x.transpose(axes, { axs })` ignored the typo.
+describe('a method passes its trailing options to its op', () => {
+  const m = nd.ones([2, 2]);
+  const METHODS: [string, (o: object) => unknown, number[], string][] = [
+    ['transpose', (o) => m.transpose([1, 0], o), [2, 2], 'float32'],
+    ['expandDims', (o) => m.expandDims(0, o), [1, 2, 2], 'float32'],
+    ['squeeze', (o) => m.squeeze(null, o), [2, 2], 'float32'],
+    ['flatten', (o) => m.flatten(o), [2, 2], 'float32'],
+    ['broadcastTo', (o) => m.broadcastTo([2, 2], o), [2, 2], 'float32'],
+    ['broadcastLike', (o) => m.broadcastLike(m, o), [2, 2], 'float32'],
+    ['swapAxes', (o) => m.swapAxes(0, 1, o), [2, 2], 'float32'],
+    ['tile', (o) => m.tile([1], o), [2, 2], 'float32'],
+    ['flip', (o) => m.flip(0, o), [2, 2], 'float32'],
+    ['slice', (o) => m.slice([0], [1], null, o), [1, 2], 'float32'],
+    ['sliceAxis', (o) => m.sliceAxis(0, 0, 1, o), [1, 2], 'float32'],
+    ['astype', (o) => m.astype('float64', o), [2, 2], 'float64'],
+    ['asType', (o) => m.asType('float64', o), [2, 2], 'float64'],
+  ];
+  test.each(METHODS)('%s writes `out`', (_name, call, shape, dtype) => {
+    const out = nd.full(shape, 7, { dtype: dtype as any });
+    expect(call({ out })).toBe(out);
+    expect(out.toTypedArray().every((v) => v === 1)).toBe(true);
+  });
+  test.each(METHODS)('%s refuses a misspelled key', (name, call) => {
+    const e = errorOf(() => call({ ot: 1 }));
+    expect(e.code).toBe('BAD_ARGUMENT');
+    expect(e.message).toMatch(new RegExp(`^${name === 'asType' ? 'astype' : name}: unknown option 'ot'`));
+  });
+});
+
 describe('the native op schema rejects an undeclared attribute of every op, internal ones included', () => {
   const native = nd._native;
   test.each(table.map((op, i) => [op.name, i] as [string, number]))('%s', (name, i) => {
