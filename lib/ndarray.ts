@@ -298,7 +298,9 @@ export function options<T extends object>(
   keys: string | ReadonlySet<string> = op,
 ): Partial<T> {
   if (opts === undefined || opts === null) return {};
-  if (typeof opts !== 'object' || Array.isArray(opts) || opts instanceof NDArray || ArrayBuffer.isView(opts))
+  // a Map, Date, boxed number... has no enumerable keys, so its "options" would be silently ignored
+  if (typeof opts !== 'object' || Array.isArray(opts) || opts instanceof NDArray || ArrayBuffer.isView(opts) ||
+      Object.prototype.toString.call(opts) !== '[object Object]')
     throw new NDArrayError(`${op}: options must be an object, got ${describeValue(opts)}`, 'BAD_ARGUMENT');
   const allowed = typeof keys === 'string' ? opOptionKeys(keys) : keys;
   for (const k in opts) if (!allowed.has(k)) throw unknownOption(op, k, allowed);

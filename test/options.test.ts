@@ -167,6 +167,13 @@ describe('a method passes its trailing options to its op', () => {
   });
 });
 
+// A Map (a Python dict's look-alike) has no enumerable keys: nd.sum(x, new Map([['axis', 1]])) summed everything.
+test('options that are not a plain object (Map, Set, Date, boxed value) are BAD_ARGUMENT', () => {
+  for (const o of [new Map([['axis', 1]]), new Set(['axis']), new Date(0), Object(1), new Error('axis')])
+    expect(errorOf(() => nd.sum(x, o as any)).message).toMatch(/^sum: options must be an object/);
+  expect(nd.sum(x, Object.assign(Object.create(null), { axis: 1 })).shape).toEqual([2]);
+});
+
 describe('the native op schema rejects an undeclared attribute of every op, internal ones included', () => {
   const native = nd._native;
   test.each(table.map((op, i) => [op.name, i] as [string, number]))('%s', (name, i) => {
