@@ -272,7 +272,8 @@ export function describeValue(x: unknown): string {
   if (Array.isArray(x)) return 'an array';
   if (typeof x === 'number') return `the number ${x}`;
   if (typeof x === 'string') return `the string '${x.length > 20 ? x.slice(0, 20) + '…' : x}'`;
-  return typeof x;
+  const tag = typeof x === 'object' ? Object.prototype.toString.call(x).slice(8, -1) : '';
+  return tag && tag !== 'Object' ? `a ${tag}` : typeof x;
 }
 
 /** @internal the native handle of x; BAD_ARGUMENT naming the op if x is not an NDArray */
