@@ -492,11 +492,15 @@ describe('memory limit (nd.setMemoryLimit, NDGRAD_MEMORY_LIMIT)', () => {
 });
 
 describe('GC backstop', () => {
-  test('forgotten arrays are released after a GC (child process with --expose-gc)', () => {
+  // Runs `setup`, then `makeGarbage` in a function scope (its arrays unreachable afterwards), then
+  // GCs until the count is back (or 50 tries) in a child with --expose-gc: how many arrays were made
+  // and how many are left.
+  function gcChild(setup: string, makeGarbage: string): { made: number; left: number } {
     const script = `
-      const { nd } = require(${JSON.stringify(path.join(__dirname, 'fixtures', 'load-lib.js'))});
+      const { nd, autograd } = require(${JSON.stringify(path.join(__dirname, 'fixtures', 'load-lib.js'))});
+      ${setup}
       const n0 = nd.memory().numArrays;
-      (function () { for (let i = 0; i < 2000; i++) nd.ones([64]).add(1); })();
+      (function () { ${makeGarbage} })();
       const made = nd.memory().numArrays - n0;
       (async () => {
         for (let i = 0; i < 50 && nd.memory().numArrays > n0; i++) {
@@ -507,7 +511,11 @@ describe('GC backstop', () => {
       })();
     `;
     const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' });
-    const { made, left } = JSON.parse(out.trim().split('\n').pop()!);
+    return JSON.parse(out.trim().split('\n').pop()!);
+  }
+
+  test('forgotten arrays are released after a GC (child process with --expose-gc)', () => {
+    const { made, left } = gcChild('', 'for (let i = 0; i < 2000; i++) nd.ones([64]).add(1);');
     expect(made).toBe(4000);
     expect(left).toBe(0);
   });
@@ -515,27 +523,14 @@ describe('GC backstop', () => {
   // The graph holds the backward callback through a strong native reference, so a callback that
   // could reach the output's JS object (through apply's closure) kept both alive for good.
   test('forgotten outputs of a custom Function are released after a GC, with their graphs (child process with --expose-gc)', () => {
-    const script = `
-      const { nd, autograd } = require(${JSON.stringify(path.join(__dirname, 'fixtures', 'load-lib.js'))});
+    const setup = `
       class Double extends autograd.Function {
         forward(a) { return a.mul(2); }
         backward(dy) { return dy.mul(2); }
       }
       const x = nd.ones([64]);
-      x.attachGrad();
-      const n0 = nd.memory().numArrays;
-      (function () { for (let i = 0; i < 500; i++) autograd.record(() => new Double().apply(x)); })();
-      const made = nd.memory().numArrays - n0;
-      (async () => {
-        for (let i = 0; i < 50 && nd.memory().numArrays > n0; i++) {
-          global.gc();
-          await new Promise((r) => setTimeout(r, 5));
-        }
-        console.log(JSON.stringify({ made, left: nd.memory().numArrays - n0 }));
-      })();
-    `;
-    const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' });
-    const { made, left } = JSON.parse(out.trim().split('\n').pop()!);
+      x.attachGrad();`;
+    const { made, left } = gcChild(setup, 'for (let i = 0; i < 500; i++) autograd.record(() => new Double().apply(x));');
     expect(made).toBe(500);
     expect(left).toBe(0);
   });
