@@ -1,6 +1,7 @@
 import * as autograd from './autograd';
 import { NDArrayError } from './errors';
 import * as nda from './ndarray';
+import * as creation from './creation';
 import * as opsModule from './ops';
 import { shapeOps } from './shape_ops';
 import { nnOps } from './nn_ops';
@@ -31,15 +32,15 @@ export const nd = {
   astype: opsModule.astype,
   Dropout: nnModule.Dropout,
   FullyConnected: nnModule.FullyConnected,
-  array: nda.array,
-  zeros: nda.zeros,
-  ones: nda.ones,
-  full: nda.full,
-  arange: nda.arange,
-  eye: nda.eye,
-  zerosLike: nda.zerosLike,
-  onesLike: nda.onesLike,
-  random: nda.random,
+  array: creation.array,
+  zeros: creation.zeros,
+  ones: creation.ones,
+  full: creation.full,
+  arange: creation.arange,
+  eye: creation.eye,
+  zerosLike: creation.zerosLike,
+  onesLike: creation.onesLike,
+  random: creation.random,
   tidy: nda.tidy,
   keep: nda.keep,
   dispose: nda.dispose,
