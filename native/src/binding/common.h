@@ -1,0 +1,128 @@
+// The binding's shared parts: the per-environment handle table, argument readers, the JS/C++
+// boundary every export goes through, and option/array-list conversion. Every binding file includes
+// this header first, so all of them see napi.h with the same settings.
+// While an environment is torn down, node-addon-api's Napi::Error for a failed call must not itself
+// abort (it wraps the pending termination in an object, which fails): see the boundary below.
+#pragma once
+#define NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
+#include <napi.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "../core/ndarray.h"
+#include "../ops/op.h"
+
+namespace ndgrad {
+namespace binding {
+
+// Live handles of every environment (nd.memory().numArrays).
+extern std::atomic<int64_t> g_live_arrays;
+
+// Handles are slot indices tagged with a generation, so a stale handle (disposed, then its slot
+// reused) is recognised instead of touching someone else's array.
+inline constexpr uint32_t kIndexBits = 22;
+inline constexpr uint32_t kIndexMask = (1u << kIndexBits) - 1;
+inline constexpr uint32_t kGenMask = (1u << (31 - kIndexBits)) - 1;
+inline constexpr int64_t kReportChunk = 1 << 20;  // report native bytes to V8 in 1 MiB steps
+inline constexpr uint32_t kMaxAttrList = 1 << 16;  // entries of a list-valued option
+
+struct Slot {
+  NDArray array;
+  uint32_t gen = 0;
+  bool live = false;
+};
+
+struct EnvData {
+  std::vector<Slot> slots;
+  std::vector<uint32_t> free_ids;
+  Napi::FunctionReference error_class;
+  Napi::Reference<Napi::Float64Array> meta;  // [dtype, ndim, dims...] of the last result
+  double* meta_data = nullptr;
+  size_t meta_len = 0;
+  int64_t held_bytes = 0, reported_bytes = 0;
+  ~EnvData() {
+    for (auto& s : slots)
+      if (s.live) g_live_arrays.fetch_sub(1);
+  }
+};
+
+inline EnvData& data(Napi::Env env) { return *env.GetInstanceData<EnvData>(); }
+
+// ---- the handle table ----
+int32_t put(Napi::Env env, NDArray a);
+Slot* find(Napi::Env env, int32_t h);
+NDArray& get(Napi::Env env, const Napi::Value& v);   // DISPOSED for a stale handle
+void release(Napi::Env env, int32_t h);              // disposing twice is harmless
+void write_meta(Napi::Env env, const NDArray& a);
+// A result handed to JS; `op` names the op in the error for a rank JS cannot describe.
+int32_t put_result(Napi::Env env, NDArray a, const char* op = "array");
+
+// Argument accessors: a JS value of the wrong type is BAD_ARGUMENT naming the entry point, never a
+// Napi type error or a crash (Napi's As<T>() does not check).
+int32_t int_arg(const Napi::Value& v, const char* what);
+double number_arg(const Napi::Value& v, const char* what);
+Napi::Array array_arg(const Napi::Value& v, const char* what);
+std::string string_arg(const Napi::Value& v, const char* what);
+
+// ---- conversion ----
+const ops::OpDef& op_by_id(const Napi::Value& v);
+ops::Attrs to_attrs(const Napi::Value& v);
+// `handles` (optional) receives the handle read for each element, so callers never read the list twice.
+std::vector<NDArray> arrays_of(Napi::Env env, const Napi::Value& v, bool allow_missing = false,
+                               std::vector<int32_t>* handles = nullptr);
+Napi::Value handles_of(Napi::Env env, std::vector<NDArray>& arrays);
+
+// ---- the JS/C++ boundary ----
+// Called inside a catch block: hands the exception in flight to JS. Never throws.
+void throw_current(napi_env env) noexcept;
+
+// Every entry point runs inside this: ndgrad::Error becomes NDArrayError; JS exceptions pass through.
+template <class F>
+Napi::Value guarded(const Napi::CallbackInfo& info, F&& f) noexcept {
+  Napi::Env env = info.Env();
+  try {
+    return f(env);
+  } catch (...) {
+    throw_current(env);
+    return Napi::Value();
+  }
+}
+
+using EntryFn = Napi::Value (*)(const Napi::CallbackInfo&);
+
+// The napi_callback of every export (instead of node-addon-api's wrapper, whose rethrow of a
+// Napi::Error can itself throw while the environment is torn down).
+template <EntryFn F>
+napi_value boundary(napi_env env, napi_callback_info cbinfo) noexcept {
+  try {
+    Napi::CallbackInfo info(env, cbinfo);
+    return F(info);
+  } catch (...) {
+    throw_current(env);
+    return nullptr;
+  }
+}
+
+
+#define ENTRY(name) Napi::Value name(const Napi::CallbackInfo& info) { return guarded(info, [&](Napi::Env env) -> Napi::Value
+#define END_ENTRY ); }
+
+// Entry points of autograd (autograd_entries.cc).
+Napi::Value SetRecording(const Napi::CallbackInfo& info);
+Napi::Value SetTraining(const Napi::CallbackInfo& info);
+Napi::Value IsRecording(const Napi::CallbackInfo& info);
+Napi::Value IsTraining(const Napi::CallbackInfo& info);
+Napi::Value MarkVariables(const Napi::CallbackInfo& info);
+Napi::Value DropGrad(const Napi::CallbackInfo& info);
+Napi::Value FreshGrad(const Napi::CallbackInfo& info);
+Napi::Value InGraph(const Napi::CallbackInfo& info);
+Napi::Value Detach(const Napi::CallbackInfo& info);
+Napi::Value Backward(const Napi::CallbackInfo& info);
+Napi::Value Grad(const Napi::CallbackInfo& info);
+Napi::Value Symbol(const Napi::CallbackInfo& info);
+Napi::Value CustomRecord(const Napi::CallbackInfo& info);
+
+}  // namespace binding
+}  // namespace ndgrad
