@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -231,10 +230,9 @@ using NodePtr = std::shared_ptr<Node>;
 
 thread_local uint64_t t_epoch = 0;
 
-// Every node reachable from the heads, latest first (a node is always newer than its inputs).
-// Marks them with a fresh epoch (`visit`) and their position (`order_index`).
-// `prior` (optional) receives each node's previous `order_index`, for a pass that must give them back.
-std::vector<NodePtr> collect(const std::vector<NDArray>& heads, std::vector<size_t>* prior = nullptr) {
+}  // namespace
+
+std::vector<std::shared_ptr<Node>> reachable_nodes(const std::vector<NDArray>& heads, std::vector<size_t>* prior) {
   std::vector<NodePtr> order;
   uint64_t epoch = ++t_epoch;
   std::vector<Node*> stack;
@@ -262,6 +260,9 @@ std::vector<NodePtr> collect(const std::vector<NDArray>& heads, std::vector<size
   for (size_t i = 0; i < order.size(); ++i) order[i]->order_index = i;
   return order;
 }
+
+namespace {
+
 
 // A gradient being summed. `owned`: the array was allocated by the sum itself, so later
 // contributions may be added in place (never under createGraph, where the sum is recorded).
@@ -387,7 +388,7 @@ std::vector<NDArray> run(const std::vector<NDArray>& heads, const std::vector<ND
   std::vector<NodePtr> order;
   PassScope pass;  // declared after `order`, so it gives the indices back while the nodes are held
   const bool nested = t_pass_depth > 1;
-  order = collect(heads, nested ? &pass.prior : nullptr);
+  order = reachable_nodes(heads, nested ? &pass.prior : nullptr);
   if (nested) pass.order = &order;
   const uint64_t epoch = t_epoch;
   // A pass started inside Function.backward (the only user code a pass runs) that reaches the graph
@@ -654,113 +655,6 @@ std::vector<NDArray> grad(const std::vector<NDArray>& heads, const std::vector<N
                           bool train_mode) {
   if (variables.empty()) fail(code::BAD_ARGUMENT, "grad: variables cannot be an empty list");
   return run(heads, head_grads, &variables, retain_graph, create_graph, train_mode);
-}
-
-namespace {
-
-std::string json_escape(const std::string& s) {
-  std::string r;
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') r += '\\';
-    r += ch;
-  }
-  return r;
-}
-
-std::string attr_json(const ops::AttrValue& v) {
-  std::ostringstream os;
-  switch (v.kind) {
-    case ops::AttrValue::None: return "null";
-    case ops::AttrValue::Number: os << v.num; return os.str();
-    case ops::AttrValue::Bool: return v.num != 0 ? "true" : "false";
-    case ops::AttrValue::String: return "\"" + json_escape(v.str) + "\"";
-    case ops::AttrValue::Numbers:
-      os << "[";
-      for (size_t i = 0; i < v.nums.size(); ++i) os << (i ? "," : "") << v.nums[i];
-      os << "]";
-      return os.str();
-  }
-  return "null";
-}
-
-struct GraphNode {
-  std::string op;
-  std::string attrs;
-  std::vector<int> inputs;
-  Shape shape;
-};
-
-std::vector<GraphNode> build_graph(const NDArray& a) {
-  if (!in_graph(a))
-    fail(code::NOT_RECORDED, "getSymbol: the array of shape ", shape_str(a.shape),
-         " is not part of a computation graph. Did you forget to turn on recording (autograd.record())?");
-  std::vector<NodePtr> order = collect({a});
-  std::reverse(order.begin(), order.end());  // oldest first, so inputs get ids first
-  std::vector<GraphNode> out;
-  std::unordered_map<Node*, int> first_id;
-  for (auto& np : order) {
-    Node& n = *np;
-    if (n.is_variable) {
-      first_id[&n] = static_cast<int>(out.size());
-      out.push_back(GraphNode{"variable", "{}", {}, n.out_shapes[0]});
-      continue;
-    }
-    GraphNode g;
-    g.op = n.op ? n.op->name : "?";
-    std::string at = "{";
-    for (size_t i = 0; i < n.attrs.items().size(); ++i) {
-      auto& kv = n.attrs.items()[i];
-      at += (i ? "," : "") + std::string("\"") + json_escape(kv.first) + "\":" + attr_json(kv.second);
-    }
-    g.attrs = at + "}";
-    for (size_t k = 0; k < n.inputs.size(); ++k) {
-      const Edge& e = n.inputs[k];
-      if (e.node) {
-        // Multi-output nodes: outputs k>0 share the node; we reference the node's first id.
-        g.inputs.push_back(first_id[e.node.get()]);
-      } else {
-        g.inputs.push_back(static_cast<int>(out.size()));
-        out.push_back(GraphNode{"constant", "{}", {}, n.in_shapes[k]});
-      }
-    }
-    g.shape = n.out_shapes.empty() ? Shape() : n.out_shapes[0];
-    first_id[&n] = static_cast<int>(out.size());
-    out.push_back(std::move(g));
-  }
-  return out;
-}
-
-}  // namespace
-
-std::string symbol_json(const NDArray& a) {
-  std::vector<GraphNode> g = build_graph(a);
-  std::ostringstream os;
-  os << "{\"nodes\":[";
-  for (size_t i = 0; i < g.size(); ++i) {
-    os << (i ? "," : "") << "{\"id\":" << i << ",\"op\":\"" << json_escape(g[i].op) << "\",\"attrs\":" << g[i].attrs
-       << ",\"inputs\":[";
-    for (size_t k = 0; k < g[i].inputs.size(); ++k) os << (k ? "," : "") << g[i].inputs[k];
-    os << "],\"shape\":[";
-    for (size_t k = 0; k < g[i].shape.size(); ++k) os << (k ? "," : "") << g[i].shape[k];
-    os << "]}";
-  }
-  os << "]}";
-  return os.str();
-}
-
-std::string symbol_dot(const NDArray& a) {
-  std::vector<GraphNode> g = build_graph(a);
-  std::ostringstream os;
-  os << "digraph ndgrad {\n  rankdir=BT;\n";
-  for (size_t i = 0; i < g.size(); ++i) {
-    const char* shape = g[i].op == "variable" ? "ellipse" : g[i].op == "constant" ? "plaintext" : "box";
-    os << "  n" << i << " [label=\"" << json_escape(g[i].op) << "\\n" << shape_str(g[i].shape) << "\", shape=" << shape
-       << "];\n";
-  }
-  for (size_t i = 0; i < g.size(); ++i)
-    for (int in : g[i].inputs) os << "  n" << in << " -> n" << i << ";\n";
-  os << "}\n";
-  return os.str();
 }
 
 }  // namespace autograd

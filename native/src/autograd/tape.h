@@ -106,6 +106,13 @@ std::vector<NDArray> grad(const std::vector<NDArray>& heads, const std::vector<N
                           bool train_mode);
 
 // The recorded history of `a`: JSON ({nodes:[{id, op, attrs, inputs, shape}]}) or Graphviz source.
+// Every node reachable from the heads, latest first (a node is always newer than its inputs); marks
+// them with a fresh epoch (`visit`) and their position (`order_index`). `prior` (optional) receives
+// each node's previous `order_index`, for a pass that must give them back.
+std::vector<std::shared_ptr<Node>> reachable_nodes(const std::vector<NDArray>& heads,
+                                                   std::vector<size_t>* prior = nullptr);
+
+// getSymbol (export.cc)
 std::string symbol_json(const NDArray& a);
 std::string symbol_dot(const NDArray& a);
 
