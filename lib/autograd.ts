@@ -56,22 +56,25 @@ function scoped<T>(rec: boolean | null, train: boolean | null, fn: (() => T) | u
   return result;
 }
 
+// record and pause: (fn, opts?) or (opts?) for the `using` form; trainMode defaults to the recording flag.
+function recordingScope(rec: boolean, name: 'record' | 'pause', a: any, b: { trainMode?: boolean } | undefined): any {
+  const optsFirst = a !== undefined && a !== null && typeof a === 'object';
+  const train = options(optsFirst ? a : b, name, SCOPE_KEYS).trainMode ?? rec;
+  return scoped(rec, train, optsFirst ? undefined : a, name);
+}
+
 export function record(): StateScope;
 export function record<T>(fn: () => T, opts?: { trainMode?: boolean }): T;
 export function record(opts: { trainMode?: boolean }): StateScope;
 export function record(a?: any, b?: { trainMode?: boolean }): any {
-  if (a !== undefined && a !== null && typeof a === 'object')
-    return scoped(true, options(a, 'record', SCOPE_KEYS).trainMode ?? true, undefined, 'record');
-  return scoped(true, options(b, 'record', SCOPE_KEYS).trainMode ?? true, a, 'record');
+  return recordingScope(true, 'record', a, b);
 }
 
 export function pause(): StateScope;
 export function pause<T>(fn: () => T, opts?: { trainMode?: boolean }): T;
 export function pause(opts: { trainMode?: boolean }): StateScope;
 export function pause(a?: any, b?: { trainMode?: boolean }): any {
-  if (a !== undefined && a !== null && typeof a === 'object')
-    return scoped(false, options(a, 'pause', SCOPE_KEYS).trainMode ?? false, undefined, 'pause');
-  return scoped(false, options(b, 'pause', SCOPE_KEYS).trainMode ?? false, a, 'pause');
+  return recordingScope(false, 'pause', a, b);
 }
 
 export function trainMode(): StateScope;
@@ -117,6 +120,31 @@ export function markVariables(variables: NDArray | NDArray[], gradients: NDArray
     v._ownsGrad = false;
     gs[i]._kept = true;
   });
+}
+
+/**
+ * @internal For data-parallel training: `fn` runs once per backward() pass, as soon as `x.grad` holds
+ * that pass's final gradient (every contribution summed and written per its gradReq), while backward
+ * goes on with the rest of the graph, so reducing it can start early. Variables fire in the order
+ * their gradients complete (reverse topological order). Not called when `x` gets no gradient in a
+ * pass, nor by grad() (which writes no `.grad`). It stays through attachGrad again; `null` removes it.
+ * An exception thrown by `fn` stops the pass and propagates from backward().
+ */
+export function onGradReady(x: NDArray, fn: ((x: NDArray) => void) | null): void {
+  if (fn !== null && typeof fn !== 'function')
+    throw new NDArrayError(`onGradReady: expected a function or null, got ${describeValue(fn)}`, 'BAD_ARGUMENT');
+  // Held weakly: the hook lives in native memory, where a reference to x would keep a forgotten x
+  // from its GC backstop.
+  const ref = new WeakRef(x);
+  native.setGradReadyHook(
+    handle(x, 'onGradReady'),
+    fn === null
+      ? null
+      : () => {
+          const a = ref.deref();
+          if (a) fn(a);
+        },
+  );
 }
 
 export function backward(

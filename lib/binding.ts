@@ -68,6 +68,7 @@ export interface Binding {
   backward(heads: number[], headGrads: number[], retainGraph: boolean, trainMode: boolean): void;
   grad(heads: number[], vars: number[], headGrads: number[], retainGraph: boolean, createGraph: boolean, trainMode: boolean): number[];
   symbol(h: number, format: 'json' | 'dot'): string;
+  setGradReadyHook(h: number, fn: (() => void) | null): void;
   customRecord(
     inputs: number[],
     outputs: number[],

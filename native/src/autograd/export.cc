@@ -9,8 +9,6 @@
 namespace ndgrad {
 namespace autograd {
 
-using NodePtr = std::shared_ptr<Node>;
-
 namespace {
 
 std::string json_escape(const std::string& s) {
@@ -55,7 +53,7 @@ std::vector<GraphNode> build_graph(const NDArray& a) {
   std::unordered_map<Node*, int> first_id;
   for (auto& np : order) {
     Node& n = *np;
-    if (n.is_variable) {
+    if (n.is_variable()) {
       first_id[&n] = static_cast<int>(out.size());
       out.push_back(GraphNode{"variable", "{}", {}, n.out_shapes[0]});
       continue;

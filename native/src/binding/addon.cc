@@ -371,6 +371,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   EXPORT("grad", Grad);
   EXPORT("symbol", Symbol);
   EXPORT("customRecord", CustomRecord);
+  EXPORT("setGradReadyHook", SetGradReadyHook);
 #undef EXPORT
   return exports;
 }

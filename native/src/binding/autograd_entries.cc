@@ -46,16 +46,7 @@ ENTRY(MarkVariables) {
     grads.push_back(get(env, gh));
     NDArray v = get(env, vh);  // copy: validated with no JS running in between
     var_handles.push_back(vh.As<Napi::Number>().Int32Value());
-    const NDArray& g = grads.back();
-    if (!is_float(v.dtype))
-      fail(code::DTYPE_MISMATCH, "markVariables: integer arrays (", dtype_name(v.dtype), " ", shape_str(v.shape),
-           ") cannot have gradients; convert with astype('float32')");
-    if (g.shape != v.shape)
-      fail(code::SHAPE_MISMATCH, "markVariables: gradient ", i, " has shape ", shape_str(g.shape), ", variable ", i,
-           " has shape ", shape_str(v.shape));
-    if (g.dtype != v.dtype)
-      fail(code::DTYPE_MISMATCH, "markVariables: gradient ", i, " has dtype ", dtype_name(g.dtype), ", variable ", i,
-           " has dtype ", dtype_name(v.dtype));
+    autograd::check_variable(v, grads.back(), i);
   }
   // No JS runs from here on, so the slot table cannot move under these pointers.
   std::vector<Slot*> slots;
@@ -120,6 +111,33 @@ ENTRY(Grad) {
                           info[5].ToBoolean().Value());
   });
   return handles_of(env, r);
+}
+END_ENTRY
+
+// onGradReady(variable, fn | null): the variable's gradient-ready hook; fn is called with no
+// arguments (the TS side knows the array), and an exception it throws stops the pass.
+namespace {
+class JsGradReady : public autograd::GradReadyHook {
+ public:
+  JsGradReady(Napi::Env env, Napi::Function fn) : env_(env), fn_(Napi::Persistent(fn)) {}
+  void ready(const NDArray&) override {
+    Napi::HandleScope scope(env_);
+    fn_.Call({});
+  }
+
+ private:
+  Napi::Env env_;
+  Napi::FunctionReference fn_;
+};
+}  // namespace
+
+ENTRY(SetGradReadyHook) {
+  NDArray& a = get(env, info[0]);
+  std::shared_ptr<autograd::GradReadyHook> hook;
+  if (info[1].IsFunction()) hook = std::make_shared<JsGradReady>(env, info[1].As<Napi::Function>());
+  else if (!info[1].IsNull()) fail(code::BAD_ARGUMENT, "onGradReady: expected a function or null");
+  autograd::set_grad_ready_hook(a, std::move(hook));
+  return env.Undefined();
 }
 END_ENTRY
 

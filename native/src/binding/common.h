@@ -123,6 +123,7 @@ Napi::Value Backward(const Napi::CallbackInfo& info);
 Napi::Value Grad(const Napi::CallbackInfo& info);
 Napi::Value Symbol(const Napi::CallbackInfo& info);
 Napi::Value CustomRecord(const Napi::CallbackInfo& info);
+Napi::Value SetGradReadyHook(const Napi::CallbackInfo& info);
 
 }  // namespace binding
 }  // namespace ndgrad
