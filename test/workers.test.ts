@@ -11,6 +11,9 @@ interface Result {
   trainingInside: boolean;
   errors: string[];
   checks: number;
+  ownCount: number; // nd.memory().numArrays while holding 3 (id + 1) arrays of its own
+  afterDispose: number;
+  live: number; // arrays still held at the end (4 with leaveLive)
   backend: { isa: string; threads: number };
 }
 
@@ -49,7 +52,19 @@ test('two workers compute at the same time with correct results and separate aut
   expect(autograd.isTraining()).toBe(false);
 }, 60000);
 
-// nd.memory() is process-wide and jest's process holds other files' garbage, which the GC backstop
+test("nd.memory().numArrays counts only the calling thread's environment", async () => {
+  const before = nd.memory().numArrays;
+  const results = await runWorkers(2, 5);
+  results.sort((a, b) => a.id - b.id);
+  // both held their arrays at the same time (a barrier): a shared count would read 9 in both
+  expect(results.map((r) => [r.ownCount, r.afterDispose, r.live])).toEqual([
+    [3, 0, 0],
+    [6, 0, 0],
+  ]);
+  expect(nd.memory().numArrays).toBe(before);
+}, 60000);
+
+// nd.memory()'s bytes are process-wide and jest's process holds other files' garbage, which the GC backstop
 // may free while the workers run: the exact count is taken in a fresh process (workers-leak.js).
 test('an exiting worker releases every array and byte it still held (exact counts, fresh process)', async () => {
   type Mem = { numArrays: number; numBytes: number };
@@ -64,8 +79,10 @@ test('an exiting worker releases every array and byte it still held (exact count
   for (const w of r.results) expect(w.errors).toEqual([]);
   expect(r.codes).toEqual([0, 0]);
   const { before, during, after } = r as { before: Mem; during: Mem; after: Mem };
-  // each worker held x, x.grad, big (300000 float32) and w (96x96) when it exited
-  expect(during.numArrays - before.numArrays).toBe(8);
+  // each worker held x, x.grad, big (300000 float32) and w (96x96) when it exited; its arrays are
+  // counted in its own environment, its bytes process-wide
+  for (const w of r.results) expect(w.live).toBe(4);
+  expect(during.numArrays).toBe(before.numArrays);
   expect(during.numBytes - before.numBytes).toBeGreaterThanOrEqual(2 * 4 * (4 + 4 + 300000 + 96 * 96));
   expect(after).toEqual(before);
 }, 60000);

@@ -1,6 +1,6 @@
 // N-API entry points of autograd: recording/training flags, variables, backward/grad, getSymbol and
 // custom Functions (their JS backward is called through JsBackward).
-#include "common.h"
+#include "entries.h"
 
 #include "../autograd/tape.h"
 

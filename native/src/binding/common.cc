@@ -8,8 +8,6 @@
 namespace ndgrad {
 namespace binding {
 
-std::atomic<int64_t> g_live_arrays{0};
-
 // Never throws: it runs after a slot was filled or freed, where an exception would lose the handle.
 void report_memory(Napi::Env env, EnvData& d) noexcept {
   int64_t diff = d.held_bytes - d.reported_bytes;
@@ -34,7 +32,7 @@ int32_t put(Napi::Env env, NDArray a) {
   d.held_bytes += static_cast<int64_t>(a.nbytes());
   s.array = std::move(a);
   s.live = true;
-  g_live_arrays.fetch_add(1, std::memory_order_relaxed);
+  ++d.live_arrays;
   report_memory(env, d);
   return static_cast<int32_t>((s.gen << kIndexBits) | idx);
 }
@@ -81,7 +79,7 @@ void release(Napi::Env env, int32_t h) {
   s->live = false;
   s->gen = (s->gen + 1) & kGenMask;
   d.free_ids.push_back(static_cast<uint32_t>(h) & kIndexMask);
-  g_live_arrays.fetch_sub(1, std::memory_order_relaxed);
+  --d.live_arrays;
   report_memory(env, d);
 }
 

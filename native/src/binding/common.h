@@ -7,7 +7,6 @@
 #define NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
 #include <napi.h>
 
-#include <atomic>
 #include <string>
 #include <vector>
 
@@ -16,9 +15,6 @@
 
 namespace ndgrad {
 namespace binding {
-
-// Live handles of every environment (nd.memory().numArrays).
-extern std::atomic<int64_t> g_live_arrays;
 
 // Handles are slot indices tagged with a generation, so a stale handle (disposed, then its slot
 // reused) is recognised instead of touching someone else's array.
@@ -42,10 +38,7 @@ struct EnvData {
   double* meta_data = nullptr;
   size_t meta_len = 0;
   int64_t held_bytes = 0, reported_bytes = 0;
-  ~EnvData() {
-    for (auto& s : slots)
-      if (s.live) g_live_arrays.fetch_sub(1);
-  }
+  int64_t live_arrays = 0;  // live handles of this environment (nd.memory().numArrays)
 };
 
 inline EnvData& data(Napi::Env env) { return *env.GetInstanceData<EnvData>(); }
@@ -108,22 +101,6 @@ napi_value boundary(napi_env env, napi_callback_info cbinfo) noexcept {
 
 #define ENTRY(name) Napi::Value name(const Napi::CallbackInfo& info) { return guarded(info, [&](Napi::Env env) -> Napi::Value
 #define END_ENTRY ); }
-
-// Entry points of autograd (autograd_entries.cc).
-Napi::Value SetRecording(const Napi::CallbackInfo& info);
-Napi::Value SetTraining(const Napi::CallbackInfo& info);
-Napi::Value IsRecording(const Napi::CallbackInfo& info);
-Napi::Value IsTraining(const Napi::CallbackInfo& info);
-Napi::Value MarkVariables(const Napi::CallbackInfo& info);
-Napi::Value DropGrad(const Napi::CallbackInfo& info);
-Napi::Value FreshGrad(const Napi::CallbackInfo& info);
-Napi::Value InGraph(const Napi::CallbackInfo& info);
-Napi::Value Detach(const Napi::CallbackInfo& info);
-Napi::Value Backward(const Napi::CallbackInfo& info);
-Napi::Value Grad(const Napi::CallbackInfo& info);
-Napi::Value Symbol(const Napi::CallbackInfo& info);
-Napi::Value CustomRecord(const Napi::CallbackInfo& info);
-Napi::Value SetGradReadyHook(const Napi::CallbackInfo& info);
 
 }  // namespace binding
 }  // namespace ndgrad

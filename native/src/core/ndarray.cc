@@ -91,6 +91,15 @@ void copy_into(const NDArray& src, const NDArray& dst) {
   });
 }
 
+NDArray from_data(const void* src, DType src_type, const Shape& shape, DType dtype) {
+  NDArray a = empty(shape, src_type);
+  if (a.size()) std::memcpy(a.raw(), src, a.nbytes());
+  if (dtype == src_type) return a;
+  NDArray c = empty(shape, dtype);
+  copy_into(a, c);
+  return c;
+}
+
 double read_scalar(const NDArray& a, int64_t i) {
   double r = 0;
   NDGRAD_DISPATCH_DTYPE(a.dtype, T, { r = static_cast<double>(a.data<T>()[i]); });

@@ -63,6 +63,9 @@ NDArray full(const Shape& shape, DType dtype, double value);
 NDArray view(const NDArray& a, const Shape& shape, int64_t offset_elems = 0);
 // Element-type conversion and copy (contiguous memcpy when the dtypes agree).
 void copy_into(const NDArray& src, const NDArray& dst);
+// A new array of `shape` and `dtype` from numel(shape) elements of type `src_type` at `src` (a copy;
+// converted as astype converts).
+NDArray from_data(const void* src, DType src_type, const Shape& shape, DType dtype);
 void fill(const NDArray& a, double value);
 double read_scalar(const NDArray& a, int64_t i);
 void write_scalar(const NDArray& a, int64_t i, double v);

@@ -1,6 +1,9 @@
 #include "rng.h"
 
 #include <chrono>
+#include <cmath>
+
+#include "error.h"
 
 namespace ndgrad {
 namespace rng {
@@ -22,6 +25,14 @@ thread_local State t_state;
 void seed(uint64_t s) {
   t_state.seed = s;
   t_state.counter = 0;
+}
+
+void seed_from_number(double s) {
+  if (!std::isfinite(s)) fail(code::BAD_ARGUMENT, "random.seed: the seed must be a finite number, got ", s);
+  // the integer part modulo 2^64, with no out-of-range float-to-integer conversion
+  double t = std::fmod(std::trunc(s), 18446744073709551616.0);
+  if (t < 0) t += 18446744073709551616.0;
+  seed(t >= 18446744073709551615.0 ? 0 : static_cast<uint64_t>(t));
 }
 
 uint64_t current_seed() { return t_state.seed; }

@@ -7,6 +7,8 @@ namespace ndgrad {
 namespace rng {
 
 void seed(uint64_t s);
+// random.seed(number): any finite double seeds with its integer part modulo 2^64; BAD_ARGUMENT otherwise.
+void seed_from_number(double s);
 // Reserves `n` counters from this thread's stream and returns the first.
 uint64_t reserve(uint64_t n);
 uint64_t current_seed();
