@@ -43,3 +43,19 @@ export function liveMemory(): { numArrays: number; numBytes: number } {
   const m = nd.memory();
   return { numArrays: m.numArrays, numBytes: m.numBytes };
 }
+
+/** This environment's live native arrays and the process's live native bytes (nd.memory()). */
+export const liveArrays = (): number => nd.memory().numArrays;
+export const liveBytes = (): number => nd.memory().numBytes;
+
+/** An array's elements as a plain list. */
+export const arr = (a: NDArray): number[] => Array.from(a.toTypedArray());
+
+/** Registers, for every test of the calling file: recording and training off, random seed 7. */
+export function freshAutogradState(): void {
+  beforeEach(() => {
+    autograd.setRecording(false);
+    autograd.setTraining(false);
+    nd.random.seed(7);
+  });
+}

@@ -62,6 +62,22 @@ function outcome(e: Exit): { code: number | null; signal: NodeJS.Signals | null;
   return e.code === 0 || e.code === 7 ? { code: e.code, signal: e.signal } : { code: e.code, signal: e.signal, stderr: e.stderr };
 }
 
+// Runs the child in `mode` for `runs` runs of `kind`, expects a clean exit and every run done; its report.
+async function cleanRuns(mode: string, kind: string, runs: number): Promise<{ runs: number; leakedBytes?: number }> {
+  const e = await run(mode, kind, String(runs));
+  expect(outcome(e)).toEqual({ code: 0, signal: null });
+  const report = JSON.parse(e.stdout);
+  expect(report.runs).toBe(runs);
+  return report;
+}
+
+// Worker kinds for the main-thread exits: three different ones per process, in turn.
+const KINDS = ['matmul', 'convBackward', 'customFunction', 'mixed'];
+const kindTriples = () => {
+  let k = 0;
+  return () => `${KINDS[k++ % 4]},${KINDS[k % 4]},${KINDS[(k + 1) % 4]}`;
+};
+
 // `runs` children at most `parallel` at a time.
 async function many(runs: number, parallel: number, args: () => string[]): Promise<Exit[]> {
   const results: Exit[] = [];
@@ -83,29 +99,23 @@ describe('worker.terminate() while the worker is inside ndgrad leaves the proces
     ['a custom Function backward, with pending recorded graphs', 'customFunction'],
     ['conversions, multi-output ops and gradients', 'mixed'],
   ])('%s (20 runs)', async (_title, kind) => {
-    const e = await run('terminate', kind, '20');
-    expect(outcome(e)).toEqual({ code: 0, signal: null });
-    expect(JSON.parse(e.stdout).runs).toBe(20);
+    await cleanRuns('terminate', kind, 20);
   });
 
   test.concurrent('at a random moment of its start, often while it loads ndgrad (20 runs)', async () => {
-    const e = await run('terminateEarly', 'mixed', '20');
-    expect(outcome(e)).toEqual({ code: 0, signal: null });
-    expect(JSON.parse(e.stdout).runs).toBe(20);
+    await cleanRuns('terminateEarly', 'mixed', 20);
   });
 });
 
 test('process.exit() on the main thread while workers run ndgrad ops exits with its code (12 processes)', async () => {
-  const kinds = ['matmul', 'convBackward', 'customFunction', 'mixed'];
-  let k = 0;
-  const exits = await many(12, 3, () => ['exit', `${kinds[k++ % 4]},${kinds[k % 4]},${kinds[(k + 1) % 4]}`]);
+  const kinds = kindTriples();
+  const exits = await many(12, 3, () => ['exit', kinds()]);
   for (const e of exits) expect(outcome(e)).toEqual({ code: 7, signal: null });
 });
 
 test('an uncaught exception on the main thread while workers run ndgrad ops exits with code 1 (6 processes)', async () => {
-  const kinds = ['matmul', 'convBackward', 'customFunction', 'mixed'];
-  let k = 0;
-  const exits = await many(6, 3, () => ['exit', `${kinds[k++ % 4]},${kinds[k % 4]},${kinds[(k + 1) % 4]}`, 'throw']);
+  const kinds = kindTriples();
+  const exits = await many(6, 3, () => ['exit', kinds(), 'throw']);
   for (const e of exits) {
     expect({ code: e.code, signal: e.signal }).toEqual({ code: 1, signal: null });
     expect(e.stderr).toContain('uncaught on purpose');
@@ -117,9 +127,7 @@ describe('a worker reaching its resourceLimits heap limit inside ndgrad dies alo
     ['keeping toTypedArray() copies', 'typed'],
     ['keeping split() outputs', 'split'],
   ])('%s (8 runs)', async (_title, kind) => {
-    const e = await run('oom', kind, '8');
-    expect(outcome(e)).toEqual({ code: 0, signal: null });
-    expect(JSON.parse(e.stdout).runs).toBe(8);
+    await cleanRuns('oom', kind, 8);
   });
 });
 
@@ -130,8 +138,6 @@ describe('workers that exit with recorded graphs alive free them and leave the p
     ['by process.exit() inside a Function.backward', 'exitInBackward'],
     ['by worker.terminate()', 'terminate'],
   ])('%s (10 runs)', async (_title, how) => {
-    const e = await run('graphs', how, '10');
-    expect(outcome(e)).toEqual({ code: 0, signal: null });
-    expect(JSON.parse(e.stdout)).toMatchObject({ runs: 10, leakedBytes: 0 });
+    expect(await cleanRuns('graphs', how, 10)).toMatchObject({ leakedBytes: 0 });
   });
 });

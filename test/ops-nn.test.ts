@@ -1,6 +1,8 @@
 // Neural-network ops: values, gradients (checkGradient in float64), second order, train/predict, errors.
 import { nd, autograd, NDArray, NDArrayError } from '../lib';
-import { check, code } from './helpers';
+import { check, code, codeOf, errorOf } from './helpers';
+
+const arr = (a: NDArray) => Array.from(a.toTypedArray());
 
 
 // Second order: checks the gradient of sum(w * dL/dx_i) (recorded with createGraph) numerically.
@@ -358,6 +360,88 @@ describe('Embedding', () => {
     expect(code(() => nd.Embedding(nd.array([3]), w))).toMatch(/^OUT_OF_RANGE: Embedding: index 3 .*\(3,2\)/);
     expect(code(() => nd.Embedding(nd.array([-1]), w))).toMatch(/^OUT_OF_RANGE/);
     expect(code(() => nd.Embedding(nd.array([0]), w, { inputDim: 4 }))).toMatch(/^SHAPE_MISMATCH/);
+  });
+});
+
+describe('Dropout', () => {
+  test('Dropout: inverted scaling, shared mask along axes, seeded, predict mode identity', () => {
+    nd.tidy(() => {
+      const x = nd.ones([200, 10]);
+      const y = autograd.trainMode(() => nd.Dropout(x, { p: 0.25 }));
+      const vals = arr(y);
+      expect(new Set(vals.map((v) => Math.fround(v)))).toEqual(new Set([0, Math.fround(1 / 0.75)]));
+      const kept = vals.filter((v) => v !== 0).length / vals.length;
+      expect(kept).toBeGreaterThan(0.65);
+      expect(kept).toBeLessThan(0.85);
+      const s = autograd.trainMode(() => nd.Dropout(x, { p: 0.5, axes: [1] }));
+      for (const row of s.toArray() as number[][]) expect(new Set(row).size).toBe(1);
+      nd.random.seed(3);
+      const a = autograd.trainMode(() => nd.Dropout(x, { p: 0.5 }));
+      nd.random.seed(3);
+      const b = autograd.trainMode(() => nd.Dropout(x, { p: 0.5 }));
+      expect(arr(a)).toEqual(arr(b));
+      expect(arr(autograd.trainMode(() => nd.Dropout(x, { p: 0 })))).toEqual(arr(x));
+      expect(arr(nd.Dropout(x))).toEqual(arr(x));
+      expect(codeOf(() => nd.Dropout(x, { p: 1 }))).toBe('BAD_ARGUMENT');
+      expect(codeOf(() => nd.Dropout(x, { axes: [2] }))).toBe('BAD_AXIS');
+      // the mask is decided at forward: backward in predict mode still applies it
+      const v = nd.ones([50]);
+      v.attachGrad();
+      const d = autograd.record(() => nd.Dropout(v, { p: 0.5 }));
+      d.backward(null, { trainMode: false });
+      expect(arr(v.grad!)).toEqual(arr(d));
+      // second order through Dropout: zeros, not an error
+      const d2 = autograd.record(() => nd.Dropout(v.mul(v), { p: 0.5 }));
+      const [g1] = autograd.grad(d2, v, null, { createGraph: true });
+      const [g2] = autograd.grad(g1, v);
+      const mask = arr(d2).map((t) => t / 1); // v = 1, so d2 = mask
+      expect(arr(g2)).toEqual(mask.map((m) => 2 * m));
+    });
+  });
+});
+
+describe('FullyConnected', () => {
+  test('FullyConnected: values, flatten, noBias, validation messages', () => {
+    nd.tidy(() => {
+      const x = nd.array([
+        [1, 2, 3, 4],
+        [5, 6, 7, 8],
+      ]);
+      const w = nd.array([
+        [1, 0, 0, 0],
+        [0, 1, 0, 1],
+        [1, 1, 1, 1],
+      ]);
+      const b = nd.array([1, 2, 3]);
+      expect(nd.FullyConnected(x, w, b, { numHidden: 3 }).toArray()).toEqual([
+        [2, 8, 13],
+        [6, 16, 29],
+      ]);
+      expect(nd.FullyConnected(x, w, { numHidden: 3, noBias: true }).toArray()).toEqual([
+        [1, 6, 10],
+        [5, 14, 26],
+      ]);
+      expect(nd.FullyConnected(x, w).toArray()).toEqual([
+        [1, 6, 10],
+        [5, 14, 26],
+      ]);
+      const x3 = x.reshape([2, 2, 2]);
+      expect(nd.FullyConnected(x3, w, b).shape).toEqual([2, 3]);
+      const wl = nd.ones([3, 2]);
+      const nf = nd.FullyConnected(x3, wl, b, { flatten: false });
+      expect(nf.shape).toEqual([2, 2, 3]);
+      expect(nf.toArray()[1][0]).toEqual([12, 13, 14]);
+      let e = errorOf(() => nd.FullyConnected(x, nd.ones([8, 3]), nd.zeros([8])));
+      expect(e.code).toBe('SHAPE_MISMATCH');
+      expect(e.message).toBe('FullyConnected: weight (8,3) expects 3 input features, got 4 in data (2,4)');
+      e = errorOf(() => nd.FullyConnected(x, w, nd.zeros([4])));
+      expect(e.code).toBe('SHAPE_MISMATCH');
+      expect(e.message).toContain('bias');
+      expect(codeOf(() => nd.FullyConnected(x, w, b, { numHidden: 5 }))).toBe('SHAPE_MISMATCH');
+      expect(codeOf(() => nd.FullyConnected(x, nd.ones([3]), b))).toBe('SHAPE_MISMATCH');
+      expect(codeOf(() => nd.FullyConnected(x, w, b, { noBias: true }))).toBe('BAD_ARGUMENT');
+      expect(codeOf(() => nd.FullyConnected(x, w.astype('float64'), b))).toBe('DTYPE_MISMATCH');
+    });
   });
 });
 

@@ -1,6 +1,8 @@
 // Shape and index ops: values, gradients (checkGradient in float64), second order, errors.
 import { nd, autograd, NDArray, NDArrayError } from '../lib';
-import { check, code } from './helpers';
+import { check, code, codeOf, errorOf } from './helpers';
+
+const arr = (a: NDArray) => Array.from(a.toTypedArray());
 
 
 
@@ -218,5 +220,49 @@ describe('clip / mod / hypot', () => {
     expect(nd.hypot(nd.array([3, 5]), nd.array([4, 12])).toArray()).toEqual([5, 13]);
     check((a, b) => nd.mod(a, b), [nd.array([[2.3, 5.1, -3.7]]), nd.array([[1.5], [2.2]])]);
     check((a, b) => nd.hypot(a, b), [rnd([2, 3]), rnd([3])]);
+  });
+});
+
+describe('split', () => {
+  test('split: shapes, axis, squeeze, errors', () => {
+    nd.tidy(() => {
+      const x = nd.arange(0, 24).reshape([2, 6, 2]);
+      const parts = nd.split(x, { numOutputs: 3 });
+      expect(parts.map((p) => p.shape)).toEqual([
+        [2, 2, 2],
+        [2, 2, 2],
+        [2, 2, 2],
+      ]);
+      expect(parts[1].toArray()).toEqual([
+        [
+          [4, 5],
+          [6, 7],
+        ],
+        [
+          [16, 17],
+          [18, 19],
+        ],
+      ]);
+      const last = nd.split(x, { numOutputs: 2, axis: -1, squeezeAxis: true });
+      expect(last[1].shape).toEqual([2, 6]);
+      expect(arr(last[1]).slice(0, 3)).toEqual([1, 3, 5]);
+      expect(nd.split(x, { numOutputs: 1, axis: 0 })[0].shape).toEqual([2, 6, 2]);
+      let e = errorOf(() => nd.split(x, { numOutputs: 4 }));
+      expect(e.code).toBe('SHAPE_MISMATCH');
+      expect(e.message).toContain('(2,6,2)');
+      expect(codeOf(() => nd.split(x, { numOutputs: 3, squeezeAxis: true }))).toBe('SHAPE_MISMATCH');
+      expect(codeOf(() => nd.split(x, { numOutputs: 2, axis: 3 }))).toBe('BAD_AXIS');
+      expect(codeOf(() => nd.split(x, { numOutputs: 0 }))).toBe('BAD_ARGUMENT');
+      // gradients: undefined heads count as zeros
+      const v = nd.arange(0, 6).reshape([3, 2]);
+      v.attachGrad();
+      const [a, , c] = autograd.record(() => nd.split(v, { numOutputs: 3, axis: 0 }));
+      autograd.backward([a, c], [nd.array([[1, 2]]), nd.array([[3, 4]])]);
+      expect(v.grad!.toArray()).toEqual([
+        [1, 2],
+        [0, 0],
+        [3, 4],
+      ]);
+    });
   });
 });
