@@ -6,22 +6,27 @@ import { arr, codeOf, errorOf, freshAutogradState } from './helpers';
 freshAutogradState();
 
 describe('error codes', () => {
-  test('NOT_RECORDED: outside record, from constants only, inside pause; message names autograd.record()', () => {
-    nd.tidy(() => {
-      const x = nd.array([1, 2]);
-      x.attachGrad();
-      const outside = x.mul(2);
-      let e = errorOf(() => outside.backward());
-      expect(e.code).toBe('NOT_RECORDED');
-      expect(e.message).toContain('autograd.record()');
-      const c = nd.array([1, 2]);
-      const fromConst = autograd.record(() => c.mul(2));
-      expect(codeOf(() => fromConst.backward())).toBe('NOT_RECORDED');
-      const paused = autograd.record(() => autograd.pause(() => x.mul(2)));
-      expect(codeOf(() => autograd.backward([paused]))).toBe('NOT_RECORDED');
-      expect(codeOf(() => autograd.grad(outside, x))).toBe('NOT_RECORDED');
-      e = errorOf(() => autograd.getSymbol(outside));
-      expect(e.code).toBe('NOT_RECORDED');
+  describe('NOT_RECORDED: differentiating an array with no recorded history', () => {
+    test.each<[string, (x: NDArray) => void]>([
+      ['backward of a result computed outside record()', (x) => x.mul(2).backward()],
+      ['backward of a result recorded from constants only', () => autograd.record(() => nd.array([1, 2]).mul(2)).backward()],
+      ['backward of a result computed inside pause()', (x) => autograd.backward([autograd.record(() => autograd.pause(() => x.mul(2)))])],
+      ['grad() of a result computed outside record()', (x) => autograd.grad(x.mul(2), x)],
+      ['getSymbol of a result computed outside record()', (x) => autograd.getSymbol(x.mul(2))],
+    ])('%s', (_t, f) => {
+      nd.tidy(() => {
+        const x = nd.array([1, 2]);
+        x.attachGrad();
+        expect(codeOf(() => f(x))).toBe('NOT_RECORDED');
+      });
+    });
+
+    test('the message names autograd.record()', () => {
+      nd.tidy(() => {
+        const x = nd.array([1, 2]);
+        x.attachGrad();
+        expect(errorOf(() => x.mul(2).backward()).message).toContain('autograd.record()');
+      });
     });
   });
 
@@ -56,126 +61,194 @@ describe('error codes', () => {
     });
   });
 
-  test('NOT_A_VARIABLE and NOT_REACHABLE for grad()', () => {
-    nd.tidy(() => {
-      const x = nd.array([1, 2]);
-      const z = nd.array([3, 4]);
-      const n = nd.array([5, 6]);
+  describe('grad() refuses variables it cannot differentiate with respect to', () => {
+    // y = x * n + plain; x and z attached ('write'), n attached with gradReq 'null'
+    function setup() {
+      const [x, z, n, plain] = [nd.array([1, 2]), nd.array([3, 4]), nd.array([5, 6]), nd.array([1, 1])];
       x.attachGrad();
       z.attachGrad();
       n.attachGrad('null');
-      const plain = nd.array([1, 1]);
       const y = autograd.record(() => x.mul(n).add(plain));
-      let e = errorOf(() => autograd.grad(y, [x, plain], null, { retainGraph: true }));
-      expect(e.code).toBe('NOT_A_VARIABLE');
-      expect(e.message).toContain('2-th variable');
-      expect(codeOf(() => autograd.grad(y, n, null, { retainGraph: true }))).toBe('NOT_A_VARIABLE');
-      e = errorOf(() => autograd.grad(y, [x, z], null, { retainGraph: true }));
-      expect(e.code).toBe('NOT_REACHABLE');
-      expect(e.message).toContain('unreachable');
-      expect(codeOf(() => autograd.grad(y, [], null))).toBe('BAD_ARGUMENT');
-      expect(arr(autograd.grad(y, x)[0])).toEqual([5, 6]);
-    });
-  });
-
-  test('INPLACE_IN_GRAPH is raised before anything is written', () => {
-    nd.tidy(() => {
-      const x = nd.array([1, 2, 3]);
-      x.attachGrad();
-      const plain = nd.array([10, 20, 30]);
-      autograd.record(() => {
-        const y = x.mul(2);
-        // into a variable
-        expect(codeOf(() => x.iadd(1))).toBe('INPLACE_IN_GRAPH');
-        expect(arr(x)).toEqual([1, 2, 3]);
-        expect(codeOf(() => x.set(0))).toBe('INPLACE_IN_GRAPH');
-        expect(arr(x)).toEqual([1, 2, 3]);
-        // into a recorded result, by method and by { out }
-        expect(codeOf(() => y.imul(3))).toBe('INPLACE_IN_GRAPH');
-        expect(codeOf(() => nd.exp(plain, { out: y }))).toBe('INPLACE_IN_GRAPH');
-        expect(codeOf(() => nd.add(plain, x, { out: y }))).toBe('INPLACE_IN_GRAPH');
-        expect(arr(y)).toEqual([2, 4, 6]);
-        // a plain array that is also an input of an op needing a gradient (x += y with y in graph)
-        const e = errorOf(() => plain.iadd(x));
-        expect(e.code).toBe('INPLACE_IN_GRAPH');
-        expect(e.message).toContain('add');
-        expect(arr(plain)).toEqual([10, 20, 30]);
-        // in-place on plain arrays with no graph input is allowed (not recorded)
-        plain.iadd(1);
-        expect(arr(plain)).toEqual([11, 21, 31]);
-        // whole-array assignment from a graph array is a recorded copy (MXNet's x[:] = y)
-        const dst = nd.zeros([3]);
-        dst.set(y);
-        expect(arr(dst)).toEqual([2, 4, 6]);
-        autograd.backward(dst);
+      return { x, z, n, plain, y };
+    }
+    test.each<[string, (v: ReturnType<typeof setup>) => NDArray[], string, string]>([
+      ['a plain array among the variables: NOT_A_VARIABLE naming its position', (v) => [v.x, v.plain], 'NOT_A_VARIABLE', '2-th variable'],
+      ["a variable with gradReq 'null': NOT_A_VARIABLE", (v) => [v.n], 'NOT_A_VARIABLE', ''],
+      ['a variable the heads do not reach: NOT_REACHABLE', (v) => [v.x, v.z], 'NOT_REACHABLE', 'unreachable'],
+      ['an empty list: BAD_ARGUMENT', () => [], 'BAD_ARGUMENT', ''],
+    ])('%s; the graph stays usable', (_t, vars, code, text) => {
+      nd.tidy(() => {
+        const v = setup();
+        const e = errorOf(() => autograd.grad(v.y, vars(v), null, { retainGraph: true }));
+        expect(e.code).toBe(code);
+        expect(e.message).toContain(text);
+        expect(arr(autograd.grad(v.y, v.x)[0])).toEqual([5, 6]);
       });
-      expect(arr(x.grad!)).toEqual([2, 2, 2]);
-      // outside record in-place updates of variables are allowed (optimizer steps), and the
-      // variable stays a variable
-      x.isub(x.grad!.mul(0.5));
-      expect(arr(x)).toEqual([0, 1, 2]);
-      const z = autograd.record(() => x.mul(x));
-      z.backward();
-      expect(arr(x.grad!)).toEqual([0, 2, 4]);
     });
   });
 
-  test('INPLACE_MODIFIED at backward time after a saved input changed in place', () => {
-    nd.tidy(() => {
-      const x = nd.array([1, 2, 3]);
-      x.attachGrad();
-      const c = nd.array([4, 5, 6]);
-      let y = autograd.record(() => x.mul(c));
-      c.iadd(1); // outside record: allowed, but multiply saved c
-      const e = errorOf(() => y.backward());
-      expect(e.code).toBe('INPLACE_MODIFIED');
-      expect(e.message).toContain('multiply');
-      // the variable itself updated between forward and backward
-      y = autograd.record(() => x.mul(x));
-      x.set(nd.array([7, 7, 7]));
-      expect(codeOf(() => y.backward())).toBe('INPLACE_MODIFIED');
-      // a saved output (exp saves its output)
-      const z = autograd.record(() => nd.exp(x));
-      z.iadd(1);
-      expect(codeOf(() => z.backward())).toBe('INPLACE_MODIFIED');
-      // a pass that fails without retainGraph frees its graph: the retry says so, and with
-      // retainGraph the graph stays usable after the failure (the same error again)
-      expect(codeOf(() => z.backward())).toBe('GRAPH_FREED');
-      const z2 = autograd.record(() => nd.exp(x));
-      z2.iadd(1);
-      expect(codeOf(() => z2.backward(null, { retainGraph: true }))).toBe('INPLACE_MODIFIED');
-      expect(codeOf(() => z2.backward(null, { retainGraph: true }))).toBe('INPLACE_MODIFIED');
-      // ops that save nothing are unaffected
-      const w = autograd.record(() => x.add(c));
-      c.iadd(1);
-      w.backward();
-      expect(arr(x.grad!)).toEqual([1, 1, 1]);
+  describe('INPLACE_IN_GRAPH: writes into the recorded graph are refused before anything is written', () => {
+    // x: a variable; y = 2x recorded; plain: an array outside the graph
+    test.each<[string, (x: NDArray, y: NDArray, plain: NDArray) => unknown]>([
+      ['into a variable, by iadd', (x) => x.iadd(1)],
+      ['into a variable, by set', (x) => x.set(0)],
+      ['into a recorded result, by imul', (x, y) => y.imul(3)],
+      ['into a recorded result, by { out } of a unary op', (x, y, plain) => nd.exp(plain, { out: y })],
+      ['into a recorded result, by { out } of a binary op', (x, y, plain) => nd.add(plain, x, { out: y })],
+      ['into a plain array that is also an input of an op needing a gradient (plain += x)', (x, y, plain) => plain.iadd(x)],
+    ])('%s', (_t, write) => {
+      nd.tidy(() => {
+        const x = nd.array([1, 2, 3]);
+        x.attachGrad();
+        const plain = nd.array([10, 20, 30]);
+        autograd.record(() => {
+          const y = x.mul(2);
+          expect(codeOf(() => write(x, y, plain))).toBe('INPLACE_IN_GRAPH');
+          expect([arr(x), arr(y), arr(plain)]).toEqual([
+            [1, 2, 3],
+            [2, 4, 6],
+            [10, 20, 30],
+          ]);
+        });
+      });
+    });
+
+    test('the message names the op', () => {
+      nd.tidy(() => {
+        const x = nd.array([1, 2, 3]);
+        x.attachGrad();
+        const plain = nd.array([10, 20, 30]);
+        autograd.record(() => expect(errorOf(() => plain.iadd(x)).message).toContain('add'));
+      });
+    });
+
+    test('in place on a plain array with no graph input is allowed while recording (not recorded)', () => {
+      nd.tidy(() => {
+        const plain = nd.array([10, 20, 30]);
+        autograd.record(() => plain.iadd(1));
+        expect(arr(plain)).toEqual([11, 21, 31]);
+      });
+    });
+
+    test("whole-array assignment from a graph array is a recorded copy (MXNet's x[:] = y)", () => {
+      nd.tidy(() => {
+        const x = nd.array([1, 2, 3]);
+        x.attachGrad();
+        autograd.record(() => {
+          const dst = nd.zeros([3]);
+          dst.set(x.mul(2));
+          expect(arr(dst)).toEqual([2, 4, 6]);
+          autograd.backward(dst);
+        });
+        expect(arr(x.grad!)).toEqual([2, 2, 2]);
+      });
+    });
+
+    test('outside record, in-place updates of a variable are allowed (optimizer steps) and it stays a variable', () => {
+      nd.tidy(() => {
+        const x = nd.array([1, 2, 3]);
+        x.attachGrad();
+        x.grad!.set(nd.array([2, 2, 2]));
+        x.isub(x.grad!.mul(0.5));
+        expect(arr(x)).toEqual([0, 1, 2]);
+        const z = autograd.record(() => x.mul(x));
+        z.backward();
+        expect(arr(x.grad!)).toEqual([0, 2, 4]);
+      });
     });
   });
 
-  test('markVariables validates counts, shapes and dtypes before marking anything', () => {
-    nd.tidy(() => {
-      const a = nd.zeros([2]);
-      const b = nd.zeros([3]);
-      expect(codeOf(() => autograd.markVariables([a, b], [nd.zeros([2])]))).toBe('BAD_ARGUMENT');
-      expect(codeOf(() => autograd.markVariables([a], [nd.zeros([2])], ['write', 'add']))).toBe('BAD_ARGUMENT');
-      expect(codeOf(() => autograd.markVariables([a, b], [nd.zeros([2]), nd.zeros([4])]))).toBe('SHAPE_MISMATCH');
-      expect(a.grad).toBeNull(); // nothing marked: a was valid but b was not
-      expect(nd._native.inGraph(a.h)).toBe(false);
-      expect(codeOf(() => autograd.markVariables(a, nd.zeros([2], { dtype: 'float64' })))).toBe('DTYPE_MISMATCH');
-      expect(codeOf(() => autograd.markVariables(nd.zeros([2], { dtype: 'int32' }), nd.zeros([2], { dtype: 'int32' })))).toBe(
-        'DTYPE_MISMATCH',
-      );
-      expect(codeOf(() => nd.zeros([2], { dtype: 'int32' }).attachGrad())).toBe('DTYPE_MISMATCH');
-      expect(codeOf(() => autograd.markVariables(a, [nd.zeros([2])]))).toBe('BAD_ARGUMENT');
-      expect(codeOf(() => autograd.markVariables([a], [nd.zeros([2])], ['sometimes' as any]))).toBe('BAD_ARGUMENT');
-      // single arrays and a valid list work
-      const ga = nd.zeros([2]);
-      autograd.markVariables(a, ga);
-      expect(a.grad).toBe(ga);
-      const y = autograd.record(() => a.add(1).mul(3));
-      y.backward();
-      expect(arr(ga)).toEqual([3, 3]);
+  describe('INPLACE_MODIFIED: an array saved for backward and changed in place since', () => {
+    // x = [1, 2, 3], a variable; c = [4, 5, 6], a constant
+    test.each<[string, string, (x: NDArray, c: NDArray) => NDArray]>([
+      ['a saved constant input (multiply saves c)', 'multiply', (x, c) => {
+        const y = autograd.record(() => x.mul(c));
+        c.iadd(1); // outside record: allowed
+        return y;
+      }],
+      ['the variable itself, updated between forward and backward', 'multiply', (x) => {
+        const y = autograd.record(() => x.mul(x));
+        x.set(nd.array([7, 7, 7]));
+        return y;
+      }],
+      ['a saved output (exp saves its output)', 'exp', (x) => {
+        const z = autograd.record(() => nd.exp(x));
+        z.iadd(1);
+        return z;
+      }],
+    ])('%s: backward refuses, naming the op', (_t, op, make) => {
+      nd.tidy(() => {
+        const x = nd.array([1, 2, 3]);
+        x.attachGrad();
+        const head = make(x, nd.array([4, 5, 6]));
+        const e = errorOf(() => head.backward());
+        expect(e.code).toBe('INPLACE_MODIFIED');
+        expect(e.message).toContain(op);
+      });
+    });
+
+    test('a pass failing without retainGraph frees its graph (the retry says GRAPH_FREED); with retainGraph the graph stays (the same error again)', () => {
+      nd.tidy(() => {
+        const x = nd.array([1, 2, 3]);
+        x.attachGrad();
+        const z = autograd.record(() => nd.exp(x));
+        z.iadd(1);
+        expect(codeOf(() => z.backward())).toBe('INPLACE_MODIFIED');
+        expect(codeOf(() => z.backward())).toBe('GRAPH_FREED');
+        const z2 = autograd.record(() => nd.exp(x));
+        z2.iadd(1);
+        expect(codeOf(() => z2.backward(null, { retainGraph: true }))).toBe('INPLACE_MODIFIED');
+        expect(codeOf(() => z2.backward(null, { retainGraph: true }))).toBe('INPLACE_MODIFIED');
+      });
+    });
+
+    test('ops that save nothing are unaffected by a change of their inputs', () => {
+      nd.tidy(() => {
+        const x = nd.array([1, 2, 3]);
+        x.attachGrad();
+        const c = nd.array([4, 5, 6]);
+        const w = autograd.record(() => x.add(c));
+        c.iadd(1);
+        w.backward();
+        expect(arr(x.grad!)).toEqual([1, 1, 1]);
+      });
+    });
+  });
+
+  describe('markVariables validates counts, shapes and dtypes before marking anything', () => {
+    const z = (n: number, dtype: 'float32' | 'float64' | 'int32' = 'float32') => nd.zeros([n], { dtype });
+    test.each<[string, () => unknown, string]>([
+      ['fewer gradients than variables', () => autograd.markVariables([z(2), z(3)], [z(2)]), 'BAD_ARGUMENT'],
+      ['more gradReqs than variables', () => autograd.markVariables([z(2)], [z(2)], ['write', 'add']), 'BAD_ARGUMENT'],
+      ['a gradient of another shape', () => autograd.markVariables([z(2), z(3)], [z(2), z(4)]), 'SHAPE_MISMATCH'],
+      ['a gradient of another dtype', () => autograd.markVariables(z(2), z(2, 'float64')), 'DTYPE_MISMATCH'],
+      ['an integer variable', () => autograd.markVariables(z(2, 'int32'), z(2, 'int32')), 'DTYPE_MISMATCH'],
+      ['an integer variable, by attachGrad', () => z(2, 'int32').attachGrad(), 'DTYPE_MISMATCH'],
+      ['a single variable with a list of gradients', () => autograd.markVariables(z(2), [z(2)]), 'BAD_ARGUMENT'],
+      ['an unknown gradReq', () => autograd.markVariables([z(2)], [z(2)], ['sometimes' as any]), 'BAD_ARGUMENT'],
+    ])('%s', (_t, call, code) => {
+      nd.tidy(() => expect(codeOf(call)).toBe(code));
+    });
+
+    test('a list with one invalid entry marks none of them', () => {
+      nd.tidy(() => {
+        const a = nd.zeros([2]);
+        expect(codeOf(() => autograd.markVariables([a, nd.zeros([3])], [nd.zeros([2]), nd.zeros([4])]))).toBe('SHAPE_MISMATCH');
+        expect(a.grad).toBeNull(); // a was valid but the second was not
+        expect(nd._native.inGraph(a.h)).toBe(false);
+      });
+    });
+
+    test('a single array and its gradient: marked, and backward writes into that gradient', () => {
+      nd.tidy(() => {
+        const a = nd.zeros([2]);
+        const ga = nd.zeros([2]);
+        autograd.markVariables(a, ga);
+        expect(a.grad).toBe(ga);
+        const y = autograd.record(() => a.add(1).mul(3));
+        y.backward();
+        expect(arr(ga)).toEqual([3, 3]);
+      });
     });
   });
 
