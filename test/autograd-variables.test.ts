@@ -6,7 +6,7 @@ import { arr, codeOf, errorOf, freshAutogradState } from './helpers';
 freshAutogradState();
 
 describe('variables, gradients and graphs', () => {
-  test("write, add and null gradReq; x.grad is the same object; re-attach resets", () => {
+  test("gradReq 'add' accumulates every pass into the same .grad object", () => {
     nd.tidy(() => {
       const x = nd.array([1, 2]);
       x.attachGrad('add');
@@ -15,11 +15,27 @@ describe('variables, gradients and graphs', () => {
       for (let i = 0; i < 3; i++) autograd.record(() => x.mul(x)).backward();
       expect(arr(x.grad!)).toEqual([6, 12]);
       expect(x.grad).toBe(g);
+    });
+  });
+
+  test("attachGrad again gives a new zeroed buffer; gradReq 'write' overwrites it each pass", () => {
+    nd.tidy(() => {
+      const x = nd.array([1, 2]);
+      x.attachGrad('add');
+      const g = x.grad;
+      autograd.record(() => x.mul(x)).backward();
       x.attachGrad();
       expect(x.grad).not.toBe(g);
       expect(arr(x.grad!)).toEqual([0, 0]);
       for (let i = 0; i < 2; i++) autograd.record(() => x.mul(x)).backward();
       expect(arr(x.grad!)).toEqual([2, 4]);
+    });
+  });
+
+  test("gradReq 'null' leaves its buffer at zero while the other inputs get their gradients", () => {
+    nd.tidy(() => {
+      const x = nd.array([1, 2]);
+      x.attachGrad();
       const n = nd.array([3, 4]);
       n.attachGrad('null');
       autograd.record(() => x.mul(n)).backward();
@@ -28,38 +44,55 @@ describe('variables, gradients and graphs', () => {
     });
   });
 
-  test('a head that is itself a variable; a head used twice; 0-d heads', () => {
-    nd.tidy(() => {
-      const x = nd.array([1, 2, 3]);
-      x.attachGrad();
-      autograd.backward(x, nd.array([4, 5, 6]));
-      expect(arr(x.grad!)).toEqual([4, 5, 6]);
-      const [gx] = autograd.grad(x, x, nd.array([1, 1, 2]));
-      expect(arr(gx)).toEqual([1, 1, 2]);
-      const y = autograd.record(() => x.mul(2));
-      autograd.backward([y, y]);
-      expect(arr(x.grad!)).toEqual([4, 4, 4]);
-      const s = autograd.record(() => x.mul(x).sum());
-      expect(s.shape).toEqual([]);
-      s.backward();
-      expect(arr(x.grad!)).toEqual([2, 4, 6]);
-      const e = autograd.record(() => x.at(1).mul(5));
-      expect(e.shape).toEqual([]);
-      e.backward();
-      expect(arr(x.grad!)).toEqual([0, 5, 0]);
+  describe('heads', () => {
+    test('a head that is itself a variable: its head gradient is its gradient (backward and grad)', () => {
+      nd.tidy(() => {
+        const x = nd.array([1, 2, 3]);
+        x.attachGrad();
+        autograd.backward(x, nd.array([4, 5, 6]));
+        expect(arr(x.grad!)).toEqual([4, 5, 6]);
+        const [gx] = autograd.grad(x, x, nd.array([1, 1, 2]));
+        expect(arr(gx)).toEqual([1, 1, 2]);
+      });
     });
-  });
 
-  test('headGrads validation', () => {
-    nd.tidy(() => {
-      const x = nd.array([1, 2, 3]);
-      x.attachGrad();
-      const y = autograd.record(() => x.mul(2));
-      expect(codeOf(() => y.backward(nd.ones([2]), { retainGraph: true }))).toBe('SHAPE_MISMATCH');
-      expect(codeOf(() => y.backward(nd.ones([3], { dtype: 'float64' }), { retainGraph: true }))).toBe('DTYPE_MISMATCH');
-      expect(codeOf(() => autograd.backward([y], [null, null] as any, { retainGraph: true }))).toBe('BAD_ARGUMENT');
-      y.backward();
-      expect(arr(x.grad!)).toEqual([2, 2, 2]);
+    test('a head listed twice contributes twice', () => {
+      nd.tidy(() => {
+        const x = nd.array([1, 2, 3]);
+        x.attachGrad();
+        const y = autograd.record(() => x.mul(2));
+        autograd.backward([y, y]);
+        expect(arr(x.grad!)).toEqual([4, 4, 4]);
+      });
+    });
+
+    test.each<[string, (x: NDArray) => NDArray, number[]]>([
+      ['a full reduction', (x) => x.mul(x).sum(), [2, 4, 6]],
+      ['an element taken with at()', (x) => x.at(1).mul(5), [0, 5, 0]],
+    ])('a 0-d head (%s) has shape [] and a default head gradient of one', (_t, f, expected) => {
+      nd.tidy(() => {
+        const x = nd.array([1, 2, 3]);
+        x.attachGrad();
+        const h = autograd.record(() => f(x));
+        expect(h.shape).toEqual([]);
+        h.backward();
+        expect(arr(x.grad!)).toEqual(expected);
+      });
+    });
+
+    test.each<[string, (y: NDArray) => unknown, string]>([
+      ['a head gradient of another shape', (y) => y.backward(nd.ones([2]), { retainGraph: true }), 'SHAPE_MISMATCH'],
+      ['a head gradient of another dtype', (y) => y.backward(nd.ones([3], { dtype: 'float64' }), { retainGraph: true }), 'DTYPE_MISMATCH'],
+      ['more head gradients than heads', (y) => autograd.backward([y], [null, null] as any, { retainGraph: true }), 'BAD_ARGUMENT'],
+    ])('%s is refused, and the graph stays usable', (_t, call, code) => {
+      nd.tidy(() => {
+        const x = nd.array([1, 2, 3]);
+        x.attachGrad();
+        const y = autograd.record(() => x.mul(2));
+        expect(codeOf(() => call(y))).toBe(code);
+        y.backward();
+        expect(arr(x.grad!)).toEqual([2, 2, 2]);
+      });
     });
   });
 
