@@ -10,6 +10,14 @@ beforeEach(() => {
   autograd.setTraining(false);
 });
 
+// Attaches a gradient buffer to w and a hook that counts its calls.
+function countingHook(w: NDArray, req: 'write' | 'add' | 'null' = 'write') {
+  w.attachGrad(req);
+  const counter = { calls: 0 };
+  autograd.onGradReady(w, () => counter.calls++);
+  return counter;
+}
+
 // loss = sum(((x * w1) * w2) * w3): w3's gradient is final first, w1's last.
 function chain() {
   const x = nd.array([1, 2]);
@@ -86,39 +94,33 @@ describe('not called for a variable that gets no gradient in the pass', () => {
     const x = nd.array([1, 2]);
     const w = nd.array([5, 6]);
     x.attachGrad();
-    w.attachGrad(req);
-    let calls = 0;
-    autograd.onGradReady(w, () => calls++);
+    const hook = countingHook(w, req);
     autograd.record(() => f(w, x)).backward();
-    expect(calls).toBe(0);
+    expect(hook.calls).toBe(0);
     expect(arr(x.grad)).toEqual(xGrad);
     [x, w].forEach((a) => a.dispose());
   });
 
   test('grad(), which writes no .grad', () => {
     const w = nd.array([1, 2]);
-    w.attachGrad();
-    let calls = 0;
-    autograd.onGradReady(w, () => calls++);
+    const hook = countingHook(w);
     const y = autograd.record(() => w.mul(w).sum());
     const [g] = autograd.grad(y, [w]);
     expect(arr(g)).toEqual([2, 4]);
-    expect(calls).toBe(0);
+    expect(hook.calls).toBe(0);
     [w, g].forEach((a) => a.dispose());
   });
 });
 
 test('the hook stays through attachGrad again; null removes it', () => {
   const w = nd.array([1, 2]);
-  w.attachGrad();
-  let calls = 0;
-  autograd.onGradReady(w, () => calls++);
+  const hook = countingHook(w);
   w.attachGrad('add');
   autograd.record(() => w.mul(3).sum()).backward();
-  expect(calls).toBe(1);
+  expect(hook.calls).toBe(1);
   autograd.onGradReady(w, null);
   autograd.record(() => w.mul(3).sum()).backward();
-  expect(calls).toBe(1);
+  expect(hook.calls).toBe(1);
   expect(arr(w.grad)).toEqual([6, 6]);
   w.dispose();
 });
@@ -182,11 +184,9 @@ test('hooks hold no native memory beyond their variables', () => {
   const before = liveMemory();
   for (let i = 0; i < 200; ++i) {
     const w = nd.array([1, 2, 3]);
-    w.attachGrad();
-    let calls = 0;
-    autograd.onGradReady(w, () => calls++);
+    const hook = countingHook(w);
     nd.tidy(() => autograd.record(() => w.mul(w).sum()).backward());
-    expect(calls).toBe(1);
+    expect(hook.calls).toBe(1);
     w.dispose();
   }
   expect(liveMemory()).toEqual(before);
