@@ -5,6 +5,19 @@ import { arr, freshAutogradState } from './helpers';
 
 freshAutogradState();
 
+const flags = () => [autograd.isRecording(), autograd.isTraining()];
+
+// API.md's table: each scope in its callback form and its `using` form, and the flags inside when
+// entered with both off (trainMode and predictMode keep the recording flag).
+const SCOPES: [string, (f: () => unknown) => unknown, () => Disposable, boolean[]][] = [
+  ['record()', (f) => autograd.record(f), () => autograd.record(), [true, true]],
+  ['record({ trainMode: false })', (f) => autograd.record(f, { trainMode: false }), () => autograd.record({ trainMode: false }), [true, false]],
+  ['pause()', (f) => autograd.pause(f), () => autograd.pause(), [false, false]],
+  ['pause({ trainMode: true })', (f) => autograd.pause(f, { trainMode: true }), () => autograd.pause({ trainMode: true }), [false, true]],
+  ['trainMode()', (f) => autograd.trainMode(f), () => autograd.trainMode(), [false, true]],
+  ['predictMode()', (f) => autograd.predictMode(f), () => autograd.predictMode(), [false, false]],
+];
+
 describe('state flags and scopes', () => {
   test('defaults, setRecording/setTraining return the previous value', () => {
     expect(autograd.isRecording()).toBe(false);
@@ -18,24 +31,19 @@ describe('state flags and scopes', () => {
     expect(autograd.isTraining()).toBe(false);
   });
 
-  test('callback scopes set the table of API.md and return fn value', () => {
-    const seen: [boolean, boolean][] = [];
-    const probe = () => seen.push([autograd.isRecording(), autograd.isTraining()]);
-    expect(autograd.record(() => (probe(), 42))).toBe(42);
-    autograd.record(probe, { trainMode: false });
-    autograd.pause(probe);
-    autograd.pause(probe, { trainMode: true });
-    autograd.trainMode(probe);
-    autograd.predictMode(probe);
-    expect(seen).toEqual([
-      [true, true],
-      [true, false],
-      [false, false],
-      [false, true],
-      [false, true],
-      [false, false],
-    ]);
-    expect([autograd.isRecording(), autograd.isTraining()]).toEqual([false, false]);
+  test.each(SCOPES)('%s (callback form) sets the flags of API.md, returns the value of fn and restores both', (_t, scope, _u, inside) => {
+    let seen: boolean[] = [];
+    expect(scope(() => ((seen = flags()), 42))).toBe(42);
+    expect(seen).toEqual(inside);
+    expect(flags()).toEqual([false, false]);
+  });
+
+  test.each(SCOPES)('%s (using form) sets the same flags until the end of the block', (_t, _s, open, inside) => {
+    {
+      using _scope = open();
+      expect(flags()).toEqual(inside);
+    }
+    expect(flags()).toEqual([false, false]);
   });
 
   test('nested scopes restore both flags at each level', () => {
@@ -67,62 +75,51 @@ describe('state flags and scopes', () => {
     expect(autograd.isTraining()).toBe(false);
   });
 
-  test('thrown-through scopes restore both flags and rethrow', () => {
+  test.each(SCOPES)('%s restores both flags when the callback throws, and rethrows', (_t, scope) => {
     const boom = new Error('boom');
-    for (const scope of [
-      (f: () => void) => autograd.record(f),
-      (f: () => void) => autograd.pause(f, { trainMode: true }),
-      (f: () => void) => autograd.trainMode(f),
-      (f: () => void) => autograd.predictMode(f),
-    ]) {
-      autograd.setRecording(true);
-      autograd.setTraining(false);
-      expect(() =>
-        scope(() => {
-          autograd.record(() => {
-            throw boom;
-          });
-        }),
-      ).toThrow(boom);
-      expect(autograd.isRecording()).toBe(true);
-      expect(autograd.isTraining()).toBe(false);
-    }
+    autograd.setRecording(true);
+    autograd.setTraining(false);
+    expect(() =>
+      scope(() => {
+        autograd.record(() => {
+          throw boom;
+        });
+      }),
+    ).toThrow(boom);
+    expect(flags()).toEqual([true, false]);
   });
 
-  test('using forms behave like the callback forms, also on throw', () => {
+  test('nested using blocks restore both flags at each level', () => {
     {
       using _r = autograd.record();
-      expect([autograd.isRecording(), autograd.isTraining()]).toEqual([true, true]);
+      expect(flags()).toEqual([true, true]);
       {
         using _p = autograd.pause();
-        expect([autograd.isRecording(), autograd.isTraining()]).toEqual([false, false]);
+        expect(flags()).toEqual([false, false]);
         {
           using _t = autograd.trainMode();
-          expect([autograd.isRecording(), autograd.isTraining()]).toEqual([false, true]);
+          expect(flags()).toEqual([false, true]);
         }
-        expect([autograd.isRecording(), autograd.isTraining()]).toEqual([false, false]);
+        expect(flags()).toEqual([false, false]);
       }
       {
         using _pm = autograd.predictMode();
-        expect([autograd.isRecording(), autograd.isTraining()]).toEqual([true, false]);
+        expect(flags()).toEqual([true, false]); // predictMode keeps the recording flag
       }
-      {
-        using _rf = autograd.record({ trainMode: false });
-        expect([autograd.isRecording(), autograd.isTraining()]).toEqual([true, false]);
-      }
-      {
-        using _pt = autograd.pause({ trainMode: true });
-        expect([autograd.isRecording(), autograd.isTraining()]).toEqual([false, true]);
-      }
-      expect([autograd.isRecording(), autograd.isTraining()]).toEqual([true, true]);
+      expect(flags()).toEqual([true, true]);
     }
-    expect([autograd.isRecording(), autograd.isTraining()]).toEqual([false, false]);
+    expect(flags()).toEqual([false, false]);
+  });
+
+  test('a using block left by a throw restores both flags', () => {
     expect(() => {
       using _r = autograd.record();
       throw new Error('inside using');
     }).toThrow('inside using');
-    expect([autograd.isRecording(), autograd.isTraining()]).toEqual([false, false]);
-    // the using form records like the callback form
+    expect(flags()).toEqual([false, false]);
+  });
+
+  test('the using form records like the callback form', () => {
     const x = nd.array([1, 2, 3]);
     x.attachGrad();
     let y: NDArray;
@@ -132,24 +129,25 @@ describe('state flags and scopes', () => {
     }
     y.backward();
     expect(arr(x.grad!)).toEqual([2, 4, 6]);
-    // disposing twice is harmless
+    nd.dispose([x, y]);
+  });
+
+  test('disposing a scope twice is harmless', () => {
     const s = autograd.record();
     s[Symbol.dispose]();
     s[Symbol.dispose]();
     expect(autograd.isRecording()).toBe(false);
   });
 
-  test('ASYNC_SCOPE: async callbacks are refused and the state is restored', async () => {
-    for (const scope of [autograd.record, autograd.pause, autograd.trainMode, autograd.predictMode] as any[]) {
-      let err: unknown;
-      try {
-        scope(async () => 1);
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(NDArrayError);
-      expect((err as NDArrayError).code).toBe('ASYNC_SCOPE');
-      expect([autograd.isRecording(), autograd.isTraining()]).toEqual([false, false]);
+  test.each(SCOPES)('%s refuses an async callback (ASYNC_SCOPE) and restores the state', (_t, scope) => {
+    let err: unknown;
+    try {
+      scope(async () => 1);
+    } catch (e) {
+      err = e;
     }
+    expect(err).toBeInstanceOf(NDArrayError);
+    expect((err as NDArrayError).code).toBe('ASYNC_SCOPE');
+    expect(flags()).toEqual([false, false]);
   });
 });
