@@ -106,7 +106,12 @@ describe('custom Function: ownership and nested passes', () => {
     expect(mem()).toEqual(m0);
   });
 
-  test('arrays that Function.backward returns are not disposed: a constant, the input itself, a .grad', () => {
+  // x = [1, 2] (the Function's input), c = [5, 6] (a constant), v.grad = [7, 8] (another variable's)
+  test.each<[string, (x: NDArray, c: NDArray, v: NDArray) => NDArray, number[]]>([
+    ['a constant', (x, c) => c, [5, 6]],
+    ['the input itself', (x) => x, [1, 2]],
+    ["another variable's .grad", (x, c, v) => v.grad!, [7, 8]],
+  ])('an array Function.backward returns (%s) stays the caller\'s: not disposed, not changed, used as the gradient', (_t, pick, expected) => {
     const m0 = mem();
     const x = nd.array([1, 2]);
     x.attachGrad();
@@ -114,21 +119,21 @@ describe('custom Function: ownership and nested passes', () => {
     const v = nd.array([0, 0]);
     v.attachGrad();
     nd.tidy(() => v.grad!.set(nd.array([7, 8])));
-    for (const pick of ['constant', 'input', 'grad'] as const) {
-      class Give extends autograd.Function {
-        forward(a: NDArray) {
-          return a.mul(3);
-        }
-        backward(_dy: NDArray) {
-          return pick === 'constant' ? c : pick === 'input' ? x : v.grad!;
-        }
+    class Give extends autograd.Function {
+      forward(a: NDArray) {
+        return a.mul(3);
       }
-      nd.tidy(() => autograd.record(() => new Give().apply(x).sum()).backward());
-      expect([c.isDisposed, x.isDisposed, v.grad!.isDisposed]).toEqual([false, false, false]);
+      backward(_dy: NDArray) {
+        return pick(x, c, v);
+      }
     }
-    expect(arr(x.grad!)).toEqual([7, 8]); // the last pass: v.grad's values
-    expect(arr(c)).toEqual([5, 6]);
-    expect(arr(v.grad!)).toEqual([7, 8]);
+    nd.tidy(() => autograd.record(() => new Give().apply(x).sum()).backward());
+    expect([c.isDisposed, x.isDisposed, v.grad!.isDisposed]).toEqual([false, false, false]);
+    expect([arr(c), arr(v.grad!)]).toEqual([
+      [5, 6],
+      [7, 8],
+    ]);
+    expect(arr(x.grad!)).toEqual(expected);
     nd.dispose([x, c, v]);
     expect(mem()).toEqual(m0);
   });
@@ -186,10 +191,7 @@ describe('custom Function: ownership and nested passes', () => {
     expect(mem()).toEqual(m0);
   });
 
-  test('saved tensors are freed with the graph: without backward, after a failed backward, when no gradient reaches the Function', () => {
-    const x = nd.random.normal(0, 1, [64]);
-    x.attachGrad();
-    const m0 = mem();
+  describe('what a Function saved is freed with its graph', () => {
     class Sq extends autograd.Function {
       constructor(private readonly bad = false) {
         super();
@@ -203,50 +205,61 @@ describe('custom Function: ownership and nested passes', () => {
         return dy.mul(this.savedTensors[0]).mul(2);
       }
     }
-    nd.tidy(() => {
-      autograd.record(() => new Sq().apply(x)); // dropped without backward
-    });
-    expect(mem()).toEqual(m0);
-    nd.tidy(() => {
-      const y = autograd.record(() => new Sq(true).apply(x).sum());
-      expect(() => y.backward()).toThrow('user backward failed');
-    });
-    expect(mem()).toEqual(m0);
-    nd.tidy(() => {
-      const y = autograd.record(() => new Sq().apply(x).sum().mul(0).add(x.sum()));
-      autograd.backward(y); // Sq's node is reached, but a zero-gradient branch still frees it
-      const z = autograd.record(() => nd.floor(new Sq().apply(x)).sum().add(x.sum()));
-      z.backward(); // floor has no gradient: nothing flows into Sq, whose backward never runs
-    });
-    expect(mem()).toEqual(m0);
-    // forward that throws frees what it saved
     class Throws extends autograd.Function {
       forward(a: NDArray): NDArray {
         this.saveForBackward(a.exp());
         throw new Error('user forward failed');
       }
     }
-    nd.tidy(() => {
-      expect(() => autograd.record(() => new Throws().apply(x))).toThrow('user forward failed');
+    test.each<[string, (x: NDArray) => void]>([
+      ['a recorded result dropped without backward', (x) => {
+        autograd.record(() => new Sq().apply(x));
+      }],
+      ['a backward in which Function.backward throws', (x) => {
+        const y = autograd.record(() => new Sq(true).apply(x).sum());
+        expect(() => y.backward()).toThrow('user backward failed');
+      }],
+      ['a pass that reaches the Function on a zero-gradient branch', (x) => {
+        autograd.backward(autograd.record(() => new Sq().apply(x).sum().mul(0).add(x.sum())));
+      }],
+      ['a pass in which no gradient reaches the Function (floor has none), so its backward never runs', (x) => {
+        autograd.record(() => nd.floor(new Sq().apply(x)).sum().add(x.sum())).backward();
+      }],
+      ['a forward that throws after saving', (x) => {
+        expect(() => autograd.record(() => new Throws().apply(x))).toThrow('user forward failed');
+      }],
+    ])('after %s', (_t, run) => {
+      const x = nd.random.normal(0, 1, [64]);
+      x.attachGrad();
+      const m0 = mem();
+      nd.tidy(() => {
+        run(x); // returns nothing: tidy frees all it made
+      });
+      expect(mem()).toEqual(m0);
+      x.dispose();
     });
-    expect(mem()).toEqual(m0);
-    // saving anywhere but in forward is refused (nothing would own the saved handle)
-    class LateSave extends autograd.Function {
-      forward(a: NDArray) {
-        return a.mul(2);
+
+    test('saving anywhere but in forward is BAD_ARGUMENT (nothing would own the saved handle)', () => {
+      class LateSave extends autograd.Function {
+        forward(a: NDArray) {
+          return a.mul(2);
+        }
+        backward(dy: NDArray) {
+          this.saveForBackward(dy);
+          return dy;
+        }
       }
-      backward(dy: NDArray) {
-        this.saveForBackward(dy);
-        return dy;
-      }
-    }
-    nd.tidy(() => {
-      expect(codeOf(() => new LateSave().saveForBackward(x))).toBe('BAD_ARGUMENT');
-      const y = autograd.record(() => new LateSave().apply(x).sum());
-      expect(codeOf(() => y.backward())).toBe('BAD_ARGUMENT');
+      const x = nd.random.normal(0, 1, [64]);
+      x.attachGrad();
+      const m0 = mem();
+      nd.tidy(() => {
+        expect(codeOf(() => new LateSave().saveForBackward(x))).toBe('BAD_ARGUMENT');
+        const y = autograd.record(() => new LateSave().apply(x).sum());
+        expect(codeOf(() => y.backward())).toBe('BAD_ARGUMENT');
+      });
+      expect(mem()).toEqual(m0);
+      x.dispose();
     });
-    expect(mem()).toEqual(m0);
-    x.dispose();
   });
 
   test("grad() results are new memory, never a view of an array Function.backward returned", () => {
