@@ -6,6 +6,43 @@ import { arr, codeOf, errorOf, freshAutogradState } from './helpers';
 freshAutogradState();
 
 describe('variables, gradients and graphs', () => {
+  describe('markVariables validates counts, shapes and dtypes before marking anything', () => {
+    const z = (n: number, dtype: 'float32' | 'float64' | 'int32' = 'float32') => nd.zeros([n], { dtype });
+    test.each<[string, () => unknown, string]>([
+      ['fewer gradients than variables', () => autograd.markVariables([z(2), z(3)], [z(2)]), 'BAD_ARGUMENT'],
+      ['more gradReqs than variables', () => autograd.markVariables([z(2)], [z(2)], ['write', 'add']), 'BAD_ARGUMENT'],
+      ['a gradient of another shape', () => autograd.markVariables([z(2), z(3)], [z(2), z(4)]), 'SHAPE_MISMATCH'],
+      ['a gradient of another dtype', () => autograd.markVariables(z(2), z(2, 'float64')), 'DTYPE_MISMATCH'],
+      ['an integer variable', () => autograd.markVariables(z(2, 'int32'), z(2, 'int32')), 'DTYPE_MISMATCH'],
+      ['an integer variable, by attachGrad', () => z(2, 'int32').attachGrad(), 'DTYPE_MISMATCH'],
+      ['a single variable with a list of gradients', () => autograd.markVariables(z(2), [z(2)]), 'BAD_ARGUMENT'],
+      ['an unknown gradReq', () => autograd.markVariables([z(2)], [z(2)], ['sometimes' as any]), 'BAD_ARGUMENT'],
+    ])('%s', (_t, call, code) => {
+      nd.tidy(() => expect(codeOf(call)).toBe(code));
+    });
+
+    test('a list with one invalid entry marks none of them', () => {
+      nd.tidy(() => {
+        const a = nd.zeros([2]);
+        expect(codeOf(() => autograd.markVariables([a, nd.zeros([3])], [nd.zeros([2]), nd.zeros([4])]))).toBe('SHAPE_MISMATCH');
+        expect(a.grad).toBeNull(); // a was valid but the second was not
+        expect(nd._native.inGraph(a.h)).toBe(false);
+      });
+    });
+
+    test('a single array and its gradient: marked, and backward writes into that gradient', () => {
+      nd.tidy(() => {
+        const a = nd.zeros([2]);
+        const ga = nd.zeros([2]);
+        autograd.markVariables(a, ga);
+        expect(a.grad).toBe(ga);
+        const y = autograd.record(() => a.add(1).mul(3));
+        y.backward();
+        expect(arr(ga)).toEqual([3, 3]);
+      });
+    });
+  });
+
   test("gradReq 'add' accumulates every pass into the same .grad object", () => {
     nd.tidy(() => {
       const x = nd.array([1, 2]);

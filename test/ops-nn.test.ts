@@ -430,7 +430,7 @@ describe('FullyConnected', () => {
       const wl = nd.ones([3, 2]);
       const nf = nd.FullyConnected(x3, wl, b, { flatten: false });
       expect(nf.shape).toEqual([2, 2, 3]);
-      expect(nf.toArray()[1][0]).toEqual([12, 13, 14]);
+      expect((nf.toArray() as number[][][])[1][0]).toEqual([12, 13, 14]);
       let e = errorOf(() => nd.FullyConnected(x, nd.ones([8, 3]), nd.zeros([8])));
       expect(e.code).toBe('SHAPE_MISMATCH');
       expect(e.message).toBe('FullyConnected: weight (8,3) expects 3 input features, got 4 in data (2,4)');
