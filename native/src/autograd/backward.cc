@@ -111,9 +111,9 @@ void refuse_running_graph(const Pass& p) {
   for (auto& n : p.order)
     if (n->pass.busy && !n->is_variable())
       fail(code::BAD_ARGUMENT, p.fn, ": the graph of these heads is being differentiated by the backward pass that "
-                                     "called this Function.backward; a pass inside Function.backward can only "
-                                     "differentiate a separate graph (record one inside backward, or detach() what "
-                                     "you reuse)");
+                                     "called this Function.backward (or gradient-ready hook); a pass inside "
+                                     "Function.backward can only differentiate a separate graph (record one inside "
+                                     "backward, or detach() what you reuse)");
 }
 
 // Which nodes lead to something that wants a gradient: grad()'s targets, or every marked array.
