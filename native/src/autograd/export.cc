@@ -20,22 +20,6 @@ std::string json_escape(const std::string& s) {
   return r;
 }
 
-std::string attr_json(const ops::AttrValue& v) {
-  std::ostringstream os;
-  switch (v.kind) {
-    case ops::AttrValue::None: return "null";
-    case ops::AttrValue::Number: os << v.num; return os.str();
-    case ops::AttrValue::Bool: return v.num != 0 ? "true" : "false";
-    case ops::AttrValue::String: return "\"" + json_escape(v.str) + "\"";
-    case ops::AttrValue::Numbers:
-      os << "[";
-      for (size_t i = 0; i < v.nums.size(); ++i) os << (i ? "," : "") << v.nums[i];
-      os << "]";
-      return os.str();
-  }
-  return "null";
-}
-
 struct GraphNode {
   std::string op;
   std::string attrs;
@@ -60,12 +44,7 @@ std::vector<GraphNode> build_graph(const NDArray& a) {
     }
     GraphNode g;
     g.op = n.op ? n.op->name : "?";
-    std::string at = "{";
-    for (size_t i = 0; i < n.attrs.items().size(); ++i) {
-      auto& kv = n.attrs.items()[i];
-      at += (i ? "," : "") + std::string("\"") + json_escape(kv.first) + "\":" + attr_json(kv.second);
-    }
-    g.attrs = at + "}";
+    g.attrs = n.options.type() ? n.options.type()->json(n.options.data()) : "{}";
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       const Edge& e = n.inputs[k];
       if (e.node) {

@@ -70,7 +70,7 @@ struct PassMark {
 
 struct Node {
   const ops::OpDef* op = nullptr;  // null for variables
-  ops::Attrs attrs;
+  ops::Options options;  // the call's typed options, read again by backward
   SmallVec<Edge, 2> inputs;        // node null: a constant input
   SmallVec<Shape, 2> in_shapes;
   SmallVec<DType, 2> in_dtypes;

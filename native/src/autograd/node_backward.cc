@@ -10,7 +10,7 @@ namespace {
 
 // What a Function's backward returned, as recorded under createGraph: it has no backward of its own.
 const ops::OpDef& custom_grad_op() {
-  static const ops::OpDef def = {"Function.backward", "", "other", -1, nullptr, nullptr, nullptr, 0, 0, 0, 0};
+  static const ops::OpDef def = ops::OpDef::named("Function.backward").arity(-1);
   return def;
 }
 
@@ -40,7 +40,7 @@ ops::ArrayList op_backward(Pass& p, size_t i, ops::ArrayList out_grads, const Sm
          " is not differentiable (it has no gradient; it cannot be differentiated again)");
   ops::GradCall g;
   g.op = n.op;
-  g.attrs = &n.attrs;
+  g.options = &n.options;
   g.training = p.train_mode;
   g.inputs.resize(n.inputs.size());
   for (size_t k = 0; k < n.saved_inputs.size(); ++k)
@@ -116,19 +116,21 @@ ops::ArrayList function_backward(Pass& p, size_t i, const ops::ArrayList& out_gr
   if (p.create_graph) {
     for (size_t k = 0; k < in_grads.size(); ++k) {
       if (!in_grads[k].defined() || !need[k]) continue;
-      static const ops::Attrs kNone;
+      static const ops::Options kNone;
       ops::OpCall c;
       c.op = &custom_grad_op();
-      c.attrs = &kNone;
+      c.options = &kNone;
       c.training = p.train_mode;
+      ops::ArrayList edges;
       for (size_t j = 0; j < n.inputs.size(); ++j) {
         NDArray in;  // only the edge is recorded (the op saves nothing)
         in.shape = n.in_shapes[j];
         in.dtype = n.in_dtypes[j];
         in.node = n.inputs[j].node;
         in.out_index = n.inputs[j].index;
-        c.inputs.push_back(std::move(in));
+        edges.push_back(std::move(in));
       }
+      c.inputs = edges;
       c.outputs.push_back(in_grads[k]);
       record(c);
       in_grads[k] = c.outputs[0];

@@ -27,7 +27,7 @@ bool set_training(bool on) {
   return p;
 }
 
-bool should_record(const ops::ArrayList& inputs) {
+bool should_record(const ops::InputList& inputs) {
   for (auto& a : inputs)
     if (in_graph(a)) return true;
   return false;
@@ -49,7 +49,7 @@ void record(ops::OpCall& c) {
   auto node = std::allocate_shared<Node>(PoolAlloc<Node>());
   const ops::OpDef* op = c.op;
   node->op = op;
-  node->attrs = *c.attrs;
+  node->options = *c.options;
   node->training = c.training;
   node->seq = next_seq();
   size_t nin = c.inputs.size(), nout = c.outputs.size();
@@ -85,7 +85,7 @@ void record(ops::OpCall& c) {
 
 namespace {
 const ops::OpDef& custom_op() {
-  static const ops::OpDef def = {"_CustomFunction", "", "other", -1, nullptr, nullptr, nullptr, 0, 0, 0, 0};
+  static const ops::OpDef def = ops::OpDef::named("_CustomFunction").arity(-1);
   return def;
 }
 }  // namespace
@@ -96,8 +96,8 @@ void record_custom(const std::vector<NDArray>& inputs, std::vector<NDArray>& out
   if (!should_record(inputs)) return;
   ops::OpCall c;
   c.op = &custom_op();
-  static const ops::Attrs kNone;
-  c.attrs = &kNone;
+  static const ops::Options kNone;
+  c.options = &kNone;
   c.training = is_training();
   c.inputs = inputs;
   for (auto& o : outputs) {

@@ -18,7 +18,7 @@ bool set_recording(bool on);  // returns the previous value
 bool set_training(bool on);   // returns the previous value
 
 // Called by ops::invoke.
-bool should_record(const ops::ArrayList& inputs);
+bool should_record(const ops::InputList& inputs);
 // MXNet's in-place rules, checked before anything is written: writing into an array in the
 // graph, or into an input of an op that needs a gradient, is INPLACE_IN_GRAPH.
 void check_out_target(const ops::OpCall& c, const NDArray& out);

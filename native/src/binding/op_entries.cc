@@ -17,7 +17,7 @@ ENTRY(OpTable) {
     o.Set("kind", all[i]->kind);
     o.Set("numInputs", all[i]->num_inputs);
     o.Set("differentiable", all[i]->backward != nullptr || (all[i]->flags & ops::kNoGrad));
-    std::vector<ops::AttrSpec> specs = ops::parse_attrs(all[i]->attrs);
+    std::vector<ops::OptionField> specs = ops::option_fields(*all[i]);
     Napi::Array attrs = Napi::Array::New(env, specs.size());
     for (size_t j = 0; j < specs.size(); ++j) {
       Napi::Object a = Napi::Object::New(env);
@@ -34,28 +34,32 @@ ENTRY(OpTable) {
 }
 END_ENTRY
 
+// The inputs are borrowed from the handle table (no NDArray copies); nothing adds a handle until
+// the op has returned.
 ENTRY(Op1) {
   const ops::OpDef& op = op_by_id(info[0]);
-  static const ops::Attrs kNone;
-  return Napi::Number::New(env, put_result(env, ops::invoke1(op, {get(env, info[1])}, kNone), op.name));
+  const NDArray* in[] = {&get(env, info[1])};
+  return Napi::Number::New(env, put_result(env, ops::invoke1(op, ops::InputList(in, 1)), op.name));
 }
 END_ENTRY
 
 ENTRY(Op2) {
   const ops::OpDef& op = op_by_id(info[0]);
-  static const ops::Attrs kNone;
-  return Napi::Number::New(env, put_result(env, ops::invoke1(op, {get(env, info[1]), get(env, info[2])}, kNone), op.name));
+  const NDArray* in[] = {&get(env, info[1]), &get(env, info[2])};
+  return Napi::Number::New(env, put_result(env, ops::invoke1(op, ops::InputList(in, 2)), op.name));
 }
 END_ENTRY
 
-// opScalar(op, h, number, reverse)
+// opScalar(op, h, number, reverse): the number parsed into the op's options as any option is.
 ENTRY(OpScalar) {
   const ops::OpDef& op = op_by_id(info[0]);
   if (!info[2].IsNumber()) fail(code::BAD_ARGUMENT, op.name, ": expected a number operand");
   ops::Attrs at;
   at.set_number("scalar", info[2].As<Napi::Number>().DoubleValue());
   if (info[3].ToBoolean().Value()) at.set_flag("reverse", true);
-  return Napi::Number::New(env, put_result(env, ops::invoke1(op, {get(env, info[1])}, at), op.name));
+  ops::Options opts = ops::parse_options(op, at);
+  const NDArray* in[] = {&get(env, info[1])};
+  return Napi::Number::New(env, put_result(env, ops::invoke1(op, ops::InputList(in, 1), opts), op.name));
 }
 END_ENTRY
 
@@ -73,28 +77,39 @@ namespace {
 // opN(op, handles[], attrs | null, outHandle (-1 for none)) -> handle or handles[] (multi-output)
 Napi::Value OpNImpl(const Napi::CallbackInfo& info, Napi::Env env) {
   const ops::OpDef& op = op_by_id(info[0]);
-  std::vector<NDArray> inputs = arrays_of(env, info[1]);
+  if (!info[1].IsArray()) fail(code::BAD_ARGUMENT, "expected a list of NDArrays");
   ops::Attrs at;
   try {
-    at = to_attrs(info[2]);
+    at = to_attrs(info[2]);  // first: reading the options object may run JS (getters)
   } catch (const Error& e) {  // name the op in option errors
     throw Error(e.code(), std::string(op.name) + ": " + e.message());
   }
+  ops::Options opts = ops::parse_options(op, at);
+  // The inputs are borrowed from the handle table, as op1/op2 do (no NDArray copies): no JS runs
+  // and no handle is added from the first get() until the op has returned.
+  Napi::Array list = info[1].As<Napi::Array>();
+  if (list.Length() > kIndexMask) fail(code::BAD_ARGUMENT, "too many arrays in a list");
+  SmallVec<Napi::Value, 8> items;  // read first: an element getter may run JS
+  for (uint32_t i = 0; i < list.Length(); ++i) items.push_back(list.Get(i));
   int32_t out_h = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : -1;
   if (!info[3].IsNumber() && !info[3].IsUndefined() && !info[3].IsNull())
     fail(code::BAD_ARGUMENT, op.name, ": 'out' must be an NDArray");
+  SmallVec<const NDArray*, 8> ptrs;
+  for (const Napi::Value& v : items) ptrs.push_back(&get(env, v));
+  ops::InputList inputs(ptrs.data(), ptrs.size());
   if (out_h >= 0) {
     NDArray& out = get(env, info[3]);
-    std::vector<NDArray> r = ops::invoke(op, std::move(inputs), at, &out);
+    ops::ArrayList r = ops::invoke(op, inputs, opts, &out);
     out = r[0];  // keeps the data; carries the history if the write was recorded
     write_meta(env, out);
     return Napi::Number::New(env, out_h);
   }
-  std::vector<NDArray> r = ops::invoke(op, std::move(inputs), at);
+  ops::ArrayList r = ops::invoke(op, inputs, opts);
   if (r.size() == 1) return Napi::Number::New(env, put_result(env, std::move(r[0]), op.name));
-  for (auto& a : r)
+  std::vector<NDArray> results = std::move(r);
+  for (auto& a : results)
     if (a.ndim() > kMaxDims) fail(code::BAD_ARGUMENT, op.name, ": a result has more than ", kMaxDims, " dimensions");
-  return handles_of(env, r);
+  return handles_of(env, results);
 }
 }  // namespace
 

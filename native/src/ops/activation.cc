@@ -14,21 +14,54 @@ namespace {
 
 enum Act { kRelu, kSigmoid, kTanh, kSoftrelu, kSoftsign, kLeaky, kElu, kGelu };
 
-int act_kind(const OpCall& c) {
+struct ActivationOptions {
+  std::string act_type;
+  template <class V>
+  void fields(V& v) {
+    v("act_type", act_type);
+  }
+};
+struct LeakyOptions {
+  std::string act_type = "leaky";
+  double slope = 0.25;
+  template <class V>
+  void fields(V& v) {
+    v("act_type", act_type);
+    v("slope", slope);
+  }
+};
+struct ClipOptions {
+  double a_min = -INFINITY, a_max = INFINITY;
+  template <class V>
+  void fields(V& v) {
+    v("a_min", a_min, kArgument);
+    v("a_max", a_max, kArgument);
+  }
+};
+
+// Which function, and LeakyReLU's slope (unused by Activation).
+struct ActKind {
+  int kind;
+  double slope;
+};
+
+template <class C>
+ActKind act_kind(const C& c) {
   const char* op = c.name();
   if (c.op->param == 0) {
-    std::string t = c.attrs->string(op, "act_type", "");
-    if (t == "relu") return kRelu;
-    if (t == "sigmoid") return kSigmoid;
-    if (t == "tanh") return kTanh;
-    if (t == "softrelu") return kSoftrelu;
-    if (t == "softsign") return kSoftsign;
+    const std::string& t = c.template opts<ActivationOptions>().act_type;
+    if (t == "relu") return {kRelu, 0};
+    if (t == "sigmoid") return {kSigmoid, 0};
+    if (t == "tanh") return {kTanh, 0};
+    if (t == "softrelu") return {kSoftrelu, 0};
+    if (t == "softsign") return {kSoftsign, 0};
     fail(code::BAD_ARGUMENT, op, ": actType must be 'relu', 'sigmoid', 'tanh', 'softrelu' or 'softsign', got '", t, "'");
   }
-  std::string t = c.attrs->string(op, "act_type", "leaky");
-  if (t == "leaky") return kLeaky;
-  if (t == "elu") return kElu;
-  if (t == "gelu") return kGelu;
+  const LeakyOptions& o = c.template opts<LeakyOptions>();
+  const std::string& t = o.act_type;
+  if (t == "leaky") return {kLeaky, o.slope};
+  if (t == "elu") return {kElu, o.slope};
+  if (t == "gelu") return {kGelu, o.slope};
   fail(code::BAD_ARGUMENT, op, ": actType must be 'leaky', 'elu' or 'gelu', got '", t, "'");
 }
 
@@ -50,14 +83,14 @@ T act1(int kind, T x, double slope) {
 
 void act_infer(OpCall& c) {
   act_kind(c);
-  c.attrs->number(c.name(), "slope", 0.25);
   c.out_shapes = {c.inputs[0].shape};
   c.out_dtypes = {float_result(c.inputs[0].dtype)};
 }
 
 void act_forward(OpCall& c) {
-  int kind = act_kind(c);
-  double slope = c.attrs->number(c.name(), "slope", 0.25);
+  ActKind a = act_kind(c);
+  int kind = a.kind;
+  double slope = a.slope;
   NDArray& y = c.outputs[0];
   NDArray x = c.inputs[0].dtype == y.dtype ? c.inputs[0] : astype(c.inputs[0].plain(), y.dtype);
   NDGRAD_DISPATCH_FLOAT(y.dtype, T, {
@@ -72,11 +105,9 @@ void act_forward(OpCall& c) {
 NDArray gt0(const NDArray& x) { return scalar_op("greater", x, 0); }
 
 void act_backward(GradCall& g) {
-  OpCall tmp;
-  tmp.op = g.op;
-  tmp.attrs = g.attrs;
-  int kind = act_kind(tmp);
-  double slope = g.attrs->number(g.name(), "slope", 0.25);
+  ActKind a = act_kind(g);
+  int kind = a.kind;
+  double slope = a.slope;
   const NDArray &x = g.inputs[0], &y = g.outputs[0];
   NDArray dy = g.out_grad(0);
   NDArray d;
@@ -108,14 +139,14 @@ void act_backward(GradCall& g) {
 // ---- clip(x, a_min, a_max) ----
 
 void clip_infer(OpCall& c) {
-  double lo = c.attrs->number(c.name(), "a_min", -INFINITY), hi = c.attrs->number(c.name(), "a_max", INFINITY);
+  double lo = c.opts<ClipOptions>().a_min, hi = c.opts<ClipOptions>().a_max;
   if (std::isnan(lo) || std::isnan(hi) || lo > hi)
     fail(code::BAD_ARGUMENT, c.name(), ": aMin (", lo, ") must not exceed aMax (", hi, ") for ", shape_str(c.inputs[0].shape));
   c.out_shapes = {c.inputs[0].shape};
   c.out_dtypes = {c.inputs[0].dtype};
 }
 void clip_forward(OpCall& c) {
-  double lo = c.attrs->number(c.name(), "a_min", -INFINITY), hi = c.attrs->number(c.name(), "a_max", INFINITY);
+  double lo = c.opts<ClipOptions>().a_min, hi = c.opts<ClipOptions>().a_max;
   const NDArray& x = c.inputs[0];
   NDArray& y = c.outputs[0];
   NDGRAD_DISPATCH_DTYPE(x.dtype, T, {
@@ -129,18 +160,18 @@ void clip_forward(OpCall& c) {
 }
 // Gradient passes where a_min <= x <= a_max (PyTorch's clamp, MXNet's clip).
 void clip_backward(GradCall& g) {
-  double lo = g.attrs->number(g.name(), "a_min", -INFINITY), hi = g.attrs->number(g.name(), "a_max", INFINITY);
+  double lo = g.opts<ClipOptions>().a_min, hi = g.opts<ClipOptions>().a_max;
   const NDArray& x = g.inputs[0];
   NDArray m = mul(scalar_op("greater_equal", x, lo), scalar_op("lesser_equal", x, hi));
   g.in_grads[0] = mul(g.out_grad(0), m);
 }
 
-const OpDef kAct = {"Activation", "activation", "other", 1, act_infer, act_forward, act_backward, 1, 1, 0, 0,
-                     "act_type:str"};
-const OpDef kLeakyDef = {"LeakyReLU", "leakyRelu", "other", 1, act_infer, act_forward, act_backward, 1, 1, 0, 1,
-                         "act_type:str=leaky slope:num=0.25"};
-const OpDef kClip = {"clip", "", "other", 1, clip_infer, clip_forward, clip_backward, 1, 0, kAliasSafe, 0,
-                      "*a_min:num=-inf *a_max:num=inf"};
+const OpDef kAct = OpDef::named("Activation").alias("activation").rules(act_infer, act_forward, act_backward)
+                       .saves(1, 1).with_options<ActivationOptions>();
+const OpDef kLeakyDef = OpDef::named("LeakyReLU").alias("leakyRelu").rules(act_infer, act_forward, act_backward)
+                            .saves(1, 1).row(1).with_options<LeakyOptions>();
+const OpDef kClip = OpDef::named("clip").rules(clip_infer, clip_forward, clip_backward).saves(1).with_flags(kAliasSafe)
+                        .with_options<ClipOptions>();
 OpRegistrar r1(kAct), r2(kLeakyDef), r3(kClip);
 
 }  // namespace

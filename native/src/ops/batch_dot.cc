@@ -42,14 +42,14 @@ BDims bdims(const char* op, const NDArray& a, const NDArray& b, bool ta, bool tb
 void bd_infer(OpCall& c) {
   expect_same_dtype(c);
   expect_float(c, 0);
-  bool ta = c.attrs->flag(c.name(), "transpose_a", false), tb = c.attrs->flag(c.name(), "transpose_b", false);
+  bool ta = c.opts<ProductOptions>().transpose_a, tb = c.opts<ProductOptions>().transpose_b;
   c.out_shapes = {bdims(c.name(), c.inputs[0], c.inputs[1], ta, tb).out};
   c.out_dtypes = {c.inputs[0].dtype};
 }
 
 void bd_forward(OpCall& c) {
   const NDArray &a = c.inputs[0], &b = c.inputs[1];
-  bool ta = c.attrs->flag(c.name(), "transpose_a", false), tb = c.attrs->flag(c.name(), "transpose_b", false);
+  bool ta = c.opts<ProductOptions>().transpose_a, tb = c.opts<ProductOptions>().transpose_b;
   BDims d = bdims(c.name(), a, b, ta, tb);
   NDArray& y = c.outputs[0];
   size_t es = dtype_size(y.dtype);
@@ -62,24 +62,21 @@ void bd_forward(OpCall& c) {
 
 // With op(A) op(B) = Y: d op(A) = dY op(B)^T, d op(B) = op(A)^T dY, transposes folded into flags.
 void bd_backward(GradCall& g) {
-  bool ta = g.attrs->flag(g.name(), "transpose_a", false), tb = g.attrs->flag(g.name(), "transpose_b", false);
+  bool ta = g.opts<ProductOptions>().transpose_a, tb = g.opts<ProductOptions>().transpose_b;
   const NDArray &a = g.inputs[0], &b = g.inputs[1];
   NDArray dy = g.out_grad(0);
   if (g.need[0]) g.in_grads[0] = ta ? batch_dot(b, dy, tb, true) : batch_dot(dy, b, false, !tb);
   if (g.need[1]) g.in_grads[1] = tb ? batch_dot(dy, a, true, ta) : batch_dot(a, dy, !ta, false);
 }
 
-const OpDef kBatchDot = {"batch_dot", "batchDot", "other", 2, bd_infer, bd_forward, bd_backward, 3, 0, kScratch, 0,
-                            "transpose_a:bool=false transpose_b:bool=false"};
+const OpDef kBatchDot = OpDef::named("batch_dot").alias("batchDot").arity(2).rules(bd_infer, bd_forward, bd_backward).saves(3).with_flags(kScratch)
+    .with_options<ProductOptions>();
 OpRegistrar r_bd(kBatchDot);
 
 }  // namespace
 
 NDArray batch_dot(const NDArray& a, const NDArray& b, bool transpose_a, bool transpose_b) {
-  Attrs at;
-  if (transpose_a) at.set_flag("transpose_a", true);
-  if (transpose_b) at.set_flag("transpose_b", true);
-  return invoke1(kBatchDot, {a, b}, at);
+  return invoke1(kBatchDot, {&a, &b}, ProductOptions{transpose_a, transpose_b});
 }
 
 }  // namespace ops

@@ -8,6 +8,7 @@
 #include "../kernels/kernels.h"
 #include "../core/threadpool.h"
 #include "ops.h"
+#include "window.h"
 
 namespace ndgrad {
 namespace ops {
@@ -15,9 +16,29 @@ namespace {
 
 enum Which { kConv = 0, kDataGrad = 1, kWeightGrad = 2 };
 
-struct Geo {
-  int nd;  // 1 or 2 spatial dims
-  int64_t N, C, H, W, F, G, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW;
+// The three ops' options: the gradient ops also get x's or w's shape.
+struct ConvOptions {
+  Ints kernel, stride, pad, dilate;
+  Maybe<int64_t> num_filter;  // absent: the weight's
+  int64_t num_group = 1;
+  bool no_bias = false;
+  Maybe<Ints> x_shape, w_shape;
+  template <class V>
+  void fields(V& v) {
+    v("kernel", kernel);
+    v("stride", stride);
+    v("pad", pad);
+    v("dilate", dilate);
+    v("num_filter", num_filter);
+    v("num_group", num_group);
+    v("no_bias", no_bias);
+    v("x_shape", x_shape, kArgument);
+    v("w_shape", w_shape, kArgument);
+  }
+};
+
+struct Geo : Window {
+  int64_t F, G, dh, dw, OH, OW;
   int64_t Cg() const { return C / G; }
   int64_t Fg() const { return F / G; }
   int64_t K() const { return Cg() * kh * kw; }
@@ -26,39 +47,29 @@ struct Geo {
   Shape y_shape() const { return nd == 1 ? Shape{N, F, OW} : Shape{N, F, OH, OW}; }
 };
 
-// Geometry from x's and w's shapes (either may come from attrs for the gradient ops).
-Geo geometry(const char* op, const Attrs& at, const Shape& xs, const Shape& ws) {
-  bool present = false;
-  std::vector<int64_t> k = at.ints(op, "kernel", &present);
-  if (!present || k.empty() || k.size() > 2)
+// Geometry from x's and w's shapes (either may come from the options for the gradient ops).
+Geo geometry(const char* op, const ConvOptions& o, const Shape& xs, const Shape& ws) {
+  const Ints& k = o.kernel;
+  if (k.empty() || k.size() > 2)
     fail(code::BAD_ARGUMENT, op, ": kernel must have 1 or 2 entries (1-D or 2-D convolution)");
-  Geo g;
-  g.nd = static_cast<int>(k.size());
+  int nd = static_cast<int>(k.size());
   for (int64_t d : k)
     if (d < 1) fail(code::BAD_ARGUMENT, op, ": kernel entries must be >= 1, got ", shape_str(Shape(k)));
-  if (xs.size() != static_cast<size_t>(g.nd + 2))
-    fail(code::SHAPE_MISMATCH, op, ": data ", shape_str(xs), " must be ", g.nd + 2, "-D (", g.nd == 1 ? "NCW" : "NCHW",
-         ") for a ", g.nd, "-D kernel ", shape_str(Shape(k)));
+  if (xs.size() != static_cast<size_t>(nd + 2))
+    fail(code::SHAPE_MISMATCH, op, ": data ", shape_str(xs), " must be ", nd + 2, "-D (", nd == 1 ? "NCW" : "NCHW",
+         ") for a ", nd, "-D kernel ", shape_str(Shape(k)));
   if (ws.size() != xs.size())
-    fail(code::SHAPE_MISMATCH, op, ": weight ", shape_str(ws), " must be ", g.nd + 2, "-D for data ", shape_str(xs));
-  auto st = at.tuple(op, "stride", g.nd, 1, 1), pd = at.tuple(op, "pad", g.nd, 0, 0),
-       dl = at.tuple(op, "dilate", g.nd, 1, 1);
-  g.N = xs[0];
-  g.C = xs[1];
-  g.H = g.nd == 1 ? 1 : xs[2];
-  g.W = xs.back();
-  g.kh = g.nd == 1 ? 1 : k[0];
-  g.kw = k.back();
-  g.sh = g.nd == 1 ? 1 : st[0];
-  g.sw = st.back();
-  g.ph = g.nd == 1 ? 0 : pd[0];
-  g.pw = pd.back();
+    fail(code::SHAPE_MISMATCH, op, ": weight ", shape_str(ws), " must be ", nd + 2, "-D for data ", shape_str(xs));
+  Ints st = spatial(op, "stride", o.stride, nd, 1, 1), pd = spatial(op, "pad", o.pad, nd, 0, 0),
+       dl = spatial(op, "dilate", o.dilate, nd, 1, 1);
+  Geo g;
+  static_cast<Window&>(g) = window_of(nd, xs, k, st, pd);
   g.dh = g.nd == 1 ? 1 : dl[0];
   g.dw = dl.back();
-  g.G = at.integer(op, "num_group", 1);
+  g.G = o.num_group;
   if (g.G < 1) fail(code::BAD_ARGUMENT, op, ": numGroup must be >= 1, got ", g.G);
   g.F = ws[0];
-  int64_t nf = at.integer(op, "num_filter", g.F);
+  int64_t nf = o.num_filter.value_or(g.F);
   if (nf != g.F) fail(code::SHAPE_MISMATCH, op, ": numFilter ", nf, " does not match weight ", shape_str(ws));
   if (g.C % g.G != 0 || g.F % g.G != 0)
     fail(code::SHAPE_MISMATCH, op, ": numGroup ", g.G, " must divide the input channels of data ", shape_str(xs),
@@ -125,19 +136,18 @@ void col2im(const Geo& g, const T* col, T* x, int64_t ld) {
       }
 }
 
-Shape attr_shape(const OpCall& c, const char* key) {
-  bool present = false;
-  std::vector<int64_t> s = c.attrs->ints(c.name(), key, &present);
-  if (!present) fail(code::BAD_ARGUMENT, c.name(), ": needs ", key);
-  return Shape(s);
+Shape shape_option(const OpCall& c, const Maybe<Ints>& s, const char* key) {
+  if (!s) fail(code::BAD_ARGUMENT, c.name(), ": needs ", key);
+  return Shape(*s);
 }
 
 // Inputs per op: conv (x, w[, b]); data_grad (dy, w) + attr x_shape; weight_grad (x, dy) + attr w_shape.
 Geo call_geo(const OpCall& c) {
+  const ConvOptions& o = c.opts<ConvOptions>();
   switch (c.op->param) {
-    case kConv: return geometry(c.name(), *c.attrs, c.inputs[0].shape, c.inputs[1].shape);
-    case kDataGrad: return geometry(c.name(), *c.attrs, attr_shape(c, "x_shape"), c.inputs[1].shape);
-    default: return geometry(c.name(), *c.attrs, c.inputs[0].shape, attr_shape(c, "w_shape"));
+    case kConv: return geometry(c.name(), o, c.inputs[0].shape, c.inputs[1].shape);
+    case kDataGrad: return geometry(c.name(), o, shape_option(c, o.x_shape, "x_shape"), c.inputs[1].shape);
+    default: return geometry(c.name(), o, c.inputs[0].shape, shape_option(c, o.w_shape, "w_shape"));
   }
 }
 
@@ -145,7 +155,7 @@ void conv_infer(OpCall& c) {
   const char* op = c.name();
   int which = c.op->param;
   if (which == kConv) {
-    bool no_bias = c.attrs->flag(op, "no_bias", false);
+    bool no_bias = c.opts<ConvOptions>().no_bias;
     size_t want = no_bias ? 2 : 3;
     if (c.inputs.size() != want)
       fail(code::BAD_ARGUMENT, op, ": expects ", want, " arrays (data, weight", no_bias ? "" : ", bias", "), got ",
@@ -254,21 +264,22 @@ void conv_forward(OpCall& c) {
   NDGRAD_DISPATCH_FLOAT(c.outputs[0].dtype, T, conv_run<T>(c, g));
 }
 
-Attrs grad_attrs(const Attrs& base, const char* key, const Shape& s) {
-  Attrs at = base;
-  at.set_flag("no_bias", true);
-  at.set_ints(key, s.vec());
-  return at;
+// The options of the gradient ops: the forward's, with both operand shapes and no bias.
+ConvOptions grad_options(const GradCall& g, const Shape& x_shape, const Shape& w_shape) {
+  ConvOptions o = g.opts<ConvOptions>();
+  o.no_bias = true;
+  o.x_shape = x_shape.vec();
+  o.w_shape = w_shape.vec();
+  return o;
 }
-NDArray conv_call(int which, const NDArray& a, const NDArray& b, const Attrs& at);
+NDArray conv_call(int which, const NDArray& a, const NDArray& b, const Options& o);
 
 void conv_backward(GradCall& g) {
   int which = g.op->param;
   NDArray dy = g.out_grad(0);
   const NDArray &a = g.inputs[0], &b = g.inputs[1];
   if (which == kConv) {
-    Attrs at = grad_attrs(*g.attrs, "x_shape", g.in_shapes[0]);
-    at.set_ints("w_shape", g.in_shapes[1].vec());
+    Options at = grad_options(g, g.in_shapes[0], g.in_shapes[1]);
     if (g.need[0]) g.in_grads[0] = conv_call(kDataGrad, dy, b, at);
     if (g.need[1]) g.in_grads[1] = conv_call(kWeightGrad, a, dy, at);
     if (g.in_shapes.size() == 3 && g.need[2]) {
@@ -277,31 +288,30 @@ void conv_backward(GradCall& g) {
       g.in_grads[2] = sum(dy, axes, false);
     }
   } else if (which == kDataGrad) {  // a = dY, b = W; out-grad has x's shape
-    Attrs at = grad_attrs(*g.attrs, "x_shape", g.out_shapes[0]);
-    at.set_ints("w_shape", g.in_shapes[1].vec());
+    Options at = grad_options(g, g.out_shapes[0], g.in_shapes[1]);
     if (g.need[0]) g.in_grads[0] = conv_call(kConv, dy, b, at);
     if (g.need[1]) g.in_grads[1] = conv_call(kWeightGrad, dy, a, at);
   } else {  // a = X, b = dY; out-grad has w's shape
-    Attrs at = grad_attrs(*g.attrs, "w_shape", g.out_shapes[0]);
-    at.set_ints("x_shape", g.in_shapes[0].vec());
+    Options at = grad_options(g, g.in_shapes[0], g.out_shapes[0]);
     if (g.need[0]) g.in_grads[0] = conv_call(kDataGrad, b, dy, at);
     if (g.need[1]) g.in_grads[1] = conv_call(kConv, a, dy, at);
   }
 }
 
 // Each of the three is the others' gradient, called with the shapes backward passes.
-const char* const kConvAttrs =
-    "kernel:ints stride:ints=1 pad:ints=0 dilate:ints=1 num_filter:int num_group:int=1 no_bias:bool=false "
-    "*x_shape:ints *w_shape:ints";
+constexpr OpDef conv_op(const char* name, int which) {
+  return OpDef::named(name).arity(2).rules(conv_infer, conv_forward, conv_backward).saves(3).with_flags(kScratch)
+      .row(which).with_options<ConvOptions>();
+}
 const OpDef kDefs[] = {
-    {"Convolution", "convolution", "other", -1, conv_infer, conv_forward, conv_backward, 3, 0, kScratch, kConv, kConvAttrs},
-    {"_conv_data_grad", "", "other", 2, conv_infer, conv_forward, conv_backward, 3, 0, kScratch, kDataGrad, kConvAttrs},
-    {"_conv_weight_grad", "", "other", 2, conv_infer, conv_forward, conv_backward, 3, 0, kScratch, kWeightGrad, kConvAttrs},
+    conv_op("Convolution", kConv).alias("convolution").arity(-1),
+    conv_op("_conv_data_grad", kDataGrad),
+    conv_op("_conv_weight_grad", kWeightGrad),
 };
 OpRegistrar r0(kDefs[0]), r1(kDefs[1]), r2(kDefs[2]);
 
-NDArray conv_call(int which, const NDArray& a, const NDArray& b, const Attrs& at) {
-  return invoke1(kDefs[which], {a, b}, at);
+NDArray conv_call(int which, const NDArray& a, const NDArray& b, const Options& o) {
+  return invoke1(kDefs[which], {&a, &b}, o);
 }
 
 }  // namespace

@@ -9,68 +9,117 @@ namespace ndgrad {
 namespace ops {
 namespace {
 
-DType dtype_attr(const OpCall& c, DType def) {
-  std::string name = c.attrs->string(c.name(), "dtype", dtype_name(def));
+struct FullOptions {
+  Ints shape;
+  double value = 0;
+  std::string dtype = "float32";
+  template <class V>
+  void fields(V& v) {
+    v("shape", shape, kArgument);
+    v("value", value, kArgument);
+    v("dtype", dtype);
+  }
+};
+struct ArangeOptions {
+  double start = 0, stop = 0, step = 1;
+  std::string dtype = "float32";
+  template <class V>
+  void fields(V& v) {
+    v("start", start, kArgument);
+    v("stop", stop, kArgument);
+    v("step", step, kArgument);
+    v("dtype", dtype);
+  }
+};
+struct EyeOptions {
+  int64_t N = 0, M = 0, k = 0;
+  std::string dtype = "float32";
+  template <class V>
+  void fields(V& v) {
+    v("N", N, kArgument);
+    v("M", M, kArgument);
+    v("k", k, kArgument);
+    v("dtype", dtype);
+  }
+};
+// random_uniform(low, high) and random_normal(loc, scale): `a` and `b` under their names.
+template <bool kNormal>
+struct RandomOptions {
+  double a = 0, b = 1;
+  Ints shape;
+  std::string dtype = "float32";
+  template <class V>
+  void fields(V& v) {
+    v(kNormal ? "loc" : "low", a, kArgument);
+    v(kNormal ? "scale" : "high", b, kArgument);
+    v("shape", shape, kArgument);
+    v("dtype", dtype);
+  }
+};
+
+DType dtype_attr(const OpCall& c, const std::string& name) {
   DType t;
   if (!parse_dtype(name, &t))
     fail(code::BAD_ARGUMENT, c.name(), ": unknown dtype '", name, "' (float32, float64, int32, uint8)");
   return t;
 }
 
-Shape shape_attr(const OpCall& c) {
-  bool present = false;
-  std::vector<int64_t> s = c.attrs->ints(c.name(), "shape", &present);
+Shape shape_attr(const OpCall& c, const Ints& s) {
   for (int64_t d : s)
     if (d < 0) fail(code::BAD_ARGUMENT, c.name(), ": negative dimension in shape ", shape_str(Shape(s)));
   return Shape(s);
 }
 
 void full_infer(OpCall& c) {
-  c.out_shapes = {shape_attr(c)};
-  c.out_dtypes = {dtype_attr(c, DType::Float32)};
-  c.attrs->number(c.name(), "value", 0);
+  const FullOptions& o = c.opts<FullOptions>();
+  c.out_shapes = {shape_attr(c, o.shape)};
+  c.out_dtypes = {dtype_attr(c, o.dtype)};
 }
-void full_forward(OpCall& c) { fill(c.outputs[0], c.attrs->number(c.name(), "value", 0)); }
+void full_forward(OpCall& c) { fill(c.outputs[0], c.opts<FullOptions>().value); }
 
 void arange_infer(OpCall& c) {
-  double start = c.attrs->number(c.name(), "start", 0), stop = c.attrs->number(c.name(), "stop", 0),
-         step = c.attrs->number(c.name(), "step", 1);
+  const ArangeOptions& o = c.opts<ArangeOptions>();
+  double start = o.start, stop = o.stop, step = o.step;
   if (step == 0 || !std::isfinite(step) || !std::isfinite(start) || !std::isfinite(stop))
     fail(code::BAD_ARGUMENT, "arange: step must be a finite non-zero number and start/stop finite");
   double n = std::ceil((stop - start) / step);
   if (n > 4e9) fail(code::BAD_ARGUMENT, "arange: too many elements (", n, ")");
   c.out_shapes = {Shape{static_cast<int64_t>(n > 0 ? n : 0)}};
-  c.out_dtypes = {dtype_attr(c, DType::Float32)};
+  c.out_dtypes = {dtype_attr(c, o.dtype)};
 }
 void arange_forward(OpCall& c) {
-  double start = c.attrs->number(c.name(), "start", 0), step = c.attrs->number(c.name(), "step", 1);
+  double start = c.opts<ArangeOptions>().start, step = c.opts<ArangeOptions>().step;
   NDArray& y = c.outputs[0];
   for (int64_t i = 0; i < y.size(); ++i) write_scalar(y, i, start + step * static_cast<double>(i));
 }
 
 void eye_infer(OpCall& c) {
-  int64_t n = c.attrs->integer(c.name(), "N", 0), m = c.attrs->integer(c.name(), "M", 0);
+  const EyeOptions& o = c.opts<EyeOptions>();
+  int64_t n = o.N, m = o.M;
   if (n < 0 || m < 0) fail(code::BAD_ARGUMENT, "eye: sizes must be non-negative, got ", n, ", ", m);
-  c.attrs->integer(c.name(), "k", 0);
   c.out_shapes = {Shape{n, m == 0 ? n : m}};
-  c.out_dtypes = {dtype_attr(c, DType::Float32)};
+  c.out_dtypes = {dtype_attr(c, o.dtype)};
 }
 void eye_forward(OpCall& c) {
   NDArray& y = c.outputs[0];
   fill(y, 0);
-  int64_t k = c.attrs->integer(c.name(), "k", 0), n = y.shape[0], m = y.shape[1];
+  int64_t k = c.opts<EyeOptions>().k, n = y.shape[0], m = y.shape[1];
   for (int64_t i = 0; i < n; ++i)
     if (i + k >= 0 && i + k < m) write_scalar(y, i * m + i + k, 1.0);
 }
 
+// The two random ops' options, which differ only in names.
+template <class F>
+auto with_random_options(const OpCall& c, const F& f) {
+  return c.op->param == 1 ? f(c.opts<RandomOptions<true>>()) : f(c.opts<RandomOptions<false>>());
+}
+
 void random_infer(OpCall& c) {
-  c.out_shapes = {shape_attr(c)};
-  DType t = dtype_attr(c, DType::Float32);
-  if (!is_float(t)) fail(code::DTYPE_MISMATCH, c.name(), ": dtype must be float32 or float64");
-  c.out_dtypes = {t};
+  with_random_options(c, [&](const auto& o) { c.out_shapes = {shape_attr(c, o.shape)}; c.out_dtypes = {dtype_attr(c, o.dtype)}; return 0; });
+  if (!is_float(c.out_dtypes[0])) fail(code::DTYPE_MISMATCH, c.name(), ": dtype must be float32 or float64");
   bool normal = c.op->param == 1;
-  double a = c.attrs->number(c.name(), normal ? "loc" : "low", 0);
-  double b = c.attrs->number(c.name(), normal ? "scale" : "high", 1);
+  double a = with_random_options(c, [](const auto& o) { return o.a; });
+  double b = with_random_options(c, [](const auto& o) { return o.b; });
   if (!std::isfinite(a) || !std::isfinite(b) || (normal ? b < 0 : b < a))
     fail(code::BAD_ARGUMENT, c.name(), normal ? ": scale must be >= 0" : ": high must be >= low");
 }
@@ -78,8 +127,8 @@ void random_infer(OpCall& c) {
 void random_forward(OpCall& c) {
   NDArray& y = c.outputs[0];
   bool normal = c.op->param == 1;
-  double a = c.attrs->number(c.name(), normal ? "loc" : "low", 0);
-  double b = c.attrs->number(c.name(), normal ? "scale" : "high", 1);
+  double a = with_random_options(c, [](const auto& o) { return o.a; });
+  double b = with_random_options(c, [](const auto& o) { return o.b; });
   int64_t n = y.size();
   uint64_t key = rng::current_seed(), base = rng::reserve(static_cast<uint64_t>(n) * (normal ? 2 : 1));
   bool f32 = y.dtype == DType::Float32;
@@ -106,14 +155,13 @@ void random_forward(OpCall& c) {
   });
 }
 
-const OpDef kFull = {"full", "", "other", 0, full_infer, full_forward, nullptr, 0, 0, 0, 0, "*shape:ints *value:num=0 dtype:str=float32"};
-const OpDef kArange = {"arange", "", "other", 0, arange_infer, arange_forward, nullptr, 0, 0, 0, 0,
-                       "*start:num=0 *stop:num=0 *step:num=1 dtype:str=float32"};
-const OpDef kEye = {"eye", "", "other", 0, eye_infer, eye_forward, nullptr, 0, 0, 0, 0, "*N:int *M:int=0 *k:int=0 dtype:str=float32"};
-const OpDef kUniform = {"random_uniform", "", "other", 0, random_infer, random_forward, nullptr, 0, 0, kRandom, 0,
-                        "*low:num=0 *high:num=1 *shape:ints dtype:str=float32"};
-const OpDef kNormal = {"random_normal", "", "other", 0, random_infer, random_forward, nullptr, 0, 0, kRandom, 1,
-                       "*loc:num=0 *scale:num=1 *shape:ints dtype:str=float32"};
+const OpDef kFull = OpDef::named("full").arity(0).rules(full_infer, full_forward).with_options<FullOptions>();
+const OpDef kArange = OpDef::named("arange").arity(0).rules(arange_infer, arange_forward).with_options<ArangeOptions>();
+const OpDef kEye = OpDef::named("eye").arity(0).rules(eye_infer, eye_forward).with_options<EyeOptions>();
+const OpDef kUniform = OpDef::named("random_uniform").arity(0).rules(random_infer, random_forward)
+                           .with_flags(kRandom).with_options<RandomOptions<false>>();
+const OpDef kNormal = OpDef::named("random_normal").arity(0).rules(random_infer, random_forward)
+                          .with_flags(kRandom).row(1).with_options<RandomOptions<true>>();
 OpRegistrar r1(kFull), r2(kArange), r3(kEye), r4(kUniform), r5(kNormal);
 
 }  // namespace

@@ -138,7 +138,7 @@ void mul_grad_forward(OpCall& c) {
   k::binary(k::kMul, dt, 1, &n, dy, &one, a, &one, c.outputs[1].raw());
 }
 
-const OpDef kMulGrad = {"_mul_grad", "", "other", 3, mul_grad_infer, mul_grad_forward, nullptr, 0, 0, 0, 0};
+const OpDef kMulGrad = OpDef::named("_mul_grad").arity(3).rules(mul_grad_infer, mul_grad_forward);
 OpRegistrar r_mul_grad(kMulGrad);
 const OpDef& mul_grad_op() { return kMulGrad; }
 
@@ -170,7 +170,7 @@ const BinaryRow kBinary[] = {
        if (na && nb && !autograd::is_recording() && a.shape == b.shape && dy.shape == a.shape) {
          // Both products in one op call (measured: a third less backward time per tiny multiply);
          // _mul_grad is not differentiable, so only when this backward is not being recorded.
-         ArrayList r = invoke(mul_grad_op(), {dy, a, b}, Attrs());
+         ArrayList r = invoke(mul_grad_op(), {&dy, &a, &b});
          *da = std::move(r[0]);
          *db = std::move(r[1]);
          return;
@@ -218,15 +218,21 @@ const BinaryRow kBinary[] = {
 
 const BinaryRow& binary_row(const OpDef* op) { return kBinary[op->param]; }
 
-// A number operand travels as attrs {scalar, reverse}: `a op s`, or `s op a` when reverse.
-bool has_scalar(const Attrs& at) { return at.has("scalar"); }
+// A number operand travels as options {scalar, reverse}: `a op s`, or `s op a` when reverse.
+struct ScalarOptions {
+  Maybe<double> scalar;
+  bool reverse = false;
+  template <class V>
+  void fields(V& v) {
+    v("scalar", scalar, kArgument);
+    v("reverse", reverse, kArgument);
+  }
+};
 
 void binary_infer(OpCall& c) {
   const BinaryRow& r = binary_row(c.op);
-  const Attrs& at = *c.attrs;
-  if (has_scalar(at)) {
+  if (c.opts<ScalarOptions>().scalar) {
     if (c.inputs.size() != 1) fail(code::BAD_ARGUMENT, c.name(), ": expects one array and one number");
-    at.number(c.name(), "scalar", 0);
     c.out_shapes = {c.inputs[0].shape};
   } else {
     if (c.inputs.size() != 2) fail(code::BAD_ARGUMENT, c.name(), ": expects 2 operands, got ", c.inputs.size());
@@ -247,12 +253,13 @@ void binary_forward(OpCall& c) {
   const int dt = static_cast<int>(y.dtype);
   const int64_t n = y.size();
   const int64_t one = 1, zero1 = 0;
-  if (has_scalar(*c.attrs)) {
+  const ScalarOptions& so = c.opts<ScalarOptions>();
+  if (so.scalar) {
     // The number operand lives on the stack, converted to the result dtype, with stride 0.
     alignas(8) unsigned char buf[8];
-    double v = c.attrs->number(c.name(), "scalar", 0);
+    double v = *so.scalar;
     NDGRAD_DISPATCH_DTYPE(y.dtype, T, { *reinterpret_cast<T*>(buf) = from_double<T>(v); });
-    bool rev = c.attrs->flag(c.name(), "reverse", false);
+    bool rev = so.reverse;
     k::binary(r.kind, dt, 1, &n, rev ? buf : a->raw(), rev ? &zero1 : &one, rev ? a->raw() : buf,
               rev ? &one : &zero1, y.raw());
     return;
@@ -271,11 +278,11 @@ void binary_forward(OpCall& c) {
 
 void binary_backward(GradCall& g) {
   const BinaryRow& r = binary_row(g.op);
-  const Attrs& at = *g.attrs;
+  const ScalarOptions& so = g.opts<ScalarOptions>();
   NDArray dy = g.out_grad(0);
-  if (has_scalar(at)) {
-    double sv = at.number(g.name(), "scalar", 0);
-    bool rev = at.flag(g.name(), "reverse", false);
+  if (so.scalar) {
+    double sv = *so.scalar;
+    bool rev = so.reverse;
     // Fast paths for arithmetic with a number (the common case in training loops); same formulas
     // as the table rows, without materialising the number as an array.
     switch (r.kind) {
@@ -356,10 +363,11 @@ void copy_forward(OpCall& c) { copy_into(c.inputs[0], c.outputs[0]); }
 void copy_backward(GradCall& g) { g.in_grads[0] = g.out_grad(0); }
 void zeros_forward(OpCall& c) { fill(c.outputs[0], 0.0); }
 
-const OpDef kWhere = {"where", "", "other", 3, where_infer, where_forward, where_backward, 1, 0, 0, 0};
-const OpDef kCopy = {"copy", "identity _copy", "unary", 1, same_infer, copy_forward, copy_backward, 0, 0, kAliasSafe, 0};
-const OpDef kZerosLike = {"zeros_like", "zerosLike", "unary", 1, same_infer, zeros_forward, nullptr, 0, 0,
-                          kNoGrad | kAliasSafe, 0};
+const OpDef kWhere = OpDef::named("where").arity(3).rules(where_infer, where_forward, where_backward).saves(1);
+const OpDef kCopy = OpDef::named("copy").alias("identity _copy").of_kind("unary").rules(same_infer, copy_forward,
+                                                                                        copy_backward).with_flags(kAliasSafe);
+const OpDef kZerosLike = OpDef::named("zeros_like").alias("zerosLike").of_kind("unary").rules(same_infer, zeros_forward)
+                             .with_flags(kNoGrad | kAliasSafe);
 OpRegistrar r_where(kWhere), r_copy(kCopy), r_zeros(kZerosLike);
 
 constexpr int kNumUnary = sizeof(kUnary) / sizeof(kUnary[0]);
@@ -380,7 +388,7 @@ struct RegisterTables {
       const BinaryRow& r = kBinary[i];
       g_binary_defs[i] = OpDef{r.name, r.aliases, "binary", -1, binary_infer, binary_forward,
                                r.grad ? binary_backward : nullptr, r.save_in, r.save_out,
-                               (r.grad ? 0u : unsigned(kNoGrad)) | kAliasSafe, i, "*scalar:num *reverse:bool=false"};
+                               (r.grad ? 0u : unsigned(kNoGrad)) | kAliasSafe, i, &kOptionType<ScalarOptions>};
       register_op(g_binary_defs[i]);
     }
   }
@@ -388,35 +396,38 @@ struct RegisterTables {
 
 }  // namespace
 
-NDArray unary(const char* name, const NDArray& x) { return invoke1(op_ref(name), {x}, Attrs()); }
-NDArray binary(const char* name, const NDArray& a, const NDArray& b) { return invoke1(op_ref(name), {a, b}, Attrs()); }
+NDArray unary(const char* name, const NDArray& x) { return invoke1(op_ref(name), {&x}); }
+NDArray binary(const char* name, const NDArray& a, const NDArray& b) {
+  const OpDef& op = op_ref(name);
+  return invoke1(op, {&a, &b});
+}
 
 NDArray add(const NDArray& a, const NDArray& b) {
   static const OpDef& op = op_ref("add");
-  return invoke1(op, {a, b}, Attrs());
+  return invoke1(op, {&a, &b});
 }
 NDArray sub(const NDArray& a, const NDArray& b) {
   static const OpDef& op = op_ref("subtract");
-  return invoke1(op, {a, b}, Attrs());
+  return invoke1(op, {&a, &b});
 }
 NDArray mul(const NDArray& a, const NDArray& b) {
   static const OpDef& op = op_ref("multiply");
-  return invoke1(op, {a, b}, Attrs());
+  return invoke1(op, {&a, &b});
 }
 NDArray div(const NDArray& a, const NDArray& b) {
   static const OpDef& op = op_ref("divide");
-  return invoke1(op, {a, b}, Attrs());
+  return invoke1(op, {&a, &b});
 }
 NDArray neg(const NDArray& a) { return unary("negative", a); }
-NDArray copy(const NDArray& a) { return invoke1(kCopy, {a}, Attrs()); }
-NDArray zeros_like(const NDArray& a) { return invoke1(kZerosLike, {a}, Attrs()); }
-NDArray where(const NDArray& cond, const NDArray& x, const NDArray& y) { return invoke1(kWhere, {cond, x, y}, Attrs()); }
+NDArray copy(const NDArray& a) { return invoke1(kCopy, {&a}); }
+NDArray zeros_like(const NDArray& a) { return invoke1(kZerosLike, {&a}); }
+NDArray where(const NDArray& cond, const NDArray& x, const NDArray& y) { return invoke1(kWhere, {&cond, &x, &y}); }
 
 NDArray scalar_op(const char* name, const NDArray& a, double s, bool reverse) {
-  Attrs at;
-  at.set_number("scalar", s);
-  if (reverse) at.set_flag("reverse", true);
-  return invoke1(op_ref(name), {a}, at);
+  ScalarOptions o;
+  o.scalar = s;
+  o.reverse = reverse;
+  return invoke1(op_ref(name), {&a}, o);
 }
 
 void add_into(const NDArray& buf, const NDArray& g) {
@@ -426,7 +437,8 @@ void add_into(const NDArray& buf, const NDArray& g) {
     ~R() { autograd::set_recording(p); }
   } restore{prev};
   static const OpDef& op = op_ref("add");
-  invoke(op, {buf.plain(), g.plain()}, Attrs(), &buf);
+  NDArray b = buf.plain(), gp = g.plain();
+  invoke(op, {&b, &gp}, Options(), &buf);
 }
 
 NDArray keep_connected(const NDArray& g, const NDArray& x) {

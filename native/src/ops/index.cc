@@ -68,9 +68,29 @@ void scatter_add_rows(const NDArray& dy, const std::vector<int64_t>& idx, int64_
 
 // ---- take(x, indices, axis) ----
 
-int take_axis(const char* op, const Attrs& at, const Shape& s) {
+struct TakeOptions {
+  int64_t axis = 0;
+  std::string mode = "raise";
+  template <class V>
+  void fields(V& v) {
+    v("axis", axis);
+    v("mode", mode);
+  }
+};
+// _take_grad(dy, indices): take's axis and x's shape.
+struct TakeGradOptions {
+  int64_t axis = 0;
+  Ints in_shape;
+  template <class V>
+  void fields(V& v) {
+    v("axis", axis);
+    v("in_shape", in_shape, kArgument);
+  }
+};
+
+int take_axis(const char* op, int64_t axis, const Shape& s) {
   if (s.empty()) fail(code::BAD_AXIS, op, ": cannot take from a 0-d array");
-  return normalize_axis(at.integer(op, "axis", 0), s.size(), op, s);
+  return normalize_axis(axis, s.size(), op, s);
 }
 Shape take_shape(const Shape& s, int a, const Shape& is) {
   Shape o;
@@ -85,8 +105,8 @@ std::string take_ctx(const NDArray& x, const NDArray& idx, int a) {
 
 void take_infer(OpCall& c) {
   const NDArray &x = c.inputs[0], &idx = c.inputs[1];
-  int a = take_axis(c.name(), *c.attrs, x.shape);
-  std::string mode = c.attrs->string(c.name(), "mode", "raise");
+  int a = take_axis(c.name(), c.opts<TakeOptions>().axis, x.shape);
+  const std::string& mode = c.opts<TakeOptions>().mode;
   if (mode != "raise") fail(code::BAD_ARGUMENT, c.name(), ": only mode 'raise' is supported, got '", mode, "'");
   read_indices(c.name(), "index", idx, x.shape[a], true, take_ctx(x, idx, a));
   c.out_shapes = {take_shape(x.shape, a, idx.shape)};
@@ -94,7 +114,7 @@ void take_infer(OpCall& c) {
 }
 void take_forward(OpCall& c) {
   const NDArray &x = c.inputs[0], &idx = c.inputs[1];
-  int a = take_axis(c.name(), *c.attrs, x.shape);
+  int a = take_axis(c.name(), c.opts<TakeOptions>().axis, x.shape);
   std::vector<int64_t> ii = read_indices(c.name(), "index", idx, x.shape[a], true, "");
   int64_t outer, inner;
   outer_inner(x.shape, a, &outer, &inner);
@@ -103,15 +123,15 @@ void take_forward(OpCall& c) {
 NDArray take_grad(const NDArray& dy, const NDArray& idx, int axis, const Shape& in_shape);
 void take_backward(GradCall& g) {
   if (!g.need[0]) return;
-  int a = take_axis(g.name(), *g.attrs, g.in_shapes[0]);
+  int a = take_axis(g.name(), g.opts<TakeOptions>().axis, g.in_shapes[0]);
   g.in_grads[0] = take_grad(g.out_grad(0), g.inputs[1], a, g.in_shapes[0]);
 }
 
-// _take_grad(dy, indices): attrs axis, in_shape.
+// _take_grad(dy, indices): take's gradient, scattered into x's shape.
 void take_grad_infer(OpCall& c) {
   const NDArray &dy = c.inputs[0], &idx = c.inputs[1];
-  Shape in(c.attrs->ints(c.name(), "in_shape"));
-  int a = take_axis(c.name(), *c.attrs, in);
+  Shape in(c.opts<TakeGradOptions>().in_shape);
+  int a = take_axis(c.name(), c.opts<TakeGradOptions>().axis, in);
   expect_float(c, 0);
   if (take_shape(in, a, idx.shape) != dy.shape)
     fail(code::SHAPE_MISMATCH, c.name(), ": gradient ", shape_str(dy.shape), " does not match take of ",
@@ -122,7 +142,7 @@ void take_grad_infer(OpCall& c) {
 }
 void take_grad_forward(OpCall& c) {
   NDArray& y = c.outputs[0];
-  int a = take_axis(c.name(), *c.attrs, y.shape);
+  int a = take_axis(c.name(), c.opts<TakeGradOptions>().axis, y.shape);
   std::vector<int64_t> ii = read_indices(c.name(), "index", c.inputs[1], y.shape[a], true, "");
   int64_t outer, inner;
   outer_inner(y.shape, a, &outer, &inner);
@@ -130,17 +150,27 @@ void take_grad_forward(OpCall& c) {
 }
 void take_grad_backward(GradCall& g) {
   if (!g.need[0]) return;
-  int a = take_axis(g.name(), *g.attrs, g.out_shapes[0]);
+  int a = take_axis(g.name(), g.opts<TakeGradOptions>().axis, g.out_shapes[0]);
   g.in_grads[0] = take(g.out_grad(0), g.inputs[1], a);
 }
 
 // ---- Embedding(indices, weight, input_dim, output_dim) ----
 
+struct EmbeddingOptions {
+  Maybe<int64_t> input_dim, output_dim;  // absent: the weight's
+  template <class V>
+  void fields(V& v) {
+    v("input_dim", input_dim);
+    v("output_dim", output_dim);
+  }
+};
+
 void embed_infer(OpCall& c) {
   const NDArray &idx = c.inputs[0], &w = c.inputs[1];
   const char* op = c.name();
   if (w.ndim() != 2) fail(code::SHAPE_MISMATCH, op, ": weight must be 2-D (inputDim, outputDim), got ", shape_str(w.shape));
-  int64_t in_dim = c.attrs->integer(op, "input_dim", w.shape[0]), out_dim = c.attrs->integer(op, "output_dim", w.shape[1]);
+  const EmbeddingOptions& eo = c.opts<EmbeddingOptions>();
+  int64_t in_dim = eo.input_dim.value_or(w.shape[0]), out_dim = eo.output_dim.value_or(w.shape[1]);
   if (in_dim != w.shape[0] || out_dim != w.shape[1])
     fail(code::SHAPE_MISMATCH, op, ": weight ", shape_str(w.shape), " does not match inputDim ", in_dim,
          " and outputDim ", out_dim);
@@ -163,9 +193,28 @@ void embed_backward(GradCall& g) {
 
 // ---- pick(x, index, axis, keepdims) ----
 
-int pick_axis(const char* op, const Attrs& at, const Shape& s) {
+struct PickOptions {
+  int64_t axis = -1;
+  bool keepdims = false;
+  template <class V>
+  void fields(V& v) {
+    v("axis", axis);
+    v("keepdims", keepdims);
+  }
+};
+// _pick_grad(dy, index): pick's options and x's shape.
+struct PickGradOptions : PickOptions {
+  Ints in_shape;
+  template <class V>
+  void fields(V& v) {
+    PickOptions::fields(v);
+    v("in_shape", in_shape, kArgument);
+  }
+};
+
+int pick_axis(const char* op, const PickOptions& o, const Shape& s) {
   if (s.empty()) fail(code::BAD_AXIS, op, ": cannot pick from a 0-d array");
-  return normalize_axis(at.integer(op, "axis", -1), s.size(), op, s);
+  return normalize_axis(o.axis, s.size(), op, s);
 }
 Shape pick_out(const Shape& s, int a, bool keepdims) {
   Shape o = s;
@@ -180,16 +229,16 @@ void check_pick_index(const char* op, const Shape& s, int a, const NDArray& idx)
 }
 void pick_infer(OpCall& c) {
   const NDArray &x = c.inputs[0], &idx = c.inputs[1];
-  int a = pick_axis(c.name(), *c.attrs, x.shape);
+  int a = pick_axis(c.name(), c.opts<PickOptions>(), x.shape);
   check_pick_index(c.name(), x.shape, a, idx);
   read_indices(c.name(), "index", idx, x.shape[a], true,
                "axis " + std::to_string(a) + " of " + shape_str(x.shape));
-  c.out_shapes = {pick_out(x.shape, a, c.attrs->flag(c.name(), "keepdims", false))};
+  c.out_shapes = {pick_out(x.shape, a, c.opts<PickOptions>().keepdims)};
   c.out_dtypes = {x.dtype};
 }
 void pick_forward(OpCall& c) {
   const NDArray &x = c.inputs[0], &idx = c.inputs[1];
-  int a = pick_axis(c.name(), *c.attrs, x.shape);
+  int a = pick_axis(c.name(), c.opts<PickOptions>(), x.shape);
   std::vector<int64_t> ii = read_indices(c.name(), "index", idx, x.shape[a], true, "");
   int64_t outer, inner, n = x.shape[a];
   outer_inner(x.shape, a, &outer, &inner);
@@ -203,17 +252,18 @@ void pick_forward(OpCall& c) {
 NDArray pick_grad(const NDArray& dy, const NDArray& idx, int axis, bool keepdims, const Shape& in_shape);
 void pick_backward(GradCall& g) {
   if (!g.need[0]) return;
-  int a = pick_axis(g.name(), *g.attrs, g.in_shapes[0]);
-  g.in_grads[0] = pick_grad(g.out_grad(0), g.inputs[1], a, g.attrs->flag(g.name(), "keepdims", false), g.in_shapes[0]);
+  int a = pick_axis(g.name(), g.opts<PickOptions>(), g.in_shapes[0]);
+  g.in_grads[0] = pick_grad(g.out_grad(0), g.inputs[1], a, g.opts<PickOptions>().keepdims, g.in_shapes[0]);
 }
 
-// _pick_grad(dy, index): attrs axis, keepdims, in_shape.
+// _pick_grad(dy, index): pick's gradient, scattered into x's shape.
 void pick_grad_infer(OpCall& c) {
-  Shape in(c.attrs->ints(c.name(), "in_shape"));
-  int a = pick_axis(c.name(), *c.attrs, in);
+  const PickGradOptions& o = c.opts<PickGradOptions>();
+  Shape in(o.in_shape);
+  int a = pick_axis(c.name(), o, in);
   expect_float(c, 0);
   check_pick_index(c.name(), in, a, c.inputs[1]);
-  if (c.inputs[0].shape != pick_out(in, a, c.attrs->flag(c.name(), "keepdims", false)))
+  if (c.inputs[0].shape != pick_out(in, a, o.keepdims))
     fail(code::SHAPE_MISMATCH, c.name(), ": gradient ", shape_str(c.inputs[0].shape), " does not match data ",
          shape_str(in));
   read_indices(c.name(), "index", c.inputs[1], in[a], true, shape_str(in));
@@ -222,7 +272,7 @@ void pick_grad_infer(OpCall& c) {
 }
 void pick_grad_forward(OpCall& c) {
   NDArray& y = c.outputs[0];
-  int a = pick_axis(c.name(), *c.attrs, y.shape);
+  int a = pick_axis(c.name(), c.opts<PickGradOptions>(), y.shape);
   std::vector<int64_t> ii = read_indices(c.name(), "index", c.inputs[1], y.shape[a], true, "");
   int64_t outer, inner, n = y.shape[a];
   outer_inner(y.shape, a, &outer, &inner);
@@ -236,21 +286,33 @@ void pick_grad_forward(OpCall& c) {
 }
 void pick_grad_backward(GradCall& g) {
   if (!g.need[0]) return;
-  int a = pick_axis(g.name(), *g.attrs, g.out_shapes[0]);
-  g.in_grads[0] = pick(g.out_grad(0), g.inputs[1], a, g.attrs->flag(g.name(), "keepdims", false));
+  const PickGradOptions& o = g.opts<PickGradOptions>();
+  int a = pick_axis(g.name(), o, g.out_shapes[0]);
+  g.in_grads[0] = pick(g.out_grad(0), g.inputs[1], a, o.keepdims);
 }
 
 // ---- one_hot(indices, depth, on_value, off_value, dtype) ----
 
+struct OneHotOptions {
+  int64_t depth = -1;
+  double on_value = 1, off_value = 0;
+  std::string dtype = "float32";
+  template <class V>
+  void fields(V& v) {
+    v("depth", depth, kArgument);
+    v("on_value", on_value);
+    v("off_value", off_value);
+    v("dtype", dtype);
+  }
+};
+
 void one_hot_infer(OpCall& c) {
   const NDArray& idx = c.inputs[0];
-  int64_t depth = c.attrs->integer(c.name(), "depth", -1);
+  const OneHotOptions& oh = c.opts<OneHotOptions>();
+  int64_t depth = oh.depth;
   if (depth < 0) fail(code::BAD_ARGUMENT, c.name(), ": depth must be a non-negative integer, got ", depth);
-  std::string dt = c.attrs->string(c.name(), "dtype", "float32");
   DType t;
-  if (!parse_dtype(dt, &t)) fail(code::BAD_ARGUMENT, c.name(), ": unknown dtype '", dt, "'");
-  c.attrs->number(c.name(), "on_value", 1);
-  c.attrs->number(c.name(), "off_value", 0);
+  if (!parse_dtype(oh.dtype, &t)) fail(code::BAD_ARGUMENT, c.name(), ": unknown dtype '", oh.dtype, "'");
   read_indices(c.name(), "index", idx, depth, false, "depth " + std::to_string(depth) + ", indices " + shape_str(idx.shape));
   Shape o = idx.shape;
   o.push_back(depth);
@@ -259,57 +321,57 @@ void one_hot_infer(OpCall& c) {
 }
 void one_hot_forward(OpCall& c) {
   NDArray& y = c.outputs[0];
-  int64_t depth = c.attrs->integer(c.name(), "depth", -1);
+  const OneHotOptions& o = c.opts<OneHotOptions>();
+  int64_t depth = o.depth;
   std::vector<int64_t> ii = read_indices(c.name(), "index", c.inputs[0], depth, false, "");
-  fill(y, c.attrs->number(c.name(), "off_value", 0));
-  double on = c.attrs->number(c.name(), "on_value", 1);
+  fill(y, o.off_value);
+  double on = o.on_value;
   for (size_t j = 0; j < ii.size(); ++j) write_scalar(y, static_cast<int64_t>(j) * depth + ii[j], on);
 }
 
-const OpDef kTake = {"take", "", "other", 2, take_infer, take_forward, take_backward, 2, 0, 0, 0, "axis:int=0 mode:str=raise"};
-const OpDef kTakeGrad = {"_take_grad", "", "other", 2, take_grad_infer, take_grad_forward, take_grad_backward, 2, 0, 0, 0,
-                          "axis:int=0 *in_shape:ints"};
-const OpDef kEmbed = {"Embedding", "embedding", "other", 2, embed_infer, embed_forward, embed_backward, 1, 0, 0, 0,
-                      "input_dim:int output_dim:int"};
-const OpDef kPick = {"pick", "", "other", 2, pick_infer, pick_forward, pick_backward, 2, 0, 0, 0, "axis:int=-1 keepdims:bool=false"};
-const OpDef kPickGrad = {"_pick_grad", "", "other", 2, pick_grad_infer, pick_grad_forward, pick_grad_backward, 2, 0, 0, 0,
-                          "axis:int=-1 keepdims:bool=false *in_shape:ints"};
-const OpDef kOneHot = {"one_hot", "oneHot", "other", 1, one_hot_infer, one_hot_forward, nullptr, 0, 0, kNoGrad, 0,
-                       "*depth:int on_value:num=1 off_value:num=0 dtype:str=float32"};
+const OpDef kTake = OpDef::named("take").arity(2).rules(take_infer, take_forward, take_backward).saves(2)
+                        .with_options<TakeOptions>();
+const OpDef kTakeGrad = OpDef::named("_take_grad").arity(2).rules(take_grad_infer, take_grad_forward, take_grad_backward)
+                            .saves(2).with_options<TakeGradOptions>();
+const OpDef kEmbed = OpDef::named("Embedding").alias("embedding").arity(2).rules(embed_infer, embed_forward, embed_backward)
+                         .saves(1).with_options<EmbeddingOptions>();
+const OpDef kPick = OpDef::named("pick").arity(2).rules(pick_infer, pick_forward, pick_backward).saves(2)
+                        .with_options<PickOptions>();
+const OpDef kPickGrad = OpDef::named("_pick_grad").arity(2).rules(pick_grad_infer, pick_grad_forward, pick_grad_backward)
+                            .saves(2).with_options<PickGradOptions>();
+const OpDef kOneHot = OpDef::named("one_hot").alias("oneHot").rules(one_hot_infer, one_hot_forward).with_flags(kNoGrad)
+                          .with_options<OneHotOptions>();
 OpRegistrar r1(kTake), r2(kTakeGrad), r3(kEmbed), r4(kPick), r5(kPickGrad), r6(kOneHot);
 
 NDArray take_grad(const NDArray& dy, const NDArray& idx, int axis, const Shape& in_shape) {
-  Attrs at;
-  at.set_number("axis", axis);
-  at.set_ints("in_shape", in_shape.vec());
-  return invoke1(kTakeGrad, {dy, idx}, at);
+  return invoke1(kTakeGrad, {&dy, &idx}, TakeGradOptions{axis, in_shape.vec()});
 }
 NDArray pick_grad(const NDArray& dy, const NDArray& idx, int axis, bool keepdims, const Shape& in_shape) {
-  Attrs at;
-  at.set_number("axis", axis);
-  at.set_flag("keepdims", keepdims);
-  at.set_ints("in_shape", in_shape.vec());
-  return invoke1(kPickGrad, {dy, idx}, at);
+  PickGradOptions o;
+  o.axis = axis;
+  o.keepdims = keepdims;
+  o.in_shape = in_shape.vec();
+  return invoke1(kPickGrad, {&dy, &idx}, std::move(o));
 }
 
 }  // namespace
 
 NDArray take(const NDArray& x, const NDArray& indices, int axis) {
-  Attrs at;
-  at.set_number("axis", axis);
-  return invoke1(kTake, {x, indices}, at);
+  TakeOptions o;
+  o.axis = axis;
+  return invoke1(kTake, {&x, &indices}, std::move(o));
 }
 NDArray pick(const NDArray& x, const NDArray& index, int axis, bool keepdims) {
-  Attrs at;
-  at.set_number("axis", axis);
-  at.set_flag("keepdims", keepdims);
-  return invoke1(kPick, {x, index}, at);
+  PickOptions o;
+  o.axis = axis;
+  o.keepdims = keepdims;
+  return invoke1(kPick, {&x, &index}, o);
 }
 NDArray one_hot(const NDArray& indices, int64_t depth, DType dtype) {
-  Attrs at;
-  at.set_number("depth", static_cast<double>(depth));
-  at.set_string("dtype", dtype_name(dtype));
-  return invoke1(kOneHot, {indices}, at);
+  OneHotOptions o;
+  o.depth = depth;
+  o.dtype = dtype_name(dtype);
+  return invoke1(kOneHot, {&indices}, std::move(o));
 }
 
 }  // namespace ops

@@ -59,6 +59,49 @@ NDArray reshape_grad(const NDArray& g, const Shape& s) {
 
 // ---- slicing: a normalised spec (start, step, len) per axis ----
 
+// slice: begin, end, step (lists up to ndim); begin_none / end_none (0/1 lists) mark null entries.
+struct SliceOptions {
+  Maybe<Ints> begin, end;
+  Ints step, begin_none, end_none;
+  template <class V>
+  void fields(V& v) {
+    v("begin", begin, kArgument);
+    v("end", end, kArgument);
+    v("step", step, kArgument);
+    v("begin_none", begin_none, kArgument);
+    v("end_none", end_none, kArgument);
+  }
+};
+// slice_axis: end absent (null) is the whole axis.
+struct SliceAxisOptions {
+  int64_t axis = 0, begin = 0;
+  Maybe<int64_t> end;
+  template <class V>
+  void fields(V& v) {
+    v("axis", axis, kArgument);
+    v("begin", begin, kArgument);
+    v("end", end, kArgument);
+  }
+};
+// _strided_slice: a normalised spec, one entry per axis; _slice_scatter adds the input's shape.
+struct SpecOptions {
+  Ints starts, steps, lens;
+  template <class V>
+  void fields(V& v) {
+    v("starts", starts, kArgument);
+    v("steps", steps, kArgument);
+    v("lens", lens, kArgument);
+  }
+};
+struct ScatterOptions : SpecOptions {
+  Ints in_shape;
+  template <class V>
+  void fields(V& v) {
+    v("in_shape", in_shape, kArgument);
+    SpecOptions::fields(v);
+  }
+};
+
 struct Spec {
   std::vector<int64_t> start, step, len;
 };
@@ -99,16 +142,10 @@ void adjust(int64_t n, bool has_b, int64_t b, bool has_e, int64_t e, int64_t ste
   *start = *len > 0 ? b : 0;
 }
 
-// slice: attrs begin, end, step (lists up to ndim), begin_none / end_none (0/1 lists: null entries).
-Spec slice_spec(const OpCall& c) {
-  const Shape& s = c.inputs[0].shape;
-  const char* op = c.name();
-  bool hb = false, he = false, hs = false;
-  std::vector<int64_t> b = c.attrs->ints(op, "begin", &hb), e = c.attrs->ints(op, "end", &he),
-                       st = c.attrs->ints(op, "step", &hs);
-  std::vector<int64_t> bn = c.attrs->ints(op, "begin_none"), en = c.attrs->ints(op, "end_none");
-  if (!hb || !he) fail(code::BAD_ARGUMENT, op, ": needs begin and end");
-  if (b.size() != e.size() || (hs && !st.empty() && st.size() != b.size()))
+Spec slice_spec(const char* op, const SliceOptions& o, const Shape& s) {
+  if (!o.begin || !o.end) fail(code::BAD_ARGUMENT, op, ": needs begin and end");
+  const Ints &b = *o.begin, &e = *o.end, &st = o.step, &bn = o.begin_none, &en = o.end_none;
+  if (b.size() != e.size() || (!st.empty() && st.size() != b.size()))
     fail(code::BAD_ARGUMENT, op, ": begin (", b.size(), " entries), end (", e.size(), ") and step (", st.size(),
          ") must have the same length");
   if (b.size() > s.size())
@@ -131,14 +168,12 @@ Spec slice_spec(const OpCall& c) {
 }
 
 // slice_axis: axis, begin, end (end may be null = whole axis); MXNet's range checks (no clamping).
-Spec slice_axis_spec(const OpCall& c) {
-  const Shape& s = c.inputs[0].shape;
-  const char* op = c.name();
+Spec slice_axis_spec(const char* op, const SliceAxisOptions& o, const Shape& s) {
   if (s.empty()) fail(code::BAD_ARGUMENT, op, ": cannot slice a 0-d array");
-  int a = normalize_axis(c.attrs->integer(op, "axis", 0), s.size(), op, s);
+  int a = normalize_axis(o.axis, s.size(), op, s);
   int64_t n = s[a];
-  int64_t b = c.attrs->integer(op, "begin", 0);
-  int64_t e = c.attrs->has("end") ? c.attrs->integer(op, "end", n) : n;
+  int64_t b = o.begin;
+  int64_t e = o.end.value_or(n);
   int64_t b0 = b, e0 = e;
   if (b < 0) b += n;
   if (e < 0) e += n;
@@ -155,11 +190,11 @@ Spec slice_axis_spec(const OpCall& c) {
   return r;
 }
 
-Spec norm_spec(const Attrs& at, const char* op, size_t ndim) {
+Spec norm_spec(const SpecOptions& o, const char* op, size_t ndim) {
   Spec r;
-  r.start = at.ints(op, "starts");
-  r.step = at.ints(op, "steps");
-  r.len = at.ints(op, "lens");
+  r.start = o.starts;
+  r.step = o.steps;
+  r.len = o.lens;
   if (r.start.size() != ndim || r.step.size() != ndim || r.len.size() != ndim)
     fail(code::BAD_ARGUMENT, op, ": starts/steps/lens must have one entry per axis");
   return r;
@@ -175,43 +210,39 @@ void check_spec_fits(const char* op, const Spec& sp, const Shape& s) {
   }
 }
 
-Spec spec_of(const OpCall& c) {
+// The spec of any of the three slicing ops (a call's or a gradient's), on input shape `s`.
+template <class C>
+Spec spec_of(const C& c, const Shape& s) {
   switch (c.op->param) {
-    case 0: return slice_spec(c);
-    case 1: return slice_axis_spec(c);
+    case 0: return slice_spec(c.name(), c.template opts<SliceOptions>(), s);
+    case 1: return slice_axis_spec(c.name(), c.template opts<SliceAxisOptions>(), s);
     default: {
-      Spec sp = norm_spec(*c.attrs, c.name(), c.inputs[0].ndim());
-      check_spec_fits(c.name(), sp, c.inputs[0].shape);
+      Spec sp = norm_spec(c.template opts<SpecOptions>(), c.name(), s.size());
+      check_spec_fits(c.name(), sp, s);
       return sp;
     }
   }
 }
 
 void slice_infer(OpCall& c) {
-  Spec sp = spec_of(c);
+  Spec sp = spec_of(c, c.inputs[0].shape);
   c.out_shapes = {spec_shape(sp)};
   c.out_dtypes = {c.inputs[0].dtype};
 }
 void slice_forward(OpCall& c) {
   const NDArray& x = c.inputs[0];
-  Spec sp = spec_of(c);
+  Spec sp = spec_of(c, x.shape);
   gather(x, spec_offset(sp, x.shape), spec_shape(sp), spec_strides(sp, x.shape), c.outputs[0]);
 }
 void slice_backward(GradCall& g) {
-  OpCall tmp;
-  tmp.op = g.op;
-  tmp.attrs = g.attrs;
-  NDArray shape_only = empty(Shape(), g.in_dtypes[0]);
-  shape_only.shape = g.in_shapes[0];  // spec functions read only the shape
-  tmp.inputs = {shape_only};
-  Spec sp = spec_of(tmp);
+  Spec sp = spec_of(g, g.in_shapes[0]);
   g.in_grads[0] = slice_scatter(g.out_grad(0), g.in_shapes[0], sp.start, sp.step, sp.len);
 }
 
-// _slice_scatter(dy): attrs in_shape + normalised spec.
+// _slice_scatter(dy): x's shape + normalised spec.
 void scatter_infer(OpCall& c) {
-  Shape in(c.attrs->ints(c.name(), "in_shape"));
-  Spec sp = norm_spec(*c.attrs, c.name(), in.size());
+  Shape in(c.opts<ScatterOptions>().in_shape);
+  Spec sp = norm_spec(c.opts<ScatterOptions>(), c.name(), in.size());
   check_spec_fits(c.name(), sp, in);
   if (spec_shape(sp) != c.inputs[0].shape)
     fail(code::SHAPE_MISMATCH, c.name(), ": gradient ", shape_str(c.inputs[0].shape), " does not match slice ",
@@ -221,20 +252,29 @@ void scatter_infer(OpCall& c) {
 }
 void scatter_forward(OpCall& c) {
   NDArray& y = c.outputs[0];
-  Spec sp = norm_spec(*c.attrs, c.name(), y.ndim());
+  Spec sp = norm_spec(c.opts<ScatterOptions>(), c.name(), y.ndim());
   fill(y, 0.0);
   scatter(c.inputs[0], y, spec_offset(sp, y.shape), spec_shape(sp), spec_strides(sp, y.shape));
 }
 void scatter_backward(GradCall& g) {
-  Spec sp = norm_spec(*g.attrs, g.name(), g.out_shapes[0].size());
+  Spec sp = norm_spec(g.opts<ScatterOptions>(), g.name(), g.out_shapes[0].size());
   g.in_grads[0] = strided_slice(g.out_grad(0), sp.start, sp.step, sp.len);
 }
 
 // ---- swapaxes ----
 
-std::vector<int64_t> swap_perm(const char* op, const Attrs& at, const Shape& s) {
-  int a = normalize_axis(at.integer(op, "dim1", 0), s.size(), op, s);
-  int b = normalize_axis(at.integer(op, "dim2", 0), s.size(), op, s);
+struct SwapOptions {
+  int64_t dim1 = 0, dim2 = 0;
+  template <class V>
+  void fields(V& v) {
+    v("dim1", dim1, kArgument);
+    v("dim2", dim2, kArgument);
+  }
+};
+
+std::vector<int64_t> swap_perm(const char* op, const SwapOptions& o, const Shape& s) {
+  int a = normalize_axis(o.dim1, s.size(), op, s);
+  int b = normalize_axis(o.dim2, s.size(), op, s);
   std::vector<int64_t> p;
   for (size_t i = 0; i < s.size(); ++i) p.push_back(static_cast<int64_t>(i));
   std::swap(p[a], p[b]);
@@ -243,7 +283,7 @@ std::vector<int64_t> swap_perm(const char* op, const Attrs& at, const Shape& s) 
 void swap_infer(OpCall& c) {
   const Shape& s = c.inputs[0].shape;
   if (s.empty()) fail(code::BAD_AXIS, c.name(), ": a 0-d array has no axes to swap");
-  std::vector<int64_t> p = swap_perm(c.name(), *c.attrs, s);
+  std::vector<int64_t> p = swap_perm(c.name(), c.opts<SwapOptions>(), s);
   Shape o;
   for (int64_t i : p) o.push_back(s[i]);
   c.out_shapes = {o};
@@ -251,14 +291,14 @@ void swap_infer(OpCall& c) {
 }
 void swap_forward(OpCall& c) {
   const NDArray& x = c.inputs[0];
-  std::vector<int64_t> p = swap_perm(c.name(), *c.attrs, x.shape);
+  std::vector<int64_t> p = swap_perm(c.name(), c.opts<SwapOptions>(), x.shape);
   Shape cs = contiguous_strides(x.shape), st;
   for (int64_t i : p) st.push_back(cs[i]);
   gather(x, 0, c.outputs[0].shape, st, c.outputs[0]);
 }
 void swap_backward(GradCall& g) {
   const Shape& s = g.in_shapes[0];
-  std::vector<int64_t> p = swap_perm(g.name(), *g.attrs, s);
+  std::vector<int64_t> p = swap_perm(g.name(), g.opts<SwapOptions>(), s);
   int a = -1, b = -1;
   for (size_t i = 0; i < p.size(); ++i)
     if (p[i] != static_cast<int64_t>(i)) (a < 0 ? a : b) = static_cast<int>(i);
@@ -276,13 +316,20 @@ int64_t dim_mul(const char* op, const Shape& in, int64_t a, int64_t b) {
   return r;
 }
 
+struct TileOptions {
+  Maybe<Ints> reps;
+  template <class V>
+  void fields(V& v) {
+    v("reps", reps, kArgument);
+  }
+};
+
 // x padded to rank d = max(ndim, reps) and reps padded the same way.
-void tile_dims(const OpCall& c, const Shape& s, Shape* xs, Shape* reps) {
-  bool present = false;
-  std::vector<int64_t> r = c.attrs->ints(c.name(), "reps", &present);
-  if (!present) fail(code::BAD_ARGUMENT, c.name(), ": needs reps");
+void tile_dims(const char* op, const TileOptions& o, const Shape& s, Shape* xs, Shape* reps) {
+  if (!o.reps) fail(code::BAD_ARGUMENT, op, ": needs reps");
+  const Ints& r = *o.reps;
   for (int64_t v : r)
-    if (v < 0) fail(code::BAD_ARGUMENT, c.name(), ": reps must be non-negative, got ", shape_str(Shape(r)));
+    if (v < 0) fail(code::BAD_ARGUMENT, op, ": reps must be non-negative, got ", shape_str(Shape(r)));
   size_t d = std::max(s.size(), r.size());
   *xs = Shape(d, 1);
   *reps = Shape(d, 1);
@@ -291,7 +338,7 @@ void tile_dims(const OpCall& c, const Shape& s, Shape* xs, Shape* reps) {
 }
 void tile_infer(OpCall& c) {
   Shape xs, reps;
-  tile_dims(c, c.inputs[0].shape, &xs, &reps);
+  tile_dims(c.name(), c.opts<TileOptions>(), c.inputs[0].shape, &xs, &reps);
   Shape o;
   for (size_t i = 0; i < xs.size(); ++i) o.push_back(dim_mul(c.name(), c.inputs[0].shape, xs[i], reps[i]));
   c.out_shapes = {o};
@@ -299,7 +346,7 @@ void tile_infer(OpCall& c) {
 }
 void tile_forward(OpCall& c) {
   Shape xs, reps;
-  tile_dims(c, c.inputs[0].shape, &xs, &reps);
+  tile_dims(c.name(), c.opts<TileOptions>(), c.inputs[0].shape, &xs, &reps);
   Shape cs = contiguous_strides(xs), sh, st;
   for (size_t i = 0; i < xs.size(); ++i) {
     sh.push_back(reps[i]);
@@ -310,11 +357,8 @@ void tile_forward(OpCall& c) {
   gather(c.inputs[0], 0, sh, st, c.outputs[0]);
 }
 void tile_backward(GradCall& g) {
-  OpCall tmp;
-  tmp.op = g.op;
-  tmp.attrs = g.attrs;
   Shape xs, reps;
-  tile_dims(tmp, g.in_shapes[0], &xs, &reps);
+  tile_dims(g.name(), g.opts<TileOptions>(), g.in_shapes[0], &xs, &reps);
   Shape sh;
   std::vector<int64_t> axes;
   for (size_t i = 0; i < xs.size(); ++i) {
@@ -327,56 +371,70 @@ void tile_backward(GradCall& g) {
 
 // ---- repeat ----
 
+struct RepeatOptions {
+  int64_t repeats = -1;
+  Maybe<int64_t> axis;  // absent: x flattened
+  template <class V>
+  void fields(V& v) {
+    v("repeats", repeats, kArgument);
+    v("axis", axis);
+  }
+};
+
 // x as (outer, n, inner) around the axis (flattened when axis is absent), and the repeat count.
-void repeat_dims(const OpCall& c, const Shape& s, int64_t* outer, int64_t* n, int64_t* inner, int64_t* r, Shape* out) {
-  *r = c.attrs->integer(c.name(), "repeats", -1);
-  if (*r < 0) fail(code::BAD_ARGUMENT, c.name(), ": repeats must be a non-negative integer, got ", *r);
+void repeat_dims(const char* op, const RepeatOptions& o, const Shape& s, int64_t* outer, int64_t* n, int64_t* inner,
+                 int64_t* r, Shape* out) {
+  *r = o.repeats;
+  if (*r < 0) fail(code::BAD_ARGUMENT, op, ": repeats must be a non-negative integer, got ", *r);
   *outer = 1;
   *inner = 1;
-  if (!c.attrs->has("axis")) {
+  if (!o.axis) {
     *n = numel(s);
-    *out = Shape{dim_mul(c.name(), s, *n, *r)};
+    *out = Shape{dim_mul(op, s, *n, *r)};
     return;
   }
-  if (s.empty()) fail(code::BAD_AXIS, c.name(), ": a 0-d array has no axis to repeat along");
-  int a = normalize_axis(c.attrs->integer(c.name(), "axis", 0), s.size(), c.name(), s);
+  if (s.empty()) fail(code::BAD_AXIS, op, ": a 0-d array has no axis to repeat along");
+  int a = normalize_axis(*o.axis, s.size(), op, s);
   for (int i = 0; i < a; ++i) *outer = mul_dims(*outer, s[i]);
   for (size_t i = a + 1; i < s.size(); ++i) *inner = mul_dims(*inner, s[i]);
   *n = s[a];
   *out = s;
-  (*out)[a] = dim_mul(c.name(), s, s[a], *r);
+  (*out)[a] = dim_mul(op, s, s[a], *r);
 }
 void repeat_infer(OpCall& c) {
   int64_t o, n, i, r;
   Shape out;
-  repeat_dims(c, c.inputs[0].shape, &o, &n, &i, &r, &out);
+  repeat_dims(c.name(), c.opts<RepeatOptions>(), c.inputs[0].shape, &o, &n, &i, &r, &out);
   c.out_shapes = {out};
   c.out_dtypes = {c.inputs[0].dtype};
 }
 void repeat_forward(OpCall& c) {
   int64_t o, n, i, r;
   Shape out;
-  repeat_dims(c, c.inputs[0].shape, &o, &n, &i, &r, &out);
+  repeat_dims(c.name(), c.opts<RepeatOptions>(), c.inputs[0].shape, &o, &n, &i, &r, &out);
   gather(c.inputs[0], 0, Shape{o, n, r, i}, Shape{n * i, i, 0, 1}, c.outputs[0]);
 }
 void repeat_backward(GradCall& g) {
-  OpCall tmp;
-  tmp.op = g.op;
-  tmp.attrs = g.attrs;
   int64_t o, n, i, r;
   Shape out;
-  repeat_dims(tmp, g.in_shapes[0], &o, &n, &i, &r, &out);
+  repeat_dims(g.name(), g.opts<RepeatOptions>(), g.in_shapes[0], &o, &n, &i, &r, &out);
   g.in_grads[0] = reshape_grad(sum(reshape_grad(g.out_grad(0), Shape{o, n, r, i}), {2}, false), g.in_shapes[0]);
 }
 
 // ---- flip ----
 
-std::vector<int> flip_axes(const char* op, const Attrs& at, const Shape& s) {
-  bool present = false;
-  std::vector<int64_t> ax = at.ints(op, "axis", &present);
-  if (!present) fail(code::BAD_ARGUMENT, op, ": needs an axis");
+struct FlipOptions {
+  Maybe<Ints> axis;
+  template <class V>
+  void fields(V& v) {
+    v("axis", axis, kArgument);
+  }
+};
+
+std::vector<int> flip_axes(const char* op, const FlipOptions& o, const Shape& s) {
+  if (!o.axis) fail(code::BAD_ARGUMENT, op, ": needs an axis");
   std::vector<int> r;
-  for (int64_t a : ax) {
+  for (int64_t a : *o.axis) {
     int n = normalize_axis(a, s.size(), op, s);
     if (std::find(r.begin(), r.end(), n) != r.end())
       fail(code::BAD_AXIS, op, ": axis ", a, " repeated for shape ", shape_str(s));
@@ -385,7 +443,7 @@ std::vector<int> flip_axes(const char* op, const Attrs& at, const Shape& s) {
   return r;
 }
 void flip_infer(OpCall& c) {
-  flip_axes(c.name(), *c.attrs, c.inputs[0].shape);
+  flip_axes(c.name(), c.opts<FlipOptions>(), c.inputs[0].shape);
   c.out_shapes = {c.inputs[0].shape};
   c.out_dtypes = {c.inputs[0].dtype};
 }
@@ -393,14 +451,14 @@ void flip_forward(OpCall& c) {
   const NDArray& x = c.inputs[0];
   Shape st = contiguous_strides(x.shape);
   int64_t off = 0;
-  for (int a : flip_axes(c.name(), *c.attrs, x.shape)) {
+  for (int a : flip_axes(c.name(), c.opts<FlipOptions>(), x.shape)) {
     if (x.shape[a] > 0) off += (x.shape[a] - 1) * st[a];
     st[a] = -st[a];
   }
   gather(x, off, x.shape, st, c.outputs[0]);
 }
 void flip_backward(GradCall& g) {
-  std::vector<int> ax = flip_axes(g.name(), *g.attrs, g.in_shapes[0]);
+  std::vector<int> ax = flip_axes(g.name(), g.opts<FlipOptions>(), g.in_shapes[0]);
   g.in_grads[0] = flip(g.out_grad(0), std::vector<int64_t>(ax.begin(), ax.end()));
 }
 
@@ -415,7 +473,7 @@ void check_same_dtypes(const OpCall& c) {
 }
 
 // out viewed as (outer, total, inner): input i fills its block of rows along the middle axis.
-void concat_blocks(const std::vector<NDArray>& xs, const std::vector<int64_t>& widths, int64_t outer, int64_t inner,
+void concat_blocks(const InputList& xs, const std::vector<int64_t>& widths, int64_t outer, int64_t inner,
                    const NDArray& y) {
   size_t es = dtype_size(y.dtype);
   int64_t total = 0;
@@ -432,9 +490,17 @@ void concat_blocks(const std::vector<NDArray>& xs, const std::vector<int64_t>& w
   }
 }
 
+struct StackOptions {
+  int64_t axis = 0;
+  template <class V>
+  void fields(V& v) {
+    v("axis", axis);
+  }
+};
+
 int stack_axis(const OpCall& c) {
   const Shape& s0 = c.inputs[0].shape;
-  return normalize_axis(c.attrs->integer(c.name(), "axis", 0), s0.size() + 1, c.name(), s0);
+  return normalize_axis(c.opts<StackOptions>().axis, s0.size() + 1, c.name(), s0);
 }
 void stack_infer(OpCall& c) {
   check_same_dtypes(c);
@@ -456,7 +522,7 @@ void stack_forward(OpCall& c) {
 }
 void stack_backward(GradCall& g) {
   const Shape& s = g.in_shapes[0];
-  int a = normalize_axis(g.attrs->integer(g.name(), "axis", 0), s.size() + 1, g.name(), s);
+  int a = normalize_axis(g.opts<StackOptions>().axis, s.size() + 1, g.name(), s);
   NDArray dy = g.out_grad(0);
   for (size_t i = 0; i < g.in_shapes.size(); ++i)
     if (g.need[i]) g.in_grads[i] = reshape_grad(slice_range(dy, a, static_cast<int64_t>(i), static_cast<int64_t>(i) + 1), s);
@@ -472,19 +538,52 @@ std::string sizes_str(const std::vector<int64_t>& v) {
 // split(x; num_outputs, axis = 1, squeeze_axis = false) and _split_sizes(x; sizes, axis) cut x
 // along `axis`; concat(xs...; dim = 1) joins. Each is the other's gradient.
 
+struct SplitOptions {
+  int64_t num_outputs = 0;
+  int64_t axis = 1;
+  bool squeeze_axis = false;
+  template <class V>
+  void fields(V& v) {
+    v("num_outputs", num_outputs);
+    v("axis", axis);
+    v("squeeze_axis", squeeze_axis);
+  }
+};
+struct SplitSizesOptions {
+  Ints sizes;
+  int64_t axis = 1;
+  template <class V>
+  void fields(V& v) {
+    v("sizes", sizes, kArgument);
+    v("axis", axis);
+  }
+};
+struct ConcatOptions {
+  int64_t dim = 1;
+  template <class V>
+  void fields(V& v) {
+    v("dim", dim);
+  }
+};
+
 struct SplitSpec {
   int axis;
   std::vector<int64_t> sizes;
   bool squeeze;
 };
 
-SplitSpec split_spec(const char* op, const Attrs& at, const Shape& s, bool by_sizes) {
+// The sections of split (row 0) or _split_sizes (row 1), for a call or its gradient.
+template <class C>
+SplitSpec split_spec(const C& c, const Shape& s) {
+  const char* op = c.name();
+  bool by_sizes = c.op->param == 1;
   SplitSpec sp;
   if (s.empty()) fail(code::BAD_AXIS, op, ": cannot split a 0-d array");
-  sp.axis = normalize_axis(at.integer(op, by_sizes ? "axis" : "axis", 1), s.size(), op, s);
+  int64_t axis = by_sizes ? c.template opts<SplitSizesOptions>().axis : c.template opts<SplitOptions>().axis;
+  sp.axis = normalize_axis(axis, s.size(), op, s);
   int64_t d = s[sp.axis];
   if (by_sizes) {
-    sp.sizes = at.ints(op, "sizes");
+    sp.sizes = c.template opts<SplitSizesOptions>().sizes;
     sp.squeeze = false;
     int64_t tot = 0;
     for (int64_t v : sp.sizes) {
@@ -496,15 +595,16 @@ SplitSpec split_spec(const char* op, const Attrs& at, const Shape& s, bool by_si
            " of shape ", shape_str(s));
     return sp;
   }
-  int64_t n = at.integer(op, "num_outputs", 0);
-  if (!at.has("num_outputs") || n < 1)
+  const SplitOptions& o = c.template opts<SplitOptions>();
+  int64_t n = o.num_outputs;
+  if (n < 1)
     fail(code::BAD_ARGUMENT, op, ": numOutputs must be a positive integer (data ", shape_str(s), ")");
   if (d == 0 && n > (int64_t(1) << 16))  // d % n == 0 for any n: bound the number of (empty) outputs
     fail(code::BAD_ARGUMENT, op, ": numOutputs ", n, " is too large to split axis ", sp.axis, " of shape ", shape_str(s));
   if (d % n != 0)
     fail(code::SHAPE_MISMATCH, op, ": axis ", sp.axis, " of shape ", shape_str(s), " (size ", d,
          ") cannot be split evenly into ", n, " outputs");
-  sp.squeeze = at.flag(op, "squeeze_axis", false);
+  sp.squeeze = o.squeeze_axis;
   if (sp.squeeze && d / n != 1)
     fail(code::SHAPE_MISMATCH, op, ": squeezeAxis needs sections of size 1, but axis ", sp.axis, " of shape ",
          shape_str(s), " split into ", n, " gives size ", d / n);
@@ -512,9 +612,9 @@ SplitSpec split_spec(const char* op, const Attrs& at, const Shape& s, bool by_si
   return sp;
 }
 
-void split_infer_impl(OpCall& c, bool by_sizes) {
+void split_infer(OpCall& c) {
   const Shape& s = c.inputs[0].shape;
-  SplitSpec sp = split_spec(c.name(), *c.attrs, s, by_sizes);
+  SplitSpec sp = split_spec(c, s);
   for (int64_t sz : sp.sizes) {
     Shape o = s;
     if (sp.squeeze) o.erase(sp.axis);
@@ -523,14 +623,11 @@ void split_infer_impl(OpCall& c, bool by_sizes) {
     c.out_dtypes.push_back(c.inputs[0].dtype);
   }
 }
-void split_infer(OpCall& c) { split_infer_impl(c, false); }
-void split_sizes_infer(OpCall& c) { split_infer_impl(c, true); }
 
 // x seen as [outer, d, inner]: output i is x[:, start_i : start_i + size_i, :].
 void split_forward(OpCall& c) {
   const NDArray& x = c.inputs[0];
-  bool by_sizes = c.attrs->has("sizes");
-  SplitSpec sp = split_spec(c.name(), *c.attrs, x.shape, by_sizes);
+  SplitSpec sp = split_spec(c, x.shape);
   int64_t outer = 1, inner = 1, d = x.shape[sp.axis];
   for (int i = 0; i < sp.axis; ++i) outer *= x.shape[i];
   for (size_t i = sp.axis + 1; i < x.ndim(); ++i) inner *= x.shape[i];
@@ -552,8 +649,7 @@ NDArray concat_axis(const std::vector<NDArray>& xs, int64_t axis);
 
 void split_backward(GradCall& g) {
   const Shape& s = g.in_shapes[0];
-  bool by_sizes = g.attrs->has("sizes");
-  SplitSpec sp = split_spec(g.name(), *g.attrs, s, by_sizes);
+  SplitSpec sp = split_spec(g, s);
   std::vector<NDArray> parts;
   for (size_t k = 0; k < sp.sizes.size(); ++k) {
     NDArray dk = g.out_grad(k);
@@ -572,7 +668,7 @@ void concat_infer(OpCall& c) {
   const Shape& s0 = c.inputs[0].shape;
   if (s0.empty()) fail(code::BAD_AXIS, "concat: cannot concatenate 0-d arrays (", shapes_of(c), ")");
   expect_same_dtype(c);
-  int axis = normalize_axis(c.attrs->integer(c.name(), "dim", 1), s0.size(), c.name(), s0);
+  int axis = normalize_axis(c.opts<ConcatOptions>().dim, s0.size(), c.name(), s0);
   Shape o = s0;
   int64_t tot = 0;
   for (auto& a : c.inputs) {
@@ -592,58 +688,52 @@ void concat_infer(OpCall& c) {
 
 void concat_forward(OpCall& c) {
   NDArray& y = c.outputs[0];
-  int axis = normalize_axis(c.attrs->integer(c.name(), "dim", 1), y.ndim(), c.name(), y.shape);
-  int64_t outer = 1, inner = 1, d = y.shape[axis];
+  int axis = normalize_axis(c.opts<ConcatOptions>().dim, y.ndim(), c.name(), y.shape);
+  int64_t outer = 1, inner = 1;
   for (int i = 0; i < axis; ++i) outer *= y.shape[i];
   for (size_t i = axis + 1; i < y.ndim(); ++i) inner *= y.shape[i];
-  size_t es = dtype_size(y.dtype);
-  char* dst = static_cast<char*>(y.raw());
-  int64_t start = 0;
-  for (auto& a : c.inputs) {
-    int64_t sz = a.shape[axis];
-    const char* src = static_cast<const char*>(a.raw());
-    size_t row = static_cast<size_t>(sz * inner) * es;
-    if (row)
-      for (int64_t o = 0; o < outer; ++o)
-        std::memcpy(dst + static_cast<size_t>((o * d + start) * inner) * es, src + o * row, row);
-    start += sz;
-  }
+  std::vector<int64_t> widths;
+  for (auto& a : c.inputs) widths.push_back(a.shape[axis]);
+  concat_blocks(c.inputs, widths, outer, inner, y);
 }
 
 const OpDef& split_sizes_op();
 
 void concat_backward(GradCall& g) {
-  int axis = normalize_axis(g.attrs->integer(g.name(), "dim", 1), g.out_shapes[0].size(), g.name(), g.out_shapes[0]);
-  Attrs at;
-  std::vector<int64_t> sizes;
-  for (auto& s : g.in_shapes) sizes.push_back(s[axis]);
-  at.set_ints("sizes", sizes);
-  at.set_number("axis", axis);
-  std::vector<NDArray> parts = invoke(split_sizes_op(), {g.out_grad(0)}, at);
+  int axis = normalize_axis(g.opts<ConcatOptions>().dim, g.out_shapes[0].size(), g.name(), g.out_shapes[0]);
+  SplitSizesOptions o;
+  for (auto& s : g.in_shapes) o.sizes.push_back(s[axis]);
+  o.axis = axis;
+  NDArray dy = g.out_grad(0);
+  ArrayList parts = invoke(split_sizes_op(), {&dy}, std::move(o));
   for (size_t i = 0; i < parts.size(); ++i)
     if (g.need[i]) g.in_grads[i] = parts[i];
 }
 
-const OpDef kSlice = {"slice", "crop", "other", 1, slice_infer, slice_forward, slice_backward, 0, 0, 0, 0,
-                      "*begin:ints *end:ints *step:ints *begin_none:ints *end_none:ints"};
-const OpDef kSliceAxis = {"slice_axis", "sliceAxis", "other", 1, slice_infer, slice_forward, slice_backward, 0, 0, 0, 1,
-                          "*axis:int *begin:int *end:int"};
-const OpDef kStrided = {"_strided_slice", "", "other", 1, slice_infer, slice_forward, slice_backward, 0, 0, 0, 2,
-                        "*starts:ints *steps:ints *lens:ints"};
-const OpDef kScatter = {"_slice_scatter", "", "other", 1, scatter_infer, scatter_forward, scatter_backward, 0, 0, 0, 0,
-                        "*in_shape:ints *starts:ints *steps:ints *lens:ints"};
-const OpDef kSwap = {"swapaxes", "SwapAxis swapAxes", "other", 1, swap_infer, swap_forward, swap_backward, 0, 0, 0, 0,
-                     "*dim1:int *dim2:int"};
-const OpDef kTile = {"tile", "", "other", 1, tile_infer, tile_forward, tile_backward, 0, 0, 0, 0, "*reps:ints"};
-const OpDef kRepeat = {"repeat", "", "other", 1, repeat_infer, repeat_forward, repeat_backward, 0, 0, 0, 0,
-                       "*repeats:int axis:int"};
-const OpDef kFlip = {"flip", "reverse", "other", 1, flip_infer, flip_forward, flip_backward, 0, 0, 0, 0, "*axis:ints"};
-const OpDef kStack = {"stack", "", "other", -1, stack_infer, stack_forward, stack_backward, 0, 0, 0, 0, "axis:int=0"};
-const OpDef kSplit = {"split", "SliceChannel", "other", 1, split_infer, split_forward, split_backward, 0, 0, 0, 0,
-                      "num_outputs:int axis:int=1 squeeze_axis:bool=false"};
-const OpDef kSplitSizes = {"_split_sizes", "", "other", 1, split_sizes_infer, split_forward, split_backward, 0, 0, 0, 0,
-                           "*sizes:ints axis:int=1"};
-const OpDef kConcat = {"concat", "Concat", "other", -1, concat_infer, concat_forward, concat_backward, 0, 0, 0, 0, "dim:int=1"};
+// The three slicing ops share their rules; the row says which options they read.
+const OpDef kSlice = OpDef::named("slice").alias("crop").rules(slice_infer, slice_forward, slice_backward)
+                         .with_options<SliceOptions>();
+const OpDef kSliceAxis = OpDef::named("slice_axis").alias("sliceAxis").rules(slice_infer, slice_forward, slice_backward)
+                             .row(1).with_options<SliceAxisOptions>();
+const OpDef kStrided = OpDef::named("_strided_slice").rules(slice_infer, slice_forward, slice_backward).row(2)
+                           .with_options<SpecOptions>();
+const OpDef kScatter = OpDef::named("_slice_scatter").rules(scatter_infer, scatter_forward, scatter_backward)
+                           .with_options<ScatterOptions>();
+const OpDef kSwap = OpDef::named("swapaxes").alias("SwapAxis swapAxes").rules(swap_infer, swap_forward, swap_backward)
+                        .with_options<SwapOptions>();
+const OpDef kTile = OpDef::named("tile").rules(tile_infer, tile_forward, tile_backward).with_options<TileOptions>();
+const OpDef kRepeat =
+    OpDef::named("repeat").rules(repeat_infer, repeat_forward, repeat_backward).with_options<RepeatOptions>();
+const OpDef kFlip =
+    OpDef::named("flip").alias("reverse").rules(flip_infer, flip_forward, flip_backward).with_options<FlipOptions>();
+const OpDef kStack =
+    OpDef::named("stack").arity(-1).rules(stack_infer, stack_forward, stack_backward).with_options<StackOptions>();
+const OpDef kSplit = OpDef::named("split").alias("SliceChannel").rules(split_infer, split_forward, split_backward)
+                         .with_options<SplitOptions>();
+const OpDef kSplitSizes = OpDef::named("_split_sizes").rules(split_infer, split_forward, split_backward).row(1)
+                              .with_options<SplitSizesOptions>();
+const OpDef kConcat = OpDef::named("concat").alias("Concat").arity(-1).rules(concat_infer, concat_forward, concat_backward)
+                          .with_options<ConcatOptions>();
 OpRegistrar r1(kSlice), r2(kSliceAxis), r3(kStrided), r4(kScatter), r5(kSwap), r6(kTile), r7(kRepeat), r8(kFlip),
     r10(kStack), r_split(kSplit), r_split_sizes(kSplitSizes), r_concat(kConcat);
 
@@ -651,29 +741,23 @@ const OpDef& split_sizes_op() { return kSplitSizes; }
 
 NDArray concat_axis(const std::vector<NDArray>& xs, int64_t axis) {
   if (xs.size() == 1) return xs[0];
-  Attrs at;
-  at.set_number("dim", static_cast<double>(axis));
-  return invoke1(kConcat, xs, at);
+  return invoke1(kConcat, xs, ConcatOptions{axis});
 }
 
 }  // namespace
 
 NDArray strided_slice(const NDArray& x, const std::vector<int64_t>& starts, const std::vector<int64_t>& steps,
                       const std::vector<int64_t>& lens) {
-  Attrs at;
-  at.set_ints("starts", starts);
-  at.set_ints("steps", steps);
-  at.set_ints("lens", lens);
-  return invoke1(kStrided, {x}, at);
+  return invoke1(kStrided, {&x}, SpecOptions{starts, steps, lens});
 }
 NDArray slice_scatter(const NDArray& dy, const Shape& in_shape, const std::vector<int64_t>& starts,
                       const std::vector<int64_t>& steps, const std::vector<int64_t>& lens) {
-  Attrs at;
-  at.set_ints("in_shape", in_shape.vec());
-  at.set_ints("starts", starts);
-  at.set_ints("steps", steps);
-  at.set_ints("lens", lens);
-  return invoke1(kScatter, {dy}, at);
+  ScatterOptions o;
+  o.starts = starts;
+  o.steps = steps;
+  o.lens = lens;
+  o.in_shape = in_shape.vec();
+  return invoke1(kScatter, {&dy}, std::move(o));
 }
 NDArray slice_range(const NDArray& x, int axis, int64_t begin, int64_t end) {
   std::vector<int64_t> st(x.ndim(), 0), sp(x.ndim(), 1), ln(x.shape.begin(), x.shape.end());
@@ -681,17 +765,8 @@ NDArray slice_range(const NDArray& x, int axis, int64_t begin, int64_t end) {
   ln[axis] = end - begin;
   return strided_slice(x, st, sp, ln);
 }
-NDArray swapaxes(const NDArray& x, int a, int b) {
-  Attrs at;
-  at.set_number("dim1", a);
-  at.set_number("dim2", b);
-  return invoke1(kSwap, {x}, at);
-}
-NDArray flip(const NDArray& x, const std::vector<int64_t>& axes) {
-  Attrs at;
-  at.set_ints("axis", axes);
-  return invoke1(kFlip, {x}, at);
-}
+NDArray swapaxes(const NDArray& x, int a, int b) { return invoke1(kSwap, {&x}, SwapOptions{a, b}); }
+NDArray flip(const NDArray& x, const std::vector<int64_t>& axes) { return invoke1(kFlip, {&x}, FlipOptions{axes}); }
 
 }  // namespace ops
 }  // namespace ndgrad

@@ -47,7 +47,7 @@ DotDims dot_dims(const char* op, const NDArray& a, const NDArray& b, bool ta, bo
 void dot_infer(OpCall& c) {
   expect_same_dtype(c);
   for (size_t i = 0; i < 2; ++i) expect_float(c, i);
-  bool ta = c.attrs->flag(c.name(), "transpose_a", false), tb = c.attrs->flag(c.name(), "transpose_b", false);
+  bool ta = c.opts<ProductOptions>().transpose_a, tb = c.opts<ProductOptions>().transpose_b;
   DotDims d = dot_dims(c.name(), c.inputs[0], c.inputs[1], ta, tb);
   c.out_shapes = {d.out};
   c.out_dtypes = {c.inputs[0].dtype};
@@ -55,7 +55,7 @@ void dot_infer(OpCall& c) {
 
 void dot_forward(OpCall& c) {
   const NDArray &a = c.inputs[0], &b = c.inputs[1];
-  bool ta = c.attrs->flag(c.name(), "transpose_a", false), tb = c.attrs->flag(c.name(), "transpose_b", false);
+  bool ta = c.opts<ProductOptions>().transpose_a, tb = c.opts<ProductOptions>().transpose_b;
   DotDims d = dot_dims(c.name(), a, b, ta, tb);
   NDArray& y = c.outputs[0];
   int64_t lda = ta ? d.m : d.k, ldb = tb ? d.k : d.n;
@@ -65,7 +65,7 @@ void dot_forward(OpCall& c) {
 // Gradients as 2-D products: with A (m,k) and B (k,n) views, dA = dY B^T and dB = A^T dY, with the
 // transposes folded into the flags so no copy is made.
 void dot_backward(GradCall& g) {
-  bool ta = g.attrs->flag(g.name(), "transpose_a", false), tb = g.attrs->flag(g.name(), "transpose_b", false);
+  bool ta = g.opts<ProductOptions>().transpose_a, tb = g.opts<ProductOptions>().transpose_b;
   const NDArray &a = g.inputs[0], &b = g.inputs[1];
   DotDims d = dot_dims(g.name(), a, b, ta, tb);
   NDArray dy = reshape(g.out_grad(0), Shape{d.m, d.n});
@@ -81,17 +81,14 @@ void dot_backward(GradCall& g) {
   }
 }
 
-const OpDef kDot = {"dot", "", "other", 2, dot_infer, dot_forward, dot_backward, 3, 0, kScratch, 0,
-                      "transpose_a:bool=false transpose_b:bool=false"};
+const OpDef kDot = OpDef::named("dot").arity(2).rules(dot_infer, dot_forward, dot_backward).saves(3).with_flags(kScratch)
+    .with_options<ProductOptions>();
 OpRegistrar r_dot(kDot);
 
 }  // namespace
 
 NDArray dot(const NDArray& a, const NDArray& b, bool transpose_a, bool transpose_b) {
-  Attrs at;
-  if (transpose_a) at.set_flag("transpose_a", true);
-  if (transpose_b) at.set_flag("transpose_b", true);
-  return invoke1(kDot, {a, b}, at);
+  return invoke1(kDot, {&a, &b}, ProductOptions{transpose_a, transpose_b});
 }
 
 }  // namespace ops

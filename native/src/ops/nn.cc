@@ -18,14 +18,23 @@ namespace {
 // (0 or 1/(1-p), of x's shape with `axes` set to 1, so it is shared along them) is drawn at forward
 // and kept in the call's state; no state means passthrough (decided at forward, as MXNet).
 
+struct DropoutOptions {
+  double p = 0.5;
+  Ints axes;
+  template <class V>
+  void fields(V& v) {
+    v("p", p);
+    v("axes", axes);
+  }
+};
+
 void dropout_infer(OpCall& c) {
   const NDArray& x = c.inputs[0];
   expect_float(c, 0);
-  double p = c.attrs->number(c.name(), "p", 0.5);
+  double p = c.opts<DropoutOptions>().p;
   if (!(p >= 0 && p < 1))
     fail(code::BAD_ARGUMENT, "Dropout: p must be in [0, 1), got ", p, " (data ", shape_str(x.shape), ")");
-  bool present = false;
-  std::vector<int64_t> axes = c.attrs->ints(c.name(), "axes", &present);
+  const Ints& axes = c.opts<DropoutOptions>().axes;
   std::vector<char> seen(x.ndim(), 0);
   for (int64_t a : axes) {
     int n = normalize_axis(a, x.ndim(), c.name(), x.shape);
@@ -39,13 +48,13 @@ void dropout_infer(OpCall& c) {
 void dropout_forward(OpCall& c) {
   const NDArray& x = c.inputs[0];
   NDArray& y = c.outputs[0];
-  double p = c.attrs->number(c.name(), "p", 0.5);
+  double p = c.opts<DropoutOptions>().p;
   if (!c.training || p == 0) {
     copy_into(x, y);
     return;
   }
   Shape ms = x.shape;
-  for (int64_t a : c.attrs->ints(c.name(), "axes")) ms[normalize_axis(a, x.ndim(), c.name(), x.shape)] = 1;
+  for (int64_t a : c.opts<DropoutOptions>().axes) ms[normalize_axis(a, x.ndim(), c.name(), x.shape)] = 1;
   NDArray mask = empty(ms, x.dtype);
   int64_t n = mask.size();
   uint64_t key = rng::current_seed(), base = rng::reserve(static_cast<uint64_t>(n));
@@ -83,9 +92,21 @@ struct FcDims {
   Shape out;
 };
 
-FcDims fc_dims(const char* op, const Attrs& at, const std::vector<Shape>& in, bool* no_bias_out) {
-  bool no_bias = at.flag(op, "no_bias", false);
-  bool flatten = at.flag(op, "flatten", true);
+struct FcOptions {
+  Maybe<int64_t> num_hidden;  // absent: the weight's
+  bool no_bias = false;
+  bool flatten = true;
+  template <class V>
+  void fields(V& v) {
+    v("num_hidden", num_hidden);
+    v("no_bias", no_bias);
+    v("flatten", flatten);
+  }
+};
+
+FcDims fc_dims(const char* op, const FcOptions& o, const ShapeList& in, bool* no_bias_out) {
+  bool no_bias = o.no_bias;
+  bool flatten = o.flatten;
   if (in.size() != (no_bias ? 2u : 3u))
     fail(code::BAD_ARGUMENT, op, ": expects ", no_bias ? "2 inputs (data, weight) with noBias" : "3 inputs (data, weight, bias)",
          ", got ", in.size());
@@ -94,7 +115,7 @@ FcDims fc_dims(const char* op, const Attrs& at, const std::vector<Shape>& in, bo
     fail(code::SHAPE_MISMATCH, op, ": weight must be 2-D (numHidden, inputFeatures), got ", shape_str(w), " for data ",
          shape_str(x));
   if (x.empty()) fail(code::SHAPE_MISMATCH, op, ": data must have at least one dimension, got ", shape_str(x));
-  int64_t n = at.integer(op, "num_hidden", w[0]);
+  int64_t n = o.num_hidden.value_or(w[0]);
   if (n != w[0])
     fail(code::SHAPE_MISMATCH, op, ": numHidden ", n, " does not match weight ", shape_str(w), " (", w[0], " outputs)");
   FcDims d;
@@ -122,9 +143,9 @@ FcDims fc_dims(const char* op, const Attrs& at, const std::vector<Shape>& in, bo
 }
 
 void fc_infer(OpCall& c) {
-  std::vector<Shape> in;
+  ShapeList in;
   for (auto& a : c.inputs) in.push_back(a.shape);
-  FcDims d = fc_dims(c.name(), *c.attrs, in, nullptr);
+  FcDims d = fc_dims(c.name(), c.opts<FcOptions>(), in, nullptr);
   expect_same_dtype(c);
   for (size_t i = 0; i < c.inputs.size(); ++i) expect_float(c, i);
   c.out_shapes = {d.out};
@@ -132,10 +153,10 @@ void fc_infer(OpCall& c) {
 }
 
 void fc_forward(OpCall& c) {
-  std::vector<Shape> in;
+  ShapeList in;
   for (auto& a : c.inputs) in.push_back(a.shape);
   bool no_bias = false;
-  FcDims d = fc_dims(c.name(), *c.attrs, in, &no_bias);
+  FcDims d = fc_dims(c.name(), c.opts<FcOptions>(), in, &no_bias);
   NDArray& y = c.outputs[0];
   int t = static_cast<int>(y.dtype);
   if (!no_bias && d.m > 0) {  // y = bias broadcast over rows, then y += x2 · wᵀ
@@ -148,17 +169,17 @@ void fc_forward(OpCall& c) {
 
 void fc_backward(GradCall& g) {
   bool no_bias = false;
-  FcDims d = fc_dims(g.name(), *g.attrs, g.in_shapes, &no_bias);
+  FcDims d = fc_dims(g.name(), g.opts<FcOptions>(), g.in_shapes, &no_bias);
   NDArray dy = reshape(g.out_grad(0), Shape{d.m, d.n});
   if (g.need[0]) g.in_grads[0] = reshape(dot(dy, g.inputs[1], false, false), g.in_shapes[0]);
   if (g.need[1]) g.in_grads[1] = dot(dy, reshape(g.inputs[0], Shape{d.m, d.k}), true, false);
   if (!no_bias && g.need[2]) g.in_grads[2] = sum(dy, {0}, false);
 }
 
-const OpDef kDropout = {"Dropout", "dropout", "other", 1, dropout_infer, dropout_forward, dropout_backward, 1, 0,
-                        kRandom, 0, "p:num=0.5 axes:ints"};
-const OpDef kFullyConnected = {"FullyConnected", "", "other", -1, fc_infer, fc_forward, fc_backward, 3, 0, kScratch, 0,
-                               "num_hidden:int no_bias:bool=false flatten:bool=true"};
+const OpDef kDropout = OpDef::named("Dropout").alias("dropout").rules(dropout_infer, dropout_forward, dropout_backward)
+                           .saves(1).with_flags(kRandom).with_options<DropoutOptions>();
+const OpDef kFullyConnected = OpDef::named("FullyConnected").arity(-1).rules(fc_infer, fc_forward, fc_backward).saves(3)
+                                  .with_flags(kScratch).with_options<FcOptions>();
 OpRegistrar r_dropout(kDropout), r_fc(kFullyConnected);
 
 }  // namespace

@@ -15,10 +15,35 @@ struct Dims {
   int axis;
   int64_t outer, C, inner;
 };
-Dims dims_of(const char* op, const Attrs& at, const Shape& s, int64_t def_axis) {
+struct BatchNormOptions {
+  double eps = 1e-5;
+  double momentum = 0.9;
+  bool fix_gamma = false;
+  bool use_global_stats = false;
+  int64_t axis = 1;
+  template <class V>
+  void fields(V& v) {
+    v("eps", eps);
+    v("momentum", momentum);
+    v("fix_gamma", fix_gamma);
+    v("use_global_stats", use_global_stats);
+    v("axis", axis);
+  }
+};
+struct LayerNormOptions {
+  int64_t axis = -1;
+  double eps = 1e-5;
+  template <class V>
+  void fields(V& v) {
+    v("axis", axis);
+    v("eps", eps);
+  }
+};
+
+Dims dims_of(const char* op, int64_t axis, const Shape& s) {
   if (s.empty()) fail(code::BAD_AXIS, op, ": data must have at least one axis, got a 0-d array");
   Dims d;
-  d.axis = normalize_axis(at.integer(op, "axis", def_axis), s.size(), op, s);
+  d.axis = normalize_axis(axis, s.size(), op, s);
   d.outer = 1;
   d.inner = 1;
   for (int i = 0; i < d.axis; ++i) d.outer = mul_dims(d.outer, s[i]);
@@ -45,8 +70,7 @@ Shape param_shape(size_t nd, int axis, int64_t C) {
   s[axis] = C;
   return s;
 }
-double eps_of(const char* op, const Attrs& at) {
-  double eps = at.number(op, "eps", 1e-5);
+double eps_of(const char* op, double eps) {
   if (!(eps >= 0)) fail(code::BAD_ARGUMENT, op, ": eps must be non-negative, got ", eps);
   return eps;
 }
@@ -83,15 +107,15 @@ void bn_infer(OpCall& c) {
   const char* op = c.name();
   expect_float(c, 0);
   expect_same_dtype(c);
-  Dims d = dims_of(op, *c.attrs, c.inputs[0].shape, 1);
+  const BatchNormOptions& o = c.opts<BatchNormOptions>();
+  Dims d = dims_of(op, o.axis, c.inputs[0].shape);
   check_params(c, 1, 4, d.C, kBnNames);
-  eps_of(op, *c.attrs);
-  double m = c.attrs->number(op, "momentum", 0.9);
+  eps_of(op, o.eps);
+  double m = o.momentum;
   if (!(m >= 0 && m <= 1)) fail(code::BAD_ARGUMENT, op, ": momentum must be in [0, 1], got ", m);
-  c.attrs->flag(op, "fix_gamma", false);
   // Training on a batch with no values per channel would pull the running statistics toward the
   // empty batch's 0 mean and 0 variance: refused, as PyTorch does.
-  if (c.training && !c.attrs->flag(op, "use_global_stats", false) && d.C > 0 && mul_dims(d.outer, d.inner) == 0)
+  if (c.training && !o.use_global_stats && d.C > 0 && mul_dims(d.outer, d.inner) == 0)
     fail(code::BAD_ARGUMENT, op, ": training needs at least one value per channel, got data ",
          shape_str(c.inputs[0].shape), " (axis ", d.axis, "); use predict mode for an empty batch");
   c.out_shapes = {c.inputs[0].shape};
@@ -100,9 +124,9 @@ void bn_infer(OpCall& c) {
 
 template <class T>
 void bn_run(OpCall& c, const Dims& d, bool batch_stats) {
-  const char* op = c.name();
-  double eps = eps_of(op, *c.attrs), mom = c.attrs->number(op, "momentum", 0.9);
-  bool fix = c.attrs->flag(op, "fix_gamma", false);
+  const BatchNormOptions& o = c.opts<BatchNormOptions>();
+  double eps = o.eps, mom = o.momentum;
+  bool fix = o.fix_gamma;
   const T* x = c.inputs[0].data<T>();
   const T *gamma = c.inputs[1].data<T>(), *beta = c.inputs[2].data<T>();
   T *mm = c.inputs[3].data<T>(), *mv = c.inputs[4].data<T>();
@@ -142,8 +166,9 @@ void bn_run(OpCall& c, const Dims& d, bool batch_stats) {
 
 void bn_forward(OpCall& c) {
   const NDArray& x = c.inputs[0];
-  Dims d = dims_of(c.name(), *c.attrs, x.shape, 1);
-  bool batch_stats = c.training && !c.attrs->flag(c.name(), "use_global_stats", false);
+  const BatchNormOptions& o = c.opts<BatchNormOptions>();
+  Dims d = dims_of(c.name(), o.axis, x.shape);
+  bool batch_stats = c.training && !o.use_global_stats;
   if (!batch_stats) {  // constants for backward (copies: the running arrays may change later)
     c.state = {copy(c.inputs[3].plain()), copy(c.inputs[4].plain())};
   }
@@ -157,9 +182,10 @@ void bn_forward(OpCall& c) {
 void bn_backward(GradCall& g) {
   const char* op = g.name();
   const Shape& s = g.in_shapes[0];
-  Dims d = dims_of(op, *g.attrs, s, 1);
-  double eps = eps_of(op, *g.attrs);
-  bool fix = g.attrs->flag(op, "fix_gamma", false);
+  const BatchNormOptions& o = g.opts<BatchNormOptions>();
+  Dims d = dims_of(op, o.axis, s);
+  double eps = o.eps;
+  bool fix = o.fix_gamma;
   std::vector<int64_t> red = axes_except(s.size(), d.axis);
   Shape ps = param_shape(s.size(), d.axis, d.C);
   const NDArray& x = g.inputs[0];
@@ -190,9 +216,9 @@ const char* const kLnNames[] = {"gamma", "beta"};
 void ln_infer(OpCall& c) {
   expect_float(c, 0);
   expect_same_dtype(c);
-  Dims d = dims_of(c.name(), *c.attrs, c.inputs[0].shape, -1);
+  Dims d = dims_of(c.name(), c.opts<LayerNormOptions>().axis, c.inputs[0].shape);
   check_params(c, 1, 2, d.C, kLnNames);
-  eps_of(c.name(), *c.attrs);
+  eps_of(c.name(), c.opts<LayerNormOptions>().eps);
   c.out_shapes = {c.inputs[0].shape};
   c.out_dtypes = {c.inputs[0].dtype};
 }
@@ -221,15 +247,15 @@ void ln_run(OpCall& c, const Dims& d, double eps) {
 }
 
 void ln_forward(OpCall& c) {
-  Dims d = dims_of(c.name(), *c.attrs, c.inputs[0].shape, -1);
-  double eps = eps_of(c.name(), *c.attrs);
+  Dims d = dims_of(c.name(), c.opts<LayerNormOptions>().axis, c.inputs[0].shape);
+  double eps = c.opts<LayerNormOptions>().eps;
   NDGRAD_DISPATCH_FLOAT(c.inputs[0].dtype, T, ln_run<T>(c, d, eps));
 }
 
 void ln_backward(GradCall& g) {
   const Shape& s = g.in_shapes[0];
-  Dims d = dims_of(g.name(), *g.attrs, s, -1);
-  double eps = eps_of(g.name(), *g.attrs);
+  Dims d = dims_of(g.name(), g.opts<LayerNormOptions>().axis, s);
+  double eps = g.opts<LayerNormOptions>().eps;
   std::vector<int64_t> red = {d.axis}, others = axes_except(s.size(), d.axis);
   Shape ps = param_shape(s.size(), d.axis, d.C);
   NDArray dy = g.out_grad(0);
@@ -240,9 +266,10 @@ void ln_backward(GradCall& g) {
   if (g.need[2]) g.in_grads[2] = sum(dy, others, false);
 }
 
-const OpDef kBatchNorm = {"BatchNorm", "batchNorm", "other", 5, bn_infer, bn_forward, bn_backward, 3, 0, 0, 0,
-                          "eps:num=1e-5 momentum:num=0.9 fix_gamma:bool=false use_global_stats:bool=false axis:int=1"};
-const OpDef kLayerNorm = {"LayerNorm", "layerNorm", "other", 3, ln_infer, ln_forward, ln_backward, 3, 0, 0, 0, "axis:int=-1 eps:num=1e-5"};
+const OpDef kBatchNorm = OpDef::named("BatchNorm").alias("batchNorm").arity(5).rules(bn_infer, bn_forward, bn_backward)
+                             .saves(3).with_options<BatchNormOptions>();
+const OpDef kLayerNorm = OpDef::named("LayerNorm").alias("layerNorm").arity(3).rules(ln_infer, ln_forward, ln_backward)
+                             .saves(3).with_options<LayerNormOptions>();
 OpRegistrar r1(kBatchNorm), r2(kLayerNorm);
 
 }  // namespace

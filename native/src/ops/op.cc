@@ -11,205 +11,25 @@
 namespace ndgrad {
 namespace ops {
 
-// ---- Attrs ----
+// ---- options ----
 
-const AttrValue* Attrs::get(const char* key) const {
-  for (auto& kv : items_)
-    if (kv.first == key) return kv.second.kind == AttrValue::None ? nullptr : &kv.second;
-  return nullptr;
-}
-
-bool Attrs::has(const char* key) const { return get(key) != nullptr; }
-
-double Attrs::number(const char* op, const char* key, double def) const {
-  const AttrValue* v = get(key);
-  if (!v) return def;
-  if (v->kind == AttrValue::Bool) return v->num;
-  if (v->kind != AttrValue::Number) fail(code::BAD_ARGUMENT, op, ": option '", key, "' must be a number");
-  return v->num;
-}
-
-int64_t Attrs::integer(const char* op, const char* key, int64_t def) const {
-  const AttrValue* v = get(key);
-  if (!v) return def;
-  double d = v->kind == AttrValue::Numbers && v->nums.size() == 1 ? v->nums[0] : v->num;
-  if ((v->kind != AttrValue::Number && !(v->kind == AttrValue::Numbers && v->nums.size() == 1)) ||
-      std::floor(d) != d || std::fabs(d) > 9.0e15)
-    fail(code::BAD_ARGUMENT, op, ": option '", key, "' must be an integer");
-  return static_cast<int64_t>(d);
-}
-
-bool Attrs::flag(const char* op, const char* key, bool def) const {
-  const AttrValue* v = get(key);
-  if (!v) return def;
-  if (v->kind != AttrValue::Bool && v->kind != AttrValue::Number)
-    fail(code::BAD_ARGUMENT, op, ": option '", key, "' must be a boolean");
-  return v->num != 0;
-}
-
-std::string Attrs::string(const char* op, const char* key, const std::string& def) const {
-  const AttrValue* v = get(key);
-  if (!v) return def;
-  if (v->kind != AttrValue::String) fail(code::BAD_ARGUMENT, op, ": option '", key, "' must be a string");
-  return v->str;
-}
-
-std::vector<int64_t> Attrs::ints(const char* op, const char* key, bool* present) const {
-  const AttrValue* v = get(key);
-  if (present) *present = v != nullptr;
-  std::vector<int64_t> r;
-  if (!v) return r;
-  auto check = [&](double d) {
-    if (std::floor(d) != d || std::fabs(d) > 9.0e15)
-      fail(code::BAD_ARGUMENT, op, ": option '", key, "' must hold integers");
-    return static_cast<int64_t>(d);
-  };
-  if (v->kind == AttrValue::Number) r.push_back(check(v->num));
-  else if (v->kind == AttrValue::Numbers)
-    for (double d : v->nums) r.push_back(check(d));
-  else
-    fail(code::BAD_ARGUMENT, op, ": option '", key, "' must be an integer or a list of integers");
-  return r;
-}
-
-std::vector<int64_t> Attrs::tuple(const char* op, const char* key, int nd, int64_t def, int64_t min) const {
-  bool present = false;
-  std::vector<int64_t> v = ints(op, key, &present);
-  if (!present || v.empty()) return std::vector<int64_t>(nd, def);
-  if (v.size() == 1 && nd == 2) v.push_back(v[0]);
-  if (static_cast<int>(v.size()) != nd)
-    fail(code::BAD_ARGUMENT, op, ": ", key, " must have ", nd, " entries (one per spatial axis), got ", v.size());
-  for (int64_t d : v)
-    if (d < min) fail(code::BAD_ARGUMENT, op, ": ", key, " entries must be >= ", min, ", got ", d);
-  return v;
-}
-
-void Attrs::set(const std::string& key, AttrValue v) {
-  for (auto& kv : items_)
-    if (kv.first == key) {
-      kv.second = std::move(v);
-      return;
-    }
-  items_.emplace_back(key, std::move(v));
-}
-void Attrs::set_number(const std::string& key, double v) {
-  AttrValue a;
-  a.kind = AttrValue::Number;
-  a.num = v;
-  set(key, std::move(a));
-}
-void Attrs::set_flag(const std::string& key, bool v) {
-  AttrValue a;
-  a.kind = AttrValue::Bool;
-  a.num = v ? 1 : 0;
-  set(key, std::move(a));
-}
-void Attrs::set_ints(const std::string& key, const std::vector<int64_t>& v) {
-  AttrValue a;
-  a.kind = AttrValue::Numbers;
-  for (int64_t x : v) a.nums.push_back(static_cast<double>(x));
-  set(key, std::move(a));
-}
-void Attrs::set_string(const std::string& key, const std::string& v) {
-  AttrValue a;
-  a.kind = AttrValue::String;
-  a.str = v;
-  set(key, std::move(a));
-}
-
-// ---- attribute schemas ----
-
-std::vector<AttrSpec> parse_attrs(const char* spec) {
-  std::vector<AttrSpec> r;
-  const char* s = spec ? spec : "";
-  while (*s) {
-    while (*s == ' ') ++s;
-    if (!*s) break;
-    AttrSpec a;
-    a.option = *s != '*';
-    if (!a.option) ++s;
-    const char* b = s;
-    while (*s && *s != ' ') ++s;
-    std::string tok(b, s);
-    size_t colon = tok.find(':'), eq = tok.find('=');
-    a.name = tok.substr(0, std::min(colon, eq));
-    if (colon != std::string::npos) a.type = tok.substr(colon + 1, eq == std::string::npos ? std::string::npos : eq - colon - 1);
-    if (eq != std::string::npos) a.def = tok.substr(eq + 1);
-    r.push_back(std::move(a));
-  }
-  return r;
-}
-
-namespace {
-
-// Whether `spec` declares `key` (scans the string: no parsing or allocation on the op path).
-bool spec_has(const char* s, const std::string& key) {
-  if (!s) return false;
-  while (*s) {
-    while (*s == ' ' || *s == '*') ++s;
-    const char* b = s;
-    while (*s && *s != ':' && *s != '=' && *s != ' ') ++s;
-    if (static_cast<size_t>(s - b) == key.size() && std::memcmp(b, key.data(), key.size()) == 0) return true;
-    while (*s && *s != ' ') ++s;
-  }
-  return false;
-}
-
-std::string fold(const std::string& s) {
-  std::string r;
-  for (char ch : s)
-    if (ch != '_' && ch != '-') r += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return r;
-}
-
-// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
-size_t edit_distance(const std::string& a, const std::string& b) {
-  const size_t n = a.size(), m = b.size();
-  std::vector<size_t> d((n + 1) * (m + 1));
-  auto at = [&](size_t i, size_t j) -> size_t& { return d[i * (m + 1) + j]; };
-  for (size_t i = 0; i <= n; ++i) at(i, 0) = i;
-  for (size_t j = 0; j <= m; ++j) at(0, j) = j;
-  for (size_t i = 1; i <= n; ++i)
-    for (size_t j = 1; j <= m; ++j) {
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      at(i, j) = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) at(i, j) = std::min(at(i, j), at(i - 2, j - 2) + 1);
-    }
-  return at(n, m);
-}
-
-}  // namespace
-
-std::string unknown_option_message(const std::string& op, const std::string& key, const std::vector<std::string>& valid) {
-  std::string k = fold(key.size() > 64 ? key.substr(0, 64) : key);
-  const std::string* best = nullptr;
-  size_t best_d = 0;
-  for (const std::string& v : valid) {
-    std::string f = fold(v);
-    size_t d = edit_distance(k, f);
-    // close: a few edits for its length, and not a rewrite of a short key ('x' is not 'p')
-    size_t allowed = f.size() <= 4 ? 1 : f.size() <= 8 ? 2 : 3;
-    if (d <= allowed && d < k.size() && (!best || d < best_d)) {
-      best = &v;
-      best_d = d;
-    }
-  }
-  std::string shown = key.size() > 64 ? key.substr(0, 64) + "..." : key;
-  std::string msg = op + ": unknown option '" + shown + "'";
-  if (best) return msg + " (did you mean '" + *best + "'?)";
-  if (valid.empty()) return msg + " (" + op + " takes no options)";
-  msg += " (valid options: ";
-  for (size_t i = 0; i < valid.size(); ++i) msg += (i ? ", " : "") + valid[i];
-  return msg + ")";
-}
-
-void check_attrs(const OpDef& op, const Attrs& attrs) {
-  for (const auto& kv : attrs.items()) {
-    if (spec_has(op.attrs, kv.first)) continue;
+Options parse_options(const OpDef& op, const Attrs& raw) {
+  for (const auto& kv : raw.items()) {
+    if (op.options && op.options->declares(kv.first)) continue;
     std::vector<std::string> names;
-    for (const AttrSpec& a : parse_attrs(op.attrs)) names.push_back(a.name);
+    for (const OptionField& f : option_fields(op)) names.push_back(f.name);
     fail(code::BAD_ARGUMENT, unknown_option_message(op.name, kv.first, names));
   }
+  if (!op.options) return Options();
+  Options o(*op.options);
+  op.options->parse(o.data(), raw, op.name);
+  return o;
+}
+
+std::vector<OptionField> option_fields(const OpDef& op) {
+  std::vector<OptionField> r;
+  if (op.options) op.options->list(&r);
+  return r;
 }
 
 // ---- registry ----
@@ -334,17 +154,19 @@ void compute(const OpDef& op, OpCall& c, const NDArray* out, bool aside, bool re
 }
 }  // namespace
 
-ArrayList invoke(const OpDef& op, ArrayList inputs, const Attrs& attrs, const NDArray* out) {
+ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, const NDArray* out) {
   OpCall c;
   c.op = &op;
-  c.inputs = std::move(inputs);
-  c.attrs = &attrs;
+  c.inputs = inputs;
+  // No options given: the op's defaults (made once per op).
+  c.options = options.type() || !op.options ? &options : &op.options->defaults();
   c.training = autograd::is_training();
   if (op.num_inputs >= 0 && static_cast<int>(c.inputs.size()) != op.num_inputs)
     fail(code::BAD_ARGUMENT, op.name, ": expects ", op.num_inputs, " array inputs, got ", c.inputs.size());
   for (auto& a : c.inputs)
     if (!a.defined()) fail(code::BAD_ARGUMENT, op.name, ": an input array is missing");
-  check_attrs(op, attrs);
+  if (c.options->type() != op.options)
+    fail(code::BAD_ARGUMENT, op.name, ": internal error: called with options of another op");
   op.infer(c);
   size_t nout = c.out_shapes.size();
   for (const Shape& s : c.out_shapes) {
@@ -411,13 +233,13 @@ ArrayList invoke(const OpDef& op, ArrayList inputs, const Attrs& attrs, const ND
   return std::move(c.outputs);
 }
 
-NDArray invoke1(const OpDef& op, ArrayList inputs, const Attrs& attrs, const NDArray* out) {
-  ArrayList r = invoke(op, std::move(inputs), attrs, out);
+NDArray invoke1(const OpDef& op, InputList inputs, const Options& options, const NDArray* out) {
+  ArrayList r = invoke(op, inputs, options, out);
   return std::move(r[0]);
 }
 
-NDArray invoke1(const char* name, ArrayList inputs, const Attrs& attrs) {
-  return invoke1(op_ref(name), std::move(inputs), attrs);
+NDArray invoke1(const char* name, InputList inputs, const Options& options) {
+  return invoke1(op_ref(name), inputs, options);
 }
 
 }  // namespace ops

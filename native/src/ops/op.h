@@ -10,43 +10,10 @@
 #include "../core/error.h"
 #include "../core/ndarray.h"
 #include "../core/small_vec.h"
+#include "options.h"
 
 namespace ndgrad {
 namespace ops {
-
-// An attribute value from JS: number, bool, string, list of numbers, or null.
-struct AttrValue {
-  enum Kind { None, Number, Bool, String, Numbers } kind = None;
-  double num = 0;
-  std::string str;
-  std::vector<double> nums;
-};
-
-class Attrs {
- public:
-  bool has(const char* key) const;
-  const AttrValue* get(const char* key) const;
-  double number(const char* op, const char* key, double def) const;
-  // An integer-valued number; throws BAD_ARGUMENT naming op and key otherwise.
-  int64_t integer(const char* op, const char* key, int64_t def) const;
-  bool flag(const char* op, const char* key, bool def) const;
-  std::string string(const char* op, const char* key, const std::string& def) const;
-  // A number or a list of integers; `present` tells whether the key was given (and not null).
-  std::vector<int64_t> ints(const char* op, const char* key, bool* present = nullptr) const;
-  // A per-spatial-axis option (stride, pad, dilate): `nd` integers >= `min`; one value stands for
-  // all axes; absent gives `def` on every axis.
-  std::vector<int64_t> tuple(const char* op, const char* key, int nd, int64_t def, int64_t min) const;
-  void set(const std::string& key, AttrValue v);
-  void set_number(const std::string& key, double v);
-  void set_ints(const std::string& key, const std::vector<int64_t>& v);
-  void set_flag(const std::string& key, bool v);
-  void set_string(const std::string& key, const std::string& v);
-  using Items = SmallVec<std::pair<std::string, AttrValue>, 2>;
-  const Items& items() const { return items_; }
-
- private:
-  Items items_;
-};
 
 struct OpDef;
 
@@ -55,11 +22,55 @@ using ArrayList = SmallVec<NDArray, 4>;
 using ShapeList = SmallVec<Shape, 2>;
 using DTypeList = SmallVec<DType, 2>;
 
+// An op's array inputs, borrowed from the caller for the call: either contiguous arrays (a list
+// the caller holds, or a braced list `{a, b}` that lives until the call returns) or pointers to
+// arrays held elsewhere (the binding's handle table), so a call copies no NDArray.
+class InputList {
+ public:
+  InputList() = default;
+  InputList(const NDArray* arrays, size_t n) : arrays_(arrays), n_(n) {}
+  InputList(const NDArray* const* ptrs, size_t n) : ptrs_(ptrs), n_(n) {}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winit-list-lifetime"  // the list outlives the call it is passed to
+#endif
+  InputList(std::initializer_list<NDArray> il) : arrays_(il.begin()), n_(il.size()) {}
+  InputList(std::initializer_list<const NDArray*> il) : ptrs_(il.begin()), n_(il.size()) {}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+  template <size_t N>
+  InputList(const SmallVec<NDArray, N>& v) : arrays_(v.data()), n_(v.size()) {}  // NOLINT
+  InputList(const std::vector<NDArray>& v) : arrays_(v.data()), n_(v.size()) {}  // NOLINT
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  const NDArray& operator[](size_t i) const { return ptrs_ ? *ptrs_[i] : arrays_[i]; }
+  struct iterator {
+    const InputList* l;
+    size_t i;
+    const NDArray& operator*() const { return (*l)[i]; }
+    iterator& operator++() {
+      ++i;
+      return *this;
+    }
+    bool operator!=(const iterator& o) const { return i != o.i; }
+  };
+  iterator begin() const { return {this, 0}; }
+  iterator end() const { return {this, n_}; }
+
+ private:
+  const NDArray* arrays_ = nullptr;
+  const NDArray* const* ptrs_ = nullptr;
+  size_t n_ = 0;
+};
+
 // One invocation: what infer sees and fills, and what forward computes.
 struct OpCall {
   const OpDef* op = nullptr;
-  ArrayList inputs;
-  const Attrs* attrs = nullptr;
+  InputList inputs;
+  const Options* options = nullptr;  // the op's typed options, parsed once
+  template <class P>
+  const P& opts() const { return options->as<P>(); }
   bool training = false;           // autograd::is_training() at the call
   ShapeList out_shapes;   // filled by infer
   DTypeList out_dtypes;   // filled by infer
@@ -74,7 +85,9 @@ struct OpCall {
 // What a backward rule sees. Arrays not saved by the op are undefined (`!defined()`).
 struct GradCall {
   const OpDef* op = nullptr;
-  const Attrs* attrs = nullptr;
+  const Options* options = nullptr;  // the forward call's, kept with the graph node
+  template <class P>
+  const P& opts() const { return options->as<P>(); }
   ArrayList inputs;      // saved inputs (with history, for higher order)
   ArrayList outputs;     // saved outputs (with history)
   ArrayList state;
@@ -100,38 +113,66 @@ enum OpFlags : unsigned {
   kScratch = 1u << 4,
 };
 
+// An op's definition, written with named setters from OpDef::named (C++17 has no designated
+// initialisers): OpDef::named("concat").alias("Concat").arity(-1).rules(infer, forward, backward)
+//   .with_options<ConcatOptions>().
 struct OpDef {
-  const char* name;
-  const char* aliases;  // space-separated other names ("neg"), or ""
-  const char* kind;     // for the TS face: "unary" | "binary" | "reduce" | "other"
-  int num_inputs;       // -1: variadic
-  void (*infer)(OpCall&);
-  void (*forward)(OpCall&);
-  void (*backward)(GradCall&);  // null: not differentiable (NOT_DIFFERENTIABLE if a gradient reaches it)
-  unsigned save_inputs;         // bitmask of inputs backward needs (~0u: all)
-  unsigned save_outputs;        // bitmask of outputs backward needs
-  unsigned flags;
-  int param;  // family-specific: which row of the family's table defines this op
-  // The op's attributes (its schema), space-separated `name:type=default` (no `=`: no default, or
-  // required): types num, int, bool, str, ints (an integer or a list of them). A leading `*` marks
-  // an argument the TS wrapper fills from a positional parameter or ndgrad sets internally; the
-  // others are the user's options (camelCase in TS: pool_type -> poolType). invoke rejects any
-  // other key (BAD_ARGUMENT, with the closest valid key), and the TS face reads the option keys
-  // from the op table.
-  const char* attrs = "";
+  const char* name = "";
+  const char* aliases = "";       // space-separated other names ("neg"), or ""
+  const char* kind = "other";     // for the TS face: "unary" | "binary" | "reduce" | "other"
+  int num_inputs = 1;             // -1: variadic
+  void (*infer)(OpCall&) = nullptr;
+  void (*forward)(OpCall&) = nullptr;
+  void (*backward)(GradCall&) = nullptr;  // null: not differentiable (NOT_DIFFERENTIABLE if a gradient reaches it)
+  unsigned save_inputs = 0;       // bitmask of inputs backward needs (~0u: all)
+  unsigned save_outputs = 0;      // bitmask of outputs backward needs
+  unsigned flags = 0;
+  int param = 0;  // family-specific: which row of the family's table defines this op
+  // The op's options struct (null: the op takes none); invoke's callers pass one of this type.
+  const OptionType* options = nullptr;
+
+  static constexpr OpDef named(const char* n) {
+    OpDef d;
+    d.name = n;
+    return d;
+  }
+  constexpr OpDef alias(const char* a) const { return with(&OpDef::aliases, a); }
+  constexpr OpDef of_kind(const char* k) const { return with(&OpDef::kind, k); }
+  constexpr OpDef arity(int n) const { return with(&OpDef::num_inputs, n); }
+  constexpr OpDef rules(void (*i)(OpCall&), void (*f)(OpCall&), void (*b)(GradCall&) = nullptr) const {
+    OpDef d = *this;
+    d.infer = i;
+    d.forward = f;
+    d.backward = b;
+    return d;
+  }
+  constexpr OpDef saves(unsigned inputs, unsigned outputs = 0) const {
+    OpDef d = *this;
+    d.save_inputs = inputs;
+    d.save_outputs = outputs;
+    return d;
+  }
+  constexpr OpDef with_flags(unsigned f) const { return with(&OpDef::flags, f); }
+  constexpr OpDef row(int p) const { return with(&OpDef::param, p); }
+  template <class P>
+  constexpr OpDef with_options() const {
+    return with(&OpDef::options, &kOptionType<P>);
+  }
+
+ private:
+  template <class T, class V>
+  constexpr OpDef with(T OpDef::*field, V v) const {
+    OpDef d = *this;
+    d.*field = v;
+    return d;
+  }
 };
 
-// One parsed entry of OpDef::attrs.
-struct AttrSpec {
-  std::string name, type, def;
-  bool option;  // a user option (not a `*` argument)
-};
-std::vector<AttrSpec> parse_attrs(const char* spec);
-// "op: unknown option 'key' (did you mean 'x'?)", or the valid keys when none is close (edit
-// distance over lowercase names without '_', so keepDims ~ keepdims and pool_type ~ poolType).
-std::string unknown_option_message(const std::string& op, const std::string& key, const std::vector<std::string>& valid);
-// BAD_ARGUMENT for an attribute key the op's schema does not declare.
-void check_attrs(const OpDef& op, const Attrs& attrs);
+// The typed options of `op` from the JS values: BAD_ARGUMENT for a key the op does not declare
+// (naming the closest valid key) or a value of the wrong type.
+Options parse_options(const OpDef& op, const Attrs& raw);
+// The declared fields of `op`'s options, in declaration order (the op table's `attrs`).
+std::vector<OptionField> option_fields(const OpDef& op);
 
 // Registration from each family's .cc (static registrars; the registry is built before main code runs).
 int register_op(const OpDef& def);
@@ -144,10 +185,10 @@ struct OpRegistrar {
 
 // Runs an op. `out` (optional) receives the single output in place: its shape and dtype must
 // match, and every check runs before anything is written.
-ArrayList invoke(const OpDef& op, ArrayList inputs, const Attrs& attrs,
-                            const NDArray* out = nullptr);
-NDArray invoke1(const OpDef& op, ArrayList inputs, const Attrs& attrs, const NDArray* out = nullptr);
-NDArray invoke1(const char* name, ArrayList inputs, const Attrs& attrs = Attrs());
+// `options` must be of the op's declared type (an empty Options for an op without options).
+ArrayList invoke(const OpDef& op, InputList inputs, const Options& options = Options(), const NDArray* out = nullptr);
+NDArray invoke1(const OpDef& op, InputList inputs, const Options& options = Options(), const NDArray* out = nullptr);
+NDArray invoke1(const char* name, InputList inputs, const Options& options = Options());
 const OpDef& op_ref(const char* name);  // aborts registration bugs early: throws if unknown
 
 // Shared validation helpers for infer functions.

@@ -37,6 +37,16 @@ NDArray broadcast_to(const NDArray& x, const Shape& shape);
 NDArray transpose(const NDArray& x, const std::vector<int64_t>& axes);
 NDArray astype(const NDArray& x, DType dtype);
 
+// Options of dot and batch_dot: which operand is used transposed.
+struct ProductOptions {
+  bool transpose_a = false, transpose_b = false;
+  template <class V>
+  void fields(V& v) {
+    v("transpose_a", transpose_a);
+    v("transpose_b", transpose_b);
+  }
+};
+
 // Linear algebra (linalg.cc)
 NDArray dot(const NDArray& a, const NDArray& b, bool transpose_a, bool transpose_b);
 

@@ -11,6 +11,7 @@
 
 #include "../core/threadpool.h"
 #include "ops.h"
+#include "window.h"
 
 namespace ndgrad {
 namespace ops {
@@ -19,51 +20,60 @@ namespace {
 enum Which { kPool = 0, kGrad = 1, kGather = 2 };
 enum Type { kMax, kAvg, kSum };
 
-struct PGeo {
-  int nd;
+// The options of Pooling, which its gradient ops share.
+struct PoolOptions {
+  Ints kernel;
+  std::string pool_type = "max";
+  Ints stride, pad;
+  bool global_pool = false;
+  std::string pooling_convention = "valid";
+  bool count_include_pad = true;
+  template <class V>
+  void fields(V& v) {
+    v("kernel", kernel);
+    v("pool_type", pool_type);
+    v("stride", stride);
+    v("pad", pad);
+    v("global_pool", global_pool);
+    v("pooling_convention", pooling_convention);
+    v("count_include_pad", count_include_pad);
+  }
+};
+
+struct PGeo : Window {
   int type;
   bool include_pad;
-  int64_t N, C, H, W, kh, kw, sh, sw, ph, pw, OH, OW;
+  int64_t OH, OW;
   Shape y_shape() const { return nd == 1 ? Shape{N, C, OW} : Shape{N, C, OH, OW}; }
 };
 
-PGeo pgeo(const char* op, const Attrs& at, const Shape& xs) {
-  PGeo g;
-  std::string t = at.string(op, "pool_type", "max");
-  g.type = t == "max" ? kMax : t == "avg" ? kAvg : t == "sum" ? kSum : -1;
-  if (g.type < 0) fail(code::BAD_ARGUMENT, op, ": poolType must be 'max', 'avg' or 'sum', got '", t, "'");
-  std::string conv = at.string(op, "pooling_convention", "valid");
+PGeo pgeo(const char* op, const PoolOptions& o, const Shape& xs) {
+  const std::string& t = o.pool_type;
+  int type = t == "max" ? kMax : t == "avg" ? kAvg : t == "sum" ? kSum : -1;
+  if (type < 0) fail(code::BAD_ARGUMENT, op, ": poolType must be 'max', 'avg' or 'sum', got '", t, "'");
+  const std::string& conv = o.pooling_convention;
   if (conv != "valid" && conv != "full")
     fail(code::BAD_ARGUMENT, op, ": poolingConvention must be 'valid' or 'full', got '", conv, "'");
-  g.include_pad = at.flag(op, "count_include_pad", true);
-  bool global = at.flag(op, "global_pool", false);
+  bool global = o.global_pool;
   if (xs.size() != 3 && xs.size() != 4)
     fail(code::SHAPE_MISMATCH, op, ": data must be 3-D (NCW) or 4-D (NCHW), got ", shape_str(xs));
-  g.nd = static_cast<int>(xs.size()) - 2;
-  g.N = xs[0];
-  g.C = xs[1];
-  g.H = g.nd == 1 ? 1 : xs[2];
-  g.W = xs.back();
-  std::vector<int64_t> k;
+  int nd = static_cast<int>(xs.size()) - 2;
+  Ints k;
   if (global) {
-    k = g.nd == 1 ? std::vector<int64_t>{g.W} : std::vector<int64_t>{g.H, g.W};
+    k = nd == 1 ? Ints{xs[2]} : Ints{xs[2], xs[3]};
   } else {
-    bool present = false;
-    k = at.ints(op, "kernel", &present);
-    if (!present || static_cast<int>(k.size()) != g.nd)
-      fail(code::BAD_ARGUMENT, op, ": kernel must have ", g.nd, " entries for data ", shape_str(xs),
-           " (or use globalPool)");
+    k = o.kernel;
+    if (static_cast<int>(k.size()) != nd)
+      fail(code::BAD_ARGUMENT, op, ": kernel must have ", nd, " entries for data ", shape_str(xs), " (or use globalPool)");
     for (int64_t d : k)
       if (d < 1) fail(code::BAD_ARGUMENT, op, ": kernel entries must be >= 1, got ", shape_str(Shape(k)));
   }
-  auto st = global ? std::vector<int64_t>(g.nd, 1) : at.tuple(op, "stride", g.nd, 1, 1);
-  auto pd = global ? std::vector<int64_t>(g.nd, 0) : at.tuple(op, "pad", g.nd, 0, 0);
-  g.kh = g.nd == 1 ? 1 : k[0];
-  g.kw = k.back();
-  g.sh = g.nd == 1 ? 1 : st[0];
-  g.sw = st.back();
-  g.ph = g.nd == 1 ? 0 : pd[0];
-  g.pw = pd.back();
+  Ints st = global ? Ints(nd, 1) : spatial(op, "stride", o.stride, nd, 1, 1);
+  Ints pd = global ? Ints(nd, 0) : spatial(op, "pad", o.pad, nd, 0, 0);
+  PGeo g;
+  static_cast<Window&>(g) = window_of(nd, xs, k, st, pd);
+  g.type = type;
+  g.include_pad = o.count_include_pad;
   if (g.ph >= g.kh || g.pw >= g.kw)
     fail(code::BAD_ARGUMENT, op, ": pad ", shape_str(Shape(pd)), " must be smaller than kernel ", shape_str(Shape(k)));
   if (g.H + 2 * g.ph < g.kh || g.W + 2 * g.pw < g.kw)
@@ -140,7 +150,7 @@ void pool_infer(OpCall& c) {
   const char* op = c.name();
   int which = c.op->param;
   const NDArray& x = which == kPool ? c.inputs[0] : c.inputs[1];
-  PGeo g = pgeo(op, *c.attrs, x.shape);
+  PGeo g = pgeo(op, c.opts<PoolOptions>(), x.shape);
   if (which != kPool) {
     expect_same_dtype(c);
     const Shape& want = which == kGrad ? g.y_shape() : x.shape;
@@ -276,41 +286,42 @@ void pool_run(OpCall& c, const PGeo& g) {
 void pool_forward(OpCall& c) {
   int which = c.op->param;
   const NDArray& x = which == kPool ? c.inputs[0] : c.inputs[1];
-  PGeo g = pgeo(c.name(), *c.attrs, x.shape);
+  PGeo g = pgeo(c.name(), c.opts<PoolOptions>(), x.shape);
   if (c.outputs[0].size() == 0) return;
   NDGRAD_DISPATCH_DTYPE(c.outputs[0].dtype, T, pool_run<T>(c, g));
 }
 
-NDArray pool_call(int which, const std::vector<NDArray>& in, const Attrs& at);
+NDArray pool_call(int which, InputList in, const Options& o);
 
 void pool_backward(GradCall& g) {
   int which = g.op->param;
-  std::string t = g.attrs->string(g.name(), "pool_type", "max");
+  const std::string& t = g.opts<PoolOptions>().pool_type;
   NDArray dy = g.out_grad(0);
   if (which == kPool) {
     if (!g.need[0]) return;
-    g.in_grads[0] = pool_call(kGrad, {dy, g.inputs[0]}, *g.attrs);
+    g.in_grads[0] = pool_call(kGrad, {&dy, &g.inputs[0]}, *g.options);
     return;
   }
   // Both gradient ops are linear in input 0; input 1 (x) only chooses the windows' argmax.
   if (g.need[1]) g.in_grads[1] = keep_connected(zeros_like(g.inputs[1]), g.inputs[1]);
   if (!g.need[0]) return;
-  if (t == "max") g.in_grads[0] = pool_call(which == kGrad ? kGather : kGrad, {dy, g.inputs[1]}, *g.attrs);
-  else g.in_grads[0] = pool_call(kPool, {dy}, *g.attrs);
+  if (t == "max") g.in_grads[0] = pool_call(which == kGrad ? kGather : kGrad, {&dy, &g.inputs[1]}, *g.options);
+  else g.in_grads[0] = pool_call(kPool, {&dy}, *g.options);
 }
 
-// the gradient ops get Pooling's attributes
-const char* const kPoolAttrs =
-    "kernel:ints pool_type:str=max stride:ints=1 pad:ints=0 global_pool:bool=false pooling_convention:str=valid "
-    "count_include_pad:bool=true";
+// the gradient ops get Pooling's options
+constexpr OpDef pool_op(const char* name, int which) {
+  return OpDef::named(name).arity(2).rules(pool_infer, pool_forward, pool_backward).saves(3).row(which)
+      .with_options<PoolOptions>();
+}
 const OpDef kDefs[] = {
-    {"Pooling", "pooling", "other", 1, pool_infer, pool_forward, pool_backward, 1, 0, 0, kPool, kPoolAttrs},
-    {"_pool_grad", "", "other", 2, pool_infer, pool_forward, pool_backward, 3, 0, 0, kGrad, kPoolAttrs},
-    {"_pool_gather", "", "other", 2, pool_infer, pool_forward, pool_backward, 3, 0, 0, kGather, kPoolAttrs},
+    pool_op("Pooling", kPool).alias("pooling").arity(1).saves(1),
+    pool_op("_pool_grad", kGrad),
+    pool_op("_pool_gather", kGather),
 };
 OpRegistrar r0(kDefs[0]), r1(kDefs[1]), r2(kDefs[2]);
 
-NDArray pool_call(int which, const std::vector<NDArray>& in, const Attrs& at) { return invoke1(kDefs[which], in, at); }
+NDArray pool_call(int which, InputList in, const Options& o) { return invoke1(kDefs[which], in, o); }
 
 }  // namespace
 }  // namespace ops

@@ -13,19 +13,27 @@ namespace k = kernels;
 
 enum Which { kSum, kMean, kProd, kMax, kMin, kNorm, kArgmax, kArgmin };
 
+struct ReduceOptions {
+  Maybe<Ints> axis;  // absent: every axis
+  bool keepdims = false;
+  template <class V>
+  void fields(V& v) {
+    v("axis", axis);
+    v("keepdims", keepdims);
+  }
+};
+
 // The reduced axes (sorted, unique); all axes when `axis` is absent. Throws BAD_AXIS.
-std::vector<int> reduced_axes(const OpCall& c, const Shape& shape) {
-  bool present = false;
-  std::vector<int64_t> ax = c.attrs->ints(c.name(), "axis", &present);
+std::vector<int> reduced_axes(const char* op, const ReduceOptions& o, const Shape& shape) {
   std::vector<int> r;
-  if (!present) {
+  if (!o.axis) {
     for (size_t i = 0; i < shape.size(); ++i) r.push_back(static_cast<int>(i));
     return r;
   }
-  for (int64_t a : ax) r.push_back(normalize_axis(a, shape.size(), c.name(), shape));
+  for (int64_t a : *o.axis) r.push_back(normalize_axis(a, shape.size(), op, shape));
   std::sort(r.begin(), r.end());
   for (size_t i = 1; i < r.size(); ++i)
-    if (r[i] == r[i - 1]) fail(code::BAD_AXIS, c.name(), ": axis ", r[i], " repeated for shape ", shape_str(shape));
+    if (r[i] == r[i - 1]) fail(code::BAD_AXIS, op, ": axis ", r[i], " repeated for shape ", shape_str(shape));
   return r;
 }
 
@@ -42,8 +50,8 @@ Shape reduced_shape(const Shape& s, const std::vector<int>& axes, bool keepdims)
 void reduce_infer(OpCall& c) {
   const NDArray& x = c.inputs[0];
   int which = c.op->param;
-  std::vector<int> axes = reduced_axes(c, x.shape);
-  bool keepdims = c.attrs->flag(c.name(), "keepdims", false);
+  std::vector<int> axes = reduced_axes(c.name(), c.opts<ReduceOptions>(), x.shape);
+  bool keepdims = c.opts<ReduceOptions>().keepdims;
   if ((which == kMax || which == kMin || which == kArgmax || which == kArgmin))
     for (int a : axes)
       if (x.shape[a] == 0)
@@ -73,7 +81,7 @@ NDArray reduce_axis(const NDArray& x, int a, int kind) {
 void reduce_forward(OpCall& c) {
   int which = c.op->param;
   NDArray x = c.inputs[0].plain();
-  std::vector<int> axes = reduced_axes(c, x.shape);
+  std::vector<int> axes = reduced_axes(c.name(), c.opts<ReduceOptions>(), x.shape);
   NDArray& out = c.outputs[0];
   if (which == kArgmax || which == kArgmin) {
     int a = axes.size() == 1 ? axes[0] : -1;
@@ -117,10 +125,7 @@ void reduce_forward(OpCall& c) {
 // The gradient g of the reduced result, reshaped with size-1 axes and broadcast back to x's shape.
 NDArray expand_back(const GradCall& g, const NDArray& r) {
   const Shape& xs = g.in_shapes[0];
-  OpCall tmp;
-  tmp.op = g.op;
-  tmp.attrs = g.attrs;
-  std::vector<int> axes = reduced_axes(tmp, xs);
+  std::vector<int> axes = reduced_axes(g.name(), g.opts<ReduceOptions>(), xs);
   return broadcast_to(reshape(r, reduced_shape(xs, axes, true)), xs);
 }
 
@@ -142,16 +147,20 @@ void reduce_backward(GradCall& g) {
   }
 }
 
-const char* const kReduceAttrs = "axis:ints keepdims:bool=false";
+constexpr OpDef reduction(const char* name, int which) {
+  return OpDef::named(name).of_kind("reduce").rules(reduce_infer, reduce_forward, reduce_backward).row(which)
+      .with_options<ReduceOptions>();
+}
+// prod, max, min and norm read x and y again in backward; argmax/argmin have no gradient.
 const OpDef kDefs[] = {
-    {"sum", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 0, 0, 0, kSum, kReduceAttrs},
-    {"mean", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 0, 0, 0, kMean, kReduceAttrs},
-    {"prod", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 1, 1, 0, kProd, kReduceAttrs},
-    {"max", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 1, 1, 0, kMax, kReduceAttrs},
-    {"min", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 1, 1, 0, kMin, kReduceAttrs},
-    {"norm", "", "reduce", 1, reduce_infer, reduce_forward, reduce_backward, 1, 1, 0, kNorm, kReduceAttrs},
-    {"argmax", "", "reduce", 1, reduce_infer, reduce_forward, nullptr, 0, 0, kNoGrad, kArgmax, kReduceAttrs},
-    {"argmin", "", "reduce", 1, reduce_infer, reduce_forward, nullptr, 0, 0, kNoGrad, kArgmin, kReduceAttrs},
+    reduction("sum", kSum),
+    reduction("mean", kMean),
+    reduction("prod", kProd).saves(1, 1),
+    reduction("max", kMax).saves(1, 1),
+    reduction("min", kMin).saves(1, 1),
+    reduction("norm", kNorm).saves(1, 1),
+    reduction("argmax", kArgmax).rules(reduce_infer, reduce_forward).with_flags(kNoGrad),
+    reduction("argmin", kArgmin).rules(reduce_infer, reduce_forward).with_flags(kNoGrad),
 };
 OpRegistrar r0(kDefs[0]), r1(kDefs[1]), r2(kDefs[2]), r3(kDefs[3]), r4(kDefs[4]), r5(kDefs[5]), r6(kDefs[6]),
     r7(kDefs[7]);
@@ -159,10 +168,10 @@ OpRegistrar r0(kDefs[0]), r1(kDefs[1]), r2(kDefs[2]), r3(kDefs[3]), r4(kDefs[4])
 }  // namespace
 
 NDArray sum(const NDArray& x, const std::vector<int64_t>& axes, bool keepdims) {
-  Attrs at;
-  at.set_ints("axis", axes);
-  if (keepdims) at.set_flag("keepdims", true);
-  return invoke1(kDefs[kSum], {x}, at);
+  ReduceOptions o;
+  o.axis = axes;
+  o.keepdims = keepdims;
+  return invoke1(kDefs[kSum], {&x}, std::move(o));
 }
 
 NDArray sum_to(const NDArray& g, const Shape& shape) {

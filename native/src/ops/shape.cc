@@ -11,6 +11,53 @@ namespace {
 
 namespace k = kernels;
 
+// reshape and broadcast_to: the target shape; `exact` (internal calls, gradients) reads 0 as a
+// zero-size axis rather than MXNet's "keep this axis" code.
+struct ShapeOptions {
+  Maybe<Ints> shape;
+  bool exact = false;
+  template <class V>
+  void fields(V& v) {
+    v("shape", shape, kArgument);
+    v("exact", exact, kArgument);
+  }
+};
+struct AxisOptions {  // expand_dims
+  int64_t axis = 0;
+  template <class V>
+  void fields(V& v) {
+    v("axis", axis, kArgument);
+  }
+};
+struct AxesOptions {  // squeeze (absent: every size-1 axis)
+  Maybe<Ints> axis;
+  template <class V>
+  void fields(V& v) {
+    v("axis", axis, kArgument);
+  }
+};
+struct IndexOptions {  // at
+  int64_t index = 0;
+  template <class V>
+  void fields(V& v) {
+    v("index", index, kArgument);
+  }
+};
+struct TransposeOptions {  // empty: reversed axes
+  Ints axes;
+  template <class V>
+  void fields(V& v) {
+    v("axes", axes, kArgument);
+  }
+};
+struct AstypeOptions {
+  std::string dtype = "float32";
+  template <class V>
+  void fields(V& v) {
+    v("dtype", dtype, kArgument);
+  }
+};
+
 // MXNet's reshape codes: -1 infers one axis, 0 copies the input's size at that position.
 Shape resolve_shape(const char* op, const Shape& in, const std::vector<int64_t>& spec) {
   Shape out;
@@ -46,10 +93,10 @@ Shape resolve_shape(const char* op, const Shape& in, const std::vector<int64_t>&
 }
 
 void reshape_infer(OpCall& c) {
-  bool present = false;
-  std::vector<int64_t> spec = c.attrs->ints(c.name(), "shape", &present);
-  if (!present) fail(code::BAD_ARGUMENT, c.name(), ": needs a shape");
-  if (c.attrs->flag(c.name(), "exact", false)) {
+  const ShapeOptions& o = c.opts<ShapeOptions>();
+  if (!o.shape) fail(code::BAD_ARGUMENT, c.name(), ": needs a shape");
+  const Ints& spec = *o.shape;
+  if (o.exact) {
     // Internal calls (gradients) pass literal shapes, where 0 is a zero-size axis, not a code.
     Shape s(spec);
     if (numel(s) != c.inputs[0].size())
@@ -68,7 +115,7 @@ void reshape_back(GradCall& g) { g.in_grads[0] = reshape(g.out_grad(0), g.in_sha
 
 void expand_dims_infer(OpCall& c) {
   const Shape& s = c.inputs[0].shape;
-  int64_t axis = c.attrs->integer(c.name(), "axis", 0);
+  int64_t axis = c.opts<AxisOptions>().axis;
   int a = normalize_axis(axis, s.size() + 1, c.name(), s);
   Shape o = s;
   o.insert(a, 1);
@@ -79,11 +126,12 @@ void expand_dims_infer(OpCall& c) {
 
 void squeeze_infer(OpCall& c) {
   const Shape& s = c.inputs[0].shape;
-  bool present = false;
-  std::vector<int64_t> axes = c.attrs->ints(c.name(), "axis", &present);
+  const Maybe<Ints>& axes = c.opts<AxesOptions>().axis;
+  bool present = axes.has_value();
   Shape o;
   std::vector<int> drop;
-  for (int64_t a : axes) {
+  if (present)
+    for (int64_t a : *axes) {
     int n = normalize_axis(a, s.size(), c.name(), s);
     if (s[n] != 1)
       fail(code::BAD_AXIS, c.name(), ": cannot squeeze axis ", a, " of size ", s[n], " in shape ", shape_str(s));
@@ -111,7 +159,7 @@ void flatten_infer(OpCall& c) {
 void at_infer(OpCall& c) {
   const Shape& s = c.inputs[0].shape;
   if (s.empty()) fail(code::BAD_ARGUMENT, "at: cannot index a 0-d array");
-  int64_t i = c.attrs->integer(c.name(), "index", 0);
+  int64_t i = c.opts<IndexOptions>().index;
   if (i < -s[0] || i >= s[0])
     fail(code::OUT_OF_RANGE, "at: index ", i, " is out of bounds for axis 0 with size ", s[0], " (shape ", shape_str(s), ")");
   Shape o(s.begin() + 1, s.size() - 1);
@@ -125,7 +173,7 @@ void at_forward(OpCall&) {}  // never called: invoke builds the view below
 
 void at_backward(GradCall& g) {
   const Shape& s = g.in_shapes[0];
-  int64_t i = g.attrs->integer(g.name(), "index", 0);
+  int64_t i = g.opts<IndexOptions>().index;
   if (i < 0) i += s[0];
   if (numel(s) == 0) {  // empty x: the row mask below would still have s[0] entries
     g.in_grads[0] = zeros(s, g.in_dtypes[0]);
@@ -145,9 +193,8 @@ void at_backward(GradCall& g) {
 
 void transpose_infer(OpCall& c) {
   const Shape& s = c.inputs[0].shape;
-  bool present = false;
-  std::vector<int64_t> axes = c.attrs->ints(c.name(), "axes", &present);
-  if (!present || axes.empty()) {
+  std::vector<int64_t> axes = c.opts<TransposeOptions>().axes;
+  if (axes.empty()) {
     axes.clear();
     for (size_t i = s.size(); i-- > 0;) axes.push_back(static_cast<int64_t>(i));
   }
@@ -165,10 +212,9 @@ void transpose_infer(OpCall& c) {
   c.out_dtypes = {c.inputs[0].dtype};
 }
 
-std::vector<int64_t> transpose_axes(const Attrs& at, size_t ndim) {
-  bool present = false;
-  std::vector<int64_t> axes = at.ints("transpose", "axes", &present);
-  if (!present || axes.empty()) {
+std::vector<int64_t> transpose_axes(const TransposeOptions& o, size_t ndim) {
+  std::vector<int64_t> axes = o.axes;
+  if (axes.empty()) {
     axes.clear();
     for (size_t i = ndim; i-- > 0;) axes.push_back(static_cast<int64_t>(i));
   }
@@ -179,7 +225,7 @@ std::vector<int64_t> transpose_axes(const Attrs& at, size_t ndim) {
 
 void transpose_forward(OpCall& c) {
   const NDArray& x = c.inputs[0];
-  std::vector<int64_t> axes = transpose_axes(*c.attrs, x.ndim());
+  std::vector<int64_t> axes = transpose_axes(c.opts<TransposeOptions>(), x.ndim());
   Shape cs = contiguous_strides(x.shape), st;
   for (int64_t a : axes) st.push_back(cs[a]);
   NDArray& y = c.outputs[0];
@@ -187,7 +233,7 @@ void transpose_forward(OpCall& c) {
 }
 
 void transpose_backward(GradCall& g) {
-  std::vector<int64_t> axes = transpose_axes(*g.attrs, g.in_shapes[0].size());
+  std::vector<int64_t> axes = transpose_axes(g.opts<TransposeOptions>(), g.in_shapes[0].size());
   std::vector<int64_t> inv(axes.size());
   for (size_t i = 0; i < axes.size(); ++i) inv[axes[i]] = static_cast<int64_t>(i);
   g.in_grads[0] = transpose(g.out_grad(0), inv);
@@ -195,13 +241,13 @@ void transpose_backward(GradCall& g) {
 
 void broadcast_infer(OpCall& c) {
   const Shape& s = c.inputs[0].shape;
-  bool present = false;
-  std::vector<int64_t> spec = c.attrs->ints(c.name(), "shape", &present);
-  if (!present) fail(code::BAD_ARGUMENT, c.name(), ": needs a shape");
+  const ShapeOptions& so = c.opts<ShapeOptions>();
+  if (!so.shape) fail(code::BAD_ARGUMENT, c.name(), ": needs a shape");
+  const Ints& spec = *so.shape;
   if (spec.size() < s.size())
     fail(code::SHAPE_MISMATCH, c.name(), ": cannot broadcast shape ", shape_str(s), " to ", shape_str(Shape(spec)));
   Shape o(spec);
-  bool exact = c.attrs->flag(c.name(), "exact", false);  // internal calls: 0 is a zero-size axis
+  bool exact = so.exact;  // internal calls: 0 is a zero-size axis
   size_t off = o.size() - s.size();
   for (size_t i = 0; i < o.size(); ++i) {
     if (o[i] == 0 && i >= off && !exact) o[i] = s[i - off];  // MXNet: 0 keeps the input's size
@@ -223,7 +269,7 @@ void broadcast_forward(OpCall& c) {
 void broadcast_backward(GradCall& g) { g.in_grads[0] = sum_to(g.out_grad(0), g.in_shapes[0]); }
 
 void astype_infer(OpCall& c) {
-  std::string name = c.attrs->string(c.name(), "dtype", "float32");
+  const std::string& name = c.opts<AstypeOptions>().dtype;
   DType t;
   if (!parse_dtype(name, &t))
     fail(code::BAD_ARGUMENT, c.name(), ": unknown dtype '", name, "' (float32, float64, int32, uint8)");
@@ -240,47 +286,36 @@ void astype_backward(GradCall& g) {
 
 void noop_forward(OpCall&) {}
 
-const OpDef kReshape = {"reshape", "Reshape", "other", 1, reshape_infer, noop_forward, reshape_back, 0, 0, 0, 0,
-                         "*shape:ints *exact:bool=false"};
-const OpDef kExpandDims = {"expand_dims", "expandDims", "other", 1, expand_dims_infer, noop_forward, reshape_back, 0, 0, 0, 0,
-                          "*axis:int"};
-const OpDef kSqueeze = {"squeeze", "", "other", 1, squeeze_infer, noop_forward, reshape_back, 0, 0, 0, 0, "*axis:ints"};
-const OpDef kFlatten = {"flatten", "Flatten", "other", 1, flatten_infer, noop_forward, reshape_back, 0, 0, 0, 0};
-const OpDef kAt = {"at", "", "other", 1, at_infer, at_forward, at_backward, 0, 0, 0, 0, "*index:int"};
-const OpDef kTranspose = {"transpose", "", "other", 1, transpose_infer, transpose_forward, transpose_backward, 0, 0, 0, 0,
-                         "*axes:ints"};
-const OpDef kBroadcastTo = {"broadcast_to", "broadcastTo", "other", 1, broadcast_infer, broadcast_forward,
-                            broadcast_backward, 0, 0, 0, 0, "*shape:ints *exact:bool=false"};
-const OpDef kAstype = {"astype", "cast Cast", "other", 1, astype_infer, astype_forward, astype_backward, 0, 0,
-                       kAliasSafe, 0, "*dtype:str"};
+// The view ops share one gradient: reshape back.
+const OpDef kReshape = OpDef::named("reshape").alias("Reshape").rules(reshape_infer, noop_forward, reshape_back)
+                           .with_options<ShapeOptions>();
+const OpDef kExpandDims = OpDef::named("expand_dims").alias("expandDims").rules(expand_dims_infer, noop_forward, reshape_back)
+                              .with_options<AxisOptions>();
+const OpDef kSqueeze = OpDef::named("squeeze").rules(squeeze_infer, noop_forward, reshape_back).with_options<AxesOptions>();
+const OpDef kFlatten = OpDef::named("flatten").alias("Flatten").rules(flatten_infer, noop_forward, reshape_back);
+const OpDef kAt = OpDef::named("at").rules(at_infer, at_forward, at_backward).with_options<IndexOptions>();
+const OpDef kTranspose = OpDef::named("transpose").rules(transpose_infer, transpose_forward, transpose_backward)
+                             .with_options<TransposeOptions>();
+const OpDef kBroadcastTo = OpDef::named("broadcast_to").alias("broadcastTo")
+                               .rules(broadcast_infer, broadcast_forward, broadcast_backward).with_options<ShapeOptions>();
+const OpDef kAstype = OpDef::named("astype").alias("cast Cast").rules(astype_infer, astype_forward, astype_backward)
+                          .with_flags(kAliasSafe).with_options<AstypeOptions>();
 OpRegistrar r1(kReshape), r2(kExpandDims), r3(kSqueeze), r4(kFlatten), r5(kAt), r6(kTranspose), r7(kBroadcastTo),
     r8(kAstype);
 
 }  // namespace
 
 NDArray reshape(const NDArray& x, const Shape& shape) {
-  Attrs at;
-  at.set_ints("shape", shape.vec());
-  at.set_flag("exact", true);
-  return invoke1(kReshape, {x}, at);
+  return invoke1(kReshape, {&x}, ShapeOptions{shape.vec(), true});
 }
 NDArray broadcast_to(const NDArray& x, const Shape& shape) {
   if (x.shape == shape) return x;
-  Attrs at;
-  at.set_ints("shape", shape.vec());
-  at.set_flag("exact", true);
-  return invoke1(kBroadcastTo, {x}, at);
+  return invoke1(kBroadcastTo, {&x}, ShapeOptions{shape.vec(), true});
 }
 NDArray transpose(const NDArray& x, const std::vector<int64_t>& axes) {
-  Attrs at;
-  at.set_ints("axes", axes);
-  return invoke1(kTranspose, {x}, at);
+  return invoke1(kTranspose, {&x}, TransposeOptions{axes});
 }
-NDArray astype(const NDArray& x, DType dtype) {
-  Attrs at;
-  at.set_string("dtype", dtype_name(dtype));
-  return invoke1(kAstype, {x}, at);
-}
+NDArray astype(const NDArray& x, DType dtype) { return invoke1(kAstype, {&x}, AstypeOptions{dtype_name(dtype)}); }
 
 }  // namespace ops
 }  // namespace ndgrad

@@ -9,13 +9,21 @@ namespace ndgrad {
 namespace ops {
 namespace {
 
-int sm_axis(const char* op, const Attrs& at, const Shape& s) {
+struct SoftmaxOptions {
+  int64_t axis = -1;
+  template <class V>
+  void fields(V& v) {
+    v("axis", axis);
+  }
+};
+
+int sm_axis(const char* op, const SoftmaxOptions& o, const Shape& s) {
   if (s.empty()) fail(code::BAD_AXIS, op, ": needs at least one axis, got a 0-d array");
-  return normalize_axis(at.integer(op, "axis", -1), s.size(), op, s);
+  return normalize_axis(o.axis, s.size(), op, s);
 }
 
 void sm_infer(OpCall& c) {
-  sm_axis(c.name(), *c.attrs, c.inputs[0].shape);
+  sm_axis(c.name(), c.opts<SoftmaxOptions>(), c.inputs[0].shape);
   c.out_shapes = {c.inputs[0].shape};
   c.out_dtypes = {float_result(c.inputs[0].dtype)};
 }
@@ -30,12 +38,12 @@ void run_softmax(const NDArray& x0, int a, const NDArray& y, bool log) {
 }
 
 void sm_forward(OpCall& c) {
-  run_softmax(c.inputs[0], sm_axis(c.name(), *c.attrs, c.inputs[0].shape), c.outputs[0], c.op->param == 1);
+  run_softmax(c.inputs[0], sm_axis(c.name(), c.opts<SoftmaxOptions>(), c.inputs[0].shape), c.outputs[0], c.op->param == 1);
 }
 
 // softmax: dx = y * (dy - sum(dy * y)); log_softmax: dx = dy - exp(y) * sum(dy).
 void sm_backward(GradCall& g) {
-  int a = sm_axis(g.name(), *g.attrs, g.in_shapes[0]);
+  int a = sm_axis(g.name(), g.opts<SoftmaxOptions>(), g.in_shapes[0]);
   NDArray y = g.outputs[0], dy = g.out_grad(0);
   // Empty x: its (empty) gradient is dy; the sums below would be as large as the other axes.
   if (numel(g.in_shapes[0]) == 0) {
@@ -99,25 +107,18 @@ void sce_backward(GradCall& g) {
   g.in_grads[0] = mul(sub(softmax(x, 1), oh), g.out_grad(0));
 }
 
-const OpDef kSoftmax = {"softmax", "", "other", 1, sm_infer, sm_forward, sm_backward, 0, 1, 0, 0, "axis:int=-1"};
-const OpDef kLogSoftmax = {"log_softmax", "logSoftmax", "other", 1, sm_infer, sm_forward, sm_backward, 0, 1, 0, 1,
-                           "axis:int=-1"};
-const OpDef kSce = {"softmax_cross_entropy", "softmaxCrossEntropy", "other", 2, sce_infer, sce_forward, sce_backward,
-                    3, 0, 0, 0};
+const OpDef kSoftmax =
+    OpDef::named("softmax").rules(sm_infer, sm_forward, sm_backward).saves(0, 1).with_options<SoftmaxOptions>();
+const OpDef kLogSoftmax = OpDef::named("log_softmax").alias("logSoftmax").rules(sm_infer, sm_forward, sm_backward)
+                              .saves(0, 1).row(1).with_options<SoftmaxOptions>();
+const OpDef kSce = OpDef::named("softmax_cross_entropy").alias("softmaxCrossEntropy").arity(2)
+                       .rules(sce_infer, sce_forward, sce_backward).saves(3);
 OpRegistrar r1(kSoftmax), r2(kLogSoftmax), r3(kSce);
 
 }  // namespace
 
-NDArray softmax(const NDArray& x, int axis) {
-  Attrs at;
-  at.set_number("axis", axis);
-  return invoke1(kSoftmax, {x}, at);
-}
-NDArray log_softmax(const NDArray& x, int axis) {
-  Attrs at;
-  at.set_number("axis", axis);
-  return invoke1(kLogSoftmax, {x}, at);
-}
+NDArray softmax(const NDArray& x, int axis) { return invoke1(kSoftmax, {&x}, SoftmaxOptions{axis}); }
+NDArray log_softmax(const NDArray& x, int axis) { return invoke1(kLogSoftmax, {&x}, SoftmaxOptions{axis}); }
 
 }  // namespace ops
 }  // namespace ndgrad

@@ -1,0 +1,86 @@
+// Counts heap allocations on the op call path. After a warm-up (the caching allocator and the
+// per-thread pools of Storage and graph nodes filled), a tiny op call must allocate nothing: not
+// for its inputs (borrowed), its options (parsed into inline storage), its lists, its result's
+// NDArray and Storage, nor, when recorded, its graph node. Built and run by opcall_alloc.sh.
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <new>
+
+#include "autograd/tape.h"
+#include "core/allocator.h"
+#include "ops/ops.h"
+
+namespace {
+long g_news = 0;  // operator new calls (this test is single-threaded)
+}
+
+void* operator new(std::size_t n) {
+  ++g_news;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+using namespace ndgrad;
+
+namespace {
+int g_failed = 0;
+
+// Runs `call` 100 times to warm up, then 1000 times counting operator new and system allocations.
+void expect_no_allocation(const char* what, const std::function<void()>& call) {
+  for (int i = 0; i < 100; ++i) call();
+  long news = g_news;
+  int64_t sys = allocator_stats().system_allocs;
+  for (int i = 0; i < 1000; ++i) call();
+  long d_news = g_news - news;
+  int64_t d_sys = allocator_stats().system_allocs - sys;
+  bool ok = d_news == 0 && d_sys == 0;
+  std::printf("%s %s: %ld operator new, %lld system allocations in 1000 calls\n", ok ? "ok  " : "FAIL", what, d_news,
+              static_cast<long long>(d_sys));
+  if (!ok) ++g_failed;
+}
+}  // namespace
+
+int main() {
+  NDArray a = full(Shape{4}, DType::Float32, 1.5), b = full(Shape{4}, DType::Float32, 2.0);
+  const ops::OpDef& add = ops::op_ref("add");
+  const ops::OpDef& exp = ops::op_ref("exp");
+  const ops::OpDef& mul = ops::op_ref("multiply");
+
+  // The binding's paths: op1 / op2 borrow the handle table's arrays through pointers.
+  expect_no_allocation("op2 add (borrowed inputs)", [&] {
+    const NDArray* in[] = {&a, &b};
+    NDArray y = ops::invoke1(add, ops::InputList(in, 2));
+  });
+  expect_no_allocation("op1 exp", [&] {
+    const NDArray* in[] = {&a};
+    NDArray y = ops::invoke1(exp, ops::InputList(in, 1));
+  });
+  // opScalar: the number operand parsed from its JS value into the op's typed options.
+  expect_no_allocation("opScalar multiply (options parsed)", [&] {
+    ops::Attrs raw;
+    raw.set_number("scalar", 3.0);
+    ops::Options o = ops::parse_options(mul, raw);
+    const NDArray* in[] = {&a};
+    NDArray y = ops::invoke1(mul, ops::InputList(in, 1), o);
+  });
+  // C++ callers (backward rules) pass typed options.
+  expect_no_allocation("C++ scalar_op", [&] { NDArray y = ops::scalar_op("multiply", a, 3.0); });
+  expect_no_allocation("C++ mul", [&] { NDArray y = ops::mul(a, b); });
+
+  // Recorded: the graph node comes from the per-thread pool and keeps the options inline.
+  NDArray x = full(Shape{4}, DType::Float32, 1.0);
+  autograd::mark_variable(x, zeros(Shape{4}, DType::Float32), autograd::GradReq::Write);
+  autograd::set_recording(true);
+  expect_no_allocation("recorded multiply", [&] { NDArray y = ops::mul(x, b); });
+  expect_no_allocation("recorded scalar add", [&] { NDArray y = ops::scalar_op("add", x, 1.0); });
+  autograd::set_recording(false);
+
+  std::printf(g_failed ? "%d case(s) allocated\n" : "no allocation on the op call path\n", g_failed);
+  return g_failed ? 1 : 0;
+}
