@@ -9,12 +9,14 @@ namespace ndgrad {
 namespace autograd {
 namespace {
 
-// Nodes whose last reference is being dropped while another node is already tearing down.
-thread_local std::vector<NodePtr>* t_teardown = nullptr;
+// Nodes whose last reference is being dropped while another node is already tearing down (inline
+// for the usual few, so freeing a tiny op's node allocates nothing).
+using TeardownQueue = SmallVec<NodePtr, 8>;
+thread_local TeardownQueue* t_teardown = nullptr;
 thread_local uint64_t t_epoch = 0;
 std::atomic<uint64_t> g_seq{0};
 
-void take_refs(Node& n, std::vector<NodePtr>& out) {
+void take_refs(Node& n, TeardownQueue& out) {
   for (auto& e : n.inputs)
     if (e.node) out.push_back(std::move(e.node));
   for (auto& s : n.saved_inputs)
@@ -30,7 +32,7 @@ Node::~Node() {
     take_refs(*this, *t_teardown);
     return;
   }
-  std::vector<NodePtr> queue;
+  TeardownQueue queue;
   t_teardown = &queue;
   take_refs(*this, queue);
   while (!queue.empty()) {
