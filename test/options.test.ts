@@ -1,5 +1,5 @@
 // Misspelled options are errors: every op checks its options against the schema declared with the
-// op (native/src/ops: OpDef::attrs) before computing anything, and names the closest valid key.
+// op (native/src/ops: its options struct) before computing anything, and names the closest valid key.
 // Functions that are not ops (autograd.backward, nd.array, ...) check theirs the same way.
 import { autograd, nd, NDArray, NDArrayError } from '../lib';
 import type { OpInfo } from '../lib/binding';
@@ -250,5 +250,57 @@ describe('functions that are not ops check their options the same way', () => {
     expect(nd.array([1, 2], { dtype: 'int32' }).dtype).toBe('int32');
     expect(autograd.record(() => autograd.isTraining(), { trainMode: false })).toBe(false);
     recorded((y) => autograd.backward(y, null, { retainGraph: false, trainMode: true }));
+  });
+});
+
+// Each op declares its options once, as a typed struct (native/src/ops: `fields`): the op table, the
+// parse at the call, backward and getSymbol all read that one declaration.
+describe("an op's options are parsed once into its typed struct", () => {
+  const attrsOf = (name: string) => table.find((op) => op.name === name)!.attrs;
+
+  test('the op table gives each field its declared name, type and default', () => {
+    expect(attrsOf('concat')).toEqual([{ name: 'dim', type: 'int', default: '1', option: true }]);
+    expect(attrsOf('LeakyReLU')).toEqual([
+      { name: 'act_type', type: 'str', default: 'leaky', option: true },
+      { name: 'slope', type: 'num', default: '0.25', option: true },
+    ]);
+    // absent (no default): every axis
+    expect(attrsOf('sum').map((a) => [a.name, a.type, a.default])).toEqual([['axis', 'ints', ''], ['keepdims', 'bool', 'false']]);
+    expect(attrsOf('add').map((a) => [a.name, a.option])).toEqual([['scalar', false], ['reverse', false]]);
+  });
+
+  test('a typed default applies when the key is absent', () => {
+    const a = nd.ones([2, 3]);
+    expect(nd.concat([a, a]).shape).toEqual([2, 6]); // dim = 1
+    expect(Array.from(nd.LeakyReLU(nd.array([-4, 2])).toTypedArray())).toEqual([-1, 2]); // slope = 0.25
+  });
+
+  test('a value of the wrong type is BAD_ARGUMENT at the call, before anything is computed', () => {
+    const before = nd.memory().numArrays;
+    const e = errorOf(() => nd.sum(x, { keepdims: 'yes' } as any));
+    expect(e.code).toBe('BAD_ARGUMENT');
+    expect(e.message).toBe("sum: option 'keepdims' must be a boolean");
+    expect(errorOf(() => nd.concat([x, x], { dim: 0.5 })).message).toBe("concat: option 'dim' must be an integer");
+    expect(nd.memory().numArrays).toBe(before);
+  });
+
+  test('backward reads the options the call was recorded with', () => {
+    const v = nd.array([-2, 3]);
+    v.attachGrad();
+    autograd.record(() => nd.LeakyReLU(v, { slope: 0.1 }).sum()).backward();
+    const g = Array.from(v.grad!.toTypedArray());
+    expect(g[0]).toBeCloseTo(0.1, 6);
+    expect(g[1]).toBe(1);
+  });
+
+  test('getSymbol shows the options that differ from their defaults', () => {
+    const v = nd.ones([2, 2]);
+    v.attachGrad();
+    const y = autograd.record(() => {
+      const a = nd.concat([v, v], { dim: 0 });
+      return nd.concat([a, a], { dim: 1 }); // the default: not shown
+    });
+    const nodes = autograd.getSymbol(y).toJSON().nodes.filter((n) => n.op === 'concat');
+    expect(nodes.map((n) => n.attrs)).toEqual([{ dim: 0 }, {}]);
   });
 });
