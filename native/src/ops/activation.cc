@@ -16,27 +16,16 @@ enum Act { kRelu, kSigmoid, kTanh, kSoftrelu, kSoftsign, kLeaky, kElu, kGelu };
 
 struct ActivationOptions {
   std::string act_type;
-  template <class V>
-  void fields(V& v) {
-    v("act_type", act_type);
-  }
+  NDGRAD_FIELDS(v("act_type", act_type))
 };
 struct LeakyOptions {
   std::string act_type = "leaky";
   double slope = 0.25;
-  template <class V>
-  void fields(V& v) {
-    v("act_type", act_type);
-    v("slope", slope);
-  }
+  NDGRAD_FIELDS(v("act_type", act_type), v("slope", slope))
 };
 struct ClipOptions {
   double a_min = -INFINITY, a_max = INFINITY;
-  template <class V>
-  void fields(V& v) {
-    v("a_min", a_min, kArgument);
-    v("a_max", a_max, kArgument);
-  }
+  NDGRAD_FIELDS(v("a_min", a_min, kArgument), v("a_max", a_max, kArgument))
 };
 
 // Which function, and LeakyReLU's slope (unused by Activation).

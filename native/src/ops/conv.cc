@@ -23,18 +23,9 @@ struct ConvOptions {
   int64_t num_group = 1;
   bool no_bias = false;
   Maybe<Ints> x_shape, w_shape;
-  template <class V>
-  void fields(V& v) {
-    v("kernel", kernel);
-    v("stride", stride);
-    v("pad", pad);
-    v("dilate", dilate);
-    v("num_filter", num_filter);
-    v("num_group", num_group);
-    v("no_bias", no_bias);
-    v("x_shape", x_shape, kArgument);
-    v("w_shape", w_shape, kArgument);
-  }
+  NDGRAD_FIELDS(v("kernel", kernel), v("stride", stride), v("pad", pad), v("dilate", dilate),
+                v("num_filter", num_filter), v("num_group", num_group), v("no_bias", no_bias),
+                v("x_shape", x_shape, kArgument), v("w_shape", w_shape, kArgument))
 };
 
 struct Geo : Window {

@@ -13,34 +13,17 @@ struct FullOptions {
   Ints shape;
   double value = 0;
   std::string dtype = "float32";
-  template <class V>
-  void fields(V& v) {
-    v("shape", shape, kArgument);
-    v("value", value, kArgument);
-    v("dtype", dtype);
-  }
+  NDGRAD_FIELDS(v("shape", shape, kArgument), v("value", value, kArgument), v("dtype", dtype))
 };
 struct ArangeOptions {
   double start = 0, stop = 0, step = 1;
   std::string dtype = "float32";
-  template <class V>
-  void fields(V& v) {
-    v("start", start, kArgument);
-    v("stop", stop, kArgument);
-    v("step", step, kArgument);
-    v("dtype", dtype);
-  }
+  NDGRAD_FIELDS(v("start", start, kArgument), v("stop", stop, kArgument), v("step", step, kArgument), v("dtype", dtype))
 };
 struct EyeOptions {
   int64_t N = 0, M = 0, k = 0;
   std::string dtype = "float32";
-  template <class V>
-  void fields(V& v) {
-    v("N", N, kArgument);
-    v("M", M, kArgument);
-    v("k", k, kArgument);
-    v("dtype", dtype);
-  }
+  NDGRAD_FIELDS(v("N", N, kArgument), v("M", M, kArgument), v("k", k, kArgument), v("dtype", dtype))
 };
 // random_uniform(low, high) and random_normal(loc, scale): `a` and `b` under their names.
 template <bool kNormal>
@@ -48,13 +31,8 @@ struct RandomOptions {
   double a = 0, b = 1;
   Ints shape;
   std::string dtype = "float32";
-  template <class V>
-  void fields(V& v) {
-    v(kNormal ? "loc" : "low", a, kArgument);
-    v(kNormal ? "scale" : "high", b, kArgument);
-    v("shape", shape, kArgument);
-    v("dtype", dtype);
-  }
+  NDGRAD_FIELDS(v(kNormal ? "loc" : "low", a, kArgument), v(kNormal ? "scale" : "high", b, kArgument),
+                v("shape", shape, kArgument), v("dtype", dtype))
 };
 
 DType dtype_attr(const OpCall& c, const std::string& name) {

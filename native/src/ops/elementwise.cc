@@ -222,11 +222,7 @@ const BinaryRow& binary_row(const OpDef* op) { return kBinary[op->param]; }
 struct ScalarOptions {
   Maybe<double> scalar;
   bool reverse = false;
-  template <class V>
-  void fields(V& v) {
-    v("scalar", scalar, kArgument);
-    v("reverse", reverse, kArgument);
-  }
+  NDGRAD_FIELDS(v("scalar", scalar, kArgument), v("reverse", reverse, kArgument))
 };
 
 void binary_infer(OpCall& c) {

@@ -71,21 +71,13 @@ void scatter_add_rows(const NDArray& dy, const std::vector<int64_t>& idx, int64_
 struct TakeOptions {
   int64_t axis = 0;
   std::string mode = "raise";
-  template <class V>
-  void fields(V& v) {
-    v("axis", axis);
-    v("mode", mode);
-  }
+  NDGRAD_FIELDS(v("axis", axis), v("mode", mode))
 };
 // _take_grad(dy, indices): take's axis and x's shape.
 struct TakeGradOptions {
   int64_t axis = 0;
   Ints in_shape;
-  template <class V>
-  void fields(V& v) {
-    v("axis", axis);
-    v("in_shape", in_shape, kArgument);
-  }
+  NDGRAD_FIELDS(v("axis", axis), v("in_shape", in_shape, kArgument))
 };
 
 int take_axis(const char* op, int64_t axis, const Shape& s) {
@@ -158,11 +150,7 @@ void take_grad_backward(GradCall& g) {
 
 struct EmbeddingOptions {
   Maybe<int64_t> input_dim, output_dim;  // absent: the weight's
-  template <class V>
-  void fields(V& v) {
-    v("input_dim", input_dim);
-    v("output_dim", output_dim);
-  }
+  NDGRAD_FIELDS(v("input_dim", input_dim), v("output_dim", output_dim))
 };
 
 void embed_infer(OpCall& c) {
@@ -196,20 +184,12 @@ void embed_backward(GradCall& g) {
 struct PickOptions {
   int64_t axis = -1;
   bool keepdims = false;
-  template <class V>
-  void fields(V& v) {
-    v("axis", axis);
-    v("keepdims", keepdims);
-  }
+  NDGRAD_FIELDS(v("axis", axis), v("keepdims", keepdims))
 };
 // _pick_grad(dy, index): pick's options and x's shape.
 struct PickGradOptions : PickOptions {
   Ints in_shape;
-  template <class V>
-  void fields(V& v) {
-    PickOptions::fields(v);
-    v("in_shape", in_shape, kArgument);
-  }
+  NDGRAD_FIELDS(PickOptions::fields(v), v("in_shape", in_shape, kArgument))
 };
 
 int pick_axis(const char* op, const PickOptions& o, const Shape& s) {
@@ -297,13 +277,7 @@ struct OneHotOptions {
   int64_t depth = -1;
   double on_value = 1, off_value = 0;
   std::string dtype = "float32";
-  template <class V>
-  void fields(V& v) {
-    v("depth", depth, kArgument);
-    v("on_value", on_value);
-    v("off_value", off_value);
-    v("dtype", dtype);
-  }
+  NDGRAD_FIELDS(v("depth", depth, kArgument), v("on_value", on_value), v("off_value", off_value), v("dtype", dtype))
 };
 
 void one_hot_infer(OpCall& c) {

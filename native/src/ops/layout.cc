@@ -63,43 +63,23 @@ NDArray reshape_grad(const NDArray& g, const Shape& s) {
 struct SliceOptions {
   Maybe<Ints> begin, end;
   Ints step, begin_none, end_none;
-  template <class V>
-  void fields(V& v) {
-    v("begin", begin, kArgument);
-    v("end", end, kArgument);
-    v("step", step, kArgument);
-    v("begin_none", begin_none, kArgument);
-    v("end_none", end_none, kArgument);
-  }
+  NDGRAD_FIELDS(v("begin", begin, kArgument), v("end", end, kArgument), v("step", step, kArgument),
+                v("begin_none", begin_none, kArgument), v("end_none", end_none, kArgument))
 };
 // slice_axis: end absent (null) is the whole axis.
 struct SliceAxisOptions {
   int64_t axis = 0, begin = 0;
   Maybe<int64_t> end;
-  template <class V>
-  void fields(V& v) {
-    v("axis", axis, kArgument);
-    v("begin", begin, kArgument);
-    v("end", end, kArgument);
-  }
+  NDGRAD_FIELDS(v("axis", axis, kArgument), v("begin", begin, kArgument), v("end", end, kArgument))
 };
 // _strided_slice: a normalised spec, one entry per axis; _slice_scatter adds the input's shape.
 struct SpecOptions {
   Ints starts, steps, lens;
-  template <class V>
-  void fields(V& v) {
-    v("starts", starts, kArgument);
-    v("steps", steps, kArgument);
-    v("lens", lens, kArgument);
-  }
+  NDGRAD_FIELDS(v("starts", starts, kArgument), v("steps", steps, kArgument), v("lens", lens, kArgument))
 };
 struct ScatterOptions : SpecOptions {
   Ints in_shape;
-  template <class V>
-  void fields(V& v) {
-    v("in_shape", in_shape, kArgument);
-    SpecOptions::fields(v);
-  }
+  NDGRAD_FIELDS(v("in_shape", in_shape, kArgument), SpecOptions::fields(v))
 };
 
 struct Spec {
@@ -265,11 +245,7 @@ void scatter_backward(GradCall& g) {
 
 struct SwapOptions {
   int64_t dim1 = 0, dim2 = 0;
-  template <class V>
-  void fields(V& v) {
-    v("dim1", dim1, kArgument);
-    v("dim2", dim2, kArgument);
-  }
+  NDGRAD_FIELDS(v("dim1", dim1, kArgument), v("dim2", dim2, kArgument))
 };
 
 std::vector<int64_t> swap_perm(const char* op, const SwapOptions& o, const Shape& s) {
@@ -318,10 +294,7 @@ int64_t dim_mul(const char* op, const Shape& in, int64_t a, int64_t b) {
 
 struct TileOptions {
   Maybe<Ints> reps;
-  template <class V>
-  void fields(V& v) {
-    v("reps", reps, kArgument);
-  }
+  NDGRAD_FIELDS(v("reps", reps, kArgument))
 };
 
 // x padded to rank d = max(ndim, reps) and reps padded the same way.
@@ -374,11 +347,7 @@ void tile_backward(GradCall& g) {
 struct RepeatOptions {
   int64_t repeats = -1;
   Maybe<int64_t> axis;  // absent: x flattened
-  template <class V>
-  void fields(V& v) {
-    v("repeats", repeats, kArgument);
-    v("axis", axis);
-  }
+  NDGRAD_FIELDS(v("repeats", repeats, kArgument), v("axis", axis))
 };
 
 // x as (outer, n, inner) around the axis (flattened when axis is absent), and the repeat count.
@@ -425,10 +394,7 @@ void repeat_backward(GradCall& g) {
 
 struct FlipOptions {
   Maybe<Ints> axis;
-  template <class V>
-  void fields(V& v) {
-    v("axis", axis, kArgument);
-  }
+  NDGRAD_FIELDS(v("axis", axis, kArgument))
 };
 
 std::vector<int> flip_axes(const char* op, const FlipOptions& o, const Shape& s) {
@@ -492,10 +458,7 @@ void concat_blocks(const InputList& xs, const std::vector<int64_t>& widths, int6
 
 struct StackOptions {
   int64_t axis = 0;
-  template <class V>
-  void fields(V& v) {
-    v("axis", axis);
-  }
+  NDGRAD_FIELDS(v("axis", axis))
 };
 
 int stack_axis(const OpCall& c) {
@@ -542,28 +505,16 @@ struct SplitOptions {
   int64_t num_outputs = 0;
   int64_t axis = 1;
   bool squeeze_axis = false;
-  template <class V>
-  void fields(V& v) {
-    v("num_outputs", num_outputs);
-    v("axis", axis);
-    v("squeeze_axis", squeeze_axis);
-  }
+  NDGRAD_FIELDS(v("num_outputs", num_outputs), v("axis", axis), v("squeeze_axis", squeeze_axis))
 };
 struct SplitSizesOptions {
   Ints sizes;
   int64_t axis = 1;
-  template <class V>
-  void fields(V& v) {
-    v("sizes", sizes, kArgument);
-    v("axis", axis);
-  }
+  NDGRAD_FIELDS(v("sizes", sizes, kArgument), v("axis", axis))
 };
 struct ConcatOptions {
   int64_t dim = 1;
-  template <class V>
-  void fields(V& v) {
-    v("dim", dim);
-  }
+  NDGRAD_FIELDS(v("dim", dim))
 };
 
 struct SplitSpec {

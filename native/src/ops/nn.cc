@@ -21,11 +21,7 @@ namespace {
 struct DropoutOptions {
   double p = 0.5;
   Ints axes;
-  template <class V>
-  void fields(V& v) {
-    v("p", p);
-    v("axes", axes);
-  }
+  NDGRAD_FIELDS(v("p", p), v("axes", axes))
 };
 
 void dropout_infer(OpCall& c) {
@@ -96,12 +92,7 @@ struct FcOptions {
   Maybe<int64_t> num_hidden;  // absent: the weight's
   bool no_bias = false;
   bool flatten = true;
-  template <class V>
-  void fields(V& v) {
-    v("num_hidden", num_hidden);
-    v("no_bias", no_bias);
-    v("flatten", flatten);
-  }
+  NDGRAD_FIELDS(v("num_hidden", num_hidden), v("no_bias", no_bias), v("flatten", flatten))
 };
 
 FcDims fc_dims(const char* op, const FcOptions& o, const ShapeList& in, bool* no_bias_out) {

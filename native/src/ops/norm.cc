@@ -21,23 +21,13 @@ struct BatchNormOptions {
   bool fix_gamma = false;
   bool use_global_stats = false;
   int64_t axis = 1;
-  template <class V>
-  void fields(V& v) {
-    v("eps", eps);
-    v("momentum", momentum);
-    v("fix_gamma", fix_gamma);
-    v("use_global_stats", use_global_stats);
-    v("axis", axis);
-  }
+  NDGRAD_FIELDS(v("eps", eps), v("momentum", momentum), v("fix_gamma", fix_gamma),
+                v("use_global_stats", use_global_stats), v("axis", axis))
 };
 struct LayerNormOptions {
   int64_t axis = -1;
   double eps = 1e-5;
-  template <class V>
-  void fields(V& v) {
-    v("axis", axis);
-    v("eps", eps);
-  }
+  NDGRAD_FIELDS(v("axis", axis), v("eps", eps))
 };
 
 Dims dims_of(const char* op, int64_t axis, const Shape& s) {

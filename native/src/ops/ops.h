@@ -40,11 +40,7 @@ NDArray astype(const NDArray& x, DType dtype);
 // Options of dot and batch_dot: which operand is used transposed.
 struct ProductOptions {
   bool transpose_a = false, transpose_b = false;
-  template <class V>
-  void fields(V& v) {
-    v("transpose_a", transpose_a);
-    v("transpose_b", transpose_b);
-  }
+  NDGRAD_FIELDS(v("transpose_a", transpose_a), v("transpose_b", transpose_b))
 };
 
 // Linear algebra (linalg.cc)

@@ -2,11 +2,11 @@
 // JS values at the call, and kept with the call and the graph node (as MXNet's parameter structs).
 //
 //   struct ConcatOptions {
-//     int64_t dim = 1;                                   // the default is the member's initialiser
-//     template <class V> void fields(V& v) { v("dim", dim); }
+//     int64_t dim = 1;                  // the default is the member's initialiser
+//     NDGRAD_FIELDS(v("dim", dim))      // name and member, in the order the op table lists them
 //   };
 //
-// `fields` is the one declaration: parsing, the unknown-key check, the op table the TS face reads
+// NDGRAD_FIELDS defines `fields(v)`, the one declaration: parsing, the unknown-key check, the op table the TS face reads
 // and the graph export all walk it. A field passed with kArgument is one the TS wrapper fills from a
 // positional parameter or ndgrad sets internally; the others are the user's options (camelCase in
 // TS: pool_type -> poolType).
@@ -55,6 +55,13 @@ class Attrs {
  private:
   Items items_;
 };
+
+// The fields of an options struct: v(name, member[, kArgument]) for each, separated by commas.
+#define NDGRAD_FIELDS(...) \
+  template <class V>       \
+  void fields(V& v) {      \
+    (__VA_ARGS__);         \
+  }
 
 using Ints = std::vector<int64_t>;
 template <class T>

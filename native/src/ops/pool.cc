@@ -28,16 +28,9 @@ struct PoolOptions {
   bool global_pool = false;
   std::string pooling_convention = "valid";
   bool count_include_pad = true;
-  template <class V>
-  void fields(V& v) {
-    v("kernel", kernel);
-    v("pool_type", pool_type);
-    v("stride", stride);
-    v("pad", pad);
-    v("global_pool", global_pool);
-    v("pooling_convention", pooling_convention);
-    v("count_include_pad", count_include_pad);
-  }
+  NDGRAD_FIELDS(v("kernel", kernel), v("pool_type", pool_type), v("stride", stride), v("pad", pad),
+                v("global_pool", global_pool), v("pooling_convention", pooling_convention),
+                v("count_include_pad", count_include_pad))
 };
 
 struct PGeo : Window {

@@ -16,11 +16,7 @@ enum Which { kSum, kMean, kProd, kMax, kMin, kNorm, kArgmax, kArgmin };
 struct ReduceOptions {
   Maybe<Ints> axis;  // absent: every axis
   bool keepdims = false;
-  template <class V>
-  void fields(V& v) {
-    v("axis", axis);
-    v("keepdims", keepdims);
-  }
+  NDGRAD_FIELDS(v("axis", axis), v("keepdims", keepdims))
 };
 
 // The reduced axes (sorted, unique); all axes when `axis` is absent. Throws BAD_AXIS.

@@ -16,46 +16,27 @@ namespace k = kernels;
 struct ShapeOptions {
   Maybe<Ints> shape;
   bool exact = false;
-  template <class V>
-  void fields(V& v) {
-    v("shape", shape, kArgument);
-    v("exact", exact, kArgument);
-  }
+  NDGRAD_FIELDS(v("shape", shape, kArgument), v("exact", exact, kArgument))
 };
 struct AxisOptions {  // expand_dims
   int64_t axis = 0;
-  template <class V>
-  void fields(V& v) {
-    v("axis", axis, kArgument);
-  }
+  NDGRAD_FIELDS(v("axis", axis, kArgument))
 };
 struct AxesOptions {  // squeeze (absent: every size-1 axis)
   Maybe<Ints> axis;
-  template <class V>
-  void fields(V& v) {
-    v("axis", axis, kArgument);
-  }
+  NDGRAD_FIELDS(v("axis", axis, kArgument))
 };
 struct IndexOptions {  // at
   int64_t index = 0;
-  template <class V>
-  void fields(V& v) {
-    v("index", index, kArgument);
-  }
+  NDGRAD_FIELDS(v("index", index, kArgument))
 };
 struct TransposeOptions {  // empty: reversed axes
   Ints axes;
-  template <class V>
-  void fields(V& v) {
-    v("axes", axes, kArgument);
-  }
+  NDGRAD_FIELDS(v("axes", axes, kArgument))
 };
 struct AstypeOptions {
   std::string dtype = "float32";
-  template <class V>
-  void fields(V& v) {
-    v("dtype", dtype, kArgument);
-  }
+  NDGRAD_FIELDS(v("dtype", dtype, kArgument))
 };
 
 // MXNet's reshape codes: -1 infers one axis, 0 copies the input's size at that position.

@@ -11,10 +11,7 @@ namespace {
 
 struct SoftmaxOptions {
   int64_t axis = -1;
-  template <class V>
-  void fields(V& v) {
-    v("axis", axis);
-  }
+  NDGRAD_FIELDS(v("axis", axis))
 };
 
 int sm_axis(const char* op, const SoftmaxOptions& o, const Shape& s) {
