@@ -31,11 +31,20 @@ NDArray sum(const NDArray& x, const std::vector<int64_t>& axes, bool keepdims);
 // Sums g over broadcast axes so it has `shape` (the gradient rule of broadcasting).
 NDArray sum_to(const NDArray& g, const Shape& shape);
 
-// Shape (shape.cc)
+// Views (views.cc)
 NDArray reshape(const NDArray& x, const Shape& shape);
+// reshape for gradients: an empty gradient is plain zeros of `shape`.
+NDArray reshape_grad(const NDArray& g, const Shape& shape);
+
+// Copies into a new arrangement (rearrange.cc)
 NDArray broadcast_to(const NDArray& x, const Shape& shape);
 NDArray transpose(const NDArray& x, const std::vector<int64_t>& axes);
 NDArray astype(const NDArray& x, DType dtype);
+NDArray swapaxes(const NDArray& x, int a, int b);
+NDArray flip(const NDArray& x, const std::vector<int64_t>& axes);
+// Not an op: y (contiguous, `shape`) = x viewed from element `offset` with `strides` (any sign),
+// the one loop of every copying layout op.
+void gather_strided(const NDArray& x, int64_t offset, const Shape& shape, const Shape& strides, const NDArray& y);
 
 // Options of dot and batch_dot: which operand is used transposed.
 struct ProductOptions {
@@ -46,7 +55,7 @@ struct ProductOptions {
 // Linear algebra (linalg.cc)
 NDArray dot(const NDArray& a, const NDArray& b, bool transpose_a, bool transpose_b);
 
-// Layout (layout.cc)
+// Slicing (slice.cc)
 // y = x[start_i : start_i + len_i * step_i : step_i] on every axis (normalised spec, one entry per axis).
 NDArray strided_slice(const NDArray& x, const std::vector<int64_t>& starts, const std::vector<int64_t>& steps,
                       const std::vector<int64_t>& lens);
@@ -55,8 +64,6 @@ NDArray slice_scatter(const NDArray& dy, const Shape& in_shape, const std::vecto
                       const std::vector<int64_t>& steps, const std::vector<int64_t>& lens);
 // x[begin:end] along `axis` (begin/end already normalised, 0 <= begin <= end <= size).
 NDArray slice_range(const NDArray& x, int axis, int64_t begin, int64_t end);
-NDArray swapaxes(const NDArray& x, int a, int b);
-NDArray flip(const NDArray& x, const std::vector<int64_t>& axes);
 
 // Indexing (index.cc)
 NDArray take(const NDArray& x, const NDArray& indices, int axis);
