@@ -46,14 +46,9 @@ NDArray flip(const NDArray& x, const std::vector<int64_t>& axes);
 // the one loop of every copying layout op.
 void gather_strided(const NDArray& x, int64_t offset, const Shape& shape, const Shape& strides, const NDArray& y);
 
-// Options of dot and batch_dot: which operand is used transposed.
-struct ProductOptions {
-  bool transpose_a = false, transpose_b = false;
-  NDGRAD_FIELDS(v("transpose_a", transpose_a), v("transpose_b", transpose_b))
-};
-
-// Linear algebra (linalg.cc)
+// Products (linalg.cc)
 NDArray dot(const NDArray& a, const NDArray& b, bool transpose_a, bool transpose_b);
+NDArray batch_dot(const NDArray& a, const NDArray& b, bool transpose_a, bool transpose_b);
 
 // Slicing (slice.cc)
 // y = x[start_i : start_i + len_i * step_i : step_i] on every axis (normalised spec, one entry per axis).
@@ -69,9 +64,6 @@ NDArray slice_range(const NDArray& x, int axis, int64_t begin, int64_t end);
 NDArray take(const NDArray& x, const NDArray& indices, int axis);
 NDArray pick(const NDArray& x, const NDArray& index, int axis, bool keepdims);
 NDArray one_hot(const NDArray& indices, int64_t depth, DType dtype);
-
-// Batched products (batch_dot.cc)
-NDArray batch_dot(const NDArray& a, const NDArray& b, bool transpose_a, bool transpose_b);
 
 // Softmax (softmax.cc)
 NDArray softmax(const NDArray& x, int axis);
