@@ -15,19 +15,20 @@ struct ProductOptions {
   NDGRAD_FIELDS(v("transpose_a", transpose_a), v("transpose_b", transpose_b))
 };
 
-struct DotDims {
-  int64_t m, k, n;
+// The product as `batch` GEMMs of (m, k) x (k, n); dot is one.
+struct Dims {
+  int64_t batch = 1, m, k, n;
   Shape out;
 };
 
-DotDims dot_dims(const char* op, const NDArray& a, const NDArray& b, bool ta, bool tb) {
+Dims dot_dims(const char* op, const NDArray& a, const NDArray& b, bool ta, bool tb) {
   if ((ta && a.ndim() != 2) || (tb && b.ndim() != 2))
     fail(code::BAD_ARGUMENT, op, ": transposeA/transposeB apply to 2-D operands only, got ", shape_str(a.shape),
          " and ", shape_str(b.shape));
   if (a.ndim() == 0 || b.ndim() == 0)
     fail(code::SHAPE_MISMATCH, op, ": operands must have at least one dimension, got ", shape_str(a.shape), " and ",
          shape_str(b.shape));
-  DotDims d;
+  Dims d;
   int64_t ka = ta ? a.shape[0] : a.shape.back();
   int64_t kb = tb ? b.shape[1] : b.shape[0];
   if (ka != kb)
@@ -53,57 +54,12 @@ DotDims dot_dims(const char* op, const NDArray& a, const NDArray& b, bool ta, bo
   return d;
 }
 
-void dot_infer(OpCall& c) {
-  expect_same_dtype(c);
-  for (size_t i = 0; i < 2; ++i) expect_float(c, i);
-  bool ta = c.opts<ProductOptions>().transpose_a, tb = c.opts<ProductOptions>().transpose_b;
-  DotDims d = dot_dims(c.name(), c.inputs[0], c.inputs[1], ta, tb);
-  c.out_shapes = {d.out};
-  c.out_dtypes = {c.inputs[0].dtype};
-}
-
-void dot_forward(OpCall& c) {
-  const NDArray &a = c.inputs[0], &b = c.inputs[1];
-  bool ta = c.opts<ProductOptions>().transpose_a, tb = c.opts<ProductOptions>().transpose_b;
-  DotDims d = dot_dims(c.name(), a, b, ta, tb);
-  NDArray& y = c.outputs[0];
-  int64_t lda = ta ? d.m : d.k, ldb = tb ? d.k : d.n;
-  kernels::gemm(static_cast<int>(y.dtype), ta, tb, d.m, d.n, d.k, a.raw(), lda, b.raw(), ldb, y.raw(), d.n, false);
-}
-
-// Gradients as 2-D products: with A (m,k) and B (k,n) views, dA = dY B^T and dB = A^T dY, with the
-// transposes folded into the flags so no copy is made.
-void dot_backward(GradCall& g) {
-  bool ta = g.opts<ProductOptions>().transpose_a, tb = g.opts<ProductOptions>().transpose_b;
-  const NDArray &a = g.inputs[0], &b = g.inputs[1];
-  DotDims d = dot_dims(g.name(), a, b, ta, tb);
-  NDArray dy = reshape(g.out_grad(0), Shape{d.m, d.n});
-  NDArray a2 = reshape(a, ta ? Shape{d.k, d.m} : Shape{d.m, d.k});
-  NDArray b2 = reshape(b, tb ? Shape{d.n, d.k} : Shape{d.k, d.n});
-  if (g.need[0]) {
-    NDArray da = ta ? dot(b2, dy, tb, true) : dot(dy, b2, false, !tb);
-    g.in_grads[0] = reshape(da, g.in_shapes[0]);
-  }
-  if (g.need[1]) {
-    NDArray db = tb ? dot(dy, a2, true, ta) : dot(a2, dy, !ta, false);
-    g.in_grads[1] = reshape(db, g.in_shapes[1]);
-  }
-}
-
-// ---- batch_dot ----
-
-struct BDims {
-  int64_t batch, m, k, n;
-  Shape out;
-};
-
-BDims bdims(const char* op, const NDArray& a, const NDArray& b, bool ta, bool tb) {
+Dims batch_dims(const char* op, const NDArray& a, const NDArray& b, bool ta, bool tb) {
   if (a.ndim() < 3 || a.ndim() != b.ndim())
     fail(code::SHAPE_MISMATCH, op, ": operands must have the same rank >= 3, got ", shape_str(a.shape), " and ",
          shape_str(b.shape));
   size_t r = a.ndim();
-  BDims d;
-  d.batch = 1;
+  Dims d;
   for (size_t i = 0; i + 2 < r; ++i) {
     if (a.shape[i] != b.shape[i])
       fail(code::SHAPE_MISMATCH, op, ": batch dimensions differ in ", shape_str(a.shape), " and ", shape_str(b.shape));
@@ -123,18 +79,24 @@ BDims bdims(const char* op, const NDArray& a, const NDArray& b, bool ta, bool tb
   return d;
 }
 
-void bd_infer(OpCall& c) {
+Dims dims_of(const OpCall& c) {
+  const ProductOptions& o = c.opts<ProductOptions>();
+  const NDArray &a = c.inputs[0], &b = c.inputs[1];
+  return c.op->param == 1 ? batch_dims(c.name(), a, b, o.transpose_a, o.transpose_b)
+                          : dot_dims(c.name(), a, b, o.transpose_a, o.transpose_b);
+}
+
+void product_infer(OpCall& c) {
   expect_same_dtype(c);
   expect_float(c, 0);
-  bool ta = c.opts<ProductOptions>().transpose_a, tb = c.opts<ProductOptions>().transpose_b;
-  c.out_shapes = {bdims(c.name(), c.inputs[0], c.inputs[1], ta, tb).out};
+  c.out_shapes = {dims_of(c).out};
   c.out_dtypes = {c.inputs[0].dtype};
 }
 
-void bd_forward(OpCall& c) {
+void product_forward(OpCall& c) {
   const NDArray &a = c.inputs[0], &b = c.inputs[1];
   bool ta = c.opts<ProductOptions>().transpose_a, tb = c.opts<ProductOptions>().transpose_b;
-  BDims d = bdims(c.name(), a, b, ta, tb);
+  Dims d = dims_of(c);
   NDArray& y = c.outputs[0];
   size_t es = dtype_size(y.dtype);
   int64_t lda = ta ? d.m : d.k, ldb = tb ? d.k : d.n;
@@ -142,6 +104,25 @@ void bd_forward(OpCall& c) {
     kernels::gemm(static_cast<int>(y.dtype), ta, tb, d.m, d.n, d.k, static_cast<const char*>(a.raw()) + i * d.m * d.k * es,
                   lda, static_cast<const char*>(b.raw()) + i * d.k * d.n * es, ldb,
                   static_cast<char*>(y.raw()) + i * d.m * d.n * es, d.n, false);
+}
+
+// Gradients as 2-D products: with A (m,k) and B (k,n) views, dA = dY B^T and dB = A^T dY, with the
+// transposes folded into the flags so no copy is made.
+void dot_backward(GradCall& g) {
+  bool ta = g.opts<ProductOptions>().transpose_a, tb = g.opts<ProductOptions>().transpose_b;
+  const NDArray &a = g.inputs[0], &b = g.inputs[1];
+  Dims d = dot_dims(g.name(), a, b, ta, tb);
+  NDArray dy = reshape(g.out_grad(0), Shape{d.m, d.n});
+  NDArray a2 = reshape(a, ta ? Shape{d.k, d.m} : Shape{d.m, d.k});
+  NDArray b2 = reshape(b, tb ? Shape{d.n, d.k} : Shape{d.k, d.n});
+  if (g.need[0]) {
+    NDArray da = ta ? dot(b2, dy, tb, true) : dot(dy, b2, false, !tb);
+    g.in_grads[0] = reshape(da, g.in_shapes[0]);
+  }
+  if (g.need[1]) {
+    NDArray db = tb ? dot(dy, a2, true, ta) : dot(a2, dy, !ta, false);
+    g.in_grads[1] = reshape(db, g.in_shapes[1]);
+  }
 }
 
 // With op(A) op(B) = Y: d op(A) = dY op(B)^T, d op(B) = op(A)^T dY, transposes folded into flags.
@@ -156,8 +137,8 @@ void bd_backward(GradCall& g) {
 constexpr OpDef product(const char* name) {
   return OpDef::named(name).arity(2).saves(3).with_flags(kScratch).with_options<ProductOptions>();
 }
-const OpDef kDot = product("dot").rules(dot_infer, dot_forward, dot_backward);
-const OpDef kBatchDot = product("batch_dot").alias("batchDot").rules(bd_infer, bd_forward, bd_backward);
+const OpDef kDot = product("dot").rules(product_infer, product_forward, dot_backward);
+const OpDef kBatchDot = product("batch_dot").alias("batchDot").row(1).rules(product_infer, product_forward, bd_backward);
 OpRegistrar r_dot(kDot), r_bd(kBatchDot);
 
 }  // namespace
