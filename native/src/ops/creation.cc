@@ -93,7 +93,11 @@ auto with_random_options(const OpCall& c, const F& f) {
 }
 
 void random_infer(OpCall& c) {
-  with_random_options(c, [&](const auto& o) { c.out_shapes = {shape_attr(c, o.shape)}; c.out_dtypes = {dtype_attr(c, o.dtype)}; return 0; });
+  with_random_options(c, [&](const auto& o) {
+    c.out_shapes = {shape_attr(c, o.shape)};
+    c.out_dtypes = {dtype_attr(c, o.dtype)};
+    return 0;
+  });
   if (!is_float(c.out_dtypes[0])) fail(code::DTYPE_MISMATCH, c.name(), ": dtype must be float32 or float64");
   bool normal = c.op->param == 1;
   double a = with_random_options(c, [](const auto& o) { return o.a; });

@@ -360,8 +360,8 @@ void copy_backward(GradCall& g) { g.in_grads[0] = g.out_grad(0); }
 void zeros_forward(OpCall& c) { fill(c.outputs[0], 0.0); }
 
 const OpDef kWhere = OpDef::named("where").arity(3).rules(where_infer, where_forward, where_backward).saves(1);
-const OpDef kCopy = OpDef::named("copy").alias("identity _copy").of_kind("unary").rules(same_infer, copy_forward,
-                                                                                        copy_backward).with_flags(kAliasSafe);
+const OpDef kCopy = OpDef::named("copy").alias("identity _copy").of_kind("unary")
+                        .rules(same_infer, copy_forward, copy_backward).with_flags(kAliasSafe);
 const OpDef kZerosLike = OpDef::named("zeros_like").alias("zerosLike").of_kind("unary").rules(same_infer, zeros_forward)
                              .with_flags(kNoGrad | kAliasSafe);
 OpRegistrar r_where(kWhere), r_copy(kCopy), r_zeros(kZerosLike);

@@ -305,14 +305,14 @@ void one_hot_forward(OpCall& c) {
 
 const OpDef kTake = OpDef::named("take").arity(2).rules(take_infer, take_forward, take_backward).saves(2)
                         .with_options<TakeOptions>();
-const OpDef kTakeGrad = OpDef::named("_take_grad").arity(2).rules(take_grad_infer, take_grad_forward, take_grad_backward)
-                            .saves(2).with_options<TakeGradOptions>();
-const OpDef kEmbed = OpDef::named("Embedding").alias("embedding").arity(2).rules(embed_infer, embed_forward, embed_backward)
-                         .saves(1).with_options<EmbeddingOptions>();
+const OpDef kTakeGrad = OpDef::named("_take_grad").arity(2).saves(2)
+                            .rules(take_grad_infer, take_grad_forward, take_grad_backward).with_options<TakeGradOptions>();
+const OpDef kEmbed = OpDef::named("Embedding").alias("embedding").arity(2).saves(1)
+                         .rules(embed_infer, embed_forward, embed_backward).with_options<EmbeddingOptions>();
 const OpDef kPick = OpDef::named("pick").arity(2).rules(pick_infer, pick_forward, pick_backward).saves(2)
                         .with_options<PickOptions>();
-const OpDef kPickGrad = OpDef::named("_pick_grad").arity(2).rules(pick_grad_infer, pick_grad_forward, pick_grad_backward)
-                            .saves(2).with_options<PickGradOptions>();
+const OpDef kPickGrad = OpDef::named("_pick_grad").arity(2).saves(2)
+                            .rules(pick_grad_infer, pick_grad_forward, pick_grad_backward).with_options<PickGradOptions>();
 const OpDef kOneHot = OpDef::named("one_hot").alias("oneHot").rules(one_hot_infer, one_hot_forward).with_flags(kNoGrad)
                           .with_options<OneHotOptions>();
 OpRegistrar r1(kTake), r2(kTakeGrad), r3(kEmbed), r4(kPick), r5(kPickGrad), r6(kOneHot);

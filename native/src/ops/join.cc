@@ -248,8 +248,8 @@ const OpDef kSplit = OpDef::named("split").alias("SliceChannel").rules(split_inf
                          .with_options<SplitOptions>();
 const OpDef kSplitSizes = OpDef::named("_split_sizes").rules(split_infer, split_forward, split_backward).row(1)
                               .with_options<SplitSizesOptions>();
-const OpDef kConcat = OpDef::named("concat").alias("Concat").arity(-1).rules(concat_infer, concat_forward, concat_backward)
-                          .with_options<ConcatOptions>();
+const OpDef kConcat = OpDef::named("concat").alias("Concat").arity(-1)
+                          .rules(concat_infer, concat_forward, concat_backward).with_options<ConcatOptions>();
 OpRegistrar r1(kStack), r2(kSplit), r3(kSplitSizes), r4(kConcat);
 
 const OpDef& split_sizes_op() { return kSplitSizes; }

@@ -138,7 +138,8 @@ constexpr OpDef product(const char* name) {
   return OpDef::named(name).arity(2).saves(3).with_flags(kScratch).with_options<ProductOptions>();
 }
 const OpDef kDot = product("dot").rules(product_infer, product_forward, dot_backward);
-const OpDef kBatchDot = product("batch_dot").alias("batchDot").row(1).rules(product_infer, product_forward, bd_backward);
+const OpDef kBatchDot =
+    product("batch_dot").alias("batchDot").row(1).rules(product_infer, product_forward, bd_backward);
 OpRegistrar r_dot(kDot), r_bd(kBatchDot);
 
 }  // namespace

@@ -6,8 +6,8 @@
 //     NDGRAD_FIELDS(v("dim", dim))      // name and member, in the order the op table lists them
 //   };
 //
-// NDGRAD_FIELDS defines `fields(v)`, the one declaration: parsing, the unknown-key check, the op table the TS face reads
-// and the graph export all walk it. A field passed with kArgument is one the TS wrapper fills from a
+// NDGRAD_FIELDS defines `fields(v)`, the one declaration: parsing, the unknown-key check, the op
+// table the TS face reads and the graph export all walk it. A field passed with kArgument is one the TS wrapper fills from a
 // positional parameter or ndgrad sets internally; the others are the user's options (camelCase in
 // TS: pool_type -> poolType).
 #pragma once
@@ -212,8 +212,11 @@ struct Erased {
 
 template <class P>
 inline constexpr OptionType kOptionType = {
-    detail::Erased<P>::defaults, sizeof(P),   detail::Erased<P>::construct, detail::Erased<P>::copy, detail::Erased<P>::destroy,
-    detail::Erased<P>::parse, detail::Erased<P>::declares, detail::Erased<P>::list, detail::Erased<P>::json,
+    detail::Erased<P>::defaults, sizeof(P),
+    detail::Erased<P>::construct, detail::Erased<P>::copy,
+    detail::Erased<P>::destroy,  detail::Erased<P>::parse,
+    detail::Erased<P>::declares, detail::Erased<P>::list,
+    detail::Erased<P>::json,
 };
 
 // One typed options value of any op (empty for an op without options). Small structs (the
@@ -223,7 +226,8 @@ class Options {
  public:
   static constexpr size_t kInline = 48;
   Options() {}  // user-provided, so `static const Options` needs no initialiser
-  template <class P, class = std::enable_if_t<std::is_class<P>::value && !std::is_same<std::decay_t<P>, Options>::value>>
+  template <class P,
+            class = std::enable_if_t<std::is_class<P>::value && !std::is_same<std::decay_t<P>, Options>::value>>
   Options(P p) : type_(&kOptionType<P>) {  // NOLINT: a typed struct converts implicitly
     static_assert(alignof(P) <= alignof(std::max_align_t), "options struct over-aligned");
     new (alloc()) P(std::move(p));

@@ -309,7 +309,8 @@ void flip_backward(GradCall& g) {
 const OpDef kTranspose = OpDef::named("transpose").rules(transpose_infer, transpose_forward, transpose_backward)
                              .with_options<TransposeOptions>();
 const OpDef kBroadcastTo = OpDef::named("broadcast_to").alias("broadcastTo")
-                               .rules(broadcast_infer, broadcast_forward, broadcast_backward).with_options<BroadcastOptions>();
+                               .rules(broadcast_infer, broadcast_forward, broadcast_backward)
+                               .with_options<BroadcastOptions>();
 const OpDef kAstype = OpDef::named("astype").alias("cast Cast").rules(astype_infer, astype_forward, astype_backward)
                           .with_flags(kAliasSafe).with_options<AstypeOptions>();
 const OpDef kSwap = OpDef::named("swapaxes").alias("SwapAxis swapAxes").rules(swap_infer, swap_forward, swap_backward)

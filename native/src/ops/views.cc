@@ -100,12 +100,13 @@ void squeeze_infer(OpCall& c) {
   bool present = axes.has_value();
   Shape o;
   std::vector<int> drop;
-  if (present)
+  if (present) {
     for (int64_t a : *axes) {
-    int n = normalize_axis(a, s.size(), c.name(), s);
-    if (s[n] != 1)
-      fail(code::BAD_AXIS, c.name(), ": cannot squeeze axis ", a, " of size ", s[n], " in shape ", shape_str(s));
-    drop.push_back(n);
+      int n = normalize_axis(a, s.size(), c.name(), s);
+      if (s[n] != 1)
+        fail(code::BAD_AXIS, c.name(), ": cannot squeeze axis ", a, " of size ", s[n], " in shape ", shape_str(s));
+      drop.push_back(n);
+    }
   }
   for (size_t i = 0; i < s.size(); ++i) {
     bool d = present ? std::find(drop.begin(), drop.end(), static_cast<int>(i)) != drop.end() : s[i] == 1;
@@ -166,9 +167,10 @@ void noop_forward(OpCall&) {}
 // The view ops share one gradient: reshape back.
 const OpDef kReshape = OpDef::named("reshape").alias("Reshape").rules(reshape_infer, noop_forward, reshape_back)
                            .with_options<ShapeOptions>();
-const OpDef kExpandDims = OpDef::named("expand_dims").alias("expandDims").rules(expand_dims_infer, noop_forward, reshape_back)
-                              .with_options<AxisOptions>();
-const OpDef kSqueeze = OpDef::named("squeeze").rules(squeeze_infer, noop_forward, reshape_back).with_options<AxesOptions>();
+const OpDef kExpandDims = OpDef::named("expand_dims").alias("expandDims")
+                              .rules(expand_dims_infer, noop_forward, reshape_back).with_options<AxisOptions>();
+const OpDef kSqueeze =
+    OpDef::named("squeeze").rules(squeeze_infer, noop_forward, reshape_back).with_options<AxesOptions>();
 const OpDef kFlatten = OpDef::named("flatten").alias("Flatten").rules(flatten_infer, noop_forward, reshape_back);
 const OpDef kAt = OpDef::named("at").rules(at_infer, at_forward, at_backward).with_options<IndexOptions>();
 OpRegistrar r1(kReshape), r2(kExpandDims), r3(kSqueeze), r4(kFlatten), r5(kAt);
