@@ -1,5 +1,6 @@
 // Shape and index ops: swapAxes, tile, repeat, flip, concat, stack, split, slice, sliceAxis, take, pick,
-// oneHot, batchDot, clip (math in native/src/ops/rearrange.cc, join.cc, slice.cc, index.cc, linalg.cc, activation.cc).
+// oneHot, batchDot, clip (math in native/src/ops/rearrange.cc, join.cc, slice.cc, index.cc, linalg.cc,
+// activation.cc).
 import { NDArrayError } from './errors';
 import { checkList, describeValue, DType, invoke, MAX_DIMS, NDArray, OutOption, options } from './ndarray';
 
