@@ -398,22 +398,20 @@ NDArray binary(const char* name, const NDArray& a, const NDArray& b) {
   return invoke1(op, {&a, &b});
 }
 
-NDArray add(const NDArray& a, const NDArray& b) {
-  static const OpDef& op = op_ref("add");
-  return invoke1(op, {&a, &b});
+namespace {
+// The arithmetic ops backward rules call most, looked up once.
+struct Arithmetic {
+  const OpDef &add = op_ref("add"), &sub = op_ref("subtract"), &mul = op_ref("multiply"), &div = op_ref("divide");
+};
+const Arithmetic& arithmetic() {
+  static const Arithmetic ops;
+  return ops;
 }
-NDArray sub(const NDArray& a, const NDArray& b) {
-  static const OpDef& op = op_ref("subtract");
-  return invoke1(op, {&a, &b});
-}
-NDArray mul(const NDArray& a, const NDArray& b) {
-  static const OpDef& op = op_ref("multiply");
-  return invoke1(op, {&a, &b});
-}
-NDArray div(const NDArray& a, const NDArray& b) {
-  static const OpDef& op = op_ref("divide");
-  return invoke1(op, {&a, &b});
-}
+}  // namespace
+NDArray add(const NDArray& a, const NDArray& b) { return invoke1(arithmetic().add, {&a, &b}); }
+NDArray sub(const NDArray& a, const NDArray& b) { return invoke1(arithmetic().sub, {&a, &b}); }
+NDArray mul(const NDArray& a, const NDArray& b) { return invoke1(arithmetic().mul, {&a, &b}); }
+NDArray div(const NDArray& a, const NDArray& b) { return invoke1(arithmetic().div, {&a, &b}); }
 NDArray neg(const NDArray& a) { return unary("negative", a); }
 NDArray copy(const NDArray& a) { return invoke1(kCopy, {&a}); }
 NDArray zeros_like(const NDArray& a) { return invoke1(kZerosLike, {&a}); }
@@ -432,9 +430,8 @@ void add_into(const NDArray& buf, const NDArray& g) {
     bool p;
     ~R() { autograd::set_recording(p); }
   } restore{prev};
-  static const OpDef& op = op_ref("add");
   NDArray b = buf.plain(), gp = g.plain();
-  invoke(op, {&b, &gp}, Options(), &buf);
+  invoke(arithmetic().add, {&b, &gp}, Options(), &buf);
 }
 
 NDArray keep_connected(const NDArray& g, const NDArray& x) {
