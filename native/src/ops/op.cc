@@ -20,9 +20,8 @@ Options parse_options(const OpDef& op, const Attrs& raw) {
     for (const OptionField& f : option_fields(op)) names.push_back(f.name);
     fail(code::BAD_ARGUMENT, unknown_option_message(op.name, kv.first, names));
   }
-  if (!op.options) return Options();
-  Options o(*op.options);
-  op.options->parse(o.data(), raw, op.name);
+  Options o = op.options ? Options(*op.options) : Options();  // one object, returned in place
+  if (op.options) op.options->parse(o.data(), raw, op.name);
   return o;
 }
 

@@ -1,7 +1,9 @@
-// The one op mechanism. An op is an OpDef: a name, a shape/dtype rule (`infer`, which validates
-// and writes nothing), a forward (calls kernels) and a backward (written with ops, so it can be
-// recorded for higher-order gradients). `invoke` runs every op the same way: infer, check the
-// `out` target, allocate, forward, and hand the call to the tape when recording.
+// The one op mechanism. An op is an OpDef: a name, its options struct (options.h), a shape/dtype
+// rule (`infer`, which validates and writes nothing), a forward (calls kernels) and a backward
+// (written with ops, so it can be recorded for higher-order gradients). `invoke` runs every op the
+// same way: infer, check the `out` target, allocate, forward, and hand the call to the tape when
+// recording. A call borrows its inputs and options; a tiny op allocates nothing but its result's
+// storage (test/native/opcall_alloc_test.cc).
 #pragma once
 #include <string>
 #include <utility>
@@ -184,8 +186,8 @@ struct OpRegistrar {
 };
 
 // Runs an op. `out` (optional) receives the single output in place: its shape and dtype must
-// match, and every check runs before anything is written.
-// `options` must be of the op's declared type (an empty Options for an op without options).
+// match, and every check runs before anything is written. `options` must be of the op's declared
+// type; an empty Options stands for the op's defaults.
 ArrayList invoke(const OpDef& op, InputList inputs, const Options& options = Options(), const NDArray* out = nullptr);
 NDArray invoke1(const OpDef& op, InputList inputs, const Options& options = Options(), const NDArray* out = nullptr);
 NDArray invoke1(const char* name, InputList inputs, const Options& options = Options());
