@@ -7,9 +7,10 @@
 //   };
 //
 // NDGRAD_FIELDS defines `fields(v)`, the one declaration: parsing, the unknown-key check, the op
-// table the TS face reads and the graph export all walk it. A field passed with kArgument is one the TS wrapper fills from a
-// positional parameter or ndgrad sets internally; the others are the user's options (camelCase in
-// TS: pool_type -> poolType).
+// table the TS face reads and the graph export all walk it. A field passed with kArgument is one
+// the TS wrapper fills from a positional parameter or ndgrad sets internally; the others are the
+// user's options (camelCase in TS: pool_type -> poolType). Maybe<T> is a field with no default
+// (absent unless given); std::optional's emptiness is how an op tells "not given".
 #pragma once
 #include <cstdint>
 #include <new>
