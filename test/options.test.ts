@@ -284,6 +284,22 @@ describe("an op's options are parsed once into its typed struct", () => {
     expect(nd.memory().numArrays).toBe(before);
   });
 
+  test('a dtype option is read into a dtype at the call (the raw op path, below the TS checks)', () => {
+    const native = nd._native;
+    const astype = table.findIndex((op) => op.name === 'astype');
+    const h = native.fromTyped(new Float32Array([1.5]), [1], 0);
+    try {
+      const e = errorOf(() => native.opN(astype, [h], { dtype: 'float16' }, -1));
+      expect(e.code).toBe('BAD_ARGUMENT');
+      expect(e.message).toBe("astype: unknown dtype 'float16' (float32, float64, int32, uint8)");
+      const r = native.opN(astype, [h], { dtype: 'int32' }, -1) as number;
+      expect(Array.from(native.toTyped(r))).toEqual([1]);
+      native.release(r);
+    } finally {
+      native.release(h);
+    }
+  });
+
   test('backward reads the options the call was recorded with', () => {
     const v = nd.array([-2, 3]);
     v.attachGrad();

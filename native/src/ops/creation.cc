@@ -12,17 +12,17 @@ namespace {
 struct FullOptions {
   Ints shape;
   double value = 0;
-  std::string dtype = "float32";
+  DType dtype = DType::Float32;
   NDGRAD_FIELDS(v("shape", shape, kArgument), v("value", value, kArgument), v("dtype", dtype))
 };
 struct ArangeOptions {
   double start = 0, stop = 0, step = 1;
-  std::string dtype = "float32";
+  DType dtype = DType::Float32;
   NDGRAD_FIELDS(v("start", start, kArgument), v("stop", stop, kArgument), v("step", step, kArgument), v("dtype", dtype))
 };
 struct EyeOptions {
   int64_t N = 0, M = 0, k = 0;
-  std::string dtype = "float32";
+  DType dtype = DType::Float32;
   NDGRAD_FIELDS(v("N", N, kArgument), v("M", M, kArgument), v("k", k, kArgument), v("dtype", dtype))
 };
 // random_uniform(low, high) and random_normal(loc, scale): `a` and `b` under their names.
@@ -30,17 +30,10 @@ template <bool kNormal>
 struct RandomOptions {
   double a = 0, b = 1;
   Ints shape;
-  std::string dtype = "float32";
+  DType dtype = DType::Float32;
   NDGRAD_FIELDS(v(kNormal ? "loc" : "low", a, kArgument), v(kNormal ? "scale" : "high", b, kArgument),
                 v("shape", shape, kArgument), v("dtype", dtype))
 };
-
-DType dtype_attr(const OpCall& c, const std::string& name) {
-  DType t;
-  if (!parse_dtype(name, &t))
-    fail(code::BAD_ARGUMENT, c.name(), ": unknown dtype '", name, "' (float32, float64, int32, uint8)");
-  return t;
-}
 
 Shape shape_attr(const OpCall& c, const Ints& s) {
   for (int64_t d : s)
@@ -51,7 +44,7 @@ Shape shape_attr(const OpCall& c, const Ints& s) {
 void full_infer(OpCall& c) {
   const FullOptions& o = c.opts<FullOptions>();
   c.out_shapes = {shape_attr(c, o.shape)};
-  c.out_dtypes = {dtype_attr(c, o.dtype)};
+  c.out_dtypes = {o.dtype};
 }
 void full_forward(OpCall& c) { fill(c.outputs[0], c.opts<FullOptions>().value); }
 
@@ -63,7 +56,7 @@ void arange_infer(OpCall& c) {
   double n = std::ceil((stop - start) / step);
   if (n > 4e9) fail(code::BAD_ARGUMENT, "arange: too many elements (", n, ")");
   c.out_shapes = {Shape{static_cast<int64_t>(n > 0 ? n : 0)}};
-  c.out_dtypes = {dtype_attr(c, o.dtype)};
+  c.out_dtypes = {o.dtype};
 }
 void arange_forward(OpCall& c) {
   double start = c.opts<ArangeOptions>().start, step = c.opts<ArangeOptions>().step;
@@ -76,7 +69,7 @@ void eye_infer(OpCall& c) {
   int64_t n = o.N, m = o.M;
   if (n < 0 || m < 0) fail(code::BAD_ARGUMENT, "eye: sizes must be non-negative, got ", n, ", ", m);
   c.out_shapes = {Shape{n, m == 0 ? n : m}};
-  c.out_dtypes = {dtype_attr(c, o.dtype)};
+  c.out_dtypes = {o.dtype};
 }
 void eye_forward(OpCall& c) {
   NDArray& y = c.outputs[0];
@@ -95,7 +88,7 @@ auto with_random_options(const OpCall& c, const F& f) {
 void random_infer(OpCall& c) {
   with_random_options(c, [&](const auto& o) {
     c.out_shapes = {shape_attr(c, o.shape)};
-    c.out_dtypes = {dtype_attr(c, o.dtype)};
+    c.out_dtypes = {o.dtype};
     return 0;
   });
   if (!is_float(c.out_dtypes[0])) fail(code::DTYPE_MISMATCH, c.name(), ": dtype must be float32 or float64");

@@ -276,7 +276,7 @@ void pick_grad_backward(GradCall& g) {
 struct OneHotOptions {
   int64_t depth = -1;
   double on_value = 1, off_value = 0;
-  std::string dtype = "float32";
+  DType dtype = DType::Float32;
   NDGRAD_FIELDS(v("depth", depth, kArgument), v("on_value", on_value), v("off_value", off_value), v("dtype", dtype))
 };
 
@@ -285,8 +285,7 @@ void one_hot_infer(OpCall& c) {
   const OneHotOptions& oh = c.opts<OneHotOptions>();
   int64_t depth = oh.depth;
   if (depth < 0) fail(code::BAD_ARGUMENT, c.name(), ": depth must be a non-negative integer, got ", depth);
-  DType t;
-  if (!parse_dtype(oh.dtype, &t)) fail(code::BAD_ARGUMENT, c.name(), ": unknown dtype '", oh.dtype, "'");
+  DType t = oh.dtype;
   read_indices(c.name(), "index", idx, depth, false, "depth " + std::to_string(depth) + ", indices " + shape_str(idx.shape));
   Shape o = idx.shape;
   o.push_back(depth);
@@ -344,7 +343,7 @@ NDArray pick(const NDArray& x, const NDArray& index, int axis, bool keepdims) {
 NDArray one_hot(const NDArray& indices, int64_t depth, DType dtype) {
   OneHotOptions o;
   o.depth = depth;
-  o.dtype = dtype_name(dtype);
+  o.dtype = dtype;
   return invoke1(kOneHot, {&indices}, std::move(o));
 }
 

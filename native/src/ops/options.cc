@@ -113,6 +113,13 @@ std::string to_json(const std::string& v) {
   return r + "\"";
 }
 
+void read(const Attrs& a, const char* op, const char* k, DType& v) {
+  if (!a.has(k)) return;
+  std::string name = a.string(op, k, "");
+  if (!parse_dtype(name, &v))
+    fail(code::BAD_ARGUMENT, op, ": unknown dtype '", name, "' (float32, float64, int32, uint8)");
+}
+
 std::string to_json(const Ints& v) {
   std::string r = "[";
   for (size_t i = 0; i < v.size(); ++i) r += (i ? "," : "") + std::to_string(v[i]);

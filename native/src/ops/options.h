@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "../core/dtype.h"
 #include "../core/error.h"
 #include "../core/small_vec.h"
 
@@ -99,6 +100,7 @@ inline const char* type_name(const int64_t*) { return "int"; }
 inline const char* type_name(const bool*) { return "bool"; }
 inline const char* type_name(const std::string*) { return "str"; }
 inline const char* type_name(const Ints*) { return "ints"; }
+inline const char* type_name(const DType*) { return "str"; }  // a dtype travels by name
 template <class T>
 const char* type_name(const Maybe<T>*) {
   return type_name(static_cast<const T*>(nullptr));
@@ -115,6 +117,7 @@ inline void read(const Attrs& a, const char* op, const char* k, Ints& v) {
   Ints r = a.ints(op, k, &present);
   if (present) v = std::move(r);
 }
+void read(const Attrs& a, const char* op, const char* k, DType& v);
 template <class T>
 void read(const Attrs& a, const char* op, const char* k, Maybe<T>& v) {
   if (!a.has(k)) return;
@@ -129,6 +132,7 @@ inline std::string to_json(int64_t v) { return std::to_string(v); }
 inline std::string to_json(bool v) { return v ? "true" : "false"; }
 std::string to_json(const std::string& v);
 std::string to_json(const Ints& v);
+inline std::string to_json(DType v) { return to_json(std::string(dtype_name(v))); }
 template <class T>
 std::string to_json(const Maybe<T>& v) {
   return v ? to_json(*v) : "";

@@ -22,7 +22,7 @@ struct BroadcastOptions {
   NDGRAD_FIELDS(v("shape", shape, kArgument), v("exact", exact, kArgument))
 };
 struct AstypeOptions {
-  std::string dtype = "float32";
+  DType dtype = DType::Float32;
   NDGRAD_FIELDS(v("dtype", dtype, kArgument))
 };
 
@@ -104,12 +104,8 @@ void broadcast_forward(OpCall& c) {
 void broadcast_backward(GradCall& g) { g.in_grads[0] = sum_to(g.out_grad(0), g.in_shapes[0]); }
 
 void astype_infer(OpCall& c) {
-  const std::string& name = c.opts<AstypeOptions>().dtype;
-  DType t;
-  if (!parse_dtype(name, &t))
-    fail(code::BAD_ARGUMENT, c.name(), ": unknown dtype '", name, "' (float32, float64, int32, uint8)");
   c.out_shapes = {c.inputs[0].shape};
-  c.out_dtypes = {t};
+  c.out_dtypes = {c.opts<AstypeOptions>().dtype};
 }
 
 void astype_forward(OpCall& c) { copy_into(c.inputs[0], c.outputs[0]); }
@@ -338,7 +334,7 @@ NDArray broadcast_to(const NDArray& x, const Shape& shape) {
 NDArray transpose(const NDArray& x, const std::vector<int64_t>& axes) {
   return invoke1(kTranspose, {&x}, TransposeOptions{axes});
 }
-NDArray astype(const NDArray& x, DType dtype) { return invoke1(kAstype, {&x}, AstypeOptions{dtype_name(dtype)}); }
+NDArray astype(const NDArray& x, DType dtype) { return invoke1(kAstype, {&x}, AstypeOptions{dtype}); }
 NDArray swapaxes(const NDArray& x, int a, int b) { return invoke1(kSwap, {&x}, SwapOptions{a, b}); }
 NDArray flip(const NDArray& x, const std::vector<int64_t>& axes) { return invoke1(kFlip, {&x}, FlipOptions{axes}); }
 
