@@ -2,30 +2,16 @@
 // entry points in ndarray.ts (op ids from the native op table), so an op's math lives only in C++.
 import { NDArrayError } from './errors';
 import { binaryOp, handleOf, invoke, NDArray, Operand, OutOption, unaryOp, options } from './ndarray';
+import { BINARY_OPS, REDUCE_OPS, UNARY_OPS } from './ops.generated';
 
 export interface AxisOptions extends OutOption {
   axis?: number | number[];
   keepdims?: boolean;
 }
 
-const UNARY = [
-  'negative', 'abs', 'sign', 'exp', 'expm1', 'log', 'log2', 'log10', 'log1p', 'sqrt', 'rsqrt', 'cbrt', 'rcbrt',
-  'square', 'reciprocal', 'sin', 'cos', 'tan', 'arcsin', 'arccos', 'arctan', 'sinh', 'cosh', 'tanh', 'arcsinh',
-  'arccosh', 'arctanh', 'degrees', 'radians', 'relu', 'sigmoid', 'softsign', 'erf', 'floor', 'ceil', 'round', 'trunc',
-] as const;
-type UnaryName = (typeof UNARY)[number];
-
-const BINARY = [
-  'add', 'subtract', 'multiply', 'divide', 'mod', 'power', 'maximum', 'minimum', 'hypot',
-  'equal', 'notEqual', 'greater', 'greaterEqual', 'lesser', 'lesserEqual',
-] as const;
-type BinaryName = (typeof BINARY)[number];
-const NATIVE_NAME: Record<string, string> = {
-  notEqual: 'not_equal', greaterEqual: 'greater_equal', lesserEqual: 'lesser_equal',
-};
-
-const REDUCE = ['sum', 'mean', 'prod', 'max', 'min', 'norm', 'argmax', 'argmin'] as const;
-type ReduceName = (typeof REDUCE)[number];
+type UnaryName = (typeof UNARY_OPS)[number]['names'][number];
+type BinaryName = (typeof BINARY_OPS)[number]['names'][number];
+type ReduceName = (typeof REDUCE_OPS)[number]['names'][number];
 
 type UnaryFns = { [K in UnaryName]: (x: NDArray, opts?: OutOption) => NDArray };
 type BinaryFns = { [K in BinaryName]: (a: Operand, b: Operand, opts?: OutOption) => NDArray };
@@ -33,27 +19,27 @@ type ReduceFns = { [K in ReduceName]: (x: NDArray, opts?: AxisOptions) => NDArra
 
 export const ops = {} as UnaryFns & BinaryFns & ReduceFns & Record<string, any>;
 
-for (const name of UNARY) ops[name] = (x: NDArray, opts?: OutOption) => unaryOp(name, x, opts);
-for (const name of BINARY) {
-  const native = NATIVE_NAME[name] ?? name;
-  ops[name] = (a: Operand, b: Operand, opts?: OutOption) => {
+// One function per op, under each of its names (nd.neg is nd.negative).
+for (const { native, names } of UNARY_OPS) {
+  const f = (x: NDArray, opts?: OutOption) => unaryOp(native, x, opts);
+  for (const n of names) ops[n] = f;
+}
+for (const { native, names } of BINARY_OPS) {
+  const name = names[0];
+  const f = (a: Operand, b: Operand, opts?: OutOption) => {
     if (typeof a === 'number' && typeof b === 'number')
       throw new NDArrayError(`${name}: at least one operand must be an NDArray`, 'BAD_ARGUMENT');
     return binaryOp(native, a, b, opts, name);
   };
+  for (const n of names) ops[n] = f;
 }
-for (const name of REDUCE)
-  ops[name] = (x: NDArray, opts?: AxisOptions | null) => {
-    const o = options(opts, name);
-    return invoke(name, [x], { axis: o.axis ?? null, keepdims: o.keepdims ?? false }, o.out);
+for (const { native, names } of REDUCE_OPS) {
+  const f = (x: NDArray, opts?: AxisOptions | null) => {
+    const o = options(opts, native);
+    return invoke(native, [x], { axis: o.axis ?? null, keepdims: o.keepdims ?? false }, o.out);
   };
-
-// MXNet's second spellings.
-ops.neg = ops.negative;
-ops.sub = ops.subtract;
-ops.mul = ops.multiply;
-ops.div = ops.divide;
-ops.pow = ops.power;
+  for (const n of names) ops[n] = f;
+}
 
 export function clip(x: NDArray, aMin: number | null, aMax: number | null, opts?: OutOption): NDArray {
   return invoke('clip', [x], { a_min: aMin ?? null, a_max: aMax ?? null }, options(opts, 'clip').out);
@@ -100,11 +86,6 @@ export function astype(x: NDArray, dtype: string, opts?: OutOption): NDArray {
 
 declare module './ndarray' {
   interface NDArray extends MethodsOf<UnaryFns>, BinaryMethods, ReduceMethods {
-    neg(opts?: OutOption): NDArray;
-    sub(b: Operand, opts?: OutOption): NDArray;
-    mul(b: Operand, opts?: OutOption): NDArray;
-    div(b: Operand, opts?: OutOption): NDArray;
-    pow(b: Operand, opts?: OutOption): NDArray;
     clip(aMin: number | null, aMax: number | null, opts?: OutOption): NDArray;
     dot(b: NDArray, opts?: { transposeA?: boolean; transposeB?: boolean } & OutOption): NDArray;
     transpose(axes?: number[] | null, opts?: OutOption): NDArray;
@@ -121,15 +102,15 @@ type BinaryMethods = { [K in BinaryName]: (b: Operand, opts?: OutOption) => NDAr
 type ReduceMethods = { [K in ReduceName]: (opts?: AxisOptions) => NDArray };
 
 const proto = NDArray.prototype as any;
-for (const name of [...UNARY, 'neg'])
+for (const name of UNARY_OPS.flatMap((o) => o.names))
   proto[name] = function (this: NDArray, opts?: OutOption) {
     return ops[name](this, opts);
   };
-for (const name of [...BINARY, 'sub', 'mul', 'div', 'pow'])
+for (const name of BINARY_OPS.flatMap((o) => o.names))
   proto[name] = function (this: NDArray, b: Operand, opts?: OutOption) {
     return ops[name](this, b, opts);
   };
-for (const name of REDUCE)
+for (const name of REDUCE_OPS.flatMap((o) => o.names))
   proto[name] = function (this: NDArray, opts?: AxisOptions) {
     return ops[name](this, opts);
   };

@@ -3,6 +3,7 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 import { nd, NDArray } from '../lib';
+import { binaryRows, jsName, unaryRows } from './op-defs';
 
 const native = nd._native;
 const ISAS = native.availableIsas();
@@ -72,22 +73,15 @@ test('this machine has the expected kernel tables', () => {
   expect(nd.backend().isa).toBe(ORIGINAL);
 });
 
-// Inputs per unary op inside its domain.
-const UNARY_DOMAIN: Record<string, [number, number]> = {
-  negative: [-5, 5], abs: [-5, 5], sign: [-5, 5], exp: [-20, 20], expm1: [-3, 3], log: [1e-3, 100],
-  log2: [1e-3, 100], log10: [1e-3, 100], log1p: [-0.9, 10], sqrt: [0, 100], rsqrt: [1e-2, 100],
-  cbrt: [-100, 100], rcbrt: [0.01, 100], square: [-10, 10], reciprocal: [0.05, 10], sin: [-10, 10],
-  cos: [-10, 10], tan: [-1.2, 1.2], arcsin: [-0.99, 0.99], arccos: [-0.99, 0.99], arctan: [-10, 10],
-  sinh: [-5, 5], cosh: [-5, 5], tanh: [-8, 8], arcsinh: [-10, 10], arccosh: [1.01, 10],
-  arctanh: [-0.95, 0.95], degrees: [-5, 5], radians: [-300, 300], relu: [-5, 5], sigmoid: [-20, 20],
-  softsign: [-10, 10], erf: [-3, 3], floor: [-5, 5], ceil: [-5, 5], round: [-5, 5], trunc: [-5, 5],
-};
+// Inputs per op inside its domain: the `lo, hi` columns of native/src/defs/*.def.
+const UNARY_ROWS = unaryRows();
+const BINARY_ROWS = binaryRows();
 
-describe.each(Object.keys(UNARY_DOMAIN))('unary %s', (op) => {
+describe.each(UNARY_ROWS.map((r) => [r.name, r]))('unary %s', (op, row) => {
   test.each(SIZES)('n = %i', (n) => {
-    const [lo, hi] = UNARY_DOMAIN[op];
+    const [lo, hi] = row.range;
     const x = data(n, lo, hi, 1000 + n);
-    const res = underEachIsa(() => (nd as any)[op](x));
+    const res = underEachIsa(() => (nd as any)[jsName(row)](x));
     // a few ulps of the result, plus a few ulps of the input's scale for results near 0
     const scale = Math.max(Math.abs(lo), Math.abs(hi));
     compare(res, (_i, r) => 8 * EPS * Math.abs(r) + 4 * EPS * Math.min(1, scale), `${op} n=${n}`);
@@ -95,17 +89,9 @@ describe.each(Object.keys(UNARY_DOMAIN))('unary %s', (op) => {
   });
 });
 
-const BINARY: Record<string, [number, number, number, number]> = {
-  add: [-5, 5, -5, 5], subtract: [-5, 5, -5, 5], multiply: [-5, 5, -5, 5], divide: [-5, 5, 0.5, 5],
-  mod: [-20, 20, 0.5, 5], power: [0.1, 5, -3, 3], maximum: [-5, 5, -5, 5], minimum: [-5, 5, -5, 5],
-  hypot: [-5, 5, -5, 5], equal: [-2, 2, -2, 2], not_equal: [-2, 2, -2, 2], greater: [-5, 5, -5, 5],
-  greater_equal: [-5, 5, -5, 5], lesser: [-5, 5, -5, 5], lesser_equal: [-5, 5, -5, 5],
-};
-const JS_NAME: Record<string, string> = { not_equal: 'notEqual', greater_equal: 'greaterEqual', lesser_equal: 'lesserEqual' };
-
-describe.each(Object.keys(BINARY))('binary %s', (op) => {
-  const fn = (nd as any)[JS_NAME[op] ?? op];
-  const [alo, ahi, blo, bhi] = BINARY[op];
+describe.each(BINARY_ROWS.map((r) => [r.name, r]))('binary %s', (op, row) => {
+  const fn = (nd as any)[jsName(row)];
+  const [alo, ahi, blo, bhi] = row.range;
   // comparisons need exact ties sometimes: round the inputs so equal values occur
   const round = op.includes('equal') ? (x: NDArray) => x.round() : (x: NDArray) => x;
   // mod is computed as a - floor(a/b)*b: a rounding flip of a/b near an integer changes the result by b.

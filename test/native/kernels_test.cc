@@ -59,15 +59,6 @@ void fail(const char* fmt, ...) {
   va_end(ap);
 }
 
-const char* unary_name(int k) {
-  static const char* names[] = {"neg", "abs", "sign", "exp", "expm1", "log", "log2", "log10", "log1p", "sqrt",
-                                "rsqrt", "cbrt", "rcbrt", "square", "reciprocal", "sin", "cos", "tan", "arcsin",
-                                "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
-                                "degrees", "radians", "relu", "sigmoid", "softsign", "erf", "floor", "ceil", "round",
-                                "trunc", "identity"};
-  return names[k];
-}
-
 // Max allowed ulp error against the reference (which is correctly rounded in practice).
 int unary_tol(int k) {
   switch (k) {
@@ -182,12 +173,6 @@ void test_unary(const KernelTable* t) {
     if (worst > unary_tol(kind)) fail("%s sweep %s: %lld ulp at x=%.9g", t->isa, unary_name(kind), (long long)worst, wx);
   }
   std::printf("\n");
-}
-
-const char* binary_name(int k) {
-  static const char* names[] = {"add", "sub", "mul", "div", "mod", "pow", "max", "min", "hypot",
-                                "eq", "ne", "gt", "ge", "lt", "le"};
-  return names[k];
 }
 
 void test_binary(const KernelTable* t) {

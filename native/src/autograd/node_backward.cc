@@ -60,7 +60,8 @@ ops::ArrayList op_backward(Pass& p, size_t i, ops::ArrayList out_grads, const Sm
   g.out_grads = std::move(out_grads);
   g.need = need;
   g.in_grads.resize(n.inputs.size());
-  n.op->backward(g);
+  // An unrecorded pass may take the op's fused rule (not differentiable itself, so never recorded).
+  (!p.create_graph && n.op->backward_fused ? n.op->backward_fused : n.op->backward)(g);
   for (size_t k = 0; k < g.in_grads.size(); ++k)
     if (g.in_grads[k].defined() && g.in_grads[k].shape != n.in_shapes[k])
       fail(code::SHAPE_MISMATCH, "backward of ", opname, ": gradient ", k, " has shape ",

@@ -17,54 +17,6 @@ namespace {
 constexpr int kMaxRank = 32;  // = core kMaxDims: empty() and ops::invoke refuse more dims
 constexpr int64_t kParallelGrain = 32768;  // elements per chunk before splitting across threads
 
-template <class T>
-inline T unary_ref(int kind, T x) {
-  using R = typename std::conditional<std::is_same<T, float>::value, double, T>::type;
-  // Float32 goes through double and rounds once, so results are correctly rounded in practice.
-  R v = static_cast<R>(x);
-  switch (kind) {
-    case kNeg: return static_cast<T>(-v);
-    case kAbs: return static_cast<T>(std::fabs(v));
-    case kSign: return static_cast<T>(v > 0 ? 1 : v < 0 ? -1 : v);
-    case kExp: return static_cast<T>(std::exp(v));
-    case kExpm1: return static_cast<T>(std::expm1(v));
-    case kLog: return static_cast<T>(std::log(v));
-    case kLog2: return static_cast<T>(std::log2(v));
-    case kLog10: return static_cast<T>(std::log10(v));
-    case kLog1p: return static_cast<T>(std::log1p(v));
-    case kSqrt: return static_cast<T>(std::sqrt(v));
-    case kRsqrt: return static_cast<T>(1 / std::sqrt(v));
-    case kCbrt: return static_cast<T>(std::cbrt(v));
-    case kRcbrt: return static_cast<T>(1 / std::cbrt(v));
-    case kSquare: return static_cast<T>(v * v);
-    case kReciprocal: return static_cast<T>(1 / v);
-    case kSin: return static_cast<T>(std::sin(v));
-    case kCos: return static_cast<T>(std::cos(v));
-    case kTan: return static_cast<T>(std::tan(v));
-    case kArcsin: return static_cast<T>(std::asin(v));
-    case kArccos: return static_cast<T>(std::acos(v));
-    case kArctan: return static_cast<T>(std::atan(v));
-    case kSinh: return static_cast<T>(std::sinh(v));
-    case kCosh: return static_cast<T>(std::cosh(v));
-    case kTanh: return static_cast<T>(std::tanh(v));
-    case kArcsinh: return static_cast<T>(std::asinh(v));
-    case kArccosh: return static_cast<T>(std::acosh(v));
-    case kArctanh: return static_cast<T>(std::atanh(v));
-    case kDegrees: return static_cast<T>(v * (180.0 / M_PI));
-    case kRadians: return static_cast<T>(v * (M_PI / 180.0));
-    case kRelu: return static_cast<T>(v > 0 ? v : 0);
-    case kSigmoid: return static_cast<T>(1 / (1 + std::exp(-v)));
-    case kSoftsign: return static_cast<T>(v / (1 + std::fabs(v)));
-    case kErf: return static_cast<T>(std::erf(v));
-    case kFloor: return static_cast<T>(std::floor(v));
-    case kCeil: return static_cast<T>(std::ceil(v));
-    case kRound: return static_cast<T>(std::round(v));  // half away from zero, as MXNet
-    case kTrunc: return static_cast<T>(std::trunc(v));
-    case kIdentity: return x;
-  }
-  return x;
-}
-
 // Integer arithmetic wraps (two's complement, as NumPy) instead of overflowing, which is undefined
 // behaviour for int32: done in the unsigned type of the same width. Floats pass through.
 template <class T>
@@ -95,63 +47,87 @@ inline T wrap_mul(T a, T b) {
   }
 }
 
+// Division, remainder and power for every dtype (the rows of binary.def name them).
 template <class T>
-inline T int_unary(int kind, T x) {
-  switch (kind) {
-    case kNeg: return wrap_sub<T>(0, x);
-    case kAbs: return x < 0 ? wrap_sub<T>(0, x) : x;
-    case kSign: return static_cast<T>(x > 0 ? 1 : x < 0 ? -1 : 0);
-    case kSquare: return wrap_mul<T>(x, x);
-    case kRelu: return static_cast<T>(x > 0 ? x : 0);
-    default: return x;  // floor/ceil/round/trunc/identity on integers
+inline T div_ref(T a, T b) {
+  if constexpr (std::is_integral<T>::value) {
+    if (b == 0) return 0;
+    if (std::is_signed<T>::value && b == static_cast<T>(-1)) return wrap_sub<T>(0, a);  // INT_MIN / -1 traps
+  }
+  return static_cast<T>(a / b);
+}
+template <class T>
+inline T mod_ref(T a, T b) {
+  if constexpr (std::is_floating_point<T>::value) {
+    if (b == 0) return static_cast<T>(std::numeric_limits<double>::quiet_NaN());
+    double r = std::fmod(static_cast<double>(a), static_cast<double>(b));
+    if (r != 0 && ((r < 0) != (b < 0))) r += b;  // sign of the divisor, as NumPy and MXNet
+    return static_cast<T>(r);
+  } else {
+    if (b == 0) return 0;
+    int64_t r = static_cast<int64_t>(a) % static_cast<int64_t>(b);
+    if (r != 0 && ((r < 0) != (b < 0))) r += b;
+    return static_cast<T>(r);
+  }
+}
+template <class T>
+inline T pow_ref(T a, T b) {
+  if constexpr (std::is_floating_point<T>::value) {
+    return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
+  } else {
+    if (b < 0) return static_cast<T>(a == 1 ? 1 : (a == -1 ? ((-static_cast<int64_t>(b)) % 2 ? -1 : 1) : 0));
+    uint64_t r = 1, base = static_cast<uint64_t>(static_cast<int64_t>(a));  // wraps modulo 2^64
+    int64_t e = b;
+    while (e) {
+      if (e & 1) r *= base;
+      base *= base;
+      e >>= 1;
+    }
+    return static_cast<T>(r);
   }
 }
 
+// The reference of each unary row (its `ref` column), for float32 and float64.
+template <class T>
+inline T unary_ref(int kind, T x) {
+  using R = typename std::conditional<std::is_same<T, float>::value, double, T>::type;
+  // Float32 goes through double and rounds once, so results are correctly rounded in practice.
+  R v = static_cast<R>(x);
+  switch (kind) {
+#define NDG_UNARY(K, name, aliases, dtype, ref, ...) \
+  case K: return static_cast<T>(ref);
+#include "../defs/unary.def"
+#undef NDG_UNARY
+    case kIdentity: return x;
+  }
+  return x;
+}
+
+// Integer inputs: the `dtype` column's INT(e) value; float-valued rows never see integers (the op
+// converts them to float32 first).
+#define NDG_INT_INT(e) return static_cast<T>(e);
+#define NDG_INT_FLOAT return x;
+template <class T>
+inline T int_unary(int kind, T x) {
+  switch (kind) {
+#define NDG_UNARY(K, name, aliases, dtype, ...) \
+  case K: NDG_INT_##dtype
+#include "../defs/unary.def"
+#undef NDG_UNARY
+    default: return x;  // identity
+  }
+}
+#undef NDG_INT_INT
+#undef NDG_INT_FLOAT
+
+// The reference of each binary row, for every dtype.
 template <class T>
 inline T binary_ref(int kind, T a, T b) {
-  constexpr bool fp = std::is_floating_point<T>::value;
   switch (kind) {
-    case kAdd: return wrap_add<T>(a, b);
-    case kSub: return wrap_sub<T>(a, b);
-    case kMul: return wrap_mul<T>(a, b);
-    case kDiv:
-      if (!fp && b == 0) return 0;
-      if (std::is_signed<T>::value && !fp && b == static_cast<T>(-1)) return wrap_sub<T>(0, a);  // INT_MIN / -1 traps
-      return static_cast<T>(a / b);
-    case kMod:
-      if (fp) {
-        if (b == 0) return static_cast<T>(std::numeric_limits<double>::quiet_NaN());
-        double r = std::fmod(static_cast<double>(a), static_cast<double>(b));
-        if (r != 0 && ((r < 0) != (b < 0))) r += b;  // sign of the divisor, as NumPy and MXNet
-        return static_cast<T>(r);
-      } else {
-        if (b == 0) return 0;
-        int64_t r = static_cast<int64_t>(a) % static_cast<int64_t>(b);
-        if (r != 0 && ((r < 0) != (b < 0))) r += b;
-        return static_cast<T>(r);
-      }
-    case kPow:
-      if (fp) return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
-      else {
-        if (b < 0) return static_cast<T>(a == 1 ? 1 : (a == -1 ? ((-static_cast<int64_t>(b)) % 2 ? -1 : 1) : 0));
-        uint64_t r = 1, base = static_cast<uint64_t>(static_cast<int64_t>(a));  // wraps modulo 2^64
-        int64_t e = b;
-        while (e) {
-          if (e & 1) r *= base;
-          base *= base;
-          e >>= 1;
-        }
-        return static_cast<T>(r);
-      }
-    case kMax: return (a != a) ? a : (b != b) ? b : (a > b ? a : b);
-    case kMin: return (a != a) ? a : (b != b) ? b : (a < b ? a : b);
-    case kHypot: return static_cast<T>(std::hypot(static_cast<double>(a), static_cast<double>(b)));
-    case kEq: return a == b ? 1 : 0;
-    case kNe: return a != b ? 1 : 0;
-    case kGt: return a > b ? 1 : 0;
-    case kGe: return a >= b ? 1 : 0;
-    case kLt: return a < b ? 1 : 0;
-    case kLe: return a <= b ? 1 : 0;
+#define NDG_BINARY(K, name, aliases, dtype, ref, ...) \
+  case K: return static_cast<T>(ref);
+#include "../defs/binary.def"
+#undef NDG_BINARY
   }
   return 0;
 }
@@ -356,6 +332,24 @@ bool reduce_f32_parallel(int kind, const float* x, int64_t outer, int64_t n, int
 }
 
 }  // namespace
+
+const char* unary_name(int kind) {
+  static const char* const kNames[] = {
+#define NDG_UNARY(K, name, ...) #name,
+#include "../defs/unary.def"
+#undef NDG_UNARY
+      "identity"};
+  return kind >= 0 && kind < kUnaryCount ? kNames[kind] : "?";
+}
+
+const char* binary_name(int kind) {
+  static const char* const kNames[] = {
+#define NDG_BINARY(K, name, ...) #name,
+#include "../defs/binary.def"
+#undef NDG_BINARY
+  };
+  return kind >= 0 && kind < kBinaryCount ? kNames[kind] : "?";
+}
 
 void unary(int kind, int dtype, const void* x, void* y, int64_t n) {
   auto run = [&](auto* tag) {

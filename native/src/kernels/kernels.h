@@ -10,19 +10,27 @@
 namespace ndgrad {
 namespace kernels {
 
-// Elementwise unary functions. Order is part of the kernel ABI between TUs; append only.
+// Elementwise unary and binary functions, one per row of defs/unary.def and defs/binary.def
+// (comparisons give 0/1 in the operands' dtype). Every translation unit is compiled from that one
+// list, so the order is not an ABI; SIMD fast paths are keyed by these constants.
 enum UnaryKind : int {
-  kNeg, kAbs, kSign, kExp, kExpm1, kLog, kLog2, kLog10, kLog1p, kSqrt, kRsqrt, kCbrt, kRcbrt,
-  kSquare, kReciprocal, kSin, kCos, kTan, kArcsin, kArccos, kArctan, kSinh, kCosh, kTanh,
-  kArcsinh, kArccosh, kArctanh, kDegrees, kRadians, kRelu, kSigmoid, kSoftsign, kErf,
-  kFloor, kCeil, kRound, kTrunc, kIdentity, kUnaryCount
+#define NDG_UNARY(kind, ...) kind,
+#include "../defs/unary.def"
+#undef NDG_UNARY
+  kIdentity,  // a plain copy (no op of its own: reductions over nothing use it)
+  kUnaryCount
 };
 
-// Elementwise binary functions; comparisons give 0/1 in the operands' dtype.
 enum BinaryKind : int {
-  kAdd, kSub, kMul, kDiv, kMod, kPow, kMax, kMin, kHypot,
-  kEq, kNe, kGt, kGe, kLt, kLe, kBinaryCount
+#define NDG_BINARY(kind, ...) kind,
+#include "../defs/binary.def"
+#undef NDG_BINARY
+  kBinaryCount
 };
+
+// The op's name of each kind, for messages and tests ("identity" for kIdentity).
+const char* unary_name(int kind);
+const char* binary_name(int kind);
 
 enum ReduceKind : int { kSum, kProd, kMaxR, kMinR, kReduceCount };
 

@@ -1,6 +1,7 @@
 // Elementwise ops: unary functions, broadcasting binary ops (array or number operands), where,
-// copy and zeros_like. Each unary/binary op is one row of a table: name, kernel, dtype rule and
-// derivative (written with ops, so it can be recorded and differentiated again).
+// copy and zeros_like. The unary and binary ops are the rows of defs/unary.def and defs/binary.def;
+// this file keeps their ops columns (names, dtype rule, saves, derivative written with ops, so it
+// can be recorded and differentiated again) and registers one OpDef per row.
 #include <cmath>
 
 #include "../autograd/tape.h"
@@ -31,64 +32,23 @@ struct UnaryRow {
   UnaryGrad grad;   // null: no gradient (floor, sign...)
 };
 
+// The ops columns of defs/unary.def: dtype rule, what backward saves, the derivative.
+#define NDG_KEEPS_INT(e) true
+#define NDG_KEEPS_FLOAT false
+#define NDG_SAVE_NONE 0, 0
+#define NDG_SAVE_X 1, 0
+#define NDG_SAVE_Y 0, 1
+#define NDG_SAVE_XY 1, 1
+#define NDG_UGRAD_GRAD(e) [](const NDArray& x, const NDArray& y, const NDArray& dy) -> NDArray { \
+  (void)x, (void)y;                                                                                 \
+  return e;                                                                                         \
+}
+#define NDG_UGRAD_NO_GRAD nullptr
 const UnaryRow kUnary[] = {
-    {"negative", "neg", k::kNeg, true, 0, 0, [](auto&, auto&, auto& dy) { return neg(dy); }},
-    {"abs", "", k::kAbs, true, 1, 0, [](auto& x, auto&, auto& dy) { return mul(dy, unary("sign", x)); }},
-    {"sign", "", k::kSign, true, 0, 0, nullptr},
-    {"exp", "", k::kExp, false, 0, 1, [](auto&, auto& y, auto& dy) { return mul(dy, y); }},
-    {"expm1", "", k::kExpm1, false, 0, 1, [](auto&, auto& y, auto& dy) { return mul(dy, add_s(y, 1)); }},
-    {"log", "", k::kLog, false, 1, 0, [](auto& x, auto&, auto& dy) { return div(dy, x); }},
-    {"log2", "", k::kLog2, false, 1, 0, [](auto& x, auto&, auto& dy) { return div(dy, mul_s(x, M_LN2)); }},
-    {"log10", "", k::kLog10, false, 1, 0, [](auto& x, auto&, auto& dy) { return div(dy, mul_s(x, M_LN10)); }},
-    {"log1p", "", k::kLog1p, false, 1, 0, [](auto& x, auto&, auto& dy) { return div(dy, add_s(x, 1)); }},
-    {"sqrt", "", k::kSqrt, false, 0, 1, [](auto&, auto& y, auto& dy) { return div(dy, mul_s(y, 2)); }},
-    {"rsqrt", "", k::kRsqrt, false, 1, 1,
-     [](auto& x, auto& y, auto& dy) { return mul(dy, div(mul_s(y, -0.5), x)); }},
-    {"cbrt", "", k::kCbrt, false, 0, 1,
-     [](auto&, auto& y, auto& dy) { return div(dy, mul_s(unary("square", y), 3)); }},
-    {"rcbrt", "", k::kRcbrt, false, 1, 1,
-     [](auto& x, auto& y, auto& dy) { return mul(dy, div(mul_s(y, -1.0 / 3.0), x)); }},
-    {"square", "", k::kSquare, true, 1, 0, [](auto& x, auto&, auto& dy) { return mul(dy, mul_s(x, 2)); }},
-    {"reciprocal", "", k::kReciprocal, false, 0, 1,
-     [](auto&, auto& y, auto& dy) { return neg(mul(dy, unary("square", y))); }},
-    {"sin", "", k::kSin, false, 1, 0, [](auto& x, auto&, auto& dy) { return mul(dy, unary("cos", x)); }},
-    {"cos", "", k::kCos, false, 1, 0, [](auto& x, auto&, auto& dy) { return neg(mul(dy, unary("sin", x))); }},
-    {"tan", "", k::kTan, false, 0, 1,
-     [](auto&, auto& y, auto& dy) { return mul(dy, add_s(unary("square", y), 1)); }},
-    {"arcsin", "", k::kArcsin, false, 1, 0,
-     [](auto& x, auto&, auto& dy) { return div(dy, unary("sqrt", rsub_s(1, unary("square", x)))); }},
-    {"arccos", "", k::kArccos, false, 1, 0,
-     [](auto& x, auto&, auto& dy) { return neg(div(dy, unary("sqrt", rsub_s(1, unary("square", x))))); }},
-    {"arctan", "", k::kArctan, false, 1, 0,
-     [](auto& x, auto&, auto& dy) { return div(dy, add_s(unary("square", x), 1)); }},
-    {"sinh", "", k::kSinh, false, 1, 0, [](auto& x, auto&, auto& dy) { return mul(dy, unary("cosh", x)); }},
-    {"cosh", "", k::kCosh, false, 1, 0, [](auto& x, auto&, auto& dy) { return mul(dy, unary("sinh", x)); }},
-    {"tanh", "", k::kTanh, false, 0, 1,
-     [](auto&, auto& y, auto& dy) { return mul(dy, rsub_s(1, unary("square", y))); }},
-    {"arcsinh", "", k::kArcsinh, false, 1, 0,
-     [](auto& x, auto&, auto& dy) { return div(dy, unary("sqrt", add_s(unary("square", x), 1))); }},
-    {"arccosh", "", k::kArccosh, false, 1, 0,
-     [](auto& x, auto&, auto& dy) { return div(dy, unary("sqrt", add_s(unary("square", x), -1))); }},
-    {"arctanh", "", k::kArctanh, false, 1, 0,
-     [](auto& x, auto&, auto& dy) { return div(dy, rsub_s(1, unary("square", x))); }},
-    {"degrees", "", k::kDegrees, false, 1, 0,
-     [](auto& x, auto&, auto& dy) { return keep_connected(mul_s(dy, 180.0 / M_PI), x); }},
-    {"radians", "", k::kRadians, false, 1, 0,
-     [](auto& x, auto&, auto& dy) { return keep_connected(mul_s(dy, M_PI / 180.0), x); }},
-    {"relu", "", k::kRelu, true, 1, 0,
-     [](auto& x, auto&, auto& dy) { return mul(dy, scalar_op("greater", x, 0)); }},
-    {"sigmoid", "", k::kSigmoid, false, 0, 1,
-     [](auto&, auto& y, auto& dy) { return mul(dy, mul(y, rsub_s(1, y))); }},
-    {"softsign", "", k::kSoftsign, false, 1, 0,
-     [](auto& x, auto&, auto& dy) { return div(dy, unary("square", add_s(unary("abs", x), 1))); }},
-    {"erf", "", k::kErf, false, 1, 0,
-     [](auto& x, auto&, auto& dy) {
-       return mul(dy, mul_s(unary("exp", neg(unary("square", x))), 2.0 / std::sqrt(M_PI)));
-     }},
-    {"floor", "", k::kFloor, true, 0, 0, nullptr},
-    {"ceil", "", k::kCeil, true, 0, 0, nullptr},
-    {"round", "", k::kRound, true, 0, 0, nullptr},
-    {"trunc", "", k::kTrunc, true, 0, 0, nullptr},
+#define NDG_UNARY(K, name, aliases, dtype, ref, save, grad, ...) \
+  {#name, aliases, k::K, NDG_KEEPS_##dtype, NDG_SAVE_##save, NDG_UGRAD_##grad},
+#include "../defs/unary.def"
+#undef NDG_UNARY
 };
 
 const UnaryRow& unary_row(const OpCall& c) { return kUnary[c.op->param]; }
@@ -154,66 +114,24 @@ struct BinaryRow {
   BinaryGrad grad;  // null: comparison (zero gradient)
 };
 
+// The ops columns of defs/binary.def.
+#define NDG_FLOATS_SAME false
+#define NDG_FLOATS_FLOAT true
+#define NDG_SAVE_AB 3, 0
+#define NDG_SAVE_ABY 3, 1
+#define NDG_BGRAD_GRAD(ea, eb)                                                                      \
+  [](const NDArray& a, const NDArray& b, const NDArray& y, const NDArray& dy, bool na, bool nb,     \
+     NDArray* da, NDArray* db) {                                                                    \
+    (void)a, (void)b, (void)y;                                                                      \
+    if (na) *da = ea;                                                                               \
+    if (nb) *db = eb;                                                                               \
+  }
+#define NDG_BGRAD_NO_GRAD nullptr
 const BinaryRow kBinary[] = {
-    {"add", "plus elemwise_add", k::kAdd, false, 0, 0,
-     [](auto&, auto&, auto&, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
-       if (na) *da = dy;
-       if (nb) *db = dy;
-     }},
-    {"subtract", "sub minus", k::kSub, false, 0, 0,
-     [](auto&, auto&, auto&, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
-       if (na) *da = dy;
-       if (nb) *db = neg(dy);
-     }},
-    {"multiply", "mul", k::kMul, false, 3, 0,
-     [](auto& a, auto& b, auto&, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
-       if (na && nb && !autograd::is_recording() && a.shape == b.shape && dy.shape == a.shape) {
-         // Both products in one op call (measured: a third less backward time per tiny multiply);
-         // _mul_grad is not differentiable, so only when this backward is not being recorded.
-         ArrayList r = invoke(mul_grad_op(), {&dy, &a, &b});
-         *da = std::move(r[0]);
-         *db = std::move(r[1]);
-         return;
-       }
-       if (na) *da = mul(dy, b);
-       if (nb) *db = mul(dy, a);
-     }},
-    {"divide", "div", k::kDiv, true, 3, 0,
-     [](auto& a, auto& b, auto&, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
-       if (na) *da = div(dy, b);
-       if (nb) *db = neg(div(mul(dy, a), unary("square", b)));
-     }},
-    {"mod", "", k::kMod, false, 3, 0,
-     [](auto& a, auto& b, auto&, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
-       if (na) *da = keep_connected(dy, a);
-       if (nb) *db = neg(mul(dy, unary("floor", div(a, b))));
-     }},
-    {"power", "pow", k::kPow, false, 3, 1,
-     [](auto& a, auto& b, auto& y, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
-       if (na) *da = mul(dy, mul(b, binary("power", a, scalar_op("subtract", b, 1))));
-       if (nb) *db = mul(dy, mul(y, unary("log", a)));
-     }},
-    {"maximum", "", k::kMax, false, 3, 0,
-     [](auto& a, auto& b, auto&, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
-       if (na) *da = mul(dy, binary("greater_equal", a, b));
-       if (nb) *db = mul(dy, binary("lesser", a, b));
-     }},
-    {"minimum", "", k::kMin, false, 3, 0,
-     [](auto& a, auto& b, auto&, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
-       if (na) *da = mul(dy, binary("lesser_equal", a, b));
-       if (nb) *db = mul(dy, binary("greater", a, b));
-     }},
-    {"hypot", "", k::kHypot, true, 3, 1,
-     [](auto& a, auto& b, auto& y, auto& dy, bool na, bool nb, NDArray* da, NDArray* db) {
-       if (na) *da = mul(dy, div(a, y));
-       if (nb) *db = mul(dy, div(b, y));
-     }},
-    {"equal", "", k::kEq, false, 0, 0, nullptr},
-    {"not_equal", "notEqual", k::kNe, false, 0, 0, nullptr},
-    {"greater", "", k::kGt, false, 0, 0, nullptr},
-    {"greater_equal", "greaterEqual", k::kGe, false, 0, 0, nullptr},
-    {"lesser", "lesser less", k::kLt, false, 0, 0, nullptr},
-    {"lesser_equal", "lesserEqual less_equal", k::kLe, false, 0, 0, nullptr},
+#define NDG_BINARY(K, name, aliases, dtype, ref, save, grad, ...) \
+  {#name, aliases, k::K, NDG_FLOATS_##dtype, NDG_SAVE_##save, NDG_BGRAD_##grad},
+#include "../defs/binary.def"
+#undef NDG_BINARY
 };
 
 const BinaryRow& binary_row(const OpDef* op) { return kBinary[op->param]; }
@@ -309,6 +227,28 @@ void binary_backward(GradCall& g) {
   if (g.need[1] && db.defined()) g.in_grads[1] = sum_to(db, g.in_shapes[1]);
 }
 
+// multiply's fused rule: both products of same-shape operands in one op call (measured: a third
+// less backward time per tiny multiply). _mul_grad is not differentiable: the tape uses this rule
+// only for a backward pass that is not recorded.
+void multiply_backward_fused(GradCall& g) {
+  if (!g.opts<ScalarOptions>().scalar && g.need[0] && g.need[1] && g.in_shapes[0] == g.in_shapes[1] &&
+      g.out_shapes[0] == g.in_shapes[0]) {
+    const NDArray dy = g.out_grad(0);
+    ArrayList r = invoke(mul_grad_op(), {&dy, &g.inputs[0], &g.inputs[1]});
+    g.in_grads[0] = std::move(r[0]);
+    g.in_grads[1] = std::move(r[1]);
+    return;
+  }
+  binary_backward(g);
+}
+
+// Fused backward rules by kernel kind (see OpDef::backward_fused).
+struct FusedBackward {
+  int kind;
+  void (*rule)(GradCall&);
+};
+const FusedBackward kFusedBackward[] = {{k::kMul, multiply_backward_fused}};
+
 // ---- where, copy, zeros_like ----
 
 void where_infer(OpCall& c) {
@@ -360,9 +300,9 @@ void copy_backward(GradCall& g) { g.in_grads[0] = g.out_grad(0); }
 void zeros_forward(OpCall& c) { fill(c.outputs[0], 0.0); }
 
 const OpDef kWhere = OpDef::named("where").arity(3).rules(where_infer, where_forward, where_backward).saves(1);
-const OpDef kCopy = OpDef::named("copy").alias("identity _copy").of_kind("unary")
+const OpDef kCopy = OpDef::named("copy").alias("identity _copy")
                         .rules(same_infer, copy_forward, copy_backward).with_flags(kAliasSafe);
-const OpDef kZerosLike = OpDef::named("zeros_like").alias("zerosLike").of_kind("unary").rules(same_infer, zeros_forward)
+const OpDef kZerosLike = OpDef::named("zeros_like").alias("zerosLike").rules(same_infer, zeros_forward)
                              .with_flags(kNoGrad | kAliasSafe);
 OpRegistrar r_where(kWhere), r_copy(kCopy), r_zeros(kZerosLike);
 
@@ -385,6 +325,8 @@ struct RegisterTables {
       g_binary_defs[i] = OpDef{r.name, r.aliases, "binary", -1, binary_infer, binary_forward,
                                r.grad ? binary_backward : nullptr, r.save_in, r.save_out,
                                (r.grad ? 0u : unsigned(kNoGrad)) | kAliasSafe, i, &kOptionType<ScalarOptions>};
+      for (const FusedBackward& f : kFusedBackward)
+        if (f.kind == r.kind) g_binary_defs[i].backward_fused = f.rule;
       register_op(g_binary_defs[i]);
     }
   }

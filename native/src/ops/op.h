@@ -132,6 +132,9 @@ struct OpDef {
   int param = 0;  // family-specific: which row of the family's table defines this op
   // The op's options struct (null: the op takes none); invoke's callers pass one of this type.
   const OptionType* options = nullptr;
+  // Optional: the same gradients as `backward` through fused kernels that are not differentiable;
+  // the tape uses it for a backward pass that is not recorded (createGraph off).
+  void (*backward_fused)(GradCall&) = nullptr;
 
   static constexpr OpDef named(const char* n) {
     OpDef d;
@@ -155,6 +158,7 @@ struct OpDef {
     return d;
   }
   constexpr OpDef with_flags(unsigned f) const { return with(&OpDef::flags, f); }
+  constexpr OpDef fused_backward(void (*b)(GradCall&)) const { return with(&OpDef::backward_fused, b); }
   constexpr OpDef row(int p) const { return with(&OpDef::param, p); }
   template <class P>
   constexpr OpDef with_options() const {
