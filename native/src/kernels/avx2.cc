@@ -12,9 +12,7 @@
 
 #include "kernels.h"
 
-namespace ndgrad {
-namespace kernels {
-namespace avx2 {
+namespace ndgrad::kernels::avx2 {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
@@ -83,24 +81,11 @@ inline VI vishl23(VI a) { return _mm256_slli_epi32(a, 23); }
 inline VI vishr23(VI a) { return _mm256_srli_epi32(a, 23); }
 inline VI visra1(VI a) { return _mm256_srai_epi32(a, 1); }
 
-// Horizontal reductions (NaN-free inputs).
-inline double vhsum_d(V v) {
-  alignas(32) float t[W];
-  _mm256_store_ps(t, v);
-  double s = 0;
-  for (int i = 0; i < W; ++i) s += t[i];
-  return s;
-}
+// Horizontal max (NaN-free inputs; vector_code.inc derives the min and the sum).
 inline float vhmax(V v) {
   __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   m = _mm_max_ps(m, _mm_movehl_ps(m, m));
   m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
-  return _mm_cvtss_f32(m);
-}
-inline float vhmin(V v) {
-  __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_min_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_min_ss(m, _mm_shuffle_ps(m, m, 1));
   return _mm_cvtss_f32(m);
 }
 
@@ -121,53 +106,33 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   for (int i = 0; i < kMR; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-#define NDG_STEP(P)                                                                   \
+#define NDG_FMA2(R, X0, X1)                        \
+  av = _mm256_broadcast_ss(a + (P)*kMR + (R));     \
+  X0 = _mm256_fmadd_ps(av, b0, X0);                \
+  X1 = _mm256_fmadd_ps(av, b1, X1);
+#define NDG_STEP(PP)                                                                  \
   {                                                                                   \
-    __m256 b0 = _mm256_loadu_ps(b + (P)*16), b1 = _mm256_loadu_ps(b + (P)*16 + 8);    \
-    __m256 av = _mm256_broadcast_ss(a + (P)*6 + 0);                                   \
-    c00 = _mm256_fmadd_ps(av, b0, c00);                                               \
-    c01 = _mm256_fmadd_ps(av, b1, c01);                                               \
-    av = _mm256_broadcast_ss(a + (P)*6 + 1);                                          \
-    c10 = _mm256_fmadd_ps(av, b0, c10);                                               \
-    c11 = _mm256_fmadd_ps(av, b1, c11);                                               \
-    av = _mm256_broadcast_ss(a + (P)*6 + 2);                                          \
-    c20 = _mm256_fmadd_ps(av, b0, c20);                                               \
-    c21 = _mm256_fmadd_ps(av, b1, c21);                                               \
-    av = _mm256_broadcast_ss(a + (P)*6 + 3);                                          \
-    c30 = _mm256_fmadd_ps(av, b0, c30);                                               \
-    c31 = _mm256_fmadd_ps(av, b1, c31);                                               \
-    av = _mm256_broadcast_ss(a + (P)*6 + 4);                                          \
-    c40 = _mm256_fmadd_ps(av, b0, c40);                                               \
-    c41 = _mm256_fmadd_ps(av, b1, c41);                                               \
-    av = _mm256_broadcast_ss(a + (P)*6 + 5);                                          \
-    c50 = _mm256_fmadd_ps(av, b0, c50);                                               \
-    c51 = _mm256_fmadd_ps(av, b1, c51);                                               \
+    constexpr int P = (PP);                                                           \
+    __m256 b0 = _mm256_loadu_ps(b + P * kNR), b1 = _mm256_loadu_ps(b + P * kNR + 8);  \
+    __m256 av;                                                                        \
+    NDG_FMA2(0, c00, c01) NDG_FMA2(1, c10, c11) NDG_FMA2(2, c20, c21)                 \
+    NDG_FMA2(3, c30, c31) NDG_FMA2(4, c40, c41) NDG_FMA2(5, c50, c51)                 \
   }
   int64_t p = 0;
   for (; p + 4 <= k; p += 4) {
     NDG_STEP(0) NDG_STEP(1) NDG_STEP(2) NDG_STEP(3)
-    a += 4 * 6;
-    b += 4 * 16;
+    a += 4 * kMR;
+    b += 4 * kNR;
   }
   for (; p < k; ++p) {
     NDG_STEP(0)
-    a += 6;
-    b += 16;
+    a += kMR;
+    b += kNR;
   }
 #undef NDG_STEP
-#define NDG_ROW(I, X0, X1)                                                                      \
-  {                                                                                            \
-    float* ci = c + (I)*ldc;                                                                   \
-    if (accumulate) {                                                                          \
-      X0 = _mm256_add_ps(X0, _mm256_loadu_ps(ci));                                             \
-      X1 = _mm256_add_ps(X1, _mm256_loadu_ps(ci + 8));                                         \
-    }                                                                                          \
-    _mm256_storeu_ps(ci, X0);                                                                  \
-    _mm256_storeu_ps(ci + 8, X1);                                                              \
-  }
-  NDG_ROW(0, c00, c01) NDG_ROW(1, c10, c11) NDG_ROW(2, c20, c21)
-  NDG_ROW(3, c30, c31) NDG_ROW(4, c40, c41) NDG_ROW(5, c50, c51)
-#undef NDG_ROW
+#undef NDG_FMA2
+  const V tile[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  for (int i = 0; i < kMR; ++i) store_tile_row(c + i * ldc, tile[i][0], tile[i][1], accumulate);
 }
 
 }  // namespace
@@ -175,6 +140,4 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 extern const KernelTable kTable = {"avx2", unary_f32, binary_f32, reduce_f32, softmax_f32,
                                    kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32};
 
-}  // namespace avx2
-}  // namespace kernels
-}  // namespace ndgrad
+}  // namespace ndgrad::kernels::avx2

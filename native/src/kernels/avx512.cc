@@ -13,9 +13,7 @@
 
 #include "kernels.h"
 
-namespace ndgrad {
-namespace kernels {
-namespace avx512 {
+namespace ndgrad::kernels::avx512 {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
@@ -82,26 +80,12 @@ inline VI vishl23(VI a) { return _mm512_slli_epi32(a, 23); }
 inline VI vishr23(VI a) { return _mm512_srli_epi32(a, 23); }
 inline VI visra1(VI a) { return _mm512_srai_epi32(a, 1); }
 
-// Horizontal reductions (NaN-free inputs).
-inline double vhsum_d(V v) {
-  alignas(64) float t[W];
-  _mm512_store_ps(t, v);
-  double s = 0;
-  for (int i = 0; i < W; ++i) s += t[i];
-  return s;
-}
+// Horizontal max (NaN-free inputs; vector_code.inc derives the min and the sum).
 inline float vhmax(V v) {
   __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
   __m128 m = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
   m = _mm_max_ps(m, _mm_movehl_ps(m, m));
   m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
-  return _mm_cvtss_f32(m);
-}
-inline float vhmin(V v) {
-  __m256 h = _mm256_min_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  __m128 m = _mm_min_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  m = _mm_min_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_min_ss(m, _mm_shuffle_ps(m, m, 1));
   return _mm_cvtss_f32(m);
 }
 
@@ -150,19 +134,9 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
   }
 #undef NDG_STEP
 #undef NDG_FMA2
-#define NDG_ROW(I, X0, X1)                                \
-  {                                                      \
-    float* ci = c + (I)*ldc;                             \
-    if (accumulate) {                                    \
-      X0 = _mm512_add_ps(X0, _mm512_loadu_ps(ci));       \
-      X1 = _mm512_add_ps(X1, _mm512_loadu_ps(ci + 16));  \
-    }                                                    \
-    _mm512_storeu_ps(ci, X0);                            \
-    _mm512_storeu_ps(ci + 16, X1);                       \
-  }
-  NDG_ROW(0, c00, c01) NDG_ROW(1, c10, c11) NDG_ROW(2, c20, c21) NDG_ROW(3, c30, c31)
-  NDG_ROW(4, c40, c41) NDG_ROW(5, c50, c51) NDG_ROW(6, c60, c61) NDG_ROW(7, c70, c71)
-#undef NDG_ROW
+  const V tile[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
+                          {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+  for (int i = 0; i < kMR; ++i) store_tile_row(c + i * ldc, tile[i][0], tile[i][1], accumulate);
 }
 
 }  // namespace
@@ -170,6 +144,4 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 extern const KernelTable kTable = {"avx512", unary_f32, binary_f32, reduce_f32, softmax_f32,
                                    kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32};
 
-}  // namespace avx512
-}  // namespace kernels
-}  // namespace ndgrad
+}  // namespace ndgrad::kernels::avx512

@@ -38,79 +38,58 @@ struct Buffer {
   float* f() const { return static_cast<float*>(p); }
 };
 
-// A block rows [0, mc) x depth [0, kc) (A already offset) into panels of MR rows: dst[p*MR + i].
-void pack_a(const KernelTable& t, bool ta, const float* a, int64_t lda, int64_t mc, int64_t kc, int MR, float* dst) {
-  for (int64_t ir = 0; ir < mc; ir += MR) {
-    int mr = static_cast<int>(mc - ir < MR ? mc - ir : MR);
-    if (ta) {  // A stored [k, m]: a row of the panel is contiguous
+// Packs `extent` lines x depth [0, kc) of a GEMM operand (already offset) into panels of R lines:
+// dst[p*R + i] = line i at depth p, lines past the end zero. `lines_contiguous`: a panel's R lines
+// are contiguous at each depth (element (i, p) at src[p*ld + i]); otherwise each line is contiguous
+// in p (src[i*ld + p]). A is packed by rows (MR), B by columns (NR), with the layout flipped.
+void pack_panels(const KernelTable& t, bool lines_contiguous, const float* src, int64_t ld, int64_t extent, int64_t kc,
+                 int R, float* dst) {
+  for (int64_t ir = 0; ir < extent; ir += R) {
+    int r = static_cast<int>(extent - ir < R ? extent - ir : R);
+    if (lines_contiguous) {
       for (int64_t p = 0; p < kc; ++p) {
-        const float* s = a + p * lda + ir;
-        float* d = dst + p * MR;
-        int i = 0;
-        for (; i < mr; ++i) d[i] = s[i];
-        for (; i < MR; ++i) d[i] = 0.f;
+        const float* s = src + p * ld + ir;
+        float* d = dst + p * R;
+        if (r == R) {
+          std::memcpy(d, s, sizeof(float) * R);
+        } else {
+          int i = 0;
+          for (; i < r; ++i) d[i] = s[i];
+          for (; i < R; ++i) d[i] = 0.f;
+        }
       }
-    } else if (mr == MR && t.transpose_pack_f32(a + ir * lda, lda, MR, kc, dst, MR)) {
+    } else if (r == R && t.transpose_pack_f32(src + ir * ld, ld, R, kc, dst, R)) {
       // full panel transposed by the ISA kernel
     } else {
-      // Rows of A are contiguous in p: walk 4 depth steps at a time per row.
-      for (int i = 0; i < mr; ++i) {
-        const float* s = a + (ir + i) * lda;
+      // Each line is contiguous in p: walk 4 depth steps at a time per line.
+      for (int i = 0; i < r; ++i) {
+        const float* s = src + (ir + i) * ld;
         float* d = dst + i;
         int64_t p = 0;
         for (; p + 4 <= kc; p += 4) {
           float v0 = s[p], v1 = s[p + 1], v2 = s[p + 2], v3 = s[p + 3];
-          d[p * MR] = v0;
-          d[(p + 1) * MR] = v1;
-          d[(p + 2) * MR] = v2;
-          d[(p + 3) * MR] = v3;
+          d[p * R] = v0;
+          d[(p + 1) * R] = v1;
+          d[(p + 2) * R] = v2;
+          d[(p + 3) * R] = v3;
         }
-        for (; p < kc; ++p) d[p * MR] = s[p];
+        for (; p < kc; ++p) d[p * R] = s[p];
       }
-      for (int i = mr; i < MR; ++i)
-        for (int64_t p = 0; p < kc; ++p) dst[p * MR + i] = 0.f;
+      for (int i = r; i < R; ++i)
+        for (int64_t p = 0; p < kc; ++p) dst[p * R + i] = 0.f;
     }
-    dst += MR * kc;
+    dst += R * kc;
   }
 }
 
-// B panel depth [0, kc) x columns [0, nc) (B already offset) into panels of NR columns: dst[p*NR + j].
+// A block rows [0, mc) x depth [0, kc) into panels of MR rows: dst[p*MR + i].
+void pack_a(const KernelTable& t, bool ta, const float* a, int64_t lda, int64_t mc, int64_t kc, int MR, float* dst) {
+  pack_panels(t, ta, a, lda, mc, kc, MR, dst);  // A stored [k, m] (ta): a panel's rows are contiguous
+}
+
+// B panel depth [0, kc) x columns [0, nc) into panels of NR columns: dst[p*NR + j].
 void pack_b(const KernelTable& t, bool tb, const float* b, int64_t ldb, int64_t kc, int64_t nc, int NR, float* dst) {
-  for (int64_t jr = 0; jr < nc; jr += NR) {
-    int nr = static_cast<int>(nc - jr < NR ? nc - jr : NR);
-    if (!tb) {
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* s = b + p * ldb + jr;
-        float* d = dst + p * NR;
-        if (nr == NR) {
-          std::memcpy(d, s, sizeof(float) * NR);
-        } else {
-          int j = 0;
-          for (; j < nr; ++j) d[j] = s[j];
-          for (; j < NR; ++j) d[j] = 0.f;
-        }
-      }
-    } else if (nr == NR && t.transpose_pack_f32(b + jr * ldb, ldb, NR, kc, dst, NR)) {
-      // full panel transposed by the ISA kernel
-    } else {  // B stored [n, k]: column j of the panel is contiguous in p
-      for (int j = 0; j < nr; ++j) {
-        const float* s = b + (jr + j) * ldb;
-        float* d = dst + j;
-        int64_t p = 0;
-        for (; p + 4 <= kc; p += 4) {
-          float v0 = s[p], v1 = s[p + 1], v2 = s[p + 2], v3 = s[p + 3];
-          d[p * NR] = v0;
-          d[(p + 1) * NR] = v1;
-          d[(p + 2) * NR] = v2;
-          d[(p + 3) * NR] = v3;
-        }
-        for (; p < kc; ++p) d[p * NR] = s[p];
-      }
-      for (int j = nr; j < NR; ++j)
-        for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = 0.f;
-    }
-    dst += NR * kc;
-  }
+  pack_panels(t, !tb, b, ldb, nc, kc, NR, dst);  // B stored [k, n] (not tb): a panel's columns are contiguous
 }
 
 // One independent sub-problem C[m, n] (+)= A[m, k] B[k, n] with operands already offset.

@@ -3,8 +3,8 @@
 //
 // Layout as avx2.cc: (1) wrapper layer over float32x4_t (V), int32x4_t (VI) and uint32x4_t lane masks
 // (M); (2) vector_code.inc compiled against it; (3) the GEMM micro-kernel. vmax/vmin keep the x86 NaN rule the portable code relies on
-// (second operand when either is NaN). On other architectures this file provides the plain C++
-// table (NDGRAD_NEON_EMULATE builds the NEON path against an emulation header for testing on x86).
+// (second operand when either is NaN). Built for arm64 only (binding.gyp, CMakeLists.txt);
+// NDGRAD_NEON_EMULATE builds it on x86 against an emulation header (test/native/build.sh).
 #include <cmath>
 #include <cstring>
 
@@ -13,9 +13,7 @@
 #if defined(__aarch64__) || defined(NDGRAD_NEON_EMULATE)
 #include <arm_neon.h>
 
-namespace ndgrad {
-namespace kernels {
-namespace neon {
+namespace ndgrad::kernels::neon {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
@@ -91,14 +89,8 @@ inline VI vishl23(VI a) { return vshlq_n_s32(a, 23); }
 inline VI vishr23(VI a) { return vreinterpretq_s32_u32(vshrq_n_u32(vreinterpretq_u32_s32(a), 23)); }
 inline VI visra1(VI a) { return vshrq_n_s32(a, 1); }
 
-// Horizontal reductions (NaN-free inputs).
-inline double vhsum_d(V v) {
-  float t[W];
-  vst1q_f32(t, v);
-  return (static_cast<double>(t[0]) + t[1]) + (static_cast<double>(t[2]) + t[3]);
-}
+// Horizontal max (NaN-free inputs; vector_code.inc derives the min and the sum).
 inline float vhmax(V v) { return vmaxvq_f32(v); }
-inline float vhmin(V v) { return vminvq_f32(v); }
 
 // ---------------------------------------------------------------------------------------------
 // (2) ISA-neutral vector code, written against the wrapper layer above.
@@ -135,19 +127,9 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
     a += kMR;
     b += kNR;
   }
-#define NDG_ROW(I, X0, X1)                           \
-  {                                                 \
-    float* ci = c + (I)*ldc;                        \
-    if (accumulate) {                               \
-      X0 = vaddq_f32(X0, vld1q_f32(ci));            \
-      X1 = vaddq_f32(X1, vld1q_f32(ci + 4));        \
-    }                                               \
-    vst1q_f32(ci, X0);                              \
-    vst1q_f32(ci + 4, X1);                          \
-  }
-  NDG_ROW(0, c00, c01) NDG_ROW(1, c10, c11) NDG_ROW(2, c20, c21) NDG_ROW(3, c30, c31)
-  NDG_ROW(4, c40, c41) NDG_ROW(5, c50, c51) NDG_ROW(6, c60, c61) NDG_ROW(7, c70, c71)
-#undef NDG_ROW
+  const V tile[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
+                          {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+  for (int i = 0; i < kMR; ++i) store_tile_row(c + i * ldc, tile[i][0], tile[i][1], accumulate);
 }
 
 }  // namespace
@@ -155,43 +137,8 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 extern const KernelTable kTable = {"neon", unary_f32, binary_f32, reduce_f32, softmax_f32,
                                    kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32};
 
-}  // namespace neon
-}  // namespace kernels
-}  // namespace ndgrad
+}  // namespace ndgrad::kernels::neon
 
-#else  // not arm64: plain C++ table (never selected on x86; keeps the file compilable anywhere)
-
-namespace ndgrad {
-namespace kernels {
-namespace neon {
-namespace {
-
-bool unary_f32(int, const float*, float*, int64_t) { return false; }
-bool binary_f32(int, const float*, int64_t, const float*, int64_t, float*, int64_t) { return false; }
-bool reduce_f32(int, const float*, int64_t, int64_t, int64_t, float*) { return false; }
-bool softmax_f32(const float*, float*, int64_t, int64_t, bool) { return false; }
-bool dot_f32(const float*, const float*, int64_t, float*) { return false; }
-bool axpy_f32(float, const float*, float*, int64_t) { return false; }
-bool transpose_pack_f32(const float*, int64_t, int, int64_t, float*, int64_t) { return false; }
-
-constexpr int kMR = 4, kNR = 8;
-
-void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
-  float acc[kMR][kNR] = {};
-  for (int64_t p = 0; p < k; ++p)
-    for (int i = 0; i < kMR; ++i)
-      for (int j = 0; j < kNR; ++j) acc[i][j] += a[p * kMR + i] * b[p * kNR + j];
-  for (int i = 0; i < kMR; ++i)
-    for (int j = 0; j < kNR; ++j) c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
-}
-
-}  // namespace
-
-extern const KernelTable kTable = {"neon", unary_f32, binary_f32, reduce_f32, softmax_f32,
-                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32};
-
-}  // namespace neon
-}  // namespace kernels
-}  // namespace ndgrad
-
+#else
+#error "neon.cc is built for arm64 only (or with NDGRAD_NEON_EMULATE, the x86 test build)"
 #endif

@@ -2,9 +2,7 @@
 // micro-kernel is here, in plain C++ (what the compiler makes of it at the baseline ISA).
 #include "kernels.h"
 
-namespace ndgrad {
-namespace kernels {
-namespace scalar {
+namespace ndgrad::kernels::scalar {
 namespace {
 
 bool unary_f32(int, const float*, float*, int64_t) { return false; }
@@ -31,6 +29,4 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 extern const KernelTable kTable = {"scalar", unary_f32, binary_f32, reduce_f32, softmax_f32,
                                    kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32};
 
-}  // namespace scalar
-}  // namespace kernels
-}  // namespace ndgrad
+}  // namespace ndgrad::kernels::scalar
