@@ -27,12 +27,18 @@ function render(table) {
   ];
   for (const [kind, constName] of Object.entries(FAMILIES)) {
     lines.push(`export const ${constName} = [`);
+    let line = ' ';
     for (const op of table.filter((o) => o.kind === kind)) {
       const names = tsNames(op);
       if (names.length === 0) throw new Error(`gen-ops: ${kind} op '${op.name}' needs an alias without '_' for TS`);
-      lines.push(`  { native: '${op.name}', names: [${names.map((n) => `'${n}'`).join(', ')}] },`);
+      const entry = ` { native: '${op.name}', names: [${names.map((n) => `'${n}'`).join(', ')}] },`;
+      if (line.length + entry.length > 116) {  // filled lines, as a formatter would lay them out
+        lines.push(line);
+        line = ' ';
+      }
+      line += entry;
     }
-    lines.push('] as const;', '');
+    lines.push(line, '] as const;', '');
   }
   return lines.join('\n');
 }
