@@ -18,7 +18,7 @@ export const UNARY_OPS = [
   { native: 'relu', names: ['relu'] }, { native: 'sigmoid', names: ['sigmoid'] },
   { native: 'softsign', names: ['softsign'] }, { native: 'erf', names: ['erf'] },
   { native: 'floor', names: ['floor'] }, { native: 'ceil', names: ['ceil'] }, { native: 'trunc', names: ['trunc'] },
-  { native: 'round', names: ['round'] },
+  { native: 'round', names: ['round'] }, { native: 'softplus', names: ['softplus'] },
 ] as const;
 
 export const BINARY_OPS = [
