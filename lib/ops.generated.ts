@@ -26,10 +26,10 @@ export const BINARY_OPS = [
   { native: 'multiply', names: ['multiply', 'mul'] }, { native: 'divide', names: ['divide', 'div'] },
   { native: 'mod', names: ['mod'] }, { native: 'maximum', names: ['maximum'] },
   { native: 'minimum', names: ['minimum'] }, { native: 'hypot', names: ['hypot'] },
-  { native: 'power', names: ['power', 'pow'] }, { native: 'equal', names: ['equal'] },
-  { native: 'not_equal', names: ['notEqual'] }, { native: 'greater', names: ['greater'] },
-  { native: 'greater_equal', names: ['greaterEqual'] }, { native: 'lesser', names: ['lesser'] },
-  { native: 'lesser_equal', names: ['lesserEqual'] },
+  { native: 'power', names: ['power', 'pow'] }, { native: 'logaddexp', names: ['logaddexp'] },
+  { native: 'equal', names: ['equal'] }, { native: 'not_equal', names: ['notEqual'] },
+  { native: 'greater', names: ['greater'] }, { native: 'greater_equal', names: ['greaterEqual'] },
+  { native: 'lesser', names: ['lesser'] }, { native: 'lesser_equal', names: ['lesserEqual'] },
 ] as const;
 
 export const REDUCE_OPS = [
