@@ -19,3 +19,15 @@ test.each(nd._opTable().filter((o) => ['unary', 'binary', 'reduce'].includes(o.k
     }
   },
 );
+
+// Compile-time: every name of the generated list has its own type, not `any` (ts-jest type-checks
+// this file, so an untyped name fails the suite).
+type IsAny<T> = 0 extends 1 & T ? true : false;
+test('the aliases are typed (nd.neg, nd.sub, nd.mul, nd.div, nd.pow and the methods)', () => {
+  const typed: [
+    IsAny<typeof nd.neg>, IsAny<typeof nd.sub>, IsAny<typeof nd.mul>, IsAny<typeof nd.div>, IsAny<typeof nd.pow>,
+    IsAny<NDArray['neg']>, IsAny<NDArray['sub']>, IsAny<NDArray['mul']>, IsAny<NDArray['div']>, IsAny<NDArray['pow']>,
+  ] = [false, false, false, false, false, false, false, false, false, false];
+  expect(typed.every((t) => t === false)).toBe(true);
+  expect(nd.neg).toBe(nd.negative);
+});
