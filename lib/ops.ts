@@ -17,12 +17,14 @@ type UnaryFns = { [K in UnaryName]: (x: NDArray, opts?: OutOption) => NDArray };
 type BinaryFns = { [K in BinaryName]: (a: Operand, b: Operand, opts?: OutOption) => NDArray };
 type ReduceFns = { [K in ReduceName]: (x: NDArray, opts?: AxisOptions) => NDArray };
 
-export const ops = {} as UnaryFns & BinaryFns & ReduceFns & Record<string, any>;
+const table: Record<string, (...args: any[]) => NDArray> = {};
+/** The elementwise and reduction ops of lib/ops.generated.ts, each under every name it goes by. */
+export const ops = table as UnaryFns & BinaryFns & ReduceFns;
 
 // One function per op, under each of its names (nd.neg is nd.negative).
 for (const { native, names } of UNARY_OPS) {
   const f = (x: NDArray, opts?: OutOption) => unaryOp(native, x, opts);
-  for (const n of names) ops[n] = f;
+  for (const n of names) table[n] = f;
 }
 for (const { native, names } of BINARY_OPS) {
   const name = names[0];
@@ -31,14 +33,14 @@ for (const { native, names } of BINARY_OPS) {
       throw new NDArrayError(`${name}: at least one operand must be an NDArray`, 'BAD_ARGUMENT');
     return binaryOp(native, a, b, opts, name);
   };
-  for (const n of names) ops[n] = f;
+  for (const n of names) table[n] = f;
 }
 for (const { native, names } of REDUCE_OPS) {
   const f = (x: NDArray, opts?: AxisOptions | null) => {
     const o = options(opts, native);
     return invoke(native, [x], { axis: o.axis ?? null, keepdims: o.keepdims ?? false }, o.out);
   };
-  for (const n of names) ops[n] = f;
+  for (const n of names) table[n] = f;
 }
 
 export function clip(x: NDArray, aMin: number | null, aMax: number | null, opts?: OutOption): NDArray {
