@@ -133,11 +133,12 @@ export function markVariables(variables: NDArray | NDArray[], gradients: NDArray
 export function onGradReady(x: NDArray, fn: ((x: NDArray) => void) | null): void {
   if (fn !== null && typeof fn !== 'function')
     throw new NDArrayError(`onGradReady: expected a function or null, got ${describeValue(fn)}`, 'BAD_ARGUMENT');
+  const h = handle(x, 'onGradReady');  // first: x may be anything (WeakRef throws a TypeError)
   // Held weakly: the hook lives in native memory, where a reference to x would keep a forgotten x
   // from its GC backstop.
   const ref = new WeakRef(x);
   native.setGradReadyHook(
-    handle(x, 'onGradReady'),
+    h,
     fn === null
       ? null
       : () => {
