@@ -1,7 +1,6 @@
 // Reads the op rows of native/src/defs/*.def (the X-macro tables every floor expands) for the
 // tests: names, whether an op has a gradient, and the test columns (input ranges, the PyTorch
-// expression). Plain JS so fixture drivers and scripts can use it too; make_fixtures.py has its own
-// reader of the same text.
+// expression). Plain JS so node scripts can use it too; make_fixtures.py asks it through node.
 'use strict';
 const fs = require('fs');
 const path = require('path');
