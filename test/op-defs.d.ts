@@ -4,6 +4,10 @@ export interface OpRow {
   name: string;
   aliases: string[];
   differentiable: boolean;
+  /** what backward reads: NONE, X, Y, XY (binary: NONE, AB, ABY) */
+  save: string;
+  /** the derivative column as written: GRAD(...) or NO_GRAD */
+  grad: string;
   /** where the SIMD kernels are compared with the reference: [lo, hi] (binary: [lo_a, hi_a, lo_b, hi_b]) */
   range: number[];
   /** where values are checked against PyTorch and gradients by finite differences */

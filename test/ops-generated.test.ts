@@ -1,7 +1,10 @@
-// lib/ops.generated.ts (the TS face's op list) is what scripts/gen-ops.js makes of the addon's op
-// table: a native op added, renamed or given an alias without `npm run gen:ops` fails here.
+// The op list and its source: lib/ops.generated.ts (the TS face's op list) is what
+// scripts/gen-ops.js makes of the addon's op table (a native op added, renamed or given an alias
+// without `npm run gen:ops` fails here), every name is reachable and typed, and each row of
+// native/src/defs/*.def saves what its derivative reads.
 import * as fs from 'fs';
 import { nd, NDArray } from '../lib';
+import { binaryRows, unaryRows } from './op-defs';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const gen = require('../scripts/gen-ops.js');
@@ -30,4 +33,18 @@ test('the aliases are typed (nd.neg, nd.sub, nd.mul, nd.div, nd.pow and the meth
   ] = [false, false, false, false, false, false, false, false, false, false];
   expect(typed.every((t) => t === false)).toBe(true);
   expect(nd.neg).toBe(nd.negative);
+});
+
+// The `save` column of native/src/defs/*.def must cover what the row's derivative reads, or its
+// backward would meet an array that was never saved; and it should save nothing more (memory).
+const reads = (grad: string, names: string[]) => names.filter((n) => new RegExp(`\\b${n}\\b`).test(grad.replace(/"[^"]*"/g, '')));
+test.each(unaryRows().map((r) => [r.name, r]))('unary %s saves exactly what its derivative reads', (_n, row) => {
+  const want = reads(row.grad, ['x', 'y']).join('').toUpperCase() || 'NONE';
+  expect(row.save).toBe(want);
+});
+test.each(binaryRows().map((r) => [r.name, r]))('binary %s saves what its derivative reads', (_n, row) => {
+  // the binary family saves both inputs or neither (AB), and the output (Y) when read
+  const r = reads(row.grad, ['a', 'b', 'y']);
+  const want = r.includes('y') ? 'ABY' : r.length ? 'AB' : 'NONE';
+  expect(row.save).toBe(want);
 });
