@@ -315,18 +315,20 @@ struct RegisterTables {
   RegisterTables() {
     for (int i = 0; i < kNumUnary; ++i) {
       const UnaryRow& r = kUnary[i];
-      g_unary_defs[i] = OpDef{r.name, r.aliases, "unary", 1, unary_infer, unary_forward,
-                              r.grad ? unary_backward : nullptr, r.save_in, r.save_out,
-                              (r.grad ? 0u : unsigned(kNoGrad)) | kAliasSafe, i};
+      g_unary_defs[i] = OpDef::named(r.name).alias(r.aliases).of_kind("unary")
+                            .rules(unary_infer, unary_forward, r.grad ? unary_backward : nullptr)
+                            .saves(r.save_in, r.save_out).with_flags((r.grad ? 0u : unsigned(kNoGrad)) | kAliasSafe)
+                            .row(i);
       register_op(g_unary_defs[i]);
     }
     for (int i = 0; i < kNumBinary; ++i) {
       const BinaryRow& r = kBinary[i];
-      g_binary_defs[i] = OpDef{r.name, r.aliases, "binary", -1, binary_infer, binary_forward,
-                               r.grad ? binary_backward : nullptr, r.save_in, r.save_out,
-                               (r.grad ? 0u : unsigned(kNoGrad)) | kAliasSafe, i, &kOptionType<ScalarOptions>};
+      g_binary_defs[i] = OpDef::named(r.name).alias(r.aliases).of_kind("binary").arity(-1)
+                             .rules(binary_infer, binary_forward, r.grad ? binary_backward : nullptr)
+                             .saves(r.save_in, r.save_out).with_flags((r.grad ? 0u : unsigned(kNoGrad)) | kAliasSafe)
+                             .row(i).with_options<ScalarOptions>();
       for (const FusedBackward& f : kFusedBackward)
-        if (f.kind == r.kind) g_binary_defs[i].backward_fused = f.rule;
+        if (f.kind == r.kind) g_binary_defs[i] = g_binary_defs[i].fused_backward(f.rule);
       register_op(g_binary_defs[i]);
     }
   }
