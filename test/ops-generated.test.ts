@@ -1,10 +1,10 @@
 // The op list and its source: lib/ops.generated.ts (the TS face's op list) is what
 // scripts/gen-ops.js makes of the addon's op table (a native op added, renamed or given an alias
 // without `npm run gen:ops` fails here), every name is reachable and typed, and each row of
-// native/src/defs/*.def saves what its derivative reads.
+// native/src/defs/*.def saves what its derivative reads and has PyTorch fixture cases.
 import * as fs from 'fs';
 import { nd, NDArray } from '../lib';
-import { binaryRows, unaryRows } from './op-defs';
+import { binaryRows, jsName, unaryRows } from './op-defs';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const gen = require('../scripts/gen-ops.js');
@@ -47,4 +47,12 @@ test.each(binaryRows().map((r) => [r.name, r]))('binary %s saves what its deriva
   const r = reads(row.grad, ['a', 'b', 'y']);
   const want = r.includes('y') ? 'ABY' : r.length ? 'AB' : 'NONE';
   expect(row.save).toBe(want);
+});
+
+// A row's values are checked against PyTorch (make_fixtures.py) only through its torch column, and
+// those cases must be in the committed fixtures.
+test.each([...unaryRows(), ...binaryRows()].map((r) => [r.name, r]))('%s has a PyTorch expression and fixture cases', (_n, row) => {
+  expect(row.torch).not.toBe('');
+  const cases = [...require('./fixtures/elementwise.json'), ...require('./fixtures/coverage.json')];
+  expect(cases.some((c: { opts: { name?: string } }) => c.opts.name === jsName(row))).toBe(true);
 });
