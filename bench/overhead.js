@@ -35,56 +35,30 @@ const a1 = nd.array([1]);
 const b1 = nd.array([2]);
 
 const results = {};
-results.tinyDispose = measure(R, tinyBatch, (n) => {
-  for (let i = 0; i < n; i++) nd.add(a1, b1).dispose();
-});
-report('nd.add 1 element, dispose each', results.tinyDispose);
-
-results.tinyTidy = measure(R, tinyBatch, (n) => {
-  nd.tidy(() => {
-    for (let i = 0; i < n; i++) nd.add(a1, b1);
-  });
-});
-report('nd.add 1 element, one nd.tidy per batch', results.tinyTidy);
-
-results.tinyTidyEach = measure(R, tinyBatch, (n) => {
-  for (let i = 0; i < n; i++) nd.tidy(() => nd.add(a1, b1)).dispose();
-});
-report('nd.add 1 element, nd.tidy around each', results.tinyTidyEach);
-
-results.tinyMethodScalar = measure(R, tinyBatch, (n) => {
-  for (let i = 0; i < n; i++) a1.add(1).dispose();
-});
-report('a.add(1) 1 element (number operand), dispose', results.tinyMethodScalar);
-
-// Lower bound: the raw binding call plus release, no NDArray object.
-const native = nd._native;
-const addId = nd._opTable().findIndex((o) => o.name === 'add');
-results.rawBinding = measure(R, tinyBatch, (n) => {
-  for (let i = 0; i < n; i++) native.release(native.op2(addId, a1._h, b1._h));
-});
-report('raw binding op2 + release (lower bound)', results.rawBinding);
-
+// [key, label, rounds, batch, body]: each body runs `n` ops.
 const N = 1e6;
 const aBig = nd.random.uniform(0, 1, [N]);
 const bBig = nd.random.uniform(0, 1, [N]);
+const out = nd.zeros([N]);
 const bigBatch = quick ? 5 : 20;
 const bigRounds = quick ? 7 : 21;
-results.bigDispose = measure(bigRounds, bigBatch, (n) => {
-  for (let i = 0; i < n; i++) nd.add(aBig, bBig).dispose();
-});
-report('nd.add 1e6 elements, dispose each', results.bigDispose);
-results.bigTidy = measure(bigRounds, bigBatch, (n) => {
-  nd.tidy(() => {
-    for (let i = 0; i < n; i++) nd.add(aBig, bBig);
-  });
-});
-report('nd.add 1e6 elements, inside nd.tidy', results.bigTidy);
-const out = nd.zeros([N]);
-results.bigOut = measure(bigRounds, bigBatch, (n) => {
-  for (let i = 0; i < n; i++) nd.add(aBig, bBig, { out });
-});
-report('nd.add 1e6 elements, { out }', results.bigOut);
+// Lower bound: the raw binding call plus release, no NDArray object.
+const native = nd._native;
+const addId = nd._opTable().findIndex((o) => o.name === 'add');
+const CASES = [
+  ['tinyDispose', 'nd.add 1 element, dispose each', R, tinyBatch, (n) => { for (let i = 0; i < n; i++) nd.add(a1, b1).dispose(); }],
+  ['tinyTidy', 'nd.add 1 element, one nd.tidy per batch', R, tinyBatch, (n) => nd.tidy(() => { for (let i = 0; i < n; i++) nd.add(a1, b1); })],
+  ['tinyTidyEach', 'nd.add 1 element, nd.tidy around each', R, tinyBatch, (n) => { for (let i = 0; i < n; i++) nd.tidy(() => nd.add(a1, b1)).dispose(); }],
+  ['tinyMethodScalar', 'a.add(1) 1 element (number operand), dispose', R, tinyBatch, (n) => { for (let i = 0; i < n; i++) a1.add(1).dispose(); }],
+  ['rawBinding', 'raw binding op2 + release (lower bound)', R, tinyBatch, (n) => { for (let i = 0; i < n; i++) native.release(native.op2(addId, a1._h, b1._h)); }],
+  ['bigDispose', 'nd.add 1e6 elements, dispose each', bigRounds, bigBatch, (n) => { for (let i = 0; i < n; i++) nd.add(aBig, bBig).dispose(); }],
+  ['bigTidy', 'nd.add 1e6 elements, inside nd.tidy', bigRounds, bigBatch, (n) => nd.tidy(() => { for (let i = 0; i < n; i++) nd.add(aBig, bBig); })],
+  ['bigOut', 'nd.add 1e6 elements, { out }', bigRounds, bigBatch, (n) => { for (let i = 0; i < n; i++) nd.add(aBig, bBig, { out }); }],
+];
+for (const [key, label, rounds, batch, body] of CASES) {
+  results[key] = measure(rounds, batch, body);
+  report(label, results[key]);
+}
 const gbs = (3 * 4 * N) / (results.bigOut * 1e-6) / 1e9;
 console.log(`  (1e6 add with out: ${gbs.toFixed(1)} GB/s effective loads+stores; 12 MB may sit in cache)`);
 

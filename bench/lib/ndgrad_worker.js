@@ -138,12 +138,7 @@ const handlers = {
     const x = nd.random.uniform(0, 1, [batch, 1, 28, 28]);
     const { idx, oneHot: oh } = labelsFor(batch, 10);
     const loss = lossFn(idx, oh);
-    const w1 = param([32, 1, 3, 3], Math.sqrt(2 / 9));
-    const b1 = param([32], 0);
-    const w2 = param([64, 32, 3, 3], Math.sqrt(2 / 288));
-    const b2 = param([64], 0);
-    const w3 = param([10, 1600], Math.sqrt(2 / 1600));
-    const b3 = param([10], 0);
+    const { w1, b1, w2, b2, w3, b3 } = Object.fromEntries(ref.CNN_PARAMS.map(([k, shape, scale]) => [k, param(shape, scale)]));
     const pool = { kernel: [2, 2], stride: [2, 2], poolType: 'max' };
     const forward = () =>
       autograd.record(() => {

@@ -233,4 +233,12 @@ function cnnStep(x, p, labels, batch) {
   return { loss, grads: { w1: c1.dW, b1: c1.db, w2: c2.dW, b2: c2.db, w3: l3.dW, b3: l3.db } };
 }
 
-module.exports = { checkMatmul, checkElementwise, checkFullyConnected, checkStep, mlpStep, cnnStep, STEP_RTOL };
+// The benchmark CNN's parameters, in creation order: name, shape in ndgrad's and PyTorch's layout
+// (OIHW filters, [out, in] dense weight), and the He-normal scale (0: zeros).
+const CNN_PARAMS = [
+  ['w1', [32, 1, 3, 3], Math.sqrt(2 / 9)], ['b1', [32], 0],
+  ['w2', [64, 32, 3, 3], Math.sqrt(2 / 288)], ['b2', [64], 0],
+  ['w3', [10, 1600], Math.sqrt(2 / 1600)], ['b3', [10], 0],
+];
+
+module.exports = { CNN_PARAMS, checkMatmul, checkElementwise, checkFullyConnected, checkStep, mlpStep, cnnStep, STEP_RTOL };

@@ -104,12 +104,9 @@ const handlers = {
     // TF.js convolutions are NHWC.
     const x = uniform([batch, 28, 28, 1], 0, 1);
     const y = labels(batch, 10);
-    const w1 = variable([3, 3, 1, 32], Math.sqrt(2 / 9));
-    const b1 = variable([32], 0);
-    const w2 = variable([3, 3, 32, 64], Math.sqrt(2 / 288));
-    const b2 = variable([64], 0);
-    const w3 = variable([1600, 10], Math.sqrt(2 / 1600));
-    const b3 = variable([10], 0);
+    // HWIO filters and an [in, out] dense weight here
+    const layout = (s) => (s.length === 4 ? [s[2], s[3], s[1], s[0]] : s.length === 2 ? [s[1], s[0]] : s);
+    const { w1, b1, w2, b2, w3, b3 } = Object.fromEntries(ref.CNN_PARAMS.map(([k, shape, scale]) => [k, variable(layout(shape), scale)]));
     const vars = [w1, b1, w2, b2, w3, b3];
     const f = () => {
       let h = tf.relu(tf.add(tf.conv2d(x, w1, 1, 'valid'), b1));
