@@ -1,7 +1,11 @@
 // MXNet's autograd API over the C++ tape: scopes, variables, backward/grad, Function, getSymbol.
 import { native } from './binding';
 import { NDArrayError } from './errors';
-import { forPass, inPass, invoke, NDArray, ownHandle, runBackward, tidy, withCreated, wrap, wrapHandle, options, optionKeys, describeValue, handleOf, checkList, BACKWARD_KEYS } from './ndarray';
+import { checkList, describeValue, handleOf, optionKeys, options } from './args';
+import { BACKWARD_KEYS, forPass, inPass, runBackward } from './backward';
+import { invoke, wrap, wrapHandle } from './dispatch';
+import { NDArray } from './ndarray';
+import { ownHandle, tidy, withCreated } from './memory';
 
 // The option keys of functions that are not ops (any other key is BAD_ARGUMENT).
 const SCOPE_KEYS = optionKeys('trainMode');

@@ -1,7 +1,9 @@
 // Creating arrays: nd.array from nested lists and typed arrays, full/zeros/ones/arange/eye, random.
 import { native } from './binding';
 import { NDArrayError } from './errors';
-import { describeValue, DType, DTYPE_CODE, handleOf, invoke, MAX_DIMS, NDArray, optionKeys, options, OutOption, wrap } from './ndarray';
+import { describeValue, handleOf, MAX_DIMS, optionKeys, options } from './args';
+import { invoke, wrap } from './dispatch';
+import { DType, DTYPE_CODE, NDArray, OutOption } from './ndarray';
 
 const ARRAY_KEYS = optionKeys('dtype');
 
@@ -142,7 +144,10 @@ function fromList(data: unknown, opts: { dtype?: DType } | undefined): NDArray {
   return wrap(native.fromTyped(values, shape, DTYPE_CODE[dtype]));
 }
 
-export function array(data: any, opts?: { dtype?: DType }): NDArray {
+/** What nd.array takes: a number, nested lists of numbers (or booleans), a typed array, an NDArray. */
+export type ArrayData = number | boolean | ArrayBufferView | NDArray | readonly ArrayData[];
+
+export function array(data: ArrayData, opts?: { dtype?: DType }): NDArray {
   if (data instanceof NDArray) return data.astype(dtypeOf(opts, data.dtype));
   if (ArrayBuffer.isView(data)) return fromTypedArray(data, opts);
   return fromList(data, opts);

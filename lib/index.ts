@@ -1,37 +1,33 @@
+// The package entry: the nd namespace (creation, every op, memory control), autograd, NDArray and
+// NDArrayError. Each nd function is defined in the module of its op family.
+// The emitted types must be self-contained: `using` support (Disposable) is declared by TypeScript's
+// esnext.disposable lib, which a consumer's tsconfig may not include.
+/// <reference lib="esnext.disposable" preserve="true" />
 import * as autograd from './autograd';
-import { NDArrayError } from './errors';
-import * as nda from './ndarray';
+import { native, opTable } from './binding';
 import * as creation from './creation';
-import * as opsModule from './ops';
-import { shapeOps } from './shape_ops';
-import { nnOps } from './nn_ops';
-import * as nnModule from './nn';
-import { opTable } from './binding';
-import { native } from './binding';
+import { NDArrayError } from './errors';
+import { indexingOps } from './indexing';
+import { layoutOps } from './layout';
+import { linalgOps } from './linalg';
+import * as memory from './memory';
+import { nnOps } from './nn';
+import { elementwiseOps, ops } from './ops';
+import { shapeOps } from './shape';
 
 export { NDArray } from './ndarray';
-export type { DType, Operand } from './ndarray';
+export type { DType, NestedArray, Operand, OutOption } from './ndarray';
 export { NDArrayError, autograd };
-export type { ErrorCode } from './errors';
+export type { ErrorCode, NDArrayErrorCode } from './errors';
 
-/** The nd namespace: creation, every op, memory control. */
-export const nd = {
-  ...opsModule.ops,
+const functions = {
+  ...ops,
+  ...elementwiseOps,
   ...shapeOps,
+  ...linalgOps,
+  ...layoutOps,
+  ...indexingOps,
   ...nnOps,
-  clip: opsModule.clip,
-  where: opsModule.where,
-  dot: opsModule.dot,
-  reshape: opsModule.reshape,
-  transpose: opsModule.transpose,
-  expandDims: opsModule.expandDims,
-  squeeze: opsModule.squeeze,
-  flatten: opsModule.flatten,
-  broadcastTo: opsModule.broadcastTo,
-  broadcastLike: opsModule.broadcastLike,
-  astype: opsModule.astype,
-  Dropout: nnModule.Dropout,
-  FullyConnected: nnModule.FullyConnected,
   array: creation.array,
   zeros: creation.zeros,
   ones: creation.ones,
@@ -41,14 +37,22 @@ export const nd = {
   zerosLike: creation.zerosLike,
   onesLike: creation.onesLike,
   random: creation.random,
-  tidy: nda.tidy,
-  keep: nda.keep,
-  dispose: nda.dispose,
-  memory: nda.memory,
-  setMemoryLimit: nda.setMemoryLimit,
-  emptyCache: nda.emptyCache,
-  backend: nda.backend,
-  /** @internal for tests and benchmarks */
-  _native: native,
-  _opTable: opTable,
+  tidy: memory.tidy,
+  keep: memory.keep,
+  dispose: memory.dispose,
+  memory: memory.memory,
+  setMemoryLimit: memory.setMemoryLimit,
+  emptyCache: memory.emptyCache,
+  /** The ISA of the kernels in use and the size of the thread pool. */
+  backend: (): { isa: string; threads: number } => native.backend(),
 };
+
+/** The nd namespace: creation, every op, memory control. */
+export interface Nd extends Readonly<typeof functions> {
+  /** @internal the native addon, for tests and benchmarks */
+  readonly _native: typeof native;
+  /** @internal the native op table, for tests */
+  readonly _opTable: typeof opTable;
+}
+
+export const nd: Nd = { ...functions, _native: native, _opTable: opTable };

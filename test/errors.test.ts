@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { autograd, nd, NDArray, NDArrayError } from '../lib';
-import { ERROR_CODES } from '../lib/errors';
+import { ERROR_CODES } from '../lib/error_codes';
 import { liveMemory } from './helpers';
 
 function caught(f: () => unknown): NDArrayError {

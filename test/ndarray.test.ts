@@ -243,7 +243,7 @@ describe('array() from hostile input', () => {
 
   test('holes and non-numbers are BAD_ARGUMENT naming where they are', () => {
     // eslint-disable-next-line no-sparse-arrays
-    expect(code(() => nd.array([[1, 2], [3, , ]]))).toMatch(/^BAD_ARGUMENT: array: .*hole\) at \[1, 1\]/);
+    expect(code(() => nd.array([[1, 2], [3, , ]] as any))).toMatch(/^BAD_ARGUMENT: array: .*hole\) at \[1, 1\]/);
     expect(code(() => nd.array([[1, 2], [3, 4n as any]]))).toMatch(/bigint at \[1, 1\]/);
     expect(codeOf(() => nd.array([Symbol('s')] as any))).toBe('BAD_ARGUMENT');
     expect(codeOf(() => nd.array('abc' as any))).toBe('BAD_ARGUMENT');

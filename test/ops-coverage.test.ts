@@ -203,7 +203,7 @@ describe('view-like shape ops', () => {
       const x = nd.arange(0, 24).reshape([2, 3, 4]);
       expect(x.reshape([0, -1]).shape).toEqual([2, 12]);
       expect(x.reshape([-1, 0, 2]).shape).toEqual([4, 3, 2]);
-      expect(x.reshape([0, 0, 2, 2]).toArray()[1][2][1]).toEqual([22, 23]);
+      expect((x.reshape([0, 0, 2, 2]).toArray() as number[][][][])[1][2][1]).toEqual([22, 23]);
       check((a) => nd.reshape(a, [4, -1]).mul(W([4, 6])), [rnd([2, 3, 4])]);
       check((a) => nd.reshape(a, [0, 0, 2, 2]).mul(W([2, 3, 2, 2])), [rnd([2, 3, 4])]);
       checkSecondOrder((a) => nd.reshape(a, [3, -1]), f64([2, 3]));
@@ -216,7 +216,7 @@ describe('view-like shape ops', () => {
   tt('transpose (axes)', () => {
     nd.tidy(() => {
       const x = nd.arange(0, 24).reshape([2, 3, 4]);
-      expect(x.transpose([1, 2, 0]).toArray()[2][3][1]).toBe(x.toArray()[1][2][3]);
+      expect((x.transpose([1, 2, 0]).toArray() as number[][][])[2][3][1]).toBe((x.toArray() as number[][][])[1][2][3]);
       expect(x.T.shape).toEqual([4, 3, 2]);
       check((a) => nd.transpose(a, [1, 2, 0]).mul(W([3, 4, 2])), [rnd([2, 3, 4])]);
       check((a) => nd.transpose(a, [-1, 0, 1]).mul(W([4, 2, 3])), [rnd([2, 3, 4])]);

@@ -216,7 +216,7 @@ describe('Pooling', () => {
   test('avg pooling divides by the true window area when kernel * kernel passes int64', () => {
     const K = 4.5e15;
     const y = nd.Pooling(nd.ones([1, 1, 4, 4], { dtype: 'float64' }), { kernel: [K, K], pad: K - 1, stride: K, poolType: 'avg' });
-    const got = y.toArray().flat(3) as number[];
+    const got = (y.toArray() as number[][][][]).flat(3);
     [1, 3, 3, 9].forEach((n, i) => expect(got[i] / (n / (K * K))).toBeCloseTo(1, 12));
   });
   // a huge stride puts the last 'full' window past the padded data: its area is 0, not a product of

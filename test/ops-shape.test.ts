@@ -15,7 +15,7 @@ describe('swapAxes', () => {
     const x = nd.arange(0, 24).reshape([2, 3, 4]);
     const y = nd.swapAxes(x, 0, 2);
     expect(y.shape).toEqual([4, 3, 2]);
-    expect(y.toArray()[3][2][1]).toBe(x.toArray()[1][2][3]);
+    expect((y.toArray() as number[][][][])[3][2][1]).toBe((x.toArray() as number[][][][])[1][2][3]);
     expect(x.swapAxes(-1, 1).shape).toEqual([2, 4, 3]);
     check((a) => nd.swapAxes(a, 0, 2).mul(nd.arange(0, 24).reshape([4, 3, 2]).astype('float64')), [rnd([2, 3, 4])]);
   });
@@ -160,7 +160,7 @@ describe('dot (N-d) and batchDot', () => {
     const a = nd.arange(0, 24).reshape([2, 3, 4]), b = nd.arange(0, 20).reshape([4, 5]);
     const y = nd.dot(a, b);
     expect(y.shape).toEqual([2, 3, 5]);
-    expect(y.toArray()[1][2][3]).toBe([0, 1, 2, 3].reduce((s, k) => s + (20 + k) * (k * 5 + 3), 0));
+    expect((y.toArray() as number[][][][])[1][2][3]).toBe([0, 1, 2, 3].reduce((s, k) => s + (20 + k) * (k * 5 + 3), 0));
     expect(nd.dot(nd.ones([3]), nd.ones([3])).shape).toEqual([]);
     check((p, q) => nd.dot(p, q), [rnd([2, 3, 4]), rnd([4, 2, 2])]);
     check((p, q) => nd.dot(p, q, { transposeA: true, transposeB: true }), [rnd([3, 2]), rnd([4, 3])]);

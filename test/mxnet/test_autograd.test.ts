@@ -132,7 +132,7 @@ test('test_detach_updated_grad', () => {
       const y2 = x2.add(y);
       y2.backward();
     });
-    expect(dx.toArray().flat().every((v: number) => v === 1)).toBe(true);
+    expect((dx.toArray() as number[][]).flat().every((v: number) => v === 1)).toBe(true);
     expect(x.freshGrad).toBe(true);
     expect(y.freshGrad).toBe(true);
 
@@ -146,7 +146,7 @@ test('test_detach_updated_grad', () => {
       const y2 = x2.add(y);
       y2.backward();
     });
-    expect(dx.toArray().flat().every((v: number) => v === 0)).toBe(true);
+    expect((dx.toArray() as number[][]).flat().every((v: number) => v === 0)).toBe(true);
     expect(y.freshGrad).toBe(true);
     expect(x.freshGrad).toBe(false);
   });
@@ -162,7 +162,7 @@ test('test_retain_graph', () => {
       const y = x.add(1);
       y.backward(null, { retainGraph: false });
     });
-    expect(dx.toArray().flat().every((v: number) => v === 1)).toBe(true);
+    expect((dx.toArray() as number[][]).flat().every((v: number) => v === 1)).toBe(true);
 
     dx.set(0);
     autograd.record(() => {
@@ -170,7 +170,7 @@ test('test_retain_graph', () => {
       y.backward(null, { retainGraph: true });
       y.backward(null, { retainGraph: false });
     });
-    expect(dx.toArray().flat().every((v: number) => v === 2)).toBe(true);
+    expect((dx.toArray() as number[][]).flat().every((v: number) => v === 2)).toBe(true);
 
     let raised = false;
     autograd.record(() => {
@@ -199,7 +199,7 @@ test('test_attach_grad', () => {
       expect(y.grad).toBeNull();
       y.backward(nd.onesLike(y));
     });
-    expect(x.grad!.toArray().flat().every((v: number) => v === 2)).toBe(true);
+    expect((x.grad!.toArray() as number[][]).flat().every((v: number) => v === 2)).toBe(true);
   });
 });
 
@@ -310,7 +310,7 @@ test('test_function1', () => {
       X = nd.zeros([3, 4]);
       for (let i = 0; i < 5; i++) X = new Foo().apply(X);
     });
-    expect(X!.toArray().flat().every((v: number) => v === 5)).toBe(true);
+    expect((X!.toArray() as number[][]).flat().every((v: number) => v === 5)).toBe(true);
     expect(nd._native.inGraph(X!.h)).toBe(false);
     expect(() => X!.backward()).toThrow(expect.objectContaining({ code: 'NOT_RECORDED' }));
   });
@@ -419,7 +419,7 @@ test('test_getitem_autograd / test_setitem_autograd (at, set)', () => {
     for (const i of [0, 2, -1]) {
       const y = autograd.record(() => x.at(i));
       y.backward();
-      const exp = nd.zeros([4, 3]).toArray();
+      const exp = nd.zeros([4, 3]).toArray() as number[][];
       exp[(i + 4) % 4] = [1, 1, 1];
       expectSame(x.grad!, exp);
     }

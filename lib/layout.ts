@@ -1,8 +1,9 @@
-// Shape and index ops: swapAxes, tile, repeat, flip, concat, stack, split, slice, sliceAxis, take, pick,
-// oneHot, batchDot, clip (math in native/src/ops/rearrange.cc, join.cc, slice.cc, index.cc, linalg.cc,
-// activation.cc).
+// Layout ops, which move or copy elements into a new arrangement: swapAxes, tile, repeat, flip,
+// concat, stack, split, slice, sliceAxis (math in native/src/ops/layout.cc).
+import { checkList, describeValue, MAX_DIMS, options } from './args';
+import { addMethods, invoke, invokeN } from './dispatch';
 import { NDArrayError } from './errors';
-import { checkList, describeValue, DType, invoke, MAX_DIMS, NDArray, OutOption, options } from './ndarray';
+import { NDArray, OutOption } from './ndarray';
 
 function arrays(xs: NDArray[], op: string): NDArray[] {
   if (!Array.isArray(xs)) throw new NDArrayError(`${op}: expects an array of NDArrays`, 'BAD_ARGUMENT');
@@ -45,7 +46,8 @@ export function stack(xs: NDArray[], opts: { axis?: number } & OutOption = {}): 
   return invoke('stack', arrays(xs, 'stack'), { axis: opts.axis ?? 0 }, opts.out);
 }
 
-type SliceIndex = number | null | undefined;
+/** A slice bound: an index, or null/undefined for the whole axis. */
+export type SliceIndex = number | null | undefined;
 
 function sliceList(v: SliceIndex[], what: string): { vals: number[]; none: number[] } {
   if (!Array.isArray(v)) throw new NDArrayError(`slice: ${what} must be an array of numbers or nulls`, 'BAD_ARGUMENT');
@@ -86,92 +88,6 @@ export function sliceAxis(x: NDArray, axis: number, begin: number, end: number |
   return invoke('slice_axis', [x], { axis, begin, end: end ?? null }, options(opts, 'sliceAxis').out);
 }
 
-/** Gathers x's entries at `indices` along axis (negative indices count from the end; others OUT_OF_RANGE). */
-export function take(x: NDArray, indices: NDArray, opts: { axis?: number; mode?: 'raise' } & OutOption = {}): NDArray {
-  opts = options(opts, 'take') as typeof opts;
-  return invoke('take', [x, indices], { axis: opts.axis ?? 0, mode: opts.mode ?? 'raise' }, opts.out);
-}
-
-/** y[i] = x[i, index[i]] along axis (default -1). */
-export function pick(x: NDArray, index: NDArray, opts: { axis?: number; keepdims?: boolean } & OutOption = {}): NDArray {
-  opts = options(opts, 'pick') as typeof opts;
-  return invoke('pick', [x, index], { axis: opts.axis ?? -1, keepdims: !!opts.keepdims }, opts.out);
-}
-
-/** One-hot rows of length depth (no gradient). */
-export function oneHot(
-  indices: NDArray,
-  depth: number,
-  opts: { onValue?: number; offValue?: number; dtype?: DType } & OutOption = {},
-): NDArray {
-  opts = options(opts, 'oneHot') as typeof opts;
-  return invoke(
-    'one_hot',
-    [indices],
-    { depth, on_value: opts.onValue ?? 1, off_value: opts.offValue ?? 0, dtype: opts.dtype ?? 'float32' },
-    opts.out,
-  );
-}
-
-/** Batched matrix product over the last two axes (leading batch axes must match). */
-export function batchDot(
-  a: NDArray,
-  b: NDArray,
-  opts: { transposeA?: boolean; transposeB?: boolean } & OutOption = {},
-): NDArray {
-  opts = options(opts, 'batchDot') as typeof opts;
-  return invoke('batch_dot', [a, b], { transpose_a: !!opts.transposeA, transpose_b: !!opts.transposeB }, opts.out);
-}
-
-// ---- methods ----
-
-declare module './ndarray' {
-  interface NDArray {
-    swapAxes(dim1: number, dim2: number, opts?: OutOption): NDArray;
-    tile(reps: number | number[], opts?: OutOption): NDArray;
-    repeat(repeats: number, opts?: { axis?: number | null }): NDArray;
-    flip(axis: number | number[], opts?: OutOption): NDArray;
-    slice(begin: SliceIndex[], end: SliceIndex[], step?: SliceIndex[] | null, opts?: OutOption): NDArray;
-    sliceAxis(axis: number, begin: number, end: number | null, opts?: OutOption): NDArray;
-    take(indices: NDArray, opts?: { axis?: number }): NDArray;
-    pick(index: NDArray, opts?: { axis?: number; keepdims?: boolean }): NDArray;
-    oneHot(depth: number, opts?: { onValue?: number; offValue?: number; dtype?: DType }): NDArray;
-    batchDot(b: NDArray, opts?: { transposeA?: boolean; transposeB?: boolean }): NDArray;
-  }
-}
-
-const proto = NDArray.prototype as any;
-proto.swapAxes = function (this: NDArray, a: number, b: number, opts?: OutOption) {
-  return swapAxes(this, a, b, opts);
-};
-proto.tile = function (this: NDArray, reps: number | number[], opts?: OutOption) {
-  return tile(this, reps, opts);
-};
-proto.repeat = function (this: NDArray, repeats: number, opts?: { axis?: number | null }) {
-  return repeat(this, repeats, opts);
-};
-proto.flip = function (this: NDArray, axis: number | number[], opts?: OutOption) {
-  return flip(this, axis, opts);
-};
-proto.slice = function (this: NDArray, begin: SliceIndex[], end: SliceIndex[], step?: SliceIndex[], opts?: OutOption) {
-  return slice(this, begin, end, step, opts);
-};
-proto.sliceAxis = function (this: NDArray, axis: number, begin: number, end: number | null, opts?: OutOption) {
-  return sliceAxis(this, axis, begin, end, opts);
-};
-proto.take = function (this: NDArray, indices: NDArray, opts?: { axis?: number }) {
-  return take(this, indices, opts);
-};
-proto.pick = function (this: NDArray, index: NDArray, opts?: { axis?: number; keepdims?: boolean }) {
-  return pick(this, index, opts);
-};
-proto.oneHot = function (this: NDArray, depth: number, opts?: any) {
-  return oneHot(this, depth, opts);
-};
-proto.batchDot = function (this: NDArray, b: NDArray, opts?: any) {
-  return batchDot(this, b, opts);
-};
-
 export interface SplitOptions {
   numOutputs: number;
   axis?: number;
@@ -185,18 +101,22 @@ export function split(x: NDArray, opts: SplitOptions): NDArray[] {
     throw new NDArrayError('split: options { numOutputs } are required', 'BAD_ARGUMENT');
   // `out` goes to native code, which refuses it for an op with several outputs
   const out = (opts as OutOption).out;
-  const r = invoke('split', [x], { num_outputs: opts.numOutputs, axis: opts.axis ?? 1, squeeze_axis: !!opts.squeezeAxis }, out);
+  const r = invokeN('split', [x], { num_outputs: opts.numOutputs, axis: opts.axis ?? 1, squeeze_axis: !!opts.squeezeAxis }, out);
   return Array.isArray(r) ? r : [r];
 }
 
 declare module './ndarray' {
   interface NDArray {
+    swapAxes(dim1: number, dim2: number, opts?: OutOption): NDArray;
+    tile(reps: number | number[], opts?: OutOption): NDArray;
+    repeat(repeats: number, opts?: { axis?: number | null } & OutOption): NDArray;
+    flip(axis: number | number[], opts?: OutOption): NDArray;
+    slice(begin: SliceIndex[], end: SliceIndex[], step?: SliceIndex[] | null, opts?: OutOption): NDArray;
+    sliceAxis(axis: number, begin: number, end: number | null, opts?: OutOption): NDArray;
     /** MXNet's NDArray.split: always a list. */
     split(opts: SplitOptions): NDArray[];
   }
 }
-proto.split = function (this: NDArray, opts: SplitOptions) {
-  return split(this, opts);
-};
+addMethods({ swapAxes, tile, repeat, flip, slice, sliceAxis, split });
 
-export const shapeOps = { swapAxes, tile, repeat, flip, concat, stack, split, slice, sliceAxis, take, pick, oneHot, batchDot };
+export const layoutOps = { swapAxes, tile, repeat, flip, concat, stack, split, slice, sliceAxis };
