@@ -21,8 +21,11 @@ export const setTraining = (flag: boolean): boolean => native.setTraining(flag);
 
 /** A scope in its `using` form: restores both flags when disposed. */
 export class StateScope implements Disposable {
+  /** @internal */
   private readonly prevRec: boolean;
+  /** @internal */
   private readonly prevTrain: boolean;
+  /** @internal */
   private done = false;
   constructor(rec: boolean | null, train: boolean | null) {
     this.prevRec = rec === null ? native.isRecording() : native.setRecording(rec);
@@ -192,7 +195,15 @@ export interface GraphJSON {
 }
 
 export class Graph {
-  constructor(private readonly json: string, private readonly dot: string) {}
+  /** @internal */
+  private readonly json: string;
+  /** @internal */
+  private readonly dot: string;
+  /** Made by autograd.getSymbol. */
+  constructor(json: string, dot: string) {
+    this.json = json;
+    this.dot = dot;
+  }
   toJSON(): GraphJSON {
     return JSON.parse(this.json);
   }
@@ -222,10 +233,13 @@ export function getSymbol(x: NDArray): Graph {
  * the graph holds the instance, so an output stored on it is only freed by dispose or tidy, never by GC.
  */
 export class Function {
+  /** @internal */
   private used = false;
+  /** @internal */
   private inForward = false;
   // While forward runs: our own detached handles of what it saved. While backward runs: this pass's
   // handles of the same arrays. Otherwise empty.
+  /** @internal */
   private saved: NDArray[] = [];
 
   /** Override: computes the outputs (recording is paused while it runs). */
@@ -249,7 +263,8 @@ export class Function {
     return this.saved;
   }
 
-  apply(...inputs: NDArray[]): any {
+  /** Runs forward (and records the call, when recording); returns what forward returns. */
+  apply(...inputs: NDArray[]): ReturnType<this['forward']> {
     if (this.used)
       throw new NDArrayError('Function: each Function instance can only be called once; create another instance', 'BAD_ARGUMENT');
     this.used = true;
@@ -267,7 +282,8 @@ export class Function {
       const outs = Array.isArray(out) ? out : [out];
       if (outs.length === 0 || outs.some((o) => !(o instanceof NDArray)))
         throw new NDArrayError('Function.forward must return an NDArray or a list of NDArrays', 'BAD_ARGUMENT');
-      if (!prev) return out;
+      type Out = ReturnType<this['forward']>; // forward's own return type (an NDArray or a list)
+      if (!prev) return out as Out;
       // An output becomes the recorded result in place, so only a fresh array forward made may be used
       // as is. An input, an older array (a constant, a .grad), one returned twice, or a saved handle
       // (ours, freed below) is recorded through a new view instead, and the user's array is left alone.
@@ -286,7 +302,7 @@ export class Function {
         recorded.forEach((r, i) => r !== outs[i] && r.dispose()); // our views; the user's arrays stay theirs
         throw e;
       }
-      return Array.isArray(out) ? recorded : recorded[0];
+      return (Array.isArray(out) ? recorded : recorded[0]) as Out;
     } finally {
       native.setRecording(prev);
       this.dropSaved(); // the graph holds what it needs (nothing, when nothing was recorded)
@@ -298,10 +314,12 @@ export class Function {
   // share apply's scope (its `made`, `outs`, `recorded`) and so keep the outputs' JS objects, and
   // through them the graph itself, alive for good when nobody disposes them (the GC backstop could
   // never run). For the same reason backward's data belongs in saveForBackward, not on `this`.
+  /** @internal */
   private static backwardCallback(f: Function, numInputs: number) {
     return (gradHandles: number[], savedHandles: number[]): number[] => f.runBackward(gradHandles, savedHandles, numInputs);
   }
 
+  /** @internal */
   private runBackward(gradHandles: number[], savedHandles: number[], numInputs: number): number[] {
     // Wrapped and listed before any user code runs, so the pass frees them whatever happens.
     const grads = gradHandles.map((h) => wrapHandle(h));
@@ -325,6 +343,7 @@ export class Function {
     });
   }
 
+  /** @internal */
   private dropSaved(): void {
     for (const a of this.saved) a.dispose();
     this.saved = [];
