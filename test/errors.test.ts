@@ -1,5 +1,6 @@
 // Every error code reachable so far: NDArrayError with its code, and a message naming the op and the
 // shapes; failed ops leave their `out` untouched; misuse never crashes the process.
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { autograd, nd, NDArray, NDArrayError } from '../lib';
@@ -214,6 +215,12 @@ describe('one list of error codes', () => {
 
   test("TypeScript's codes are the native list", () => {
     expect([...ERROR_CODES]).toEqual(nd._native.errorCodes());
+  });
+
+  test('lib/error_codes.ts is what scripts/gen-error-codes.js makes from the X-macro in error.h', () => {
+    const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'gen-error-codes.js'), '--check'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   test('every code thrown from lib/ is in the list', () => {
