@@ -4,104 +4,88 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { autograd, nd, NDArray, NDArrayError } from '../lib';
-import { ERROR_CODES } from '../lib/error_codes';
-import { liveMemory } from './helpers';
+import { ERROR_CODES, NDArrayErrorCode } from '../lib/error_codes';
+import { errorOf, expectError, liveMemory } from './helpers';
 
-function caught(f: () => unknown): NDArrayError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NDArrayError);
-    expect(e).toBeInstanceOf(Error);
-    const err = e as NDArrayError;
-    expect(err.name).toBe('NDArrayError');
-    expect(typeof err.code).toBe('string');
-    return err;
-  }
-  throw new Error('expected an NDArrayError, nothing was thrown');
-}
+/** fn's body for a test title: `nd.add(x, 'a')` (ts-jest's compiled text, its import prefixes removed). */
+const callOf = (fn: () => unknown): string =>
+  fn.toString().replace(/^\(\) => /, '').replace(/\b\w+_1\./g, '').replace(/\s+/g, ' ');
 
-/** Asserts code and that the message mentions each of `parts`. */
-function expectError(f: () => unknown, code: string, ...parts: string[]): NDArrayError {
-  const e = caught(f);
-  expect(e.code).toBe(code);
-  for (const p of parts) expect(e.message).toContain(p);
-  return e;
-}
+const x = nd.ones([2]);
 
-describe('each error code', () => {
-  test('SHAPE_MISMATCH', () => {
-    expectError(() => nd.add(nd.ones([2, 3]), nd.ones([4, 3])), 'SHAPE_MISMATCH', 'add', '(2,3)', '(4,3)');
-    expectError(() => nd.dot(nd.ones([2, 3]), nd.ones([4, 3])), 'SHAPE_MISMATCH', 'dot', '(2,3)', '(4,3)');
-    expectError(() => nd.ones([2, 3]).reshape(7), 'SHAPE_MISMATCH', 'reshape', '(2,3)', '(7)');
-    expectError(() => nd.broadcastTo(nd.ones([2]), [3]), 'SHAPE_MISMATCH', 'broadcast_to', '(2)', '(3)');
-    expectError(() => nd.array([[1, 2], [3]]), 'SHAPE_MISMATCH', 'array');
+// [code, the call, words its message contains]: the op, and the shapes or value involved.
+const MISUSES: [NDArrayErrorCode, () => unknown, ...string[]][] = [
+  ['SHAPE_MISMATCH', () => nd.add(nd.ones([2, 3]), nd.ones([4, 3])), 'add', '(2,3)', '(4,3)'],
+  ['SHAPE_MISMATCH', () => nd.dot(nd.ones([2, 3]), nd.ones([4, 3])), 'dot', '(2,3)', '(4,3)'],
+  ['SHAPE_MISMATCH', () => nd.ones([2, 3]).reshape(7), 'reshape', '(2,3)', '(7)'],
+  ['SHAPE_MISMATCH', () => nd.broadcastTo(nd.ones([2]), [3]), 'broadcast_to', '(2)', '(3)'],
+  ['SHAPE_MISMATCH', () => nd.array([[1, 2], [3]]), 'array'],
+  ['DTYPE_MISMATCH', () => nd.add(nd.ones([2]), nd.ones([2], { dtype: 'int32' })), 'add', 'float32', 'int32', '(2)'],
+  ['DTYPE_MISMATCH', () => nd.dot(nd.ones([2, 3]), nd.ones([3, 2], { dtype: 'float64' })), 'dot', '(2,3)', '(3,2)'],
+  ['DTYPE_MISMATCH', () => nd.exp(nd.ones([2]), { out: nd.zeros([2], { dtype: 'float64' }) }), 'exp', 'float64', 'float32'],
+  ['DTYPE_MISMATCH', () => nd.ones([2], { dtype: 'int32' }).attachGrad(), 'int32', '(2)'],
+  ['BAD_AXIS', () => nd.sum(nd.ones([2, 3]), { axis: 2 }), 'sum', '2', '(2,3)'],
+  ['BAD_AXIS', () => nd.max(nd.ones([2, 3]), { axis: -3 }), 'max', '(2,3)'],
+  ['BAD_AXIS', () => nd.mean(nd.ones([2, 2]), { axis: [0, 0] }), 'mean', '(2,2)'],
+  ['BAD_AXIS', () => nd.transpose(nd.ones([2, 3]), [0, 0]), 'transpose', '(2,3)'],
+  ['BAD_AXIS', () => nd.transpose(nd.ones([2, 3]), [0]), 'transpose', '(2,3)'],
+  ['BAD_AXIS', () => nd.expandDims(nd.ones([2]), 3), 'expand_dims', '(2)'],
+  ['BAD_AXIS', () => nd.squeeze(nd.ones([2]), 0), 'squeeze', '(2)'],
+  ['OUT_OF_RANGE', () => nd.ones([2, 3]).at(2), 'at', '2', '(2,3)'],
+  ['OUT_OF_RANGE', () => nd.ones([2, 3]).at(-3), 'at', '(2,3)'],
+  ['BAD_ARGUMENT', () => nd.add(x, 'a' as any), 'add', 'string'],
+  ['BAD_ARGUMENT', () => nd.add({} as any, x), 'add', 'object'],
+  ['BAD_ARGUMENT', () => nd.add(x, null as any), 'add'],
+  ['BAD_ARGUMENT', () => nd.add(undefined as any, x), 'add'],
+  ['BAD_ARGUMENT', () => nd.add(x, true as any), 'add'],
+  ['BAD_ARGUMENT', () => nd.add(1, 2), 'add'],
+  ['BAD_ARGUMENT', () => nd.exp('x' as any), 'exp'],
+  ['BAD_ARGUMENT', () => nd.exp({ _h: 0, shape: [2], dtype: 'float32' } as any), 'exp'],
+  ['BAD_ARGUMENT', () => nd.dot(x, [1, 2] as any), 'dot'],
+  ['BAD_ARGUMENT', () => nd.where(x, x, 3 as any), 'where'],
+  ['BAD_ARGUMENT', () => nd.add(x, x, { out: [0, 0] as any }), 'add'],
+  ['BAD_ARGUMENT', () => nd.sum(x, { axis: 'a' as any }), 'sum', 'axis'],
+  ['BAD_ARGUMENT', () => x.reshape('a' as any), 'reshape', 'shape'],
+  ['BAD_ARGUMENT', () => x.reshape([-2]), 'reshape'],
+  ['BAD_ARGUMENT', () => x.reshape([-1, -1]), 'reshape'],
+  ['BAD_ARGUMENT', () => x.at(0.5), 'at'],
+  ['BAD_ARGUMENT', () => nd.full([], 1).at(0), 'at'],
+  ['BAD_ARGUMENT', () => nd.zeros([-1]), 'full'],
+  ['BAD_ARGUMENT', () => nd.zeros([2], { dtype: 'float16' as any }), 'float16'],
+  ['BAD_ARGUMENT', () => x.astype('int8' as any), 'astype', 'int8'],
+  ['BAD_ARGUMENT', () => nd.full([2], 'a' as any), 'full'],
+  ['BAD_ARGUMENT', () => nd.arange(0, 1, 0), 'arange'],
+  ['BAD_ARGUMENT', () => nd.eye(-1), 'eye'],
+  ['BAD_ARGUMENT', () => nd.random.uniform(1, 0, [2]), 'random_uniform'],
+  ['BAD_ARGUMENT', () => nd.random.normal(0, -1, [2]), 'random_normal'],
+  ['BAD_ARGUMENT', () => nd.array(['a'] as any), 'array'],
+  ['BAD_ARGUMENT', () => nd.array([1, 2]).item(), 'item', '(2)'],
+  ['BAD_ARGUMENT', () => x.attachGrad('sometimes' as any), 'gradReq'],
+  ['BAD_ARGUMENT', () => autograd.record(5 as any), 'record'],
+  ['BAD_ARGUMENT', () => autograd.markVariables([nd.ones([2])], []), 'markVariables'],
+  ['OUT_OF_MEMORY', () => nd.zeros([2 ** 40]), 'full'],
+  // shapes whose byte count would overflow
+  ['OUT_OF_MEMORY', () => nd.zeros([2 ** 31, 2 ** 31, 4]), 'full', '(2147483648,2147483648,4)'],
+  ['OUT_OF_MEMORY', () => nd.zeros([1e10, 1e10, 1e10]), 'full'],
+  ['OUT_OF_MEMORY', () => nd.broadcastTo(nd.ones([1]), [1e10, 1e10]), 'broadcast_to'],
+];
+
+describe('a misuse throws NDArrayError with its code and a message naming the op and the shapes', () => {
+  test.each(MISUSES.map(([code, fn, ...parts]) => [code, callOf(fn), fn, parts] as const))('%s: %s', (code, _call, fn, parts) => {
+    expectError(fn, code, ...parts);
   });
+});
 
-  test('DTYPE_MISMATCH', () => {
-    expectError(() => nd.add(nd.ones([2]), nd.ones([2], { dtype: 'int32' })), 'DTYPE_MISMATCH', 'add', 'float32', 'int32', '(2)');
-    expectError(() => nd.dot(nd.ones([2, 3]), nd.ones([3, 2], { dtype: 'float64' })), 'DTYPE_MISMATCH', 'dot', '(2,3)', '(3,2)');
-    expectError(() => nd.exp(nd.ones([2]), { out: nd.zeros([2], { dtype: 'float64' }) }), 'DTYPE_MISMATCH', 'exp', 'float64', 'float32');
-    expectError(() => nd.ones([2], { dtype: 'int32' }).attachGrad(), 'DTYPE_MISMATCH', 'int32', '(2)');
-  });
-
-  test('BAD_AXIS', () => {
-    expectError(() => nd.sum(nd.ones([2, 3]), { axis: 2 }), 'BAD_AXIS', 'sum', '2', '(2,3)');
-    expectError(() => nd.max(nd.ones([2, 3]), { axis: -3 }), 'BAD_AXIS', 'max', '(2,3)');
-    expectError(() => nd.mean(nd.ones([2, 2]), { axis: [0, 0] }), 'BAD_AXIS', 'mean', '(2,2)');
-    expectError(() => nd.transpose(nd.ones([2, 3]), [0, 0]), 'BAD_AXIS', 'transpose', '(2,3)');
-    expectError(() => nd.transpose(nd.ones([2, 3]), [0]), 'BAD_AXIS', 'transpose', '(2,3)');
-    expectError(() => nd.expandDims(nd.ones([2]), 3), 'BAD_AXIS', 'expand_dims', '(2)');
-    expectError(() => nd.squeeze(nd.ones([2]), 0), 'BAD_AXIS', 'squeeze', '(2)');
-  });
-
-  test('OUT_OF_RANGE', () => {
-    expectError(() => nd.ones([2, 3]).at(2), 'OUT_OF_RANGE', 'at', '2', '(2,3)');
-    expectError(() => nd.ones([2, 3]).at(-3), 'OUT_OF_RANGE', 'at', '(2,3)');
-    expect(nd.arange(6).reshape(2, 3).at(-1).toArray()).toEqual([3, 4, 5]);
-  });
-
-  test('BAD_ARGUMENT: wrong argument types and values', () => {
-    const x = nd.ones([2]);
-    expectError(() => nd.add(x, 'a' as any), 'BAD_ARGUMENT', 'add', 'string');
-    expectError(() => nd.add({} as any, x), 'BAD_ARGUMENT', 'add', 'object');
-    expectError(() => nd.add(x, null as any), 'BAD_ARGUMENT', 'add');
-    expectError(() => nd.add(undefined as any, x), 'BAD_ARGUMENT', 'add');
-    expectError(() => nd.add(x, true as any), 'BAD_ARGUMENT', 'add');
-    expectError(() => nd.add(1, 2), 'BAD_ARGUMENT', 'add');
-    expectError(() => nd.exp('x' as any), 'BAD_ARGUMENT', 'exp');
-    expectError(() => nd.exp({ _h: 0, shape: [2], dtype: 'float32' } as any), 'BAD_ARGUMENT', 'exp');
-    expectError(() => nd.dot(x, [1, 2] as any), 'BAD_ARGUMENT', 'dot');
-    expectError(() => nd.where(x, x, 3 as any), 'BAD_ARGUMENT', 'where');
-    expectError(() => nd.add(x, x, { out: [0, 0] as any }), 'BAD_ARGUMENT', 'add');
-    expectError(() => nd.sum(x, { axis: 'a' as any }), 'BAD_ARGUMENT', 'sum', 'axis');
-    expectError(() => x.reshape('a' as any), 'BAD_ARGUMENT', 'reshape', 'shape');
-    expectError(() => x.reshape([-2]), 'BAD_ARGUMENT', 'reshape');
-    expectError(() => x.reshape([-1, -1]), 'BAD_ARGUMENT', 'reshape');
-    expectError(() => x.at(0.5), 'BAD_ARGUMENT', 'at');
-    expectError(() => nd.full([], 1).at(0), 'BAD_ARGUMENT', 'at');
-    expectError(() => nd.zeros([-1]), 'BAD_ARGUMENT', 'full');
-    expectError(() => nd.zeros([2], { dtype: 'float16' as any }), 'BAD_ARGUMENT', 'float16');
-    expectError(() => x.astype('int8' as any), 'BAD_ARGUMENT', 'astype', 'int8');
-    expectError(() => nd.full([2], 'a' as any), 'BAD_ARGUMENT', 'full');
-    expectError(() => nd.arange(0, 1, 0), 'BAD_ARGUMENT', 'arange');
-    expectError(() => nd.eye(-1), 'BAD_ARGUMENT', 'eye');
-    expectError(() => nd.random.uniform(1, 0, [2]), 'BAD_ARGUMENT', 'random_uniform');
-    expectError(() => nd.random.normal(0, -1, [2]), 'BAD_ARGUMENT', 'random_normal');
-    expectError(() => nd.array(['a'] as any), 'BAD_ARGUMENT', 'array');
-    expectError(() => nd.array([1, 2]).item(), 'BAD_ARGUMENT', 'item', '(2)');
-    expectError(() => x.attachGrad('sometimes' as any), 'BAD_ARGUMENT', 'gradReq');
-    expectError(() => autograd.record(5 as any), 'BAD_ARGUMENT', 'record');
-    expectError(() => autograd.markVariables([nd.ones([2])], []), 'BAD_ARGUMENT', 'markVariables');
-  });
-
-  test('DISPOSED', () => {
+describe('each error code that needs a state to reach', () => {
+  test("DISPOSED: reading a disposed array's data or passing it to an op, as input or out, names its shape", () => {
     const x = nd.ones([2, 3]);
     x.dispose();
     expectError(() => x.add(1), 'DISPOSED', '2x3');
     expectError(() => nd.add(nd.ones([2, 3]), x), 'DISPOSED');
     expectError(() => nd.exp(x), 'DISPOSED');
     expectError(() => x.toArray(), 'DISPOSED');
+    expectError(() => x.toTypedArray(), 'DISPOSED');
+    expectError(() => x.item(), 'DISPOSED');
     expectError(() => nd.add(nd.ones([2, 3]), 1, { out: x }), 'DISPOSED');
   });
 
@@ -191,13 +175,6 @@ describe('each error code', () => {
     expect(autograd.isRecording()).toBe(false);
     expect(liveMemory()).toEqual(before);
   });
-
-  test('OUT_OF_MEMORY, including shapes whose byte count would overflow', () => {
-    expectError(() => nd.zeros([2 ** 40]), 'OUT_OF_MEMORY', 'full');
-    expectError(() => nd.zeros([2 ** 31, 2 ** 31, 4]), 'OUT_OF_MEMORY', 'full', '(2147483648,2147483648,4)');
-    expectError(() => nd.zeros([1e10, 1e10, 1e10]), 'OUT_OF_MEMORY', 'full');
-    expectError(() => nd.broadcastTo(nd.ones([1]), [1e10, 1e10]), 'OUT_OF_MEMORY', 'broadcast_to');
-  });
 });
 
 describe('one list of error codes', () => {
@@ -265,7 +242,7 @@ describe('a failed op leaves its out array unchanged', () => {
   ])('%s', (_name, f) => {
     const out = nd.arange(6).reshape(2, 3);
     const before = snapshot(out);
-    caught(() => f(out));
+    errorOf(() => f(out));
     expect(snapshot(out)).toEqual(before);
   });
 

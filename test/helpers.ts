@@ -1,15 +1,22 @@
 // Helpers shared by the test suites.
 import { autograd, nd, NDArray, NDArrayError } from '../lib';
 
-/** The NDArrayError that fn throws (fails the test if it throws anything else, or nothing). */
+/**
+ * The NDArrayError that fn throws (fails the test if it throws anything else, or nothing). It is an
+ * Error named 'NDArrayError' with a string code.
+ */
 export function errorOf(fn: () => unknown): NDArrayError {
   try {
     fn();
   } catch (e) {
     expect(e).toBeInstanceOf(NDArrayError);
-    return e as NDArrayError;
+    expect(e).toBeInstanceOf(Error);
+    const err = e as NDArrayError;
+    expect(err.name).toBe('NDArrayError');
+    expect(typeof err.code).toBe('string');
+    return err;
   }
-  throw new Error('expected an NDArrayError');
+  throw new Error('expected an NDArrayError, nothing was thrown');
 }
 
 /** The code of the NDArrayError that fn throws, or undefined when it does not throw. */
@@ -21,6 +28,14 @@ export function codeOf(fn: () => unknown): string | undefined {
     return (e as NDArrayError).code;
   }
   return undefined;
+}
+
+/** Asserts that fn throws `code` with a message that mentions each of `parts`. */
+export function expectError(fn: () => unknown, code: string, ...parts: string[]): NDArrayError {
+  const e = errorOf(fn);
+  expect(e.code).toBe(code);
+  for (const p of parts) expect(e.message).toContain(p);
+  return e;
 }
 
 /** "CODE: message" of the NDArrayError that fn throws. */

@@ -341,19 +341,14 @@ describe('dtypes', () => {
 });
 
 describe('properties and data access', () => {
-  test('properties stay readable after dispose; data access throws DISPOSED', () => {
+  test('a disposed array keeps shape, dtype, size, ndim and context readable, prints as disposed, and disposes again harmlessly', () => {
     const a = nd.ones([2, 3], { dtype: 'int32' });
     a.dispose();
-    expect(a.shape).toEqual([2, 3]);
-    expect(a.dtype).toBe('int32');
-    expect(a.size).toBe(6);
-    expect(a.ndim).toBe(2);
-    expect(a.context).toBe('cpu(0)');
+    expect([a.shape, a.dtype, a.size, a.ndim, a.context]).toEqual([[2, 3], 'int32', 6, 2, 'cpu(0)']);
     expect(a.isDisposed).toBe(true);
-    expect(codeOf(() => a.toArray())).toBe('DISPOSED');
-    expect(codeOf(() => a.toTypedArray())).toBe('DISPOSED');
-    expect(codeOf(() => a.item())).toBe('DISPOSED');
     expect(a.toString()).toContain('disposed');
+    a.dispose();
+    expect(a.isDisposed).toBe(true);
   });
 
   test('toArray of 0-d, 1-d, 3-d', () => {
@@ -370,21 +365,37 @@ describe('properties and data access', () => {
     expect(a.toArray()).toEqual([1, 2]);
   });
 
-  test('item reads any one-element array and refuses others', () => {
-    expect(nd.array([5]).item()).toBe(5);
-    expect(nd.array([[[2.5]]]).item()).toBe(2.5);
-    expect(nd.sum(nd.array([1, 2, 3])).item()).toBe(6);
-    expect(nd.array([7], { dtype: 'uint8' }).item()).toBe(7);
+  test.each([
+    ['[5]', () => nd.array([5]), 5],
+    ['[[[2.5]]]', () => nd.array([[[2.5]]]), 2.5],
+    ['a full sum', () => nd.sum(nd.array([1, 2, 3])), 6],
+    ['uint8 [7]', () => nd.array([7], { dtype: 'uint8' }), 7],
+    ['int32 [7]', () => nd.array([7], { dtype: 'int32' }), 7],
+    ['a dot of vectors', () => nd.dot(nd.array([1, 2]), nd.array([3, 4])), 11],
+  ])('item() reads a one-element array: %s', (_what, make, value) => {
+    expect(make().item()).toBe(value);
+  });
+
+  test('item() of an array of any other size is BAD_ARGUMENT', () => {
     expect(codeOf(() => nd.array([1, 2]).item())).toBe('BAD_ARGUMENT');
+    expect(codeOf(() => nd.ones([2]).item())).toBe('BAD_ARGUMENT');
     expect(codeOf(() => nd.zeros([0]).item())).toBe('BAD_ARGUMENT');
   });
 
-  test('a full reduction is 0-d; at(i) on 1-D is 0-d', () => {
-    expect(nd.sum(nd.ones([2, 3])).shape).toEqual([]);
-    const v = nd.array([4, 5, 6]).at(1);
-    expect(v.shape).toEqual([]);
-    expect(v.item()).toBe(5);
+  test.each([
+    ['a full reduction', () => nd.sum(nd.ones([2, 3]))],
+    ['a dot of vectors', () => nd.dot(nd.array([1, 2]), nd.array([3, 4]))],
+    ['softmaxCrossEntropy', () => nd.softmaxCrossEntropy(nd.array([[1, 2], [3, 4]]), nd.array([0, 1]))],
+    ['at(i) on 1-D', () => nd.array([4, 5, 6]).at(1)],
+  ])('%s is 0-d: shape [], ndim 0, size 1', (_what, make) => {
+    const a = make();
+    expect([a.shape, a.ndim, a.size]).toEqual([[], 0, 1]);
+  });
+
+  test('at(i) takes row i (negative i counts from the end)', () => {
+    expect(nd.array([4, 5, 6]).at(1).item()).toBe(5);
     expect(nd.arange(6).reshape(2, 3).at(1).toArray()).toEqual([3, 4, 5]);
+    expect(nd.arange(6).reshape(2, 3).at(-1).toArray()).toEqual([3, 4, 5]);
   });
 });
 

@@ -106,53 +106,49 @@ describe('the emitted declarations leak no internals', () => {
   });
 
   test('NDArrayError.code is the union of the native codes', () => {
-    const { program, errors } = consumer({
-      'codes.ts': [
-        "import { NDArrayError, NDArrayErrorCode } from 'ndgrad';",
-        'declare const e: NDArrayError;',
-        'export const c: NDArrayErrorCode = e.code;',
-        "export const ok: NDArrayErrorCode = 'BAD_AXIS';",
-      ].join('\n'),
-    });
-    expect(errors).toEqual([]);
-    const checker = program.getTypeChecker();
-    const sf = program.getSourceFile(program.getRootFileNames()[0])!;
-    const decl = sf.statements.filter(ts.isVariableStatement).map((st) => st.declarationList.declarations[0])
-      .find((d) => (d.name as ts.Identifier).text === 'c')!;
-    const union = checker.getTypeOfSymbolAtLocation(checker.getSymbolAtLocation(decl.name)!, decl);
-    expect(union.isUnion()).toBe(true);
-    const members = (union as ts.UnionType).types.map((t) => (t as ts.StringLiteralType).value);
+    const { types } = constTypes([
+      "import { NDArrayError, NDArrayErrorCode } from 'ndgrad';",
+      'declare const e: NDArrayError;',
+      'export const c: NDArrayErrorCode = e.code;',
+      "export const ok: NDArrayErrorCode = 'BAD_AXIS';",
+    ]);
+    expect(types.c.isUnion()).toBe(true);
+    const members = (types.c as ts.UnionType).types.map((t) => (t as ts.StringLiteralType).value);
     expect(members).toEqual(nd._native.errorCodes());
   });
 });
 
+/** The types a strict consumer's checker gives each `export const` of `lines` (which must compile). */
+function constTypes(lines: string[]): { checker: ts.TypeChecker; types: Record<string, ts.Type> } {
+  const { program, errors } = consumer({ 'consts.ts': lines.join('\n') });
+  expect(errors).toEqual([]);
+  const checker = program.getTypeChecker();
+  const types: Record<string, ts.Type> = {};
+  for (const st of program.getSourceFile(program.getRootFileNames()[0])!.statements)
+    if (ts.isVariableStatement(st) && st.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword))
+      for (const d of st.declarationList.declarations)
+        types[(d.name as ts.Identifier).text] = checker.getTypeOfSymbolAtLocation(checker.getSymbolAtLocation(d.name)!, d);
+  return { checker, types };
+}
+
 describe('every name that exists at run time is declared', () => {
   // The names a consumer's checker sees on each public value, compared with the runtime keys.
+  let declaredNames: Record<string, string[]> | undefined;
   function declared(): Record<string, string[]> {
-    const { program, errors } = consumer({
-      'keys.ts': [
-        "import * as pkg from 'ndgrad';",
-        "import { nd, autograd, NDArray } from 'ndgrad';",
-        'export const p = pkg;',
-        'export const n = nd;',
-        'export const r = nd.random;',
-        'export const a = autograd;',
-        'declare const x: NDArray;',
-        'export const i = x;',
-      ].join('\n'),
-    });
-    expect(errors).toEqual([]);
-    const checker = program.getTypeChecker();
-    const sf = program.getSourceFiles().find((f) => f.fileName.endsWith('keys.ts'))!;
-    const out: Record<string, string[]> = {};
-    for (const st of sf.statements) {
-      if (!ts.isVariableStatement(st)) continue;
-      for (const d of st.declarationList.declarations) {
-        const t = checker.getTypeAtLocation(d);
-        out[(d.name as ts.Identifier).text] = checker.getPropertiesOfType(t).map((s) => s.name);
-      }
-    }
-    return out;
+    if (declaredNames) return declaredNames;
+    const { checker, types } = constTypes([
+      "import * as pkg from 'ndgrad';",
+      "import { nd, autograd, NDArray } from 'ndgrad';",
+      'export const p = pkg;',
+      'export const n = nd;',
+      'export const r = nd.random;',
+      'export const a = autograd;',
+      'declare const x: NDArray;',
+      'export const i = x;',
+    ]);
+    declaredNames = {};
+    for (const [name, t] of Object.entries(types)) declaredNames[name] = checker.getPropertiesOfType(t).map((p) => p.name);
+    return declaredNames;
   }
 
   const runtime = {
