@@ -269,17 +269,21 @@ describe('dtype rules', () => {
     expect((nd as any)[op](u()).dtype).toBe('float32');
   });
 
-  test('divide, mean, softmax of ints give float32; add/sub/mul/neg/abs/max/min/sum keep int', () => {
+  test('divide, mean, softmax of ints give float32', () => {
     expect(nd.divide(i(), i()).dtype).toBe('float32');
     expect(i().div(2).toArray()).toEqual([0.5, 1, 2]);
     expect(nd.mean(i()).dtype).toBe('float32');
     expect(nd.softmax(i()).dtype).toBe('float32');
-    for (const [r, d] of [
-      [nd.add(i(), i()), 'int32'], [nd.subtract(i(), 1), 'int32'], [nd.multiply(2, i()), 'int32'],
-      [nd.negative(i()), 'int32'], [nd.abs(i()), 'int32'], [nd.maximum(i(), 2), 'int32'],
-      [nd.minimum(i(), i()), 'int32'], [nd.sum(u()), 'uint8'], [nd.max(u()), 'uint8'], [nd.min(i()), 'int32'],
-    ] as [NDArray, string][])
-      expect(r.dtype).toBe(d);
+  });
+
+  test.each([
+    ['add', () => nd.add(i(), i()), 'int32'], ['subtract a number', () => nd.subtract(i(), 1), 'int32'],
+    ['multiply by a number', () => nd.multiply(2, i()), 'int32'], ['negative', () => nd.negative(i()), 'int32'],
+    ['abs', () => nd.abs(i()), 'int32'], ['maximum with a number', () => nd.maximum(i(), 2), 'int32'],
+    ['minimum', () => nd.minimum(i(), i()), 'int32'], ['sum', () => nd.sum(u()), 'uint8'],
+    ['max', () => nd.max(u()), 'uint8'], ['min', () => nd.min(i()), 'int32'],
+  ])('%s keeps the int dtype', (_op, f, dtype) => {
+    expect(f().dtype).toBe(dtype);
   });
 
   test("a number operand takes the array's dtype", () => {
@@ -425,21 +429,20 @@ describe('memory: tidy and keep', () => {
   });
 });
 
-describe('{ out } works on every op', () => {
-  test('Dropout, FullyConnected, expandDims, squeeze, flatten, broadcastLike, astype', () => {
-    const chk = (out: NDArray, f: (o: NDArray) => NDArray, expected: unknown): void => {
-      const r = f(out);
-      expect(r).toBe(out);
-      expect(out.toArray()).toEqual(expected);
-    };
-    chk(nd.full([4], 7), (o) => nd.Dropout(nd.ones([4]), { p: 0.5, out: o }), [1, 1, 1, 1]); // predict mode: identity
-    chk(nd.zeros([1, 2]), (o) => nd.FullyConnected(nd.ones([1, 3]), nd.ones([2, 3]), null, { noBias: true, out: o }), [[3, 3]]);
-    chk(nd.zeros([1, 2]), (o) => nd.FullyConnected(nd.ones([1, 3]), nd.ones([2, 3]), nd.ones([2]), { out: o }), [[4, 4]]);
-    chk(nd.zeros([1, 2]), (o) => nd.expandDims(nd.ones([2]), 0, { out: o }), [[1, 1]]);
-    chk(nd.zeros([2]), (o) => nd.squeeze(nd.ones([1, 2]), undefined, { out: o }), [1, 1]);
-    chk(nd.zeros([2, 2]), (o) => nd.flatten(nd.ones([2, 1, 2]), { out: o }), [[1, 1], [1, 1]]);
-    chk(nd.zeros([2, 2]), (o) => nd.broadcastLike(nd.ones([1, 2]), nd.ones([2, 2]), { out: o }), [[1, 1], [1, 1]]);
-    chk(nd.zeros([2], { dtype: 'float64' }), (o) => nd.astype(nd.ones([2]), 'float64', { out: o }), [1, 1]);
+describe('{ out } works on every op: the result is out, holding the values', () => {
+  test.each([
+    ['Dropout (predict mode: identity)', () => nd.full([4], 7), (o: NDArray) => nd.Dropout(nd.ones([4]), { p: 0.5, out: o }), [1, 1, 1, 1]],
+    ['FullyConnected, noBias', () => nd.zeros([1, 2]), (o: NDArray) => nd.FullyConnected(nd.ones([1, 3]), nd.ones([2, 3]), null, { noBias: true, out: o }), [[3, 3]]],
+    ['FullyConnected with bias', () => nd.zeros([1, 2]), (o: NDArray) => nd.FullyConnected(nd.ones([1, 3]), nd.ones([2, 3]), nd.ones([2]), { out: o }), [[4, 4]]],
+    ['expandDims', () => nd.zeros([1, 2]), (o: NDArray) => nd.expandDims(nd.ones([2]), 0, { out: o }), [[1, 1]]],
+    ['squeeze', () => nd.zeros([2]), (o: NDArray) => nd.squeeze(nd.ones([1, 2]), undefined, { out: o }), [1, 1]],
+    ['flatten', () => nd.zeros([2, 2]), (o: NDArray) => nd.flatten(nd.ones([2, 1, 2]), { out: o }), [[1, 1], [1, 1]]],
+    ['broadcastLike', () => nd.zeros([2, 2]), (o: NDArray) => nd.broadcastLike(nd.ones([1, 2]), nd.ones([2, 2]), { out: o }), [[1, 1], [1, 1]]],
+    ['astype', () => nd.zeros([2], { dtype: 'float64' }), (o: NDArray) => nd.astype(nd.ones([2]), 'float64', { out: o }), [1, 1]],
+  ])('%s', (_op, makeOut, f, expected) => {
+    const out = makeOut();
+    expect(f(out)).toBe(out);
+    expect(out.toArray()).toEqual(expected);
   });
 });
 
