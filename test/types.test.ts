@@ -195,7 +195,9 @@ describe('a strict consumer without @types/node or esnext.disposable compiles', 
         using a = nd.ones([2, 2]);
         const rows: NestedArray = a.toArray();
         const n: number = a.sum().item();
-        void rows; void n;
+        using scope = autograd.pause({ trainMode: true });
+        const same: NDArray = autograd.record(() => a, { trainMode: false });
+        void rows; void n; void scope; void same;
       }
       const x = nd.array([1, 2, 3]);
       x.attachGrad();
