@@ -69,8 +69,9 @@ const INTERNAL = [
   'hFor', 'h', 'wrap', 'wrapHandle', 'invoke', 'invokeN', 'unaryOp', 'binaryOp', 'addMethods', 'handleOf',
   'options', 'optionKeys', 'checkList', 'describeValue', 'track', 'ownHandle', 'register', 'unregister',
   'withCreated', 'forPass', 'inPass', 'runBackward', 'BACKWARD_KEYS', 'MAX_LIST', 'DTYPES', 'DTYPE_CODE',
-  'ERROR_CODES', 'customTemps',
+  'ERROR_CODES', 'customTemps', 'onGradReady',
 ];
+const isPublic = (name: string): boolean => !name.startsWith('_') && !INTERNAL.includes(name);
 
 /** Every declared name in a declaration file (exports, members, namespaces); `private x` as 'private x'. */
 function declaredNames(text: string): string[] {
@@ -151,12 +152,14 @@ describe('every name that exists at run time is declared', () => {
     return declaredNames;
   }
 
+  // Runtime names that are internal by name (an underscore) or by the INTERNAL list are left out:
+  // the leak test above checks that those are not declared.
   const runtime = {
-    p: Object.keys(lib),
-    n: Object.keys(nd).filter((k) => !k.startsWith('_')),
-    r: Object.keys(nd.random),
-    a: Object.keys(autograd),
-    i: Object.getOwnPropertyNames(NDArray.prototype).filter((k) => k !== 'constructor' && !INTERNAL.includes(k)),
+    p: Object.keys(lib).filter(isPublic),
+    n: Object.keys(nd).filter(isPublic),
+    r: Object.keys(nd.random).filter(isPublic),
+    a: Object.keys(autograd).filter(isPublic),
+    i: Object.getOwnPropertyNames(NDArray.prototype).filter((k) => k !== 'constructor' && isPublic(k)),
   };
 
   test.each([
