@@ -102,9 +102,6 @@ describe('scopes (API.md table)', () => {
     expect(autograd.setTraining(false)).toBe(true);
   });
 
-  test('an async callback is ASYNC_SCOPE and leaves the state restored', () => {
-    expect(codeOf(() => autograd.record(async () => 1))).toBe('ASYNC_SCOPE');
-  });
 });
 
 describe('variables and gradients', () => {
@@ -292,9 +289,7 @@ describe('dtype rules', () => {
     expect(nd.array([1, 2], { dtype: 'uint8' }).sub(2).toArray()).toEqual([255, 0]);
   });
 
-  test('mixed array dtypes are DTYPE_MISMATCH; astype converts', () => {
-    expect(codeOf(() => nd.add(i(), nd.ones([3])))).toBe('DTYPE_MISMATCH');
-    expect(codeOf(() => nd.multiply(nd.ones([3], { dtype: 'float64' }), nd.ones([3])))).toBe('DTYPE_MISMATCH');
+  test('astype makes arrays of mixed dtypes (DTYPE_MISMATCH in errors.test.ts) combinable', () => {
     expect(nd.add(i().astype('float32'), nd.ones([3])).toArray()).toEqual([2, 3, 5]);
   });
 
