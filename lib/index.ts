@@ -8,12 +8,14 @@ import { native, opTable } from './binding';
 import * as creation from './creation';
 import { NDArrayError } from './errors';
 import { indexingOps } from './indexing';
-import { layoutOps } from './layout';
+import { joinOps } from './join';
 import { linalgOps } from './linalg';
 import * as memory from './memory';
 import { nnOps } from './nn';
 import { elementwiseOps, ops } from './ops';
-import { shapeOps } from './shape';
+import { rearrangeOps } from './rearrange';
+import { sliceOps } from './slice';
+import { viewOps } from './views';
 
 export { NDArray } from './ndarray';
 export type { DType, NestedArray, Operand, OutOption } from './ndarray';
@@ -23,9 +25,11 @@ export type { ErrorCode, NDArrayErrorCode } from './errors';
 const functions = {
   ...ops,
   ...elementwiseOps,
-  ...shapeOps,
+  ...viewOps,
+  ...rearrangeOps,
+  ...sliceOps,
+  ...joinOps,
   ...linalgOps,
-  ...layoutOps,
   ...indexingOps,
   ...nnOps,
   array: creation.array,
