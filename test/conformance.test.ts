@@ -47,63 +47,6 @@ describe("API.md's examples type-check and run as written", () => {
   });
 });
 
-describe('scopes (API.md table)', () => {
-  test('record / pause / trainMode / predictMode in both forms, with { trainMode }', () => {
-    expect(state()).toEqual([false, false]); // default: not recording, predict mode
-    expect(autograd.record(state)).toEqual([true, true]);
-    expect(autograd.record(state, { trainMode: false })).toEqual([true, false]);
-    expect(autograd.record(() => autograd.pause(state))).toEqual([false, false]);
-    expect(autograd.record(() => autograd.pause(state, { trainMode: true }))).toEqual([false, true]);
-    expect(autograd.record(() => autograd.predictMode(state))).toEqual([true, false]);
-    expect(autograd.trainMode(state)).toEqual([false, true]);
-    expect(autograd.predictMode(state)).toEqual([false, false]);
-    {
-      using _ = autograd.record({ trainMode: false });
-      expect(state()).toEqual([true, false]);
-      {
-        using _p = autograd.pause({ trainMode: true });
-        expect(state()).toEqual([false, true]);
-      }
-      {
-        using _t = autograd.trainMode();
-        expect(state()).toEqual([true, true]);
-      }
-      expect(state()).toEqual([true, false]);
-    }
-    expect(state()).toEqual([false, false]);
-  });
-
-  test('both forms restore both flags on throw, also when the body flipped them by hand', () => {
-    expect(() =>
-      autograd.record(() => {
-        autograd.setTraining(false);
-        throw new Error('boom');
-      }),
-    ).toThrow('boom');
-    expect(state()).toEqual([false, false]);
-    expect(() => {
-      using _ = autograd.record();
-      autograd.setRecording(false);
-      throw new Error('boom');
-    }).toThrow('boom');
-    expect(state()).toEqual([false, false]);
-    expect(() => {
-      using _ = autograd.trainMode();
-      throw new Error('boom');
-    }).toThrow('boom');
-    expect(state()).toEqual([false, false]);
-  });
-
-  test('setRecording / setTraining return the previous value', () => {
-    expect(autograd.setRecording(true)).toBe(false);
-    expect(autograd.setRecording(true)).toBe(true);
-    expect(autograd.setRecording(false)).toBe(true);
-    expect(autograd.setTraining(true)).toBe(false);
-    expect(autograd.setTraining(false)).toBe(true);
-  });
-
-});
-
 describe('variables and gradients', () => {
   test('x.grad is the same object on every access while marked', () => {
     const x = nd.ones([3]);
