@@ -11,6 +11,8 @@ import { indexingOps } from './indexing';
 import { joinOps } from './join';
 import { linalgOps } from './linalg';
 import * as memory from './memory';
+import * as files from './mxnet_file';
+import * as npy from './npy';
 import { nnOps } from './nn';
 import { elementwiseOps, ops } from './ops';
 import { rearrangeOps } from './rearrange';
@@ -47,6 +49,12 @@ const functions = {
   memory: memory.memory,
   setMemoryLimit: memory.setMemoryLimit,
   emptyCache: memory.emptyCache,
+  save: files.save,
+  load: files.load,
+  saveNpy: npy.saveNpy,
+  loadNpy: npy.loadNpy,
+  saveNpz: npy.saveNpz,
+  loadNpz: npy.loadNpz,
   /** The ISA of the kernels in use and the size of the thread pool. */
   backend: (): { isa: string; threads: number } => native.backend(),
 };

@@ -1,0 +1,125 @@
+// What the array file formats (MXNet's .params, NumPy's .npy/.npz) share: reading a whole file as
+// BAD_FILE-or-bytes, atomic writes, and moving an array's bytes in and out of native memory.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { native } from './binding';
+import { NDArrayError } from './errors';
+import { describeValue } from './args';
+import { wrap } from './dispatch';
+import { DType, DTYPE_CODE, NDArray } from './ndarray';
+
+// Every format here is little-endian and the arrays are handed over as they lie in the file.
+if (os.endianness() !== 'LE') throw new Error('ndgrad: array files need a little-endian host');
+
+export const ELEMENT_BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, uint8: 1 };
+
+const VIEW = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+} as const;
+
+/** @internal a BAD_FILE error whose message starts with the operation and names the file */
+export function badFile(op: string, file: string, what: string): NDArrayError {
+  return new NDArrayError(`${op}: ${file}: ${what}`, 'BAD_FILE');
+}
+
+/** @internal checks a path argument */
+export function pathArg(op: string, p: unknown): string {
+  if (typeof p !== 'string' || p === '')
+    throw new NDArrayError(`${op}: expected a file path, got ${describeValue(p)}`, 'BAD_ARGUMENT');
+  return p;
+}
+
+/** @internal the whole file, or BAD_FILE naming it (missing, a directory, unreadable) */
+export function readWhole(op: string, file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw badFile(op, file, `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** @internal the element count of a shape, or -1 when it passes 2^53 */
+export function elementCount(shape: number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    n *= d;
+    if (n > Number.MAX_SAFE_INTEGER) return -1;
+  }
+  return n;
+}
+
+/**
+ * @internal A new array holding `bytes` (exactly the array's element bytes, little-endian): one copy
+ * into native memory. Bytes at an offset the element type cannot be viewed at are first copied to an
+ * aligned buffer.
+ */
+export function arrayFromBytes(bytes: Uint8Array, dtype: DType, shape: number[]): NDArray {
+  const size = ELEMENT_BYTES[dtype];
+  let b = bytes;
+  if (b.byteOffset % size !== 0) b = new Uint8Array(b); // a copy starts at offset 0
+  const view = new VIEW[dtype](b.buffer as ArrayBuffer, b.byteOffset, b.byteLength / size);
+  return wrap(native.fromTyped(view, shape, DTYPE_CODE[dtype]));
+}
+
+/**
+ * @internal Creates every array of a validated file, or none: an allocation refused part way
+ * (OUT_OF_MEMORY) disposes those already made.
+ */
+export function createAll<T>(items: T[], make: (item: T) => NDArray): NDArray[] {
+  const made: NDArray[] = [];
+  try {
+    for (const item of items) made.push(make(item));
+  } catch (e) {
+    for (const a of made) a.dispose();
+    throw e;
+  }
+  return made;
+}
+
+/** @internal an array's element bytes (a copy out of native memory) */
+export function bytesOf(x: NDArray): Uint8Array {
+  const t = x.toTypedArray();
+  return new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
+}
+
+/** @internal checks that x is a live NDArray (before a save opens its file) */
+export function liveArray(op: string, x: unknown, what: string): NDArray {
+  if (!(x instanceof NDArray)) throw new NDArrayError(`${op}: ${what} is not an NDArray (${describeValue(x)})`, 'BAD_ARGUMENT');
+  x.hFor(op);
+  return x;
+}
+
+/**
+ * @internal Writes a file atomically: `write` appends chunks to a temporary file in the target's
+ * directory, which is flushed and renamed over `file` only when all went well. Whatever fails (the
+ * writer throwing included) removes the temporary file and leaves an existing `file` untouched.
+ */
+export function writeAtomic(op: string, file: string, write: (put: (chunk: Uint8Array) => void) => void): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'wx');
+  } catch (e) {
+    throw badFile(op, file, `cannot write the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    const put = (chunk: Uint8Array): void => {
+      let done = 0;
+      while (done < chunk.byteLength) done += fs.writeSync(fd, chunk, done, chunk.byteLength - done);
+    };
+    write(put);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = -1;
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    if (fd >= 0) fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    if (e instanceof NDArrayError) throw e;
+    throw badFile(op, file, `cannot write the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
