@@ -229,7 +229,8 @@ export function writeNpz(op: string, file: string, entries: [string, NDArray][],
       const head = npyHeader(x);
       const data = bytesOf(x);
       const size = head.length + data.byteLength;
-      const crc = zlib.crc32(data, zlib.crc32(head));
+      // (zlib's crc32 of a buffer without storage is 0, not the running value: skip empty data)
+      const crc = data.byteLength ? zlib.crc32(data, zlib.crc32(head)) : zlib.crc32(head);
       const packed = compressed ? zlib.deflateRawSync(Buffer.concat([head, data])) : null;
       const packedSize = packed ? packed.length : size;
       if (offset + packedSize + 1024 >= U32_MAX || size >= U32_MAX)
