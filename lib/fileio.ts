@@ -12,6 +12,7 @@ import { DType, DTYPE_CODE, NDArray } from './ndarray';
 // Every format here is little-endian and the arrays are handed over as they lie in the file.
 if (os.endianness() !== 'LE') throw new Error('ndgrad: array files need a little-endian host');
 
+/** @internal */
 export const ELEMENT_BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, uint8: 1 };
 
 const VIEW = {

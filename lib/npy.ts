@@ -23,7 +23,7 @@ const OTHER_KINDS: Record<string, string> = {
   c8: 'complex64', c16: 'complex128',
 };
 
-/** One validated .npy payload: its dtype, shape and element bytes (little-endian). */
+/** @internal one validated .npy payload: its dtype, shape and element bytes (little-endian). */
 export interface NpyArray {
   dtype: DType;
   shape: number[];

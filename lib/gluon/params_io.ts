@@ -4,10 +4,9 @@
 import { NDArrayError } from '../errors';
 import { describeValue } from '../args';
 import { DType, NDArray } from '../ndarray';
-import { pathArg, readWhole } from '../fileio';
+import { arrayFromBytes, pathArg, readWhole } from '../fileio';
 import { FileEntry, readEntries, save } from '../mxnet_file';
 import { isZip, parseNpz, writeNpz } from '../npy';
-import { arrayFromBytes } from '../fileio';
 
 /** What saving and loading need of a parameter (gluon.Parameter implements it). */
 export interface ParameterLike {
