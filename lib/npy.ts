@@ -28,6 +28,8 @@ export interface NpyArray {
   dtype: DType;
   shape: number[];
   data: Uint8Array;
+  /** the data is in Fortran (column-major) order */
+  fortran: boolean;
 }
 
 /** @internal validates a .npy payload (a whole .npy file or one .npz entry) */
@@ -53,8 +55,6 @@ export function parseNpy(b: Buffer, op: string, where: string): NpyArray {
   const code = /^[<>|=]/.test(descr) ? descr.slice(1) : descr;
   const dtype = KIND[code];
   if (dtype === undefined) throw fail(`dtype ${OTHER_KINDS[code] ?? `'${descr}'`} is not supported by ndgrad`);
-  if (fortran === 'True' && shape.filter((d) => d > 1).length > 1)
-    throw fail('Fortran-ordered arrays are not supported (save np.ascontiguousarray(a))');
   const n = elementCount(shape);
   if (n < 0) throw fail(`shape (${shapeText}) is too large`);
   const bytes = n * ELEMENT_BYTES[dtype];
@@ -68,7 +68,21 @@ export function parseNpy(b: Buffer, op: string, where: string): NpyArray {
     else copy.swap64();
     data = copy;
   }
-  return { dtype, shape, data };
+  return { dtype, shape, data, fortran: fortran === 'True' && shape.length > 1 };
+}
+
+/**
+ * @internal The array a validated payload holds. Fortran-ordered data (np.save of a transposed
+ * array) is the C-ordered data of the reversed shape, transposed back (as MXNet 2's npx.load does).
+ */
+export function npyToArray(a: NpyArray): NDArray {
+  if (!a.fortran) return arrayFromBytes(a.data, a.dtype, a.shape);
+  const reversed = arrayFromBytes(a.data, a.dtype, a.shape.slice().reverse());
+  try {
+    return reversed.T;
+  } finally {
+    reversed.dispose();
+  }
 }
 
 /** @internal the .npy header of x (version 1.0, padded to 64 bytes as NumPy pads it) */
@@ -89,8 +103,7 @@ export function npyHeader(x: NDArray): Buffer {
 /** Loads a .npy file (NumPy's np.save) as an NDArray; BAD_FILE naming the file for anything wrong. */
 export function loadNpy(file: string): NDArray {
   pathArg('loadNpy', file);
-  const a = parseNpy(readWhole('loadNpy', file), 'loadNpy', file);
-  return arrayFromBytes(a.data, a.dtype, a.shape);
+  return npyToArray(parseNpy(readWhole('loadNpy', file), 'loadNpy', file));
 }
 
 /** Saves x as a .npy file (readable by np.load), atomically. */
@@ -210,7 +223,7 @@ export function parseNpz(b: Buffer, op: string, file: string): Map<string, NpyAr
 export function loadNpz(file: string): Record<string, NDArray> {
   pathArg('loadNpz', file);
   const entries = [...parseNpz(readWhole('loadNpz', file), 'loadNpz', file)];
-  const arrays = createAll(entries, ([, a]) => arrayFromBytes(a.data, a.dtype, a.shape));
+  const arrays = createAll(entries, ([, a]) => npyToArray(a));
   const out: Record<string, NDArray> = {};
   entries.forEach(([name], i) => (out[name] = arrays[i]));
   return out;

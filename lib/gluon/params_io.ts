@@ -4,9 +4,9 @@
 import { NDArrayError } from '../errors';
 import { describeValue } from '../args';
 import { DType, NDArray } from '../ndarray';
-import { arrayFromBytes, pathArg, readWhole } from '../fileio';
+import { pathArg, readWhole } from '../fileio';
 import { FileEntry, readEntries, save } from '../mxnet_file';
-import { isZip, parseNpz, writeNpz } from '../npy';
+import { isZip, npyToArray, parseNpz, writeNpz } from '../npy';
 
 /** What saving and loading need of a parameter (gluon.Parameter implements it). */
 export interface ParameterLike {
@@ -70,7 +70,7 @@ function sourcesOf(op: string, from: unknown): { where: string; sources: Source[
         name,
         dtype: a.dtype,
         shape: a.shape,
-        get: () => ({ x: arrayFromBytes(a.data, a.dtype, a.shape), owned: true }),
+        get: () => ({ x: npyToArray(a), owned: true }),
       }));
       return { where: from, sources };
     }
