@@ -43,6 +43,61 @@ export function readWhole(op: string, file: string): Buffer {
   }
 }
 
+/** @internal bytes of a file by position: an open file read on demand, or a buffer in memory */
+export interface ByteSource {
+  readonly size: number;
+  /** n bytes at `at` (within size); from a file, a fresh buffer (so typed views of it are aligned) */
+  read(at: number, n: number): Buffer;
+  close(): void;
+}
+
+/** @internal a buffer as a ByteSource */
+export function bufferSource(buf: Buffer): ByteSource {
+  return { size: buf.length, read: (at, n) => buf.subarray(at, at + n), close: () => undefined };
+}
+
+/**
+ * @internal An open file as a ByteSource (BAD_FILE when it cannot be opened or is not a file): large
+ * files are never held whole in JS memory, only the array being created.
+ */
+export function fileSource(op: string, file: string): ByteSource {
+  const cannot = (e: unknown): NDArrayError =>
+    badFile(op, file, `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw cannot(e);
+  }
+  let size: number;
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new Error('not a regular file');
+    size = st.size;
+  } catch (e) {
+    fs.closeSync(fd);
+    throw cannot(e);
+  }
+  return {
+    size,
+    read(at: number, n: number): Buffer {
+      const b = Buffer.allocUnsafeSlow(n);
+      let done = 0;
+      try {
+        while (done < n) {
+          const got = fs.readSync(fd, b, done, n - done, at + done);
+          if (got === 0) throw new Error('the file became shorter while it was read');
+          done += got;
+        }
+      } catch (e) {
+        throw cannot(e);
+      }
+      return b;
+    },
+    close: () => fs.closeSync(fd),
+  };
+}
+
 /** @internal the element count of a shape, or -1 when it passes 2^53 */
 export function elementCount(shape: number[]): number {
   let n = 1;

@@ -14,7 +14,8 @@ import { NDArrayError } from './errors';
 import { describeValue } from './args';
 import { DType, NDArray } from './ndarray';
 import {
-  ELEMENT_BYTES, arrayFromBytes, badFile, bytesOf, createAll, elementCount, liveArray, pathArg, readWhole, writeAtomic,
+  ByteSource, ELEMENT_BYTES, arrayFromBytes, badFile, bytesOf, createAll, elementCount, fileSource, liveArray, pathArg,
+  writeAtomic,
 } from './fileio';
 
 const LIST_MAGIC = 0x112;
@@ -46,23 +47,27 @@ class Cursor {
   pos = 0;
   /** what is being read, for the truncation message */
   where = 'the header';
-  constructor(readonly buf: Buffer, readonly op: string, readonly file: string) {}
+  constructor(readonly src: ByteSource, readonly op: string, readonly file: string) {}
+  /** skips n bytes (which must be there), returning where they start */
   need(n: number): number {
-    if (n > this.buf.length - this.pos)
-      throw badFile(this.op, this.file, `truncated in ${this.where} (needs ${n} bytes at byte ${this.pos}, the file has ${this.buf.length})`);
+    if (n > this.src.size - this.pos)
+      throw badFile(this.op, this.file, `truncated in ${this.where} (needs ${n} bytes at byte ${this.pos}, the file has ${this.src.size})`);
     const at = this.pos;
     this.pos += n;
     return at;
   }
+  take(n: number): Buffer {
+    return this.src.read(this.need(n), n);
+  }
   u32(): number {
-    return this.buf.readUInt32LE(this.need(4));
+    return this.take(4).readUInt32LE(0);
   }
   i32(): number {
-    return this.buf.readInt32LE(this.need(4));
+    return this.take(4).readInt32LE(0);
   }
   /** an i64 or u64 that must be a non-negative safe integer (a count, a length or a dim) */
   count(what: string): number {
-    const v = this.buf.readBigInt64LE(this.need(8));
+    const v = this.take(8).readBigInt64LE(0);
     if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw badFile(this.op, this.file, `${this.where}: bad ${what} ${v}`);
     return Number(v);
   }
@@ -82,7 +87,7 @@ function readShape(c: Cursor, ndim: number, version: number): number[] | null {
       shape.push(c.u32());
       continue;
     }
-    const d = c.buf.readBigInt64LE(c.need(8));
+    const d = c.take(8).readBigInt64LE(0);
     if (version === 3 && d === -1n) unknown = true;
     else if (d < 0n || d > BigInt(Number.MAX_SAFE_INTEGER)) throw c.fail(`bad dimension ${d}`);
     else shape.push(Number(d));
@@ -115,9 +120,9 @@ function readRecord(c: Cursor): Record_ {
 }
 
 /** Validates a whole file: every record and name, and nothing left over. */
-function parse(buf: Buffer, op: string, file: string): { records: Record_[]; names: string[] } {
-  const c = new Cursor(buf, op, file);
-  const magic = c.buf.length >= 8 ? c.buf.readBigUInt64LE(0) : -1n;
+function parse(src: ByteSource, op: string, file: string): { records: Record_[]; names: string[] } {
+  const c = new Cursor(src, op, file);
+  const magic = src.size >= 8 ? src.read(0, 8).readBigUInt64LE(0) : -1n;
   if (magic !== BigInt(LIST_MAGIC))
     throw badFile(op, file, 'not an MXNet NDArray file (bad magic; expected 0x112)');
   c.need(16);
@@ -135,13 +140,12 @@ function parse(buf: Buffer, op: string, file: string): { records: Record_[]; nam
   for (let i = 0; i < k; i++) {
     c.where = `name ${i} (of ${k})`;
     const len = c.count('length');
-    const at = c.need(len);
-    const name = buf.toString('utf8', at, at + len);
+    const name = c.take(len).toString('utf8');
     if (seen.has(name)) throw c.fail(`duplicate name '${name}'`);
     seen.add(name);
     names.push(name);
   }
-  if (c.pos !== buf.length) throw badFile(op, file, `${buf.length - c.pos} unexpected bytes after the name list`);
+  if (c.pos !== src.size) throw badFile(op, file, `${src.size - c.pos} unexpected bytes after the name list`);
   return { records, names };
 }
 
@@ -154,16 +158,16 @@ export interface FileEntry {
 }
 
 /**
- * @internal Reads and validates a whole MXNet NDArray file (nothing is created yet); entries are
- * named '' in a file without names.
+ * @internal Validates a whole MXNet NDArray file (nothing is created yet; entries are named '' in a
+ * file without names). The entries read their bytes from `src` when made: close it after that.
  */
-export function readEntries(op: string, file: string, buf: Buffer = readWhole(op, file)): { named: boolean; entries: FileEntry[] } {
-  const { records, names } = parse(buf, op, file);
+export function readEntries(op: string, file: string, src: ByteSource): { named: boolean; entries: FileEntry[] } {
+  const { records, names } = parse(src, op, file);
   const entries = records.map((r, i) => ({
     name: names.length ? names[i] : '',
     dtype: r.dtype,
     shape: r.shape,
-    make: () => arrayFromBytes(buf.subarray(r.offset, r.offset + r.bytes), r.dtype, r.shape),
+    make: () => arrayFromBytes(src.read(r.offset, r.bytes), r.dtype, r.shape),
   }));
   return { named: names.length > 0, entries };
 }
@@ -171,16 +175,22 @@ export function readEntries(op: string, file: string, buf: Buffer = readWhole(op
 /**
  * Loads an MXNet NDArray file: an NDArray[] when it has no names (mx.nd.save of a list), else a
  * name -> NDArray record (a dict: Gluon's .params files). The whole file is validated before any
- * array is created; every problem is BAD_FILE naming the file.
+ * array is created; every problem is BAD_FILE naming the file. Only the array being created is held
+ * in JS memory, whatever the file's size.
  */
 export function load(file: string): NDArray[] | Record<string, NDArray> {
   pathArg('load', file);
-  const { named, entries } = readEntries('load', file);
-  const arrays = createAll(entries, (e) => e.make());
-  if (!named) return arrays;
-  const out: Record<string, NDArray> = {};
-  entries.forEach((e, i) => (out[e.name] = arrays[i]));
-  return out;
+  const src = fileSource('load', file);
+  try {
+    const { named, entries } = readEntries('load', file, src);
+    const arrays = createAll(entries, (e) => e.make());
+    if (!named) return arrays;
+    const out: Record<string, NDArray> = {};
+    entries.forEach((e, i) => (out[e.name] = arrays[i]));
+    return out;
+  } finally {
+    src.close();
+  }
 }
 
 function header(version: number, x: NDArray): Buffer {

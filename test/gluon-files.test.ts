@@ -247,6 +247,20 @@ describe('BAD_FILE, naming the file, with nothing created', () => {
   });
 });
 
+// Loads read the file through a descriptor kept open while the arrays are made: none may stay open.
+(fs.existsSync('/proc/self/fd') ? test : test.skip)('no file descriptor is left open by loads that succeed or fail', () => {
+  const open = (): number => fs.readdirSync('/proc/self/fd').length;
+  const file = write('fd', fileParts([record(2, FLAG.float32, [2], f32([1, 2]))], ['w']));
+  const cut = write('fd-cut', fileParts([record(2, FLAG.float32, [2], f32([1, 2]))], ['w']).slice(0, -1));
+  const before = open();
+  for (let i = 0; i < 20; i++) {
+    nd.dispose(nd.load(file));
+    expect(errorOf(() => nd.load(cut)).code).toBe('BAD_FILE');
+    expect(errorOf(() => nd.load(dir)).code).toBe('BAD_FILE');
+  }
+  expect(open()).toBe(before);
+});
+
 describe('saving', () => {
   test('atomic: a failed save leaves the old file and no temporary file', () => {
     const a = nd.array([1, 2, 3]);

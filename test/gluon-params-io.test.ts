@@ -54,12 +54,17 @@ const free = (m: Map<string, Param>): void => {
   for (const p of m.values()) if (p.shape.every((d) => d > 0)) p.data().dispose();
 };
 
+/** Open file descriptors (Linux), to see that a failed load closed its file; 0 elsewhere. */
+const openFiles = (): number => (fs.existsSync('/proc/self/fd') ? fs.readdirSync('/proc/self/fd').length : 0);
+
 /** Runs a load that must fail with `code`, and checks no parameter changed or was set. */
 function refused(code: string, run: (m: Map<string, Param>) => void, mention: string[]): void {
   const target = net(100);
   const before = values(target);
   const start = liveMemory();
+  const fds = openFiles();
   const e = errorOf(() => run(target));
+  expect(openFiles()).toBe(fds);
   expect(e.code).toBe(code);
   for (const s of mention) expect(e.message).toContain(s);
   expect(values(target)).toEqual(before);
@@ -74,8 +79,10 @@ describe('round trips', () => {
     const dst = net(50);
     saveParameters(tmp(file), src);
     const start = liveMemory();
+    const fds = openFiles();
     loadParameters(tmp(file), dst);
     expect(liveMemory()).toEqual(start);
+    expect(openFiles()).toBe(fds);
     expect(values(dst)).toEqual(values(src));
     // the file itself is MXNet's (or NumPy's) format with the structural names
     const r = file.endsWith('.npz') ? nd.loadNpz(tmp(file)) : (nd.load(tmp(file)) as Record<string, NDArray>);

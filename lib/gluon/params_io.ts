@@ -4,7 +4,7 @@
 import { NDArrayError } from '../errors';
 import { describeValue } from '../args';
 import { DType, NDArray } from '../ndarray';
-import { pathArg, readWhole } from '../fileio';
+import { fileSource, pathArg } from '../fileio';
 import { FileEntry, readEntries, save } from '../mxnet_file';
 import { isZip, npyToArray, parseNpz, writeNpz } from '../npy';
 
@@ -61,23 +61,32 @@ interface Source {
   get(): { x: NDArray; owned: boolean };
 }
 
-function sourcesOf(op: string, from: unknown): { where: string; sources: Source[] } {
+/** The arrays a load reads from, and what to release when it is done. */
+function sourcesOf(op: string, from: unknown): { where: string; sources: Source[]; close(): void } {
   if (typeof from === 'string') {
     pathArg(op, from);
-    const buf = readWhole(op, from);
-    if (isZip(buf)) {
-      const sources = [...parseNpz(buf, op, from)].map(([name, a]) => ({
-        name,
-        dtype: a.dtype,
-        shape: a.shape,
-        get: () => ({ x: npyToArray(a), owned: true }),
-      }));
-      return { where: from, sources };
+    const src = fileSource(op, from);
+    try {
+      if (src.size >= 4 && isZip(src.read(0, 4))) {
+        // an .npz: its entries may be deflated, so the archive is read whole
+        const sources = [...parseNpz(src.read(0, src.size), op, from)].map(([name, a]) => ({
+          name,
+          dtype: a.dtype,
+          shape: a.shape,
+          get: () => ({ x: npyToArray(a), owned: true }),
+        }));
+        src.close();
+        return { where: from, sources, close: () => undefined };
+      }
+      const { named, entries } = readEntries(op, from, src);
+      if (!named && entries.length > 0)
+        throw new NDArrayError(`${op}: ${from}: the file holds a list of arrays without names, not parameters`, 'BAD_FILE');
+      const sources = entries.map((e: FileEntry) => ({ ...e, get: () => ({ x: e.make(), owned: true }) }));
+      return { where: from, sources, close: () => src.close() };
+    } catch (e) {
+      src.close();
+      throw e;
     }
-    const { named, entries } = readEntries(op, from, buf);
-    if (!named && entries.length > 0)
-      throw new NDArrayError(`${op}: ${from}: the file holds a list of arrays without names, not parameters`, 'BAD_FILE');
-    return { where: from, sources: entries.map((e: FileEntry) => ({ ...e, get: () => ({ x: e.make(), owned: true }) })) };
   }
   if (from === null || typeof from !== 'object' || Array.isArray(from) || from instanceof NDArray)
     throw new NDArrayError(`${op}: expected a file path or a { name: NDArray } record, got ${describeValue(from)}`, 'BAD_ARGUMENT');
@@ -87,7 +96,7 @@ function sourcesOf(op: string, from: unknown): { where: string; sources: Source[
     x.hFor(op);
     return { name, dtype: x.dtype, shape: x.shape, get: () => ({ x, owned: false }) };
   });
-  return { where: 'the record', sources };
+  return { where: 'the record', sources, close: () => undefined };
 }
 
 /** A loaded shape fits a parameter's when they agree on every dimension the parameter knows. */
@@ -97,23 +106,11 @@ function shapeFits(param: number[], loaded: number[]): boolean {
 
 const fmt = (shape: number[]): string => `(${shape.join(', ')})`;
 
-/**
- * Loads parameter values from a file (MXNet 1.x NDArray file or MXNet 2.x .npz) or a name -> NDArray
- * record. Everything is checked before any parameter changes: BAD_FILE (the file),
- * MISSING_PARAMETER (unless allowMissing), UNEXPECTED_PARAMETER (unless ignoreExtra),
- * SHAPE_MISMATCH, DTYPE_MISMATCH (unless castDtype); each message names the file and the parameter.
- */
-export function loadParameters(
-  from: string | Record<string, NDArray>,
-  params: Map<string, ParameterLike>,
-  opts: LoadParametersOptions = {},
-): void {
-  const op = 'loadParameters';
-  checkMap(op, params);
-  if (opts === null || typeof opts !== 'object') throw new NDArrayError(`${op}: options must be an object, got ${describeValue(opts)}`, 'BAD_ARGUMENT');
-  for (const k of Object.keys(opts)) if (!LOAD_KEYS.has(k)) throw new NDArrayError(`${op}: unknown option '${k}'`, 'BAD_ARGUMENT');
-  const { allowMissing = false, ignoreExtra = false, castDtype = false } = opts;
-  const { where, sources } = sourcesOf(op, from);
+/** Every check of a load, before anything changes: the parameters to set and where from. */
+function checkedPlan(
+  op: string, where: string, sources: Source[], params: Map<string, ParameterLike>,
+  { allowMissing, ignoreExtra, castDtype }: Required<LoadParametersOptions>,
+): [ParameterLike, Source][] {
   const byName = new Map(sources.map((s) => [s.name, s]));
   if (!allowMissing)
     for (const name of params.keys())
@@ -132,16 +129,41 @@ export function loadParameters(
       throw new NDArrayError(`${op}: ${where}: parameter '${s.name}' is ${s.dtype}, the network's is ${p.dtype} (pass castDtype to convert)`, 'DTYPE_MISMATCH');
     plan.push([p, s]);
   }
-  // Only now do parameters change: one array at a time, freed as soon as it is copied in.
-  for (const [p, s] of plan) {
-    const { x, owned } = s.get();
-    let cast: NDArray | null = null;
-    try {
-      if (x.dtype !== p.dtype) cast = x.astype(p.dtype as DType);
-      p.setData(cast ?? x);
-    } finally {
-      if (cast) cast.dispose();
-      if (owned) x.dispose();
+  return plan;
+}
+
+/**
+ * Loads parameter values from a file (MXNet 1.x NDArray file or MXNet 2.x .npz) or a name -> NDArray
+ * record. Everything is checked before any parameter changes: BAD_FILE (the file),
+ * MISSING_PARAMETER (unless allowMissing), UNEXPECTED_PARAMETER (unless ignoreExtra),
+ * SHAPE_MISMATCH, DTYPE_MISMATCH (unless castDtype); each message names the file and the parameter.
+ */
+export function loadParameters(
+  from: string | Record<string, NDArray>,
+  params: Map<string, ParameterLike>,
+  opts: LoadParametersOptions = {},
+): void {
+  const op = 'loadParameters';
+  checkMap(op, params);
+  if (opts === null || typeof opts !== 'object') throw new NDArrayError(`${op}: options must be an object, got ${describeValue(opts)}`, 'BAD_ARGUMENT');
+  for (const k of Object.keys(opts)) if (!LOAD_KEYS.has(k)) throw new NDArrayError(`${op}: unknown option '${k}'`, 'BAD_ARGUMENT');
+  const { allowMissing = false, ignoreExtra = false, castDtype = false } = opts;
+  const { where, sources, close } = sourcesOf(op, from);
+  try {
+    const plan = checkedPlan(op, where, sources, params, { allowMissing, ignoreExtra, castDtype });
+    // Only now do parameters change: one array at a time, freed as soon as it is copied in.
+    for (const [p, s] of plan) {
+      const { x, owned } = s.get();
+      let cast: NDArray | null = null;
+      try {
+        if (x.dtype !== p.dtype) cast = x.astype(p.dtype as DType);
+        p.setData(cast ?? x);
+      } finally {
+        if (cast) cast.dispose();
+        if (owned) x.dispose();
+      }
     }
+  } finally {
+    close();
   }
 }
