@@ -184,10 +184,8 @@ export function load(file: string): NDArray[] | Record<string, NDArray> {
   try {
     const { named, entries } = readEntries('load', file, src);
     const arrays = createAll(entries, (e) => e.make());
-    if (!named) return arrays;
-    const out: Record<string, NDArray> = {};
-    entries.forEach((e, i) => (out[e.name] = arrays[i]));
-    return out;
+    // fromEntries defines own properties, so a name such as '__proto__' is just a name
+    return named ? Object.fromEntries(entries.map((e, i) => [e.name, arrays[i]])) : arrays;
   } finally {
     src.close();
   }

@@ -47,6 +47,8 @@ export function parseNpy(b: Buffer, op: string, where: string): NpyArray {
   const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(text)?.[1];
   const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text)?.[1];
   const shapeText = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
+  // MXNet 2 describes bfloat16 as a structured type: [('bfloat16', '<u2')]
+  if (/['"]descr['"]\s*:\s*\[\(\s*['"]bfloat16['"]/.test(text)) throw fail('dtype bfloat16 is not supported by ndgrad');
   if (descr === undefined || fortran === undefined || shapeText === undefined) throw fail(`bad header ${JSON.stringify(text.trim())}`);
   const dims = shapeText.split(',').map((s) => s.trim().replace(/L$/, '')).filter((s) => s !== '');
   if (dims.some((s) => !/^\d+$/.test(s)) || dims.length > 32) throw fail(`bad shape (${shapeText})`);
@@ -224,9 +226,7 @@ export function loadNpz(file: string): Record<string, NDArray> {
   pathArg('loadNpz', file);
   const entries = [...parseNpz(readWhole('loadNpz', file), 'loadNpz', file)];
   const arrays = createAll(entries, ([, a]) => npyToArray(a));
-  const out: Record<string, NDArray> = {};
-  entries.forEach(([name], i) => (out[name] = arrays[i]));
-  return out;
+  return Object.fromEntries(entries.map(([name], i) => [name, arrays[i]]));
 }
 
 /** @internal writes a zip archive of "<name>.npy" entries; `compressed` deflates them */

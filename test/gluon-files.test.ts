@@ -111,6 +111,17 @@ describe('round trips', () => {
     nd.dispose([w, b]);
   });
 
+  test("any name, '__proto__' and non-ASCII included, comes back as an own key", () => {
+    const a = nd.array([1]);
+    const b = nd.array([2]);
+    nd.save(tmp('names.params'), Object.fromEntries([['__proto__', a], ['größe.ß', b]]));
+    const r = asRecord(nd.load(tmp('names.params')));
+    expect(Object.keys(r)).toEqual(['__proto__', 'größe.ß']);
+    expect(Object.getPrototypeOf(r)).toBe(Object.prototype);
+    expect([arr(r['__proto__']), arr(r['größe.ß'])]).toEqual([[1], [2]]);
+    nd.dispose([a, b, Object.values(r)]);
+  });
+
   test('an empty list and an empty dict', () => {
     nd.save(tmp('none.params'), []);
     expect(nd.load(tmp('none.params'))).toEqual([]);

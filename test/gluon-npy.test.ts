@@ -155,6 +155,12 @@ describe('bad files', () => {
     badFile(() => nd.loadNpy(edit((b) => (b[6] = 9))), 'bad.npy', /unknown \.npy version 9/);
     badFile(() => nd.loadNpy(edit((b) => b.write('X', 12))), 'bad.npy', /bad header/);
     badFile(() => nd.loadNpy(tmp('missing.npy')), 'missing.npy', /cannot read/);
+    // MXNet 2's header for bfloat16 (src/serialization/cnpy.cc), same length as '<f4' plus 19
+    const bf = Buffer.from(good);
+    const header = bf.toString('latin1', 10, 10 + bf.readUInt16LE(8)).replace("'<f4', ", "[('bfloat16', '<u2')], ").slice(0, bf.readUInt16LE(8) - 1) + '\n';
+    bf.write(header, 10, 'latin1');
+    fs.writeFileSync(tmp('bf.npy'), bf);
+    badFile(() => nd.loadNpy(tmp('bf.npy')), 'bf.npy', /dtype bfloat16 is not supported/);
     badFile(() => nd.loadNpz(path.join(FIX, 'f4.npy')), 'f4.npy', /not an \.npz file/);
   });
 });
