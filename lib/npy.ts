@@ -11,7 +11,8 @@ import { NDArrayError } from './errors';
 import { describeValue } from './args';
 import { DType, NDArray } from './ndarray';
 import {
-  ELEMENT_BYTES, arrayFromBytes, badFile, bytesOf, createAll, elementCount, liveArray, pathArg, readWhole, writeAtomic,
+  ByteSource, ELEMENT_BYTES, arrayFromBytes, badFile, bufferSource, bytesOf, createAll, elementCount, fileSource, liveArray,
+  pathArg, readWhole, writeAtomic,
 } from './fileio';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
@@ -23,27 +24,33 @@ const OTHER_KINDS: Record<string, string> = {
   c8: 'complex64', c16: 'complex128',
 };
 
-/** @internal one validated .npy payload: its dtype, shape and element bytes (little-endian). */
+/** @internal one validated .npy payload: its dtype, shape and where its element bytes are. */
 export interface NpyArray {
   dtype: DType;
   shape: number[];
-  data: Uint8Array;
+  /** the element bytes, little-endian (read from the file now) */
+  data(): Uint8Array;
   /** the data is in Fortran (column-major) order */
   fortran: boolean;
 }
 
-/** @internal validates a .npy payload (a whole .npy file or one .npz entry) */
-export function parseNpy(b: Buffer, op: string, where: string): NpyArray {
+/**
+ * @internal Validates a .npy payload (a whole .npy file or one .npz entry) reading only its header;
+ * the data is read when asked for.
+ */
+export function parseNpy(src: ByteSource, op: string, where: string): NpyArray {
   const fail = (what: string): NDArrayError => badFile(op, where, what);
-  if (b.length < 10 || !b.subarray(0, 6).equals(MAGIC)) throw fail('not a .npy file (bad magic)');
-  const major = b[6];
-  if (major < 1 || major > 3) throw fail(`unknown .npy version ${major}.${b[7]}`);
+  const size = src.size;
+  const pre = src.read(0, Math.min(size, 12));
+  if (size < 10 || !pre.subarray(0, 6).equals(MAGIC)) throw fail('not a .npy file (bad magic)');
+  const major = pre[6];
+  if (major < 1 || major > 3) throw fail(`unknown .npy version ${major}.${pre[7]}`);
   const lenBytes = major === 1 ? 2 : 4;
-  if (b.length < 8 + lenBytes) throw fail('truncated in the header');
-  const hlen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
+  if (size < 8 + lenBytes) throw fail('truncated in the header');
+  const hlen = major === 1 ? pre.readUInt16LE(8) : pre.readUInt32LE(8);
   const start = 8 + lenBytes;
-  if (b.length < start + hlen) throw fail(`truncated in the header (${hlen} bytes, the file has ${b.length - start})`);
-  const text = b.toString(major === 3 ? 'utf8' : 'latin1', start, start + hlen);
+  if (size < start + hlen) throw fail(`truncated in the header (${hlen} bytes, the file has ${size - start})`);
+  const text = src.read(start, hlen).toString(major === 3 ? 'utf8' : 'latin1');
   const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(text)?.[1];
   const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text)?.[1];
   const shapeText = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
@@ -60,16 +67,16 @@ export function parseNpy(b: Buffer, op: string, where: string): NpyArray {
   const n = elementCount(shape);
   if (n < 0) throw fail(`shape (${shapeText}) is too large`);
   const bytes = n * ELEMENT_BYTES[dtype];
-  if (b.length - start - hlen < bytes) throw fail(`truncated (the data needs ${bytes} bytes, the file has ${b.length - start - hlen})`);
-  if (b.length - start - hlen > bytes) throw fail(`${b.length - start - hlen - bytes} unexpected bytes after the data`);
-  let data: Uint8Array = b.subarray(start + hlen);
-  if (order === '>' && ELEMENT_BYTES[dtype] > 1) {
+  const dataAt = start + hlen;
+  if (size - dataAt < bytes) throw fail(`truncated (the data needs ${bytes} bytes, the file has ${size - dataAt})`);
+  if (size - dataAt > bytes) throw fail(`${size - dataAt - bytes} unexpected bytes after the data`);
+  const data = (): Uint8Array => {
+    const b = src.read(dataAt, bytes);
+    if (order !== '>' || ELEMENT_BYTES[dtype] === 1) return b;
     // big-endian data: swapped in a copy, natively (Buffer.swap32/64)
-    const copy = Buffer.from(data);
-    if (ELEMENT_BYTES[dtype] === 4) copy.swap32();
-    else copy.swap64();
-    data = copy;
-  }
+    const copy = Buffer.from(b);
+    return ELEMENT_BYTES[dtype] === 4 ? copy.swap32() : copy.swap64();
+  };
   return { dtype, shape, data, fortran: fortran === 'True' && shape.length > 1 };
 }
 
@@ -78,8 +85,8 @@ export function parseNpy(b: Buffer, op: string, where: string): NpyArray {
  * array) is the C-ordered data of the reversed shape, transposed back (as MXNet 2's npx.load does).
  */
 export function npyToArray(a: NpyArray): NDArray {
-  if (!a.fortran) return arrayFromBytes(a.data, a.dtype, a.shape);
-  const reversed = arrayFromBytes(a.data, a.dtype, a.shape.slice().reverse());
+  if (!a.fortran) return arrayFromBytes(a.data(), a.dtype, a.shape);
+  const reversed = arrayFromBytes(a.data(), a.dtype, a.shape.slice().reverse());
   try {
     return reversed.T;
   } finally {
@@ -105,7 +112,12 @@ export function npyHeader(x: NDArray): Buffer {
 /** Loads a .npy file (NumPy's np.save) as an NDArray; BAD_FILE naming the file for anything wrong. */
 export function loadNpy(file: string): NDArray {
   pathArg('loadNpy', file);
-  return npyToArray(parseNpy(readWhole('loadNpy', file), 'loadNpy', file));
+  const src = fileSource('loadNpy', file);
+  try {
+    return npyToArray(parseNpy(src, 'loadNpy', file));
+  } finally {
+    src.close();
+  }
 }
 
 /** Saves x as a .npy file (readable by np.load), atomically. */
@@ -216,7 +228,7 @@ export function parseNpz(b: Buffer, op: string, file: string): Map<string, NpyAr
     if (payload.length !== size || zlib.crc32(payload) !== crc) throw fail(`entry '${entry}' is corrupt (size or CRC-32 differ)`);
     const name = entry.endsWith('.npy') ? entry.slice(0, -4) : entry;
     if (out.has(name)) throw fail(`duplicate entry '${entry}'`);
-    out.set(name, parseNpy(payload, op, `${file}: entry '${entry}'`));
+    out.set(name, parseNpy(bufferSource(payload), op, `${file}: entry '${entry}'`));
   }
   return out;
 }
