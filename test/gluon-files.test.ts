@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { nd, NDArray } from '../lib';
+import { writeAtomic } from '../lib/fileio';
 import { arr, errorOf, liveMemory } from './helpers';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ndgrad-files-'));
@@ -284,6 +285,18 @@ describe('saving', () => {
     expect(fs.readFileSync(tmp('keep.params')).equals(before)).toBe(true);
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     a.dispose();
+  });
+
+  test('a writer failing half way through leaves the old file whole and no temporary file', () => {
+    fs.writeFileSync(tmp('half.params'), 'old contents');
+    expect(() =>
+      writeAtomic('save', tmp('half.params'), (put) => {
+        put(Buffer.alloc(1000, 7));
+        throw new Error('disk full (simulated)');
+      }),
+    ).toThrow('disk full (simulated)');
+    expect(fs.readFileSync(tmp('half.params'), 'utf8')).toBe('old contents');
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   test('a write that fails (a directory in the way) is BAD_FILE and leaves no temporary file', () => {
