@@ -35,7 +35,7 @@ const STORAGE_NAMES: Record<number, string> = { 1: 'row_sparse', 2: 'csr' };
 const DEVICE_TYPES = new Set([1, 2, 3, 5]);
 
 /** One validated array record: where its bytes are and what they hold. */
-interface Record_ {
+interface ArrayRecord {
   dtype: DType;
   shape: number[];
   offset: number;
@@ -96,7 +96,7 @@ function readShape(c: Cursor, ndim: number, version: number): number[] | null {
   return shape;
 }
 
-function readRecord(c: Cursor): Record_ {
+function readRecord(c: Cursor): ArrayRecord {
   const magic = c.u32();
   const version = magic === V3 ? 3 : magic === V2 ? 2 : magic === V1 ? 1 : 0;
   if (version >= 2) {
@@ -120,14 +120,14 @@ function readRecord(c: Cursor): Record_ {
 }
 
 /** Validates a whole file: every record and name, and nothing left over. */
-function parse(src: ByteSource, op: string, file: string): { records: Record_[]; names: string[] } {
+function parse(src: ByteSource, op: string, file: string): { records: ArrayRecord[]; names: string[] } {
   const c = new Cursor(src, op, file);
   const magic = src.size >= 8 ? src.read(0, 8).readBigUInt64LE(0) : -1n;
   if (magic !== BigInt(LIST_MAGIC))
     throw badFile(op, file, 'not an MXNet NDArray file (bad magic; expected 0x112)');
   c.need(16);
   const n = c.count('array count');
-  const records: Record_[] = [];
+  const records: ArrayRecord[] = [];
   for (let i = 0; i < n; i++) {
     c.where = `array ${i} (of ${n})`;
     records.push(readRecord(c));
