@@ -100,7 +100,7 @@ describe('round trips', () => {
     nd.dispose([a, s, r]);
   });
 
-  test('the bytes are exactly MXNet layout (V2, cpu(0), names after the arrays)', () => {
+  test('the bytes are exactly MXNet\'s layout (V2, or V3 with a 0-d array; cpu(0); names after the arrays)', () => {
     const w = nd.array([[1, 2, 3]], { dtype: 'float32' });
     const b = nd.array([9], { dtype: 'int32' });
     nd.save(tmp('exact.params'), { 'fc.weight': w, 'fc.bias': b });
@@ -109,7 +109,12 @@ describe('round trips', () => {
       ['fc.weight', 'fc.bias'],
     );
     expect(fs.readFileSync(tmp('exact.params')).equals(Buffer.concat(expected))).toBe(true);
-    nd.dispose([w, b]);
+    // with a 0-d array, what MXNet 1.x writes under npx.set_np(): V3 records, ndim 0 for the scalar
+    const s = nd.array(0.5, { dtype: 'float64' });
+    nd.save(tmp('exact3.params'), [s, b]);
+    const expected3 = fileParts([record(3, FLAG.float64, [], f64([0.5])), record(3, FLAG.int32, [1], i32s([9]))], []);
+    expect(fs.readFileSync(tmp('exact3.params')).equals(Buffer.concat(expected3))).toBe(true);
+    nd.dispose([w, b, s]);
   });
 
   test("any name, '__proto__' and non-ASCII included, comes back as an own key", () => {
