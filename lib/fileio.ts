@@ -27,6 +27,9 @@ export function badFile(op: string, file: string, what: string): NDArrayError {
   return new NDArrayError(`${op}: ${file}: ${what}`, 'BAD_FILE');
 }
 
+/** a failed system call's errno code (ENOENT), or the error's message */
+const reason = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+
 /** @internal checks a path argument */
 export function pathArg(op: string, p: unknown): string {
   if (typeof p !== 'string' || p === '')
@@ -39,7 +42,7 @@ export function readWhole(op: string, file: string): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (e) {
-    throw badFile(op, file, `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw badFile(op, file, `cannot read the file (${reason(e)})`);
   }
 }
 
@@ -62,7 +65,7 @@ export function bufferSource(buf: Buffer): ByteSource {
  */
 export function fileSource(op: string, file: string): ByteSource {
   const cannot = (e: unknown): NDArrayError =>
-    badFile(op, file, `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    badFile(op, file, `cannot read the file (${reason(e)})`);
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -160,7 +163,7 @@ export function writeAtomic(op: string, file: string, write: (put: (chunk: Uint8
   try {
     fd = fs.openSync(tmp, 'wx');
   } catch (e) {
-    throw badFile(op, file, `cannot write the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw badFile(op, file, `cannot write the file (${reason(e)})`);
   }
   try {
     const put = (chunk: Uint8Array): void => {
@@ -176,6 +179,6 @@ export function writeAtomic(op: string, file: string, write: (put: (chunk: Uint8
     if (fd >= 0) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
     if (e instanceof NDArrayError) throw e;
-    throw badFile(op, file, `cannot write the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw badFile(op, file, `cannot write the file (${reason(e)})`);
   }
 }
