@@ -37,15 +37,6 @@ export function pathArg(op: string, p: unknown): string {
   return p;
 }
 
-/** @internal the whole file, or BAD_FILE naming it (missing, a directory, unreadable) */
-export function readWhole(op: string, file: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch (e) {
-    throw badFile(op, file, `cannot read the file (${reason(e)})`);
-  }
-}
-
 /** @internal bytes of a file by position: an open file read on demand, or a buffer in memory */
 export interface ByteSource {
   readonly size: number;

@@ -12,7 +12,7 @@ import { describeValue } from './args';
 import { DType, NDArray } from './ndarray';
 import {
   ByteSource, ELEMENT_BYTES, arrayFromBytes, badFile, bufferSource, bytesOf, createAll, elementCount, fileSource, liveArray,
-  pathArg, readWhole, writeAtomic,
+  pathArg, writeAtomic,
 } from './fileio';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
@@ -150,39 +150,59 @@ function u64At(b: Buffer, at: number, fail: (w: string) => NDArrayError): number
   return Number(v);
 }
 
-/**
- * @internal Validates an .npz archive and every .npy entry in it: name (without ".npy") -> payload,
- * in archive order.
- */
-export function parseNpz(b: Buffer, op: string, file: string): Map<string, NpyArray> {
-  const fail = (what: string): NDArrayError => badFile(op, file, what);
-  const inside = (at: number, n: number): boolean => at >= 0 && n >= 0 && at + n <= b.length;
-  // The end record: the last "PK\5\6" with room for it (a comment of up to 64 KiB may follow).
+/** A window of a ByteSource (a stored entry of an archive). */
+function windowOf(src: ByteSource, at: number, size: number): ByteSource {
+  return { size, read: (a, n) => src.read(at + a, n), close: () => undefined };
+}
+
+/** The CRC-32 of a stored entry, read in slices (a large entry is never held whole). */
+function crcOf(src: ByteSource): number {
+  const SLICE = 1 << 24;
+  let crc = 0;
+  for (let at = 0; at < src.size; at += SLICE) crc = zlib.crc32(src.read(at, Math.min(SLICE, src.size - at)), crc);
+  return crc;
+}
+
+/** Where the central directory is, from the end record (zip64's when the fields saturate). */
+function directoryOf(src: ByteSource, fail: (w: string) => NDArrayError): { count: number; cdAt: number; cdSize: number } {
+  // the end record is the last "PK\5\6" with room for it (a comment of up to 64 KiB may follow)
+  const tailAt = Math.max(0, src.size - 22 - 0xffff);
+  const tail = src.read(tailAt, src.size - tailAt);
   let end = -1;
-  for (let p = b.length - 22; p >= Math.max(0, b.length - 22 - 0xffff); p--) {
-    if (b.readUInt32LE(p) === SIG_END) {
+  for (let p = tail.length - 22; p >= 0; p--) {
+    if (tail.readUInt32LE(p) === SIG_END) {
       end = p;
       break;
     }
   }
-  if (!isZip(b) || end < 0) throw fail('not an .npz file (no zip archive, or it is truncated)');
-  let count = b.readUInt16LE(end + 10);
-  let cdSize = b.readUInt32LE(end + 12);
-  let cdAt = b.readUInt32LE(end + 16);
-  if (count === 0xffff || cdSize === U32_MAX || cdAt === U32_MAX) {
-    const loc = end - 20;
-    if (loc < 0 || b.readUInt32LE(loc) !== SIG_LOCATOR64) throw fail('bad zip64 end record');
-    const e64 = u64At(b, loc + 8, fail);
-    if (!inside(e64, 56) || b.readUInt32LE(e64) !== SIG_END64) throw fail('bad zip64 end record');
-    count = u64At(b, e64 + 32, fail);
-    cdSize = u64At(b, e64 + 40, fail);
-    cdAt = u64At(b, e64 + 48, fail);
-  }
+  if (src.size < 4 || !isZip(src.read(0, 4)) || end < 0) throw fail('not an .npz file (no zip archive, or it is truncated)');
+  const count = tail.readUInt16LE(end + 10);
+  const cdSize = tail.readUInt32LE(end + 12);
+  const cdAt = tail.readUInt32LE(end + 16);
+  if (count !== 0xffff && cdSize !== U32_MAX && cdAt !== U32_MAX) return { count, cdAt, cdSize };
+  const loc = tailAt + end - 20;
+  if (loc < 0 || src.read(loc, 4).readUInt32LE(0) !== SIG_LOCATOR64) throw fail('bad zip64 end record');
+  const e64 = u64At(src.read(loc + 8, 8), 0, fail);
+  if (e64 + 56 > src.size || src.read(e64, 4).readUInt32LE(0) !== SIG_END64) throw fail('bad zip64 end record');
+  const r = src.read(e64 + 32, 24);
+  return { count: u64At(r, 0, fail), cdSize: u64At(r, 8, fail), cdAt: u64At(r, 16, fail) };
+}
+
+/**
+ * @internal Validates an .npz archive and every .npy entry in it (sizes, CRC-32s, headers): name
+ * (without ".npy") -> payload, in archive order. Stored entries are read from `src` when made (keep
+ * it open until then); deflated ones are inflated here.
+ */
+export function parseNpz(src: ByteSource, op: string, file: string): Map<string, NpyArray> {
+  const fail = (what: string): NDArrayError => badFile(op, file, what);
+  const inside = (at: number, n: number): boolean => at >= 0 && n >= 0 && at + n <= src.size;
+  const { count, cdAt, cdSize } = directoryOf(src, fail);
   if (!inside(cdAt, cdSize)) throw fail('truncated (the zip directory lies past the end)');
+  const b = src.read(cdAt, cdSize);
   const out = new Map<string, NpyArray>();
-  let p = cdAt;
+  let p = 0;
   for (let i = 0; i < count; i++) {
-    if (!inside(p, 46) || b.readUInt32LE(p) !== SIG_CENTRAL) throw fail(`bad zip directory entry ${i}`);
+    if (p + 46 > b.length || b.readUInt32LE(p) !== SIG_CENTRAL) throw fail(`bad zip directory entry ${i}`);
     const flags = b.readUInt16LE(p + 8);
     const method = b.readUInt16LE(p + 10);
     const crc = b.readUInt32LE(p + 16);
@@ -192,7 +212,7 @@ export function parseNpz(b: Buffer, op: string, file: string): Map<string, NpyAr
     const extraLen = b.readUInt16LE(p + 30);
     const commentLen = b.readUInt16LE(p + 32);
     let local = b.readUInt32LE(p + 42);
-    if (!inside(p + 46, nameLen + extraLen + commentLen)) throw fail(`bad zip directory entry ${i}`);
+    if (p + 46 + nameLen + extraLen + commentLen > b.length) throw fail(`bad zip directory entry ${i}`);
     const entry = b.toString('utf8', p + 46, p + 46 + nameLen);
     // zip64: the fields saturated above follow in this order in the extra block 0x0001
     for (let e = p + 46 + nameLen; e + 4 <= p + 46 + nameLen + extraLen; ) {
@@ -214,21 +234,25 @@ export function parseNpz(b: Buffer, op: string, file: string): Map<string, NpyAr
     p += 46 + nameLen + extraLen + commentLen;
     if (flags & 1) throw fail(`entry '${entry}' is encrypted`);
     if (method !== 0 && method !== 8) throw fail(`entry '${entry}': zip compression method ${method} is not supported (stored or deflated only)`);
-    if (!inside(local, 30) || b.readUInt32LE(local) !== SIG_LOCAL) throw fail(`entry '${entry}': bad local header`);
-    const dataAt = local + 30 + b.readUInt16LE(local + 26) + b.readUInt16LE(local + 28);
+    if (!inside(local, 30)) throw fail(`entry '${entry}': bad local header`);
+    const head = src.read(local, 30);
+    if (head.readUInt32LE(0) !== SIG_LOCAL) throw fail(`entry '${entry}': bad local header`);
+    const dataAt = local + 30 + head.readUInt16LE(26) + head.readUInt16LE(28);
     if (!inside(dataAt, packed)) throw fail(`truncated in entry '${entry}'`);
-    let payload = b.subarray(dataAt, dataAt + packed);
+    let payload: ByteSource;
     if (method === 8) {
+      let inflated: Buffer;
       try {
-        payload = zlib.inflateRawSync(payload, { maxOutputLength: Math.max(1, size) });
+        inflated = zlib.inflateRawSync(src.read(dataAt, packed), { maxOutputLength: Math.max(1, size) });
       } catch (e) {
         throw fail(`entry '${entry}': bad deflate data (${(e as Error).message})`);
       }
-    }
-    if (payload.length !== size || zlib.crc32(payload) !== crc) throw fail(`entry '${entry}' is corrupt (size or CRC-32 differ)`);
+      payload = bufferSource(inflated);
+    } else payload = windowOf(src, dataAt, packed);
+    if (payload.size !== size || crcOf(payload) !== crc) throw fail(`entry '${entry}' is corrupt (size or CRC-32 differ)`);
     const name = entry.endsWith('.npy') ? entry.slice(0, -4) : entry;
     if (out.has(name)) throw fail(`duplicate entry '${entry}'`);
-    out.set(name, parseNpy(bufferSource(payload), op, `${file}: entry '${entry}'`));
+    out.set(name, parseNpy(payload, op, `${file}: entry '${entry}'`));
   }
   return out;
 }
@@ -236,9 +260,14 @@ export function parseNpz(b: Buffer, op: string, file: string): Map<string, NpyAr
 /** Loads an .npz archive (np.savez / np.savez_compressed) as a name -> NDArray record. */
 export function loadNpz(file: string): Record<string, NDArray> {
   pathArg('loadNpz', file);
-  const entries = [...parseNpz(readWhole('loadNpz', file), 'loadNpz', file)];
-  const arrays = createAll(entries, ([, a]) => npyToArray(a));
-  return Object.fromEntries(entries.map(([name], i) => [name, arrays[i]]));
+  const src = fileSource('loadNpz', file);
+  try {
+    const entries = [...parseNpz(src, 'loadNpz', file)];
+    const arrays = createAll(entries, ([, a]) => npyToArray(a));
+    return Object.fromEntries(entries.map(([name], i) => [name, arrays[i]]));
+  } finally {
+    src.close();
+  }
 }
 
 /** @internal writes a zip archive of "<name>.npy" entries; `compressed` deflates them */

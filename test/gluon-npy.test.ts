@@ -120,6 +120,20 @@ describe('ours', () => {
   });
 });
 
+(fs.existsSync('/proc/self/fd') ? test : test.skip)('no file descriptor is left open by loads that succeed or fail', () => {
+  const open = (): number => fs.readdirSync('/proc/self/fd').length;
+  const whole = fs.readFileSync(path.join(FIX, 'stored.npz'));
+  fs.writeFileSync(tmp('fd-cut.npz'), whole.subarray(0, whole.length - 1));
+  const before = open();
+  for (let i = 0; i < 10; i++) {
+    nd.dispose(nd.loadNpz(path.join(FIX, 'stored.npz')));
+    nd.dispose(nd.loadNpy(path.join(FIX, 'f4.npy')));
+    expect(errorOf(() => nd.loadNpz(tmp('fd-cut.npz'))).code).toBe('BAD_FILE');
+    expect(errorOf(() => nd.loadNpy(path.join(FIX, 'f2.npy'))).code).toBe('BAD_FILE');
+  }
+  expect(open()).toBe(before);
+});
+
 describe('bad files', () => {
   test('.npy cut at every byte is BAD_FILE', () => {
     const whole = fs.readFileSync(path.join(FIX, 'f4.npy'));

@@ -68,15 +68,13 @@ function sourcesOf(op: string, from: unknown): { where: string; sources: Source[
     const src = fileSource(op, from);
     try {
       if (src.size >= 4 && isZip(src.read(0, 4))) {
-        // an .npz: its entries may be deflated, so the archive is read whole
-        const sources = [...parseNpz(src.read(0, src.size), op, from)].map(([name, a]) => ({
+        const sources = [...parseNpz(src, op, from)].map(([name, a]) => ({
           name,
           dtype: a.dtype,
           shape: a.shape,
           get: () => ({ x: npyToArray(a), owned: true }),
         }));
-        src.close();
-        return { where: from, sources, close: () => undefined };
+        return { where: from, sources, close: () => src.close() };
       }
       const { named, entries } = readEntries(op, from, src);
       if (!named && entries.length > 0)
