@@ -185,6 +185,12 @@ describe('transforms', () => {
     const sq = new transforms.Resize(5).forward(one);
     expect(sq.shape).toEqual([5, 5, 3]);
     expect(errorOf(() => new transforms.Resize(0)).code).toBe('BAD_ARGUMENT');
+    expect(errorOf(() => new transforms.Resize(4, { interpolation: 2 })).code).toBe('BAD_ARGUMENT');
+    // keepRatio: the shorter side becomes size, the other is scaled and truncated (MXNet)
+    const wide = new transforms.Resize(3, { keepRatio: true }).forward(x); // [5, 4] images: width 4 is shorter
+    const tall = new transforms.Resize(2, { keepRatio: true }).forward(nd.zeros([3, 7, 3]));
+    expect([wide.shape, tall.shape]).toEqual([[2, 3, 3, 3], [2, 4, 3]]);
+    nd.dispose([wide, tall]);
     nd.dispose([x, ref, y, one, sq]);
   });
 

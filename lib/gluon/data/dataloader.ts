@@ -56,8 +56,8 @@ export function defaultBatchify(samples: any[]): any {
   throw new NDArrayError(`DataLoader: the default batchify stacks NDArrays, numbers and tuples of them, got ${describeValue(first)}`, 'BAD_ARGUMENT');
 }
 
-// mulberry32: a small seeded generator, so a seed gives the same order on every platform.
-function generator(seed: number): () => number {
+/** @internal mulberry32: a small seeded generator, so a seed gives the same order on every platform */
+export function mulberry32(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -95,7 +95,7 @@ export class DataLoader implements Iterable<any>, AsyncIterable<any> {
     this.shuffle = !!o.shuffle;
     this.lastBatch = last;
     this.batchify = o.batchify ?? null;
-    this.rand = o.seed === undefined ? null : generator(o.seed);
+    this.rand = o.seed === undefined ? null : mulberry32(o.seed);
   }
 
   /** The number of batches in the next epoch (MXNet len(loader)). */
@@ -112,7 +112,7 @@ export class DataLoader implements Iterable<any>, AsyncIterable<any> {
     if (rand === null) {
       // one draw from ndgrad's generator per epoch, so nd.random.seed makes the order reproducible
       const r = random.uniform(0, 4294967296, [1], { dtype: 'float64' });
-      rand = generator(r.item());
+      rand = mulberry32(r.item());
       r.dispose();
     }
     for (let i = n - 1; i > 0; i--) {

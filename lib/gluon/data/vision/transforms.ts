@@ -2,7 +2,7 @@
 // as MXNet) or a whole batch (one more leading axis) and runs as a few native ops on it, so DataLoader
 // applies them once per batch of an ArrayDataset instead of once per sample.
 import { NDArrayError } from '../../../errors';
-import { describeValue, NDArray, tidy } from '../../../ndarray';
+import { describeValue, NDArray, options, tidy } from '../../../ndarray';
 import { array } from '../../../creation';
 import { ops } from '../../../ops';
 import { transpose } from '../../../ops';
@@ -10,7 +10,7 @@ import { take } from '../../../shape_ops';
 
 /** A built-in transform: `forward(x)` on one sample or on a batch. */
 export abstract class Transform {
-  /** @internal DataLoader may run it on a gathered batch */
+  /** true: DataLoader may run it once on a gathered batch instead of per sample */
   readonly batchable: boolean = true;
   abstract forward(x: NDArray): NDArray;
 }
@@ -66,28 +66,40 @@ export class Normalize extends Transform {
 }
 
 /**
- * Resizes HWC (NHWC) images to `size` (a number: size x size; or [width, height], as MXNet) with bilinear
- * interpolation at pixel centres (OpenCV INTER_LINEAR, which MXNet's image resize calls; PyTorch's
- * interpolate with align_corners=False), computed in float32 and, for uint8 input, rounded back to uint8.
+ * Resizes HWC (NHWC) images to `size` (a number: size x size, or with keepRatio the shorter side; or
+ * [width, height], as MXNet) by bilinear interpolation at pixel centres: the rule of OpenCV's INTER_LINEAR,
+ * which MXNet's image resize calls, and of PyTorch's interpolate(align_corners=False). It is computed in
+ * float32 (float64 for float64 input); uint8 input is rounded back to uint8, where OpenCV's fixed-point
+ * weights can differ by one level.
  */
 export class Resize extends Transform {
-  readonly width: number;
-  readonly height: number;
-  constructor(size: number | [number, number]) {
+  readonly size: number | [number, number];
+  readonly keepRatio: boolean;
+  constructor(size: number | [number, number], opts: { keepRatio?: boolean; interpolation?: number } = {}) {
     super();
+    const o = options(opts, 'Resize', new Set(['keepRatio', 'interpolation']));
     const [w, h] = typeof size === 'number' ? [size, size] : Array.isArray(size) && size.length === 2 ? size : [NaN, NaN];
     if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1)
       throw new NDArrayError(`Resize: size must be a positive integer or [width, height], got ${describeValue(size)}`, 'BAD_ARGUMENT');
-    this.width = w;
-    this.height = h;
+    if ((o.interpolation ?? 1) !== 1)
+      throw new NDArrayError(`Resize: only bilinear interpolation (1) is implemented, got ${describeValue(o.interpolation)}`, 'BAD_ARGUMENT');
+    this.size = typeof size === 'number' ? size : [w, h];
+    this.keepRatio = !!o.keepRatio;
   }
   forward(x: NDArray): NDArray {
     checkInput(x, 'Resize', [3, 4]);
+    const hAxis = x.ndim - 3;
+    let [width, height] = typeof this.size === 'number' ? [this.size, this.size] : this.size;
+    if (typeof this.size === 'number' && this.keepRatio) {
+      // the shorter side becomes size (MXNet keep_ratio; the other side truncated as int() does)
+      const [ih, iw] = [x.shape[hAxis], x.shape[hAxis + 1]];
+      if (ih > iw) height = Math.max(1, Math.trunc((ih * width) / iw));
+      else width = Math.max(1, Math.trunc((iw * height) / ih));
+    }
     return tidy(() => {
-      const hAxis = x.ndim - 3;
       let y = x.dtype === 'float64' ? x : x.astype('float32');
-      y = interpolate(y, hAxis, this.height);
-      y = interpolate(y, hAxis + 1, this.width);
+      y = interpolate(y, hAxis, height);
+      y = interpolate(y, hAxis + 1, width);
       if (x.dtype === 'float32' || x.dtype === 'float64') return y;
       const hi = x.dtype === 'uint8' ? 255 : 2147483647;
       return ops.floor(ops.add(ops.minimum(ops.maximum(y, 0), hi), 0.5)).astype(x.dtype);
