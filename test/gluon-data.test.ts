@@ -95,6 +95,17 @@ describe('datasets', () => {
     ]);
     expect(liveArrays()).toBe(n0);
   });
+
+  test('a dataset that stores NDArrays keeps them: only the stacked batches are freed', () => {
+    const stored = [nd.full([2], 1), nd.full([2], 2), nd.full([2], 3)];
+    const n0 = liveArrays();
+    const out: number[][][] = [];
+    for (const b of new DataLoader(new SimpleDataset(stored), { batchSize: 2 })) out.push(b.toArray());
+    expect(out).toEqual([[[1, 1], [2, 2]], [[3, 3]]]);
+    expect(stored.every((a) => !a.isDisposed)).toBe(true);
+    expect(liveArrays()).toBe(n0);
+    nd.dispose(stored);
+  });
 });
 
 describe('DataLoader', () => {
@@ -229,6 +240,12 @@ describe('DataLoader', () => {
     expect(ticks).toBeGreaterThan(0);
     expect(liveArrays()).toBe(n0);
     for await (const _ of loader) break;
+    expect(liveArrays()).toBe(n0);
+    await expect(
+      (async () => {
+        for await (const _ of loader) throw new Error('async boom');
+      })(),
+    ).rejects.toThrow('async boom');
     expect(liveArrays()).toBe(n0);
     x.dispose();
     ds.dispose();
