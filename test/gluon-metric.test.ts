@@ -54,6 +54,32 @@ describe('metrics against the NumPy write-out of MXNet 1.9', () => {
 });
 
 describe('hand-computed cases', () => {
+  test("the examples in MXNet 1.x metric.py's docstrings give MXNet's printed values", () => {
+    const probs = nd.array([[0.3, 0.7], [0, 1], [0.4, 0.6]]);
+    const labels = nd.array([0, 1, 1]);
+    const regPred = nd.array([3, -0.5, 2, 7]).reshape([4, 1]);
+    const regLabel = nd.array([2.5, 0, 2, 8]).reshape([4, 1]);
+    const value = (m: InstanceType<typeof metric.EvalMetric>, l: NDArray, p: NDArray): number => {
+      m.update([l], [p]);
+      return m.get()[1] as number;
+    };
+    expect(value(new metric.Accuracy(), labels, probs)).toBeCloseTo(0.6666666666666666, 12);
+    expect(value(new metric.F1(), labels, probs)).toBeCloseTo(0.8, 12);
+    expect(value(new metric.CrossEntropy(), labels, probs)).toBeCloseTo(0.57159948348999023, 7);
+    expect(value(new metric.MAE(), regLabel, regPred)).toBeCloseTo(0.5, 12);
+    expect(value(new metric.MSE(), regLabel, regPred)).toBeCloseTo(0.375, 12);
+    // MXNet's printed 0.612372457981 is sqrt(0.375) taken in float32; ours is float64
+    expect(value(new metric.RMSE(), regLabel, regPred)).toBeCloseTo(0.612372457981, 7);
+    expect(new metric.RMSE().get()[0]).toBe('rmse');
+    const c = new metric.CompositeEvalMetric([new metric.Accuracy(), new metric.F1()]);
+    c.update([labels], [probs]);
+    const [names, vals] = c.get();
+    expect(names).toEqual(['accuracy', 'f1']);
+    expect(vals[0]).toBeCloseTo(0.6666666666666666, 12);
+    expect(vals[1]).toBeCloseTo(0.8, 12);
+    nd.dispose([probs, labels, regPred, regLabel]);
+  });
+
   test('names, NaN before any update, reset', () => {
     const ms = [new metric.Accuracy(), new metric.TopKAccuracy(5), new metric.CrossEntropy(), new metric.MSE(), new metric.MAE(),
       new metric.RMSE(), new metric.F1(), new metric.Loss()];
