@@ -176,6 +176,36 @@ describe('DataLoader', () => {
     ds.dispose();
   });
 
+  test('samplers: a given sampler or batchSampler decides the batches (MXNet); conflicting options are errors', () => {
+    const { x, ds } = small(7);
+    const { SequentialSampler, RandomSampler, BatchSampler } = gluon.data;
+    expect([...new SequentialSampler(3, 4)]).toEqual([4, 5, 6]);
+    const reversed = [6, 5, 4, 3, 2, 1, 0];
+    expect(epoch(new DataLoader(ds, { batchSize: 3, sampler: reversed }))).toEqual([[6, 5, 4], [3, 2, 1], [0]]);
+    const bs = new BatchSampler(new SequentialSampler(7), 3, 'rollover');
+    expect(bs.length).toBe(2);
+    const viaBatches = new DataLoader(ds, { batchSampler: bs });
+    expect(epoch(viaBatches)).toEqual([[0, 1, 2], [3, 4, 5]]);
+    expect(viaBatches.length).toBe(2); // 1 carried + 7 = 8: two batches, two left
+    expect(epoch(viaBatches)).toEqual([[6, 0, 1], [2, 3, 4]]);
+    expect(epoch(new DataLoader(ds, { batchSampler: [[1, 1], [0]] }))).toEqual([[1, 1], [0]]);
+    const r = [...new RandomSampler(20, { seed: 3 })];
+    expect(r).toEqual([...new RandomSampler(20, { seed: 3 })]);
+    expect([...r].sort((a, b) => a - b)).toEqual([...new SequentialSampler(20)]);
+    for (const bad of [
+      { batchSampler: bs, batchSize: 2 },
+      { batchSampler: bs, shuffle: true },
+      { batchSize: 2, sampler: reversed, shuffle: true },
+      { batchSize: 2, sampler: reversed, seed: 1 },
+      { batchSampler: 5 },
+    ])
+      expect(codeOf(() => new DataLoader(ds, bad as any))).toBe('BAD_ARGUMENT');
+    expect(codeOf(() => new BatchSampler(reversed, 0))).toBe('BAD_ARGUMENT');
+    expect(codeOf(() => new RandomSampler(-1))).toBe('BAD_ARGUMENT');
+    x.dispose();
+    ds.dispose();
+  });
+
   test('a custom batchify gets the samples', () => {
     const { x, ds } = small(5);
     const loader = new DataLoader(ds, { batchSize: 2, batchify: (s: any[]) => nd.array(s.map((p) => p[1])) });

@@ -69,7 +69,7 @@ export function autogradAssert(
 }
 
 /** A small deterministic PRNG (mulberry32, the DataLoader's shuffle generator) for shapes and JS-side data. */
-export { mulberry32 as rng } from '../../lib/gluon/data/dataloader';
+export { mulberry32 as rng } from '../../lib/gluon/data/sampler';
 
 /** rand_shape_nd(ndim, dim): ndim sizes each uniform in 1..dim. */
 export function randShapeNd(r: () => number, ndim: number, dim = 10): number[] {

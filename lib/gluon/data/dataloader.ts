@@ -4,18 +4,22 @@
 // the user kept them (nd.keep) or copied them, so a plain epoch leaves nothing behind.
 import { NDArrayError } from '../../errors';
 import { describeValue, dispose, NDArray, options, tidy } from '../../ndarray';
-import { array, random } from '../../creation';
+import { array } from '../../creation';
 import { stack } from '../../shape_ops';
 import { Dataset } from './dataset';
-
-export type LastBatch = 'keep' | 'discard' | 'rollover';
+import { BatchSampler, LastBatch, RandomSampler, SequentialSampler } from './sampler';
 
 export interface DataLoaderOptions {
-  batchSize: number;
+  /** samples per batch (required unless batchSampler is given) */
+  batchSize?: number;
   shuffle?: boolean;
   lastBatch?: LastBatch;
   /** a seed for the shuffled order (its own stream; without it, nd.random.seed decides) */
   seed?: number;
+  /** the order of samples (MXNet sampler; instead of shuffle) */
+  sampler?: Iterable<number> & { length?: number };
+  /** the batches' index lists (MXNet batch_sampler; instead of batchSize, shuffle, sampler, lastBatch) */
+  batchSampler?: Iterable<number[]> & { length?: number };
   /** turns a list of samples into a batch (MXNet batchify_fn); the default stacks arrays and numbers */
   batchify?: (samples: any[]) => any;
   /** accepted for porting: batches are gathered natively in this thread */
@@ -28,7 +32,7 @@ export interface DataLoaderOptions {
   threadPool?: boolean;
 }
 
-const KEYS = ['batchSize', 'shuffle', 'lastBatch', 'seed', 'batchify', 'numWorkers', 'pinMemory', 'prefetch', 'threadPool'];
+const KEYS = ['batchSize', 'shuffle', 'lastBatch', 'seed', 'sampler', 'batchSampler', 'batchify', 'numWorkers', 'pinMemory', 'prefetch', 'threadPool'];
 
 /** MXNet's default_batchify_fn: stacks NDArrays, turns numbers into an array, recurses into tuples. */
 export function defaultBatchify(samples: any[]): any {
@@ -56,88 +60,43 @@ export function defaultBatchify(samples: any[]): any {
   throw new NDArrayError(`DataLoader: the default batchify stacks NDArrays, numbers and tuples of them, got ${describeValue(first)}`, 'BAD_ARGUMENT');
 }
 
-/** @internal mulberry32: a small seeded generator, so a seed gives the same order on every platform */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export class DataLoader implements Iterable<any>, AsyncIterable<any> {
   readonly dataset: Dataset;
-  readonly batchSize: number;
-  readonly shuffle: boolean;
-  readonly lastBatch: LastBatch;
+  readonly batchSampler: Iterable<number[]> & { length?: number };
   private readonly batchify: ((samples: any[]) => any) | null;
-  private readonly rand: (() => number) | null;
-  private carried: number[] = []; // rollover: the short last batch, started again next epoch
 
   constructor(dataset: Dataset, opts: DataLoaderOptions) {
     if (!(dataset instanceof Dataset))
       throw new NDArrayError(`DataLoader: expected a gluon.data.Dataset, got ${describeValue(dataset)}`, 'BAD_ARGUMENT');
     const o = options(opts, 'DataLoader', new Set(KEYS)) as DataLoaderOptions;
-    if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
-      throw new NDArrayError(`DataLoader: batchSize must be a positive integer, got ${describeValue(o.batchSize)}`, 'BAD_ARGUMENT');
-    const last = o.lastBatch ?? 'keep';
-    if (last !== 'keep' && last !== 'discard' && last !== 'rollover')
-      throw new NDArrayError(`DataLoader: lastBatch must be 'keep', 'discard' or 'rollover', got ${describeValue(last)}`, 'BAD_ARGUMENT');
     if (o.batchify !== undefined && typeof o.batchify !== 'function')
       throw new NDArrayError(`DataLoader: batchify must be a function, got ${describeValue(o.batchify)}`, 'BAD_ARGUMENT');
-    if (o.seed !== undefined && (typeof o.seed !== 'number' || !Number.isFinite(o.seed)))
-      throw new NDArrayError(`DataLoader: seed must be a finite number, got ${describeValue(o.seed)}`, 'BAD_ARGUMENT');
+    if (o.batchSampler !== undefined) {
+      for (const k of ['batchSize', 'shuffle', 'sampler', 'lastBatch', 'seed'] as const)
+        if (o[k] !== undefined)
+          throw new NDArrayError(`DataLoader: batchSampler already decides the batches; '${k}' cannot be given with it`, 'BAD_ARGUMENT');
+      if (o.batchSampler === null || typeof (o.batchSampler as any)[Symbol.iterator] !== 'function')
+        throw new NDArrayError(`DataLoader: batchSampler must be an iterable of index lists, got ${describeValue(o.batchSampler)}`, 'BAD_ARGUMENT');
+    }
     this.dataset = dataset;
-    this.batchSize = o.batchSize;
-    this.shuffle = !!o.shuffle;
-    this.lastBatch = last;
     this.batchify = o.batchify ?? null;
-    this.rand = o.seed === undefined ? null : mulberry32(o.seed);
+    this.batchSampler = o.batchSampler ?? DataLoader.batches(dataset, o);
+  }
+
+  // MXNet's DataLoader: the sampler (given, or random / sequential) grouped by a BatchSampler.
+  private static batches(dataset: Dataset, o: DataLoaderOptions): BatchSampler {
+    if (o.batchSize === undefined) throw new NDArrayError('DataLoader: batchSize is required unless batchSampler is given', 'BAD_ARGUMENT');
+    if (o.sampler !== undefined && (o.shuffle || o.seed !== undefined))
+      throw new NDArrayError("DataLoader: the sampler decides the order; 'shuffle' and 'seed' cannot be given with it", 'BAD_ARGUMENT');
+    const sampler = o.sampler ?? (o.shuffle ? new RandomSampler(dataset.length, { seed: o.seed }) : new SequentialSampler(dataset.length));
+    return new BatchSampler(sampler, o.batchSize, o.lastBatch ?? 'keep');
   }
 
   /** The number of batches in the next epoch (MXNet len(loader)). */
   get length(): number {
-    const n = this.dataset.length + (this.lastBatch === 'rollover' ? this.carried.length : 0);
-    return this.lastBatch === 'keep' ? Math.ceil(n / this.batchSize) : Math.floor(n / this.batchSize);
-  }
-
-  private order(): number[] {
-    const n = this.dataset.length;
-    const idx = Array.from({ length: n }, (_, i) => i);
-    if (!this.shuffle) return idx;
-    let rand = this.rand;
-    if (rand === null) {
-      // one draw from ndgrad's generator per epoch, so nd.random.seed makes the order reproducible
-      const r = random.uniform(0, 4294967296, [1], { dtype: 'float64' });
-      rand = mulberry32(r.item());
-      r.dispose();
-    }
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      const t = idx[i];
-      idx[i] = idx[j];
-      idx[j] = t;
-    }
-    return idx;
-  }
-
-  // The epoch's batches as index lists (MXNet BatchSampler).
-  private *batches(): Generator<number[]> {
-    let batch = this.lastBatch === 'rollover' ? this.carried : [];
-    this.carried = [];
-    for (const i of this.order()) {
-      batch.push(i);
-      if (batch.length === this.batchSize) {
-        yield batch;
-        batch = [];
-      }
-    }
-    if (batch.length === 0) return;
-    if (this.lastBatch === 'keep') yield batch;
-    else if (this.lastBatch === 'rollover') this.carried = batch;
+    const n = this.batchSampler.length;
+    if (typeof n !== 'number') throw new NDArrayError('DataLoader: the batchSampler has no length', 'BAD_ARGUMENT');
+    return n;
   }
 
   private load(indices: number[]): any {
@@ -151,7 +110,7 @@ export class DataLoader implements Iterable<any>, AsyncIterable<any> {
   }
 
   [Symbol.iterator](): Iterator<any> {
-    const plan = this.batches();
+    const plan = this.batchSampler[Symbol.iterator]();
     let current: any = null;
     const release = (): void => {
       if (current === null) return;
@@ -169,7 +128,7 @@ export class DataLoader implements Iterable<any>, AsyncIterable<any> {
       },
       return: (): IteratorResult<any> => {
         release();
-        plan.return(undefined);
+        plan.return?.(undefined);
         return { done: true, value: undefined };
       },
     };
