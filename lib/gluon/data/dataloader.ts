@@ -1,5 +1,6 @@
-// gluon.data.DataLoader (MXNet 1.9 gluon/data/dataloader.py): batches of a dataset in order or seeded
-// shuffled order, lastBatch 'keep' | 'discard' | 'rollover'. The batches belong to the loader: the
+// gluon.data.DataLoader (MXNet 1.9 gluon/data/dataloader.py): batches of a dataset in the order of a
+// sampler (sequential, seeded shuffle, or the user's), lastBatch 'keep' | 'discard' | 'rollover'. An
+// ArrayDataset's batch is gathered with one take per array. The batches belong to the loader: the
 // arrays of one batch are freed when the loop asks for the next one or leaves (break, throw, end), unless
 // the user kept them (nd.keep) or copied them, so a plain epoch leaves nothing behind.
 import { NDArrayError } from '../../errors';
@@ -20,7 +21,10 @@ export interface DataLoaderOptions {
   sampler?: Iterable<number> & { length?: number };
   /** the batches' index lists (MXNet batch_sampler; instead of batchSize, shuffle, sampler, lastBatch) */
   batchSampler?: Iterable<number[]> & { length?: number };
-  /** turns a list of samples into a batch (MXNet batchify_fn); the default stacks arrays and numbers */
+  /**
+   * turns a list of samples into a batch (MXNet batchify_fn); the default stacks arrays and numbers. The
+   * arrays it returns belong to the loader (freed when the loop moves on), so it must return new ones.
+   */
   batchify?: (samples: any[]) => any;
   /** accepted for porting: batches are gathered natively in this thread */
   numWorkers?: number;
