@@ -163,4 +163,26 @@ describe('hand-computed cases', () => {
     expect(c.get()[1].every((v: number) => Number.isNaN(v))).toBe(true);
     nd.dispose([l, p]);
   });
+
+  test('metric.create (names, instances, functions, lists) and CustomMetric', () => {
+    expect(metric.create('acc')).toBeInstanceOf(metric.Accuracy);
+    expect(metric.create('ce')).toBeInstanceOf(metric.CrossEntropy);
+    expect(metric.create('top_k_accuracy', 3).name).toBe('top_k_accuracy_3');
+    const acc = new metric.Accuracy();
+    expect(metric.create(acc)).toBe(acc);
+    const c = metric.create(['acc', 'mse']) as InstanceType<typeof metric.CompositeEvalMetric>;
+    expect(c.metrics.map((m) => m.name)).toEqual(['accuracy', 'mse']);
+    expect(errorOf(() => metric.create('accuracyy')).code).toBe('BAD_ARGUMENT');
+    // MXNet's CustomMetric docstring example: feval = (x + y).mean() on its regression arrays gives 6.0
+    const custom = metric.create((l: NDArray, p: NDArray) => nd.tidy(() => nd.add(l, p).mean().item()));
+    const l = nd.array([2.5, 0, 2, 8]).reshape([4, 1]);
+    const p = nd.array([3, -0.5, 2, 7]).reshape([4, 1]);
+    custom.update([l], [p]);
+    expect(custom.get()[1]).toBeCloseTo(6, 12);
+    const sums = new metric.CustomMetric((a: NDArray) => [a.size, 2], { name: 'pairs' });
+    sums.update([l, l], [p, p]);
+    expect(sums.get()).toEqual(['pairs', 2]);
+    expect(errorOf(() => new metric.CustomMetric(3 as any)).code).toBe('BAD_ARGUMENT');
+    nd.dispose([l, p]);
+  });
 });

@@ -302,3 +302,59 @@ export class CompositeEvalMetric extends EvalMetric {
     return [names, vals];
   }
 }
+
+/**
+ * A metric from a function of (label, pred) NDArrays returning the batch's value (counted as one
+ * instance) or [sum, count] (MXNet CustomMetric; MXNet passes NumPy arrays, ndgrad the NDArrays).
+ */
+export class CustomMetric extends EvalMetric {
+  private readonly feval: (label: NDArray, pred: NDArray) => number | [number, number];
+  constructor(feval: (label: NDArray, pred: NDArray) => number | [number, number], opts: { name?: string } = {}) {
+    if (typeof feval !== 'function') throw new NDArrayError(`CustomMetric: expected a function, got ${describeValue(feval)}`, 'BAD_ARGUMENT');
+    super(opts.name ?? (feval.name ? feval.name : 'custom(<anonymous>)'));
+    this.feval = feval;
+  }
+  update(labels: Arrays, preds: Arrays): void {
+    for (const [label, pred] of pairs(labels, preds, 'CustomMetric')) {
+      const r = this.feval(label, pred);
+      const [sum, num] = Array.isArray(r) ? r : [r, 1];
+      if (typeof sum !== 'number' || typeof num !== 'number')
+        throw new NDArrayError(`CustomMetric: the function must return a number or [sum, count], got ${describeValue(r)}`, 'BAD_ARGUMENT');
+      this.sumMetric += sum;
+      this.numInst += num;
+    }
+  }
+}
+
+const BY_NAME: Record<string, new (...args: any[]) => EvalMetric> = {
+  acc: Accuracy,
+  accuracy: Accuracy,
+  top_k_accuracy: TopKAccuracy,
+  top_k_acc: TopKAccuracy,
+  ce: CrossEntropy,
+  'cross-entropy': CrossEntropy,
+  crossentropy: CrossEntropy,
+  mse: MSE,
+  mae: MAE,
+  rmse: RMSE,
+  f1: F1,
+  loss: Loss,
+  composite: CompositeEvalMetric,
+};
+
+/**
+ * MXNet metric.create: a name ('acc', 'ce', 'mse', 'top_k_accuracy', ...; `args` go to its constructor),
+ * a metric, a function (CustomMetric) or a list of these (CompositeEvalMetric).
+ */
+export function create(
+  metric: string | EvalMetric | ((label: NDArray, pred: NDArray) => number | [number, number]) | any[],
+  ...args: any[]
+): EvalMetric {
+  if (metric instanceof EvalMetric) return metric;
+  if (typeof metric === 'function') return new CustomMetric(metric, ...args);
+  if (Array.isArray(metric)) return new CompositeEvalMetric(metric.map((m) => create(m, ...args)));
+  const Make = typeof metric === 'string' ? BY_NAME[metric.toLowerCase()] : undefined;
+  if (Make === undefined)
+    throw new NDArrayError(`metric.create: unknown metric ${describeValue(metric)} (known: ${Object.keys(BY_NAME).join(', ')})`, 'BAD_ARGUMENT');
+  return new Make(...args);
+}
