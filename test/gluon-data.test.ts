@@ -304,6 +304,25 @@ describe('DataLoader', () => {
     base.dispose();
   });
 
+  test('a slice of an ArrayDataset (and a transform of the slice) is still gathered natively, at the right offset', () => {
+    const { x, y } = small(10);
+    const x4 = x.reshape([10, 2, 1, 1]); // [C, H, W] samples of 2 channels, for Normalize
+    const ds = new ArrayDataset(x4, y);
+    const atSpy = jest.spyOn(ds, 'at');
+    const sl = ds.slice(3, 8);
+    const firsts: number[][] = [];
+    for (const [xb] of new DataLoader(sl, { batchSize: 2 })) firsts.push(xb.reshape([-1, 2]).toArray().map((r: number[]) => r[0]));
+    expect(firsts).toEqual([[3, 4], [5, 6], [7]]);
+    const scaled = sl.transformFirst(new gluon.data.vision.transforms.Normalize([1, 0], [2, 1]));
+    const got: number[][] = [];
+    for (const [xb, yb] of new DataLoader(scaled.slice(1), { batchSize: 4 })) got.push(xb.reshape([-1]).toArray(), yb.toArray());
+    // samples 4..7 of [i, i + 0.5]: channel 0 becomes (i - 1) / 2, channel 1 stays
+    expect(got).toEqual([[1.5, 4.5, 2, 5.5, 2.5, 6.5, 3, 7.5], [1, 2, 0, 1]]);
+    expect(atSpy).not.toHaveBeenCalled();
+    nd.dispose([x, x4]);
+    ds.dispose();
+  });
+
   test('an epoch over Fashion-MNIST-sized data (60000x28x28 uint8) leaves nd.memory().numArrays where it started', () => {
     const images = new Uint8Array(60000 * 28 * 28);
     for (let i = 0; i < images.length; i++) images[i] = (i * 2654435761) >>> 24;
