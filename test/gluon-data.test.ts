@@ -16,7 +16,7 @@ function ids(batch: NDArray): number[] {
   return (batch.toArray() as number[][]).map((r) => r[0]);
 }
 
-function epoch(loader: InstanceType<typeof DataLoader>): number[][] {
+function epoch(loader: Iterable<NDArray[]>): number[][] {
   const out: number[][] = [];
   for (const [x] of loader) out.push(ids(x));
   return out;
@@ -26,11 +26,11 @@ describe('datasets', () => {
   test('ArrayDataset: length, at(i) tuples with labels as numbers, negative index, errors', () => {
     const { x, ds } = small();
     expect(ds.length).toBe(10);
-    const [xi, yi] = ds.at(4);
+    const [xi, yi] = ds.at(4) as [NDArray, number];
     expect(xi).toBeInstanceOf(NDArray);
     expect(xi.toArray()).toEqual([4, 4.5]);
     expect(yi).toBe(1);
-    expect(ds.at(-1)[1]).toBe(0);
+    expect((ds.at(-1) as [NDArray, number])[1]).toBe(0);
     expect(codeOf(() => ds.at(10))).toBe('OUT_OF_RANGE');
     expect(codeOf(() => ds.at(1.5))).toBe('BAD_ARGUMENT');
     expect(codeOf(() => new ArrayDataset(x, new Int32Array(3)))).toBe('SHAPE_MISMATCH');
@@ -100,7 +100,7 @@ describe('datasets', () => {
     const stored = [nd.full([2], 1), nd.full([2], 2), nd.full([2], 3)];
     const n0 = liveArrays();
     const out: number[][][] = [];
-    for (const b of new DataLoader(new SimpleDataset(stored), { batchSize: 2 })) out.push(b.toArray());
+    for (const b of new DataLoader<NDArray>(new SimpleDataset(stored), { batchSize: 2 })) out.push(b.toArray() as number[][]);
     expect(out).toEqual([[[1, 1], [2, 2]], [[3, 3]]]);
     expect(stored.every((a) => !a.isDisposed)).toBe(true);
     expect(liveArrays()).toBe(n0);
@@ -210,7 +210,7 @@ describe('DataLoader', () => {
     const { x, ds } = small(5);
     const loader = new DataLoader(ds, { batchSize: 2, batchify: (s: any[]) => nd.array(s.map((p) => p[1])) });
     const out: number[][] = [];
-    for (const b of loader) out.push(b.toArray());
+    for (const b of loader) out.push(b.toArray() as number[]);
     expect(out).toEqual([[0, 1], [2, 0], [1]]);
     x.dispose();
     ds.dispose();
@@ -290,14 +290,14 @@ describe('DataLoader', () => {
     const batched: number[][] = [];
     for (const [xb, yb] of new DataLoader(base.transformFirst(toTensor), { batchSize: 4 })) {
       expect(xb.shape).toEqual([yb.shape[0], 3, 2, 2]);
-      batched.push(xb.toArray().flat(3));
+      batched.push((xb.toArray() as number[][][][]).flat(3));
     }
     expect(atSpy).not.toHaveBeenCalled();
     expect(fwd).toHaveBeenCalledTimes(2); // once per batch
     // the same values through the per-sample path (a plain function is not batchable)
     const perSample: number[][] = [];
     for (const [xb] of new DataLoader(base.transformFirst((x: NDArray) => toTensor.forward(x)), { batchSize: 4 }))
-      perSample.push(xb.toArray().flat(3));
+      perSample.push((xb.toArray() as number[][][][]).flat(3));
     expect(atSpy).toHaveBeenCalledTimes(6);
     expect(perSample).toEqual(batched);
     img.dispose();
@@ -311,11 +311,11 @@ describe('DataLoader', () => {
     const atSpy = jest.spyOn(ds, 'at');
     const sl = ds.slice(3, 8);
     const firsts: number[][] = [];
-    for (const [xb] of new DataLoader(sl, { batchSize: 2 })) firsts.push(xb.reshape([-1, 2]).toArray().map((r: number[]) => r[0]));
+    for (const [xb] of new DataLoader(sl, { batchSize: 2 })) firsts.push((xb.reshape([-1, 2]).toArray() as number[][]).map((r) => r[0]));
     expect(firsts).toEqual([[3, 4], [5, 6], [7]]);
     const scaled = sl.transformFirst(new gluon.data.vision.transforms.Normalize([1, 0], [2, 1]));
     const got: number[][] = [];
-    for (const [xb, yb] of new DataLoader(scaled.slice(1), { batchSize: 4 })) got.push(xb.reshape([-1]).toArray(), yb.toArray());
+    for (const [xb, yb] of new DataLoader(scaled.slice(1), { batchSize: 4 })) got.push(xb.reshape([-1]).toArray() as number[], yb.toArray() as number[]);
     // samples 4..7 of [i, i + 0.5]: channel 0 becomes (i - 1) / 2, channel 1 stays
     expect(got).toEqual([[1.5, 4.5, 2, 5.5, 2.5, 6.5, 3, 7.5], [1, 2, 0, 1]]);
     expect(atSpy).not.toHaveBeenCalled();

@@ -51,7 +51,7 @@ describe('MNIST / FashionMNIST', () => {
     const test = new FashionMNIST({ root: tmp, train: false });
     expect(test).toBeInstanceOf(gluon.data.ArrayDataset);
     expect([train.length, test.length]).toEqual([5, 3]);
-    const [x, y] = test.at(2);
+    const [x, y] = test.at(2) as [NDArray, number];
     expect([x.dtype, x.shape]).toEqual(['uint8', [28, 28, 1]]);
     expect(y).toBe(6);
     const px = x.toTypedArray();
@@ -68,9 +68,9 @@ describe('MNIST / FashionMNIST', () => {
   test('other image sizes are read as the header says', () => {
     writeSet(tmp, 'train', 4, { rows: 3, cols: 5 });
     const ds = new MNIST({ root: tmp });
-    const [x] = ds.at(1);
+    const [x] = ds.at(1) as [NDArray, number];
     expect(x.shape).toEqual([3, 5, 1]);
-    expect(x.toArray().flat(2)).toEqual(Array.from(pixels(4, 3, 5).slice(15, 30)));
+    expect((x.toArray() as number[][][]).flat(2)).toEqual(Array.from(pixels(4, 3, 5).slice(15, 30)));
     x.dispose();
     ds.dispose();
   });
@@ -132,7 +132,7 @@ describe('transforms', () => {
     const one = x.at(1);
     const y1 = t.forward(one);
     expect(y1.shape).toEqual([2, 3, 4]);
-    expect(y1.toArray()).toEqual(y.toArray()[1]);
+    expect(y1.toArray()).toEqual((y.toArray() as number[][][][])[1]);
     nd.dispose([y, one, y1]);
     expect(liveArrays()).toBe(n0);
     expect(errorOf(() => t.forward(nd.zeros([3, 3]))).code).toBe('SHAPE_MISMATCH');

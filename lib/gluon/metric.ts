@@ -2,7 +2,9 @@
 // CompositeEvalMetric, with MXNet's definitions (MSE/MAE/RMSE and macro F1 average per update call, as
 // 1.9 does). Argmax runs natively; the counting reads the values once, in float64.
 import { NDArrayError } from '../errors';
-import { describeValue, NDArray, tidy } from '../ndarray';
+import { describeValue } from '../args';
+import { tidy } from '../memory';
+import { NDArray } from '../ndarray';
 import { ops } from '../ops';
 
 type Arrays = NDArray | NDArray[];
@@ -206,16 +208,16 @@ export class RMSE extends RegressionMetric {
  */
 export class F1 extends EvalMetric {
   readonly average: 'macro' | 'micro';
-  private tp = 0;
-  private fp = 0;
-  private fn = 0;
+  /** @internal */ private tp = 0;
+  /** @internal */ private fp = 0;
+  /** @internal */ private fn = 0;
   constructor(opts: { average?: 'macro' | 'micro'; name?: string } = {}) {
     super(opts.name ?? 'f1');
     const avg = opts.average ?? 'macro';
     if (avg !== 'macro' && avg !== 'micro') throw new NDArrayError(`F1: average must be 'macro' or 'micro', got ${describeValue(avg)}`, 'BAD_ARGUMENT');
     this.average = avg;
   }
-  private fscore(): number {
+  /** @internal */ private fscore(): number {
     const precision = this.tp + this.fp > 0 ? this.tp / (this.tp + this.fp) : 0;
     const recall = this.tp + this.fn > 0 ? this.tp / (this.tp + this.fn) : 0;
     return precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
@@ -308,7 +310,7 @@ export class CompositeEvalMetric extends EvalMetric {
  * instance) or [sum, count] (MXNet CustomMetric; MXNet passes NumPy arrays, ndgrad the NDArrays).
  */
 export class CustomMetric extends EvalMetric {
-  private readonly feval: (label: NDArray, pred: NDArray) => number | [number, number];
+  /** @internal */ private readonly feval: (label: NDArray, pred: NDArray) => number | [number, number];
   constructor(feval: (label: NDArray, pred: NDArray) => number | [number, number], opts: { name?: string } = {}) {
     if (typeof feval !== 'function') throw new NDArrayError(`CustomMetric: expected a function, got ${describeValue(feval)}`, 'BAD_ARGUMENT');
     super(opts.name ?? (feval.name ? feval.name : 'custom(<anonymous>)'));
@@ -326,6 +328,7 @@ export class CustomMetric extends EvalMetric {
   }
 }
 
+// each class takes its own constructor arguments (create passes them through)
 const BY_NAME: Record<string, new (...args: any[]) => EvalMetric> = {
   acc: Accuracy,
   accuracy: Accuracy,
@@ -342,16 +345,16 @@ const BY_NAME: Record<string, new (...args: any[]) => EvalMetric> = {
   composite: CompositeEvalMetric,
 };
 
+/** What metric.create takes: a name, a metric, a function, or a list of these. */
+export type MetricSpec = string | EvalMetric | ((label: NDArray, pred: NDArray) => number | [number, number]) | MetricSpec[];
+
 /**
  * MXNet metric.create: a name ('acc', 'ce', 'mse', 'top_k_accuracy', ...; `args` go to its constructor),
  * a metric, a function (CustomMetric) or a list of these (CompositeEvalMetric).
  */
-export function create(
-  metric: string | EvalMetric | ((label: NDArray, pred: NDArray) => number | [number, number]) | any[],
-  ...args: any[]
-): EvalMetric {
+export function create(metric: MetricSpec, ...args: unknown[]): EvalMetric {
   if (metric instanceof EvalMetric) return metric;
-  if (typeof metric === 'function') return new CustomMetric(metric, ...args);
+  if (typeof metric === 'function') return new CustomMetric(metric, args[0] as { name?: string } | undefined);
   if (Array.isArray(metric)) return new CompositeEvalMetric(metric.map((m) => create(m, ...args)));
   const Make = typeof metric === 'string' ? BY_NAME[metric.toLowerCase()] : undefined;
   if (Make === undefined)

@@ -4,13 +4,15 @@
 // arrays of one batch are freed when the loop asks for the next one or leaves (break, throw, end), unless
 // the user kept them (nd.keep) or copied them, so a plain epoch leaves nothing behind.
 import { NDArrayError } from '../../errors';
-import { describeValue, dispose, NDArray, options, tidy } from '../../ndarray';
+import { describeValue, options } from '../../args';
 import { array } from '../../creation';
-import { stack } from '../../shape_ops';
+import { stack } from '../../join';
+import { dispose, tidy } from '../../memory';
+import { NDArray } from '../../ndarray';
 import { Dataset } from './dataset';
 import { BatchSampler, LastBatch, RandomSampler, SequentialSampler } from './sampler';
 
-export interface DataLoaderOptions {
+export interface DataLoaderOptions<B = NDArray[]> {
   /** samples per batch (required unless batchSampler is given) */
   batchSize?: number;
   shuffle?: boolean;
@@ -25,7 +27,7 @@ export interface DataLoaderOptions {
    * turns a list of samples into a batch (MXNet batchify_fn); the default stacks arrays and numbers. The
    * arrays it returns belong to the loader (freed when the loop moves on), so it must return new ones.
    */
-  batchify?: (samples: any[]) => any;
+  batchify?(samples: unknown[]): B;
   /** accepted for porting: batches are gathered natively in this thread */
   numWorkers?: number;
   /** accepted for porting (one context) */
@@ -39,9 +41,9 @@ export interface DataLoaderOptions {
 const KEYS = ['batchSize', 'shuffle', 'lastBatch', 'seed', 'sampler', 'batchSampler', 'batchify', 'numWorkers', 'pinMemory', 'prefetch', 'threadPool'];
 
 /** MXNet's default_batchify_fn: stacks NDArrays, turns numbers into an array, recurses into tuples. */
-export function defaultBatchify(samples: any[]): any {
+export function defaultBatchify(samples: unknown[]): Batch {
   const first = samples[0];
-  if (first instanceof NDArray) return stack(samples, { axis: 0 });
+  if (first instanceof NDArray) return stack(samples as NDArray[], { axis: 0 }); // stack checks the rest
   if (Array.isArray(first)) {
     return first.map((_, k) =>
       defaultBatchify(
@@ -64,15 +66,23 @@ export function defaultBatchify(samples: any[]): any {
   throw new NDArrayError(`DataLoader: the default batchify stacks NDArrays, numbers and tuples of them, got ${describeValue(first)}`, 'BAD_ARGUMENT');
 }
 
-export class DataLoader implements Iterable<any>, AsyncIterable<any> {
+/** A default batch: an NDArray, or a tuple of batches (one per field of the samples). */
+export type Batch = NDArray | Batch[];
+
+/**
+ * Iterates over batches (`for ... of` and `for await`). `B` is the type of a batch, by default a tuple
+ * of NDArrays (`for (const [x, y] of loader)`); a dataset of single arrays gives single NDArrays
+ * (`new DataLoader<NDArray>(...)`), a custom batchify whatever it returns.
+ */
+export class DataLoader<B = NDArray[]> implements Iterable<B>, AsyncIterable<B> {
   readonly dataset: Dataset;
   readonly batchSampler: Iterable<number[]> & { length?: number };
-  private readonly batchify: ((samples: any[]) => any) | null;
+  /** @internal */ private readonly batchify: ((samples: unknown[]) => unknown) | null;
 
-  constructor(dataset: Dataset, opts: DataLoaderOptions) {
+  constructor(dataset: Dataset, opts: DataLoaderOptions<B>) {
     if (!(dataset instanceof Dataset))
       throw new NDArrayError(`DataLoader: expected a gluon.data.Dataset, got ${describeValue(dataset)}`, 'BAD_ARGUMENT');
-    const o = options(opts, 'DataLoader', new Set(KEYS)) as DataLoaderOptions;
+    const o = options(opts, 'DataLoader', new Set(KEYS)) as DataLoaderOptions<B>;
     if (o.batchify !== undefined && typeof o.batchify !== 'function')
       throw new NDArrayError(`DataLoader: batchify must be a function, got ${describeValue(o.batchify)}`, 'BAD_ARGUMENT');
     if (o.batchSampler !== undefined) {
@@ -88,7 +98,7 @@ export class DataLoader implements Iterable<any>, AsyncIterable<any> {
   }
 
   // MXNet's DataLoader: the sampler (given, or random / sequential) grouped by a BatchSampler.
-  private static batches(dataset: Dataset, o: DataLoaderOptions): BatchSampler {
+  /** @internal */ private static batches(dataset: Dataset, o: DataLoaderOptions<unknown>): BatchSampler {
     if (o.batchSize === undefined) throw new NDArrayError('DataLoader: batchSize is required unless batchSampler is given', 'BAD_ARGUMENT');
     if (o.sampler !== undefined && (o.shuffle || o.seed !== undefined))
       throw new NDArrayError("DataLoader: the sampler decides the order; 'shuffle' and 'seed' cannot be given with it", 'BAD_ARGUMENT');
@@ -103,19 +113,19 @@ export class DataLoader implements Iterable<any>, AsyncIterable<any> {
     return n;
   }
 
-  private load(indices: number[]): any {
+  /** @internal */ private load(indices: number[]): B {
     if (this.batchify === null) {
       const gathered = this.dataset.gatherBatch(Int32Array.from(indices));
-      if (gathered !== null) return gathered;
+      if (gathered !== null) return gathered as B;
     }
     const batchify = this.batchify ?? defaultBatchify;
     // the samples' own arrays are freed once stacked (arrays the dataset stores are not made here)
-    return tidy(() => batchify(indices.map((i) => this.dataset.at(i))));
+    return tidy(() => batchify(indices.map((i) => this.dataset.at(i)))) as B;
   }
 
-  [Symbol.iterator](): Iterator<any> {
+  [Symbol.iterator](): Iterator<B> {
     const plan = this.batchSampler[Symbol.iterator]();
-    let current: any = null;
+    let current: B | null = null;
     const release = (): void => {
       if (current === null) return;
       const c = current;
@@ -123,14 +133,14 @@ export class DataLoader implements Iterable<any>, AsyncIterable<any> {
       dispose(unkept(c));
     };
     return {
-      next: (): IteratorResult<any> => {
+      next: (): IteratorResult<B> => {
         release();
         const r = plan.next();
         if (r.done) return { done: true, value: undefined };
         current = this.load(r.value);
         return { done: false, value: current };
       },
-      return: (): IteratorResult<any> => {
+      return: (): IteratorResult<B> => {
         release();
         plan.return?.(undefined);
         return { done: true, value: undefined };
@@ -138,7 +148,7 @@ export class DataLoader implements Iterable<any>, AsyncIterable<any> {
     };
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<any> {
+  [Symbol.asyncIterator](): AsyncIterator<B> {
     const it = this[Symbol.iterator]();
     return {
       // yields to the event loop between batches, so timers and I/O run during an epoch
@@ -152,9 +162,9 @@ export class DataLoader implements Iterable<any>, AsyncIterable<any> {
 }
 
 // The arrays of a batch that nd.keep did not exempt.
-function unkept(batch: any): NDArray[] {
+function unkept(batch: unknown): NDArray[] {
   const out: NDArray[] = [];
-  const walk = (v: any): void => {
+  const walk = (v: unknown): void => {
     if (v instanceof NDArray) {
       if (!v._kept) out.push(v);
     } else if (Array.isArray(v)) v.forEach(walk);

@@ -2,12 +2,16 @@
 // lazy slice / transform / transformFirst views. A dataset that can gather a whole batch with native
 // ops (`gatherBatch`) lets DataLoader skip the per-sample path.
 import { NDArrayError } from '../../errors';
-import { describeValue, NDArray } from '../../ndarray';
+import { describeValue } from '../../args';
 import { array } from '../../creation';
-import { take } from '../../shape_ops';
+import { take } from '../../indexing';
+import { NDArray } from '../../ndarray';
 
 /** A per-sample function, or a built-in transform (which also runs on a whole batch). */
-export type TransformLike = ((...args: any[]) => any) | { forward(x: NDArray): NDArray; batchable?: boolean };
+export type TransformLike = ((...args: never[]) => unknown) | { forward(x: NDArray): NDArray; batchable?: boolean };
+
+/** A sample of an ArrayDataset: one field, or a tuple of them (an NDArray, or a number from a 1-D array). */
+export type ArraySample = NDArray | number | (NDArray | number)[];
 
 /** @internal a transform that DataLoader may run once on a stacked batch instead of per sample */
 export function batchForward(t: TransformLike): ((x: NDArray) => NDArray) | null {
@@ -15,8 +19,8 @@ export function batchForward(t: TransformLike): ((x: NDArray) => NDArray) | null
   return t.batchable === true ? (x) => t.forward(x) : null;
 }
 
-function callTransform(t: TransformLike, args: any[]): any {
-  if (typeof t === 'function') return t(...args);
+function callTransform(t: TransformLike, args: unknown[]): unknown {
+  if (typeof t === 'function') return (t as (...a: unknown[]) => unknown)(...args);
   if (t !== null && typeof t === 'object' && typeof (t as any).forward === 'function') return (t as any).forward(...args);
   throw new NDArrayError(`transform: expected a function or a transform, got ${describeValue(t)}`, 'BAD_ARGUMENT');
 }
@@ -30,7 +34,7 @@ function checkIndex(i: number, n: number, what: string): number {
 /** Subclass with `get length()` and `at(i)` (MXNet's `__len__` / `__getitem__`). */
 export abstract class Dataset {
   abstract get length(): number;
-  abstract at(i: number): any;
+  abstract at(i: number): unknown;
 
   /** Samples [start, end) as a dataset (negative bounds count from the end, as Python slices). */
   slice(start: number, end?: number): Dataset {
@@ -68,8 +72,8 @@ export abstract class Dataset {
 
 /** Any indexable list (or array-like) as a dataset. */
 export class SimpleDataset extends Dataset {
-  private readonly data: ArrayLike<any>;
-  constructor(data: ArrayLike<any>) {
+  /** @internal */ private readonly data: ArrayLike<unknown>;
+  constructor(data: ArrayLike<unknown>) {
     super();
     if (data === null || typeof data !== 'object' || typeof (data as any).length !== 'number')
       throw new NDArrayError(`SimpleDataset: expected a list, got ${describeValue(data)}`, 'BAD_ARGUMENT');
@@ -78,7 +82,7 @@ export class SimpleDataset extends Dataset {
   get length(): number {
     return this.data.length;
   }
-  at(i: number): any {
+  at(i: number): unknown {
     return this.data[checkIndex(i, this.data.length, 'SimpleDataset')];
   }
 }
@@ -90,9 +94,9 @@ export class SimpleDataset extends Dataset {
  */
 export class ArrayDataset extends Dataset {
   /** @internal */ readonly arrays: NDArray[];
-  private readonly owned: NDArray[] = [];
-  private readonly numbers: (Float64Array | Float32Array | Int32Array | Uint8Array | null)[];
-  private readonly n: number;
+  /** @internal */ private readonly owned: NDArray[] = [];
+  /** @internal */ private readonly numbers: (Float64Array | Float32Array | Int32Array | Uint8Array | null)[];
+  /** @internal */ private readonly n: number;
 
   constructor(...arrays: (NDArray | ArrayBufferView | number[])[]) {
     super();
@@ -124,7 +128,7 @@ export class ArrayDataset extends Dataset {
   }
 
   /** The sample i: a tuple with one entry per array (just the entry when there is one array, as MXNet). */
-  at(i: number): any {
+  at(i: number): ArraySample {
     const k = checkIndex(i, this.n, 'ArrayDataset');
     const fields = this.arrays.map((a, j) => {
       if (a.ndim > 1) return a.at(k);
@@ -166,7 +170,7 @@ class SlicedDataset extends Dataset {
   get length(): number {
     return this.end - this.start;
   }
-  at(i: number): any {
+  at(i: number): unknown {
     return this.base.at(this.start + checkIndex(i, this.length, 'Dataset.slice'));
   }
   gatherBatch(indices: Int32Array): NDArray | NDArray[] | null {
@@ -185,7 +189,7 @@ class TransformedDataset extends Dataset {
   get length(): number {
     return this.base.length;
   }
-  at(i: number): any {
+  at(i: number): unknown {
     const item = this.base.at(i);
     if (this.firstOnly) {
       if (Array.isArray(item)) return [callTransform(this.fn, [item[0]]), ...item.slice(1)];

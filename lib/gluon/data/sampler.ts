@@ -2,7 +2,7 @@
 // RandomSampler) and their grouping into batches (BatchSampler, with lastBatch keep / discard / rollover).
 // DataLoader builds these from batchSize / shuffle / lastBatch, or takes the user's.
 import { NDArrayError } from '../../errors';
-import { describeValue } from '../../ndarray';
+import { describeValue } from '../../args';
 import { random } from '../../creation';
 
 export type LastBatch = 'keep' | 'discard' | 'rollover';
@@ -32,8 +32,8 @@ export abstract class Sampler implements Iterable<number> {
 
 /** start, start + 1, ..., start + length - 1. */
 export class SequentialSampler extends Sampler {
-  private readonly n: number;
-  private readonly start: number;
+  /** @internal */ private readonly n: number;
+  /** @internal */ private readonly start: number;
   constructor(length: number, start = 0) {
     super();
     this.n = count(length, 'SequentialSampler');
@@ -53,8 +53,8 @@ export class SequentialSampler extends Sampler {
  * every platform); without, each pass draws its seed from ndgrad's generator, so nd.random.seed fixes it.
  */
 export class RandomSampler extends Sampler {
-  private readonly n: number;
-  private readonly rand: (() => number) | null;
+  /** @internal */ private readonly n: number;
+  /** @internal */ private readonly rand: (() => number) | null;
   constructor(length: number, opts: { seed?: number } = {}) {
     super();
     this.n = count(length, 'RandomSampler');
@@ -92,7 +92,7 @@ export class BatchSampler implements Iterable<number[]> {
   readonly sampler: Iterable<number> & { length?: number };
   readonly batchSize: number;
   readonly lastBatch: LastBatch;
-  private carried: number[] = [];
+  /** @internal */ private carried: number[] = [];
 
   constructor(sampler: Iterable<number> & { length?: number }, batchSize: number, lastBatch: LastBatch = 'keep') {
     if (sampler === null || typeof sampler !== 'object' || typeof (sampler as any)[Symbol.iterator] !== 'function')

@@ -5,7 +5,9 @@ import * as path from 'path';
 import * as os from 'os';
 import * as zlib from 'zlib';
 import { NDArrayError } from '../../../errors';
-import { describeValue, NDArray, options, tidy } from '../../../ndarray';
+import { describeValue, options } from '../../../args';
+import { tidy } from '../../../memory';
+import { NDArray } from '../../../ndarray';
 import { array } from '../../../creation';
 import { ArrayDataset } from '../dataset';
 

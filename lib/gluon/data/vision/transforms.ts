@@ -2,11 +2,13 @@
 // as MXNet) or a whole batch (one more leading axis) and runs as a few native ops on it, so DataLoader
 // applies them once per batch of an ArrayDataset instead of once per sample.
 import { NDArrayError } from '../../../errors';
-import { describeValue, NDArray, options, tidy } from '../../../ndarray';
+import { describeValue, options } from '../../../args';
 import { array } from '../../../creation';
+import { take } from '../../../indexing';
+import { tidy } from '../../../memory';
+import { NDArray } from '../../../ndarray';
 import { ops } from '../../../ops';
-import { transpose } from '../../../ops';
-import { take } from '../../../shape_ops';
+import { transpose } from '../../../rearrange';
 
 /** A built-in transform: `forward(x)` on one sample or on a batch. */
 export abstract class Transform {
