@@ -18,6 +18,8 @@ import { elementwiseOps, ops } from './ops';
 import { rearrangeOps } from './rearrange';
 import { sliceOps } from './slice';
 import { viewOps } from './views';
+import * as gluonData from './gluon/data';
+import * as gluonMetric from './gluon/metric';
 
 export { NDArray } from './ndarray';
 export type { DType, NestedArray, Operand, OutOption } from './ndarray';
@@ -68,3 +70,6 @@ export interface Nd extends Readonly<typeof functions> {
 }
 
 export const nd: Nd = { ...functions, _native: native, _opTable: opTable };
+
+/** MXNet's Gluon (GLUON.md): data loading and metrics so far. */
+export const gluon = { data: gluonData, metric: gluonMetric };

@@ -459,7 +459,7 @@ describe('one list of error codes', () => {
   test('every code thrown from lib/ is in the list', () => {
     const dir = path.join(__dirname, '..', 'lib');
     const thrown: string[] = [];
-    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
+    for (const f of (fs.readdirSync(dir, { recursive: true }) as string[]).filter((n) => n.endsWith('.ts'))) {
       // each construction, up to its code (the last argument)
       for (const call of fs.readFileSync(path.join(dir, f), 'utf8').split('new NDArrayError(').slice(1)) {
         const m = /,\s*'([A-Z][A-Z_]+)',?\s*\)/.exec(call);

@@ -16,13 +16,15 @@ let libDir = '';
 beforeAll(() => {
   libDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ndgrad-lifecycle-'));
   fs.mkdirSync(path.join(libDir, 'lib'));
-  for (const f of fs.readdirSync(path.join(root, 'lib'))) {
+  // every .ts of lib/ and its subfolders (lib/gluon/...)
+  for (const f of fs.readdirSync(path.join(root, 'lib'), { recursive: true }) as string[]) {
     if (!f.endsWith('.ts')) continue;
     const src = fs.readFileSync(path.join(root, 'lib', f), 'utf8');
     const out = ts.transpileModule(src, {
       fileName: f,
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
     });
+    fs.mkdirSync(path.dirname(path.join(libDir, 'lib', f)), { recursive: true });
     fs.writeFileSync(path.join(libDir, 'lib', f.replace(/\.ts$/, '.js')), out.outputText);
   }
   for (const d of ['build', 'prebuilds', 'node_modules', 'scripts'])

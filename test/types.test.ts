@@ -25,9 +25,9 @@ function emitDeclarations(dir: string): Map<string, string> {
   expect(diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))).toEqual([]);
   const files = new Map<string, string>();
   program.emit(undefined, (name, text) => {
-    fs.mkdirSync(path.dirname(name), { recursive: true }); // lib/gluon/ emits into a subdirectory
+    fs.mkdirSync(path.dirname(name), { recursive: true }); // lib/gluon/... emits into subfolders
     fs.writeFileSync(name, text);
-    files.set(path.basename(name), text);
+    files.set(path.relative(dir, name), text);
   });
   return files;
 }

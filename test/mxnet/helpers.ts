@@ -68,17 +68,8 @@ export function autogradAssert(
   for (let i = 0; i < grads.length; i++) expectSame(grads[i], expected[i]);
 }
 
-/** A small deterministic PRNG (mulberry32) for shapes and JS-side data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG (mulberry32, the DataLoader's shuffle generator) for shapes and JS-side data. */
+export { mulberry32 as rng } from '../../lib/gluon/data/sampler';
 
 /** rand_shape_nd(ndim, dim): ndim sizes each uniform in 1..dim. */
 export function randShapeNd(r: () => number, ndim: number, dim = 10): number[] {
