@@ -16,11 +16,17 @@ import { elementwiseOps, ops } from './ops';
 import { rearrangeOps } from './rearrange';
 import { sliceOps } from './slice';
 import { viewOps } from './views';
+import { updateOps } from './gluon/update_ops';
+import { gluonOpt } from './gluon/opt_exports';
 
 export { NDArray } from './ndarray';
 export type { DType, NestedArray, Operand, OutOption } from './ndarray';
 export { NDArrayError, autograd };
 export type { ErrorCode, NDArrayErrorCode } from './errors';
+export { optimizer, lrScheduler } from './gluon/opt_exports';
+export type { ParameterLike, OptimizerOptions, ParamMults, WarmupOptions } from './gluon/opt_exports';
+/** MXNet's Gluon. */
+export const gluon = { ...gluonOpt };
 
 const functions = {
   ...ops,
@@ -32,6 +38,7 @@ const functions = {
   ...linalgOps,
   ...indexingOps,
   ...nnOps,
+  ...updateOps,
   array: creation.array,
   zeros: creation.zeros,
   ones: creation.ones,

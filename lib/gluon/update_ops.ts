@@ -2,7 +2,9 @@
 // `nd.multi_sgd_update(*arrays, num_weights, lrs, wds)`: `arrays` interleaves one group per weight,
 // (weight, grad, states...), and every weight and state is updated in place by one native call.
 import { NDArrayError } from '../errors';
-import { invoke, NDArray, options } from '../ndarray';
+import { options } from '../args';
+import { invoke } from '../dispatch';
+import { NDArray } from '../ndarray';
 
 /** Options every update op takes (MXNet's names in camelCase). */
 export interface MultiUpdateOptions {
