@@ -1,7 +1,8 @@
 // The optimizers' elementwise updates (MXNet 1.9's formulas, src/operator/optimizer_op-inl.h), one
 // loop per optimizer over a contiguous range of one parameter. Each loop reads and writes every
 // array once, in the weight's type (float32 math for float32, as MXNet's DType kernels), with no
-// branches but the clip, so the compiler vectorises it: the update is bound by memory bandwidth.
+// branches but the clip, so the compiler vectorises it (std::sqrt inline: binding.gyp builds with
+// -fno-math-errno): the update is bound by memory bandwidth.
 #pragma once
 #include <cmath>
 #include <cstdint>
