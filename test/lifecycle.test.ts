@@ -16,8 +16,10 @@ let libDir = '';
 beforeAll(() => {
   libDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ndgrad-lifecycle-'));
   fs.mkdirSync(path.join(libDir, 'lib'));
-  for (const f of fs.readdirSync(path.join(root, 'lib'))) {
+  // lib/ and its subdirectories (lib/gluon/)
+  for (const f of fs.readdirSync(path.join(root, 'lib'), { recursive: true }) as string[]) {
     if (!f.endsWith('.ts')) continue;
+    fs.mkdirSync(path.join(libDir, 'lib', path.dirname(f)), { recursive: true });
     const src = fs.readFileSync(path.join(root, 'lib', f), 'utf8');
     const out = ts.transpileModule(src, {
       fileName: f,
