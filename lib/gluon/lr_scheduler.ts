@@ -99,50 +99,49 @@ export class MultiFactorScheduler extends LRScheduler {
   }
 }
 
-/** Decays from baseLr to finalLr over maxUpdate updates: finalLr + (baseLr - finalLr) * (1 - t) ** pwr. */
-export class PolyScheduler extends LRScheduler {
+/** Poly and cosine decay: baseLr to finalLr over the maxUpdate - warmupSteps updates after warm-up. */
+abstract class DecayScheduler extends LRScheduler {
   readonly maxUpdate: number;
-  readonly pwr: number;
   readonly finalLr: number;
   private readonly baseLrOrig: number;
-  constructor(maxUpdate: number, opts: { pwr?: number; finalLr?: number } & WarmupOptions = {}) {
-    const o = options(opts, 'PolyScheduler', optionKeys('pwr', 'finalLr', ...WARMUP_KEYS));
-    super('PolyScheduler', o);
-    if (!Number.isInteger(maxUpdate) || maxUpdate < 1) throw bad('PolyScheduler', `maxUpdate must be an integer >= 1, got ${maxUpdate}`);
+  protected constructor(name: string, maxUpdate: number, o: { finalLr?: number } & WarmupOptions) {
+    super(name, o);
+    if (!Number.isInteger(maxUpdate) || maxUpdate < 1) throw bad(name, `maxUpdate must be an integer >= 1, got ${maxUpdate}`);
     this.maxUpdate = maxUpdate;
-    this.pwr = o.pwr ?? 2;
     this.finalLr = o.finalLr ?? 0;
     this.baseLrOrig = this.baseLr;
   }
+  /** the fraction of the way from baseLr to finalLr at progress t in [0, 1] */
+  protected abstract decay(t: number): number;
   at(numUpdate: number): number {
     if (numUpdate < this.warmupSteps) return this.warmupLr(numUpdate);
     if (numUpdate <= this.maxUpdate) {
       const t = (numUpdate - this.warmupSteps) / (this.maxUpdate - this.warmupSteps);
-      this.baseLr = this.finalLr + (this.baseLrOrig - this.finalLr) * Math.pow(1 - t, this.pwr);
+      this.baseLr = this.finalLr + (this.baseLrOrig - this.finalLr) * this.decay(t);
     }
     return this.baseLr;
   }
 }
 
-/** Cosine decay from baseLr to finalLr over maxUpdate updates. */
-export class CosineScheduler extends LRScheduler {
-  readonly maxUpdate: number;
-  readonly finalLr: number;
-  private readonly baseLrOrig: number;
-  constructor(maxUpdate: number, opts: { finalLr?: number } & WarmupOptions = {}) {
-    const o = options(opts, 'CosineScheduler', optionKeys('finalLr', ...WARMUP_KEYS));
-    super('CosineScheduler', o);
-    if (!Number.isInteger(maxUpdate) || maxUpdate < 1) throw bad('CosineScheduler', `maxUpdate must be an integer >= 1, got ${maxUpdate}`);
-    this.maxUpdate = maxUpdate;
-    this.finalLr = o.finalLr ?? 0;
-    this.baseLrOrig = this.baseLr;
+/** finalLr + (baseLr - finalLr) * (1 - t) ** pwr. */
+export class PolyScheduler extends DecayScheduler {
+  readonly pwr: number;
+  constructor(maxUpdate: number, opts: { pwr?: number; finalLr?: number } & WarmupOptions = {}) {
+    const o = options(opts, 'PolyScheduler', optionKeys('pwr', 'finalLr', ...WARMUP_KEYS));
+    super('PolyScheduler', maxUpdate, o);
+    this.pwr = o.pwr ?? 2;
   }
-  at(numUpdate: number): number {
-    if (numUpdate < this.warmupSteps) return this.warmupLr(numUpdate);
-    if (numUpdate <= this.maxUpdate) {
-      const t = (numUpdate - this.warmupSteps) / (this.maxUpdate - this.warmupSteps);
-      this.baseLr = this.finalLr + ((this.baseLrOrig - this.finalLr) * (1 + Math.cos(Math.PI * t))) / 2;
-    }
-    return this.baseLr;
+  protected decay(t: number): number {
+    return Math.pow(1 - t, this.pwr);
+  }
+}
+
+/** finalLr + (baseLr - finalLr) * (1 + cos(pi * t)) / 2. */
+export class CosineScheduler extends DecayScheduler {
+  constructor(maxUpdate: number, opts: { finalLr?: number } & WarmupOptions = {}) {
+    super('CosineScheduler', maxUpdate, options(opts, 'CosineScheduler', optionKeys('finalLr', ...WARMUP_KEYS)));
+  }
+  protected decay(t: number): number {
+    return (1 + Math.cos(Math.PI * t)) / 2;
   }
 }

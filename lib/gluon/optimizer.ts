@@ -150,11 +150,11 @@ export abstract class Optimizer {
   }
 }
 
-/** SGD, with momentum when momentum > 0: mom = momentum * mom - lr * (g + wd * w); w += mom. */
-export class SGD extends Optimizer {
+/** SGD and NAG: a momentum state when momentum is not 0, plain SGD's update when it is 0. */
+abstract class MomentumOptimizer extends Optimizer {
   readonly momentum: number;
-  constructor(opts: OptimizerOptions & { momentum?: number; lazyUpdate?: boolean } = {}) {
-    super('SGD', opts, ['momentum', 'lazyUpdate']);
+  protected constructor(name: string, opts: object | null | undefined, keys: string[], private readonly momOp: typeof u.multiSgdMomUpdate) {
+    super(name, opts, ['momentum', ...keys]);
     this.momentum = this.opts.momentum ?? 0;
   }
   get numStates(): number {
@@ -163,59 +163,60 @@ export class SGD extends Optimizer {
   protected fused(indices: number[], arrays: NDArray[]): void {
     this.updateCount(indices);
     const o = { lrs: this.lrsOf(indices), wds: this.wdsOf(indices), rescaleGrad: this.rescaleGrad, clipGradient: this.clip };
-    if (this.momentum > 0) u.multiSgdMomUpdate(arrays, { ...o, momentum: this.momentum });
+    if (this.momentum > 0) this.momOp(arrays, { ...o, momentum: this.momentum });
     else u.multiSgdUpdate(arrays, o);
   }
 }
 
+/** SGD, with momentum when momentum > 0: mom = momentum * mom - lr * (g + wd * w); w += mom. */
+export class SGD extends MomentumOptimizer {
+  constructor(opts: OptimizerOptions & { momentum?: number; lazyUpdate?: boolean } = {}) {
+    super('SGD', opts, ['lazyUpdate'], u.multiSgdMomUpdate);
+  }
+}
+
 /** Nesterov accelerated gradient (MXNet's NAG: SGD when momentum is 0). */
-export class NAG extends Optimizer {
-  readonly momentum: number;
+export class NAG extends MomentumOptimizer {
   constructor(opts: OptimizerOptions & { momentum?: number } = {}) {
-    super('NAG', opts, ['momentum']);
-    this.momentum = this.opts.momentum ?? 0;
-  }
-  get numStates(): number {
-    return this.momentum !== 0 ? 1 : 0;
-  }
-  protected fused(indices: number[], arrays: NDArray[]): void {
-    this.updateCount(indices);
-    const o = { lrs: this.lrsOf(indices), wds: this.wdsOf(indices), rescaleGrad: this.rescaleGrad, clipGradient: this.clip };
-    if (this.momentum > 0) u.multiNagMomUpdate(arrays, { ...o, momentum: this.momentum });
-    else u.multiSgdUpdate(arrays, o);
+    super('NAG', opts, [], u.multiNagMomUpdate);
   }
 }
 
 type AdamOpts = OptimizerOptions & { beta1?: number; beta2?: number; epsilon?: number };
 
-/** Bias correction of step t folded into the learning rate, as MXNet does (epsilon is not rescaled). */
-function corrected(lrs: number[], indices: number[], counts: Map<number, number>, b1: number, b2: number): number[] {
-  return lrs.map((lr, i) => {
-    const t = counts.get(indices[i])!;
-    return (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
-  });
-}
-
-/** Adam (MXNet's adam_update): wd added to the gradient, bias correction folded into lr. */
-export class Adam extends Optimizer {
+/** Adam and AdamW: mean and variance states, betas, epsilon. */
+abstract class AdamBase extends Optimizer {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
-  constructor(opts: AdamOpts & { lazyUpdate?: boolean } = {}) {
-    super('Adam', opts, ['beta1', 'beta2', 'epsilon', 'lazyUpdate'], 0.001);
+  protected constructor(name: string, opts: object | null | undefined, keys: string[], defaultEpsilon: number) {
+    super(name, opts, ['beta1', 'beta2', 'epsilon', ...keys], 0.001);
     this.beta1 = this.opts.beta1 ?? 0.9;
     this.beta2 = this.opts.beta2 ?? 0.999;
-    this.epsilon = this.opts.epsilon ?? 1e-8;
+    this.epsilon = this.opts.epsilon ?? defaultEpsilon;
   }
   get numStates(): number {
     return 2;
   }
+  /** Bias correction of step t folded into the learning rate, as MXNet does (epsilon is not rescaled). */
+  protected corrected(lrs: number[], indices: number[]): number[] {
+    return lrs.map((lr, i) => {
+      const t = this.indexUpdateCount.get(indices[i])!;
+      return (lr * Math.sqrt(1 - this.beta2 ** t)) / (1 - this.beta1 ** t);
+    });
+  }
+}
+
+/** Adam (MXNet's adam_update): wd added to the gradient, bias correction folded into lr. */
+export class Adam extends AdamBase {
+  constructor(opts: AdamOpts & { lazyUpdate?: boolean } = {}) {
+    super('Adam', opts, ['lazyUpdate'], 1e-8);
+  }
   protected fused(indices: number[], arrays: NDArray[]): void {
     this.updateCount(indices);
-    const lrs = corrected(this.lrsOf(indices), indices, this.indexUpdateCount, this.beta1, this.beta2);
     u.multiAdamUpdate(arrays, {
-      lrs, wds: this.wdsOf(indices), rescaleGrad: this.rescaleGrad, clipGradient: this.clip,
-      beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon,
+      lrs: this.corrected(this.lrsOf(indices), indices), wds: this.wdsOf(indices), rescaleGrad: this.rescaleGrad,
+      clipGradient: this.clip, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon,
     });
   }
 }
@@ -224,25 +225,16 @@ export class Adam extends Optimizer {
  * AdamW (MXNet 2's, decoupled weight decay): w -= lr_t * (mean / (sqrt(var) + epsilon) + wd * w),
  * lr_t the bias-corrected learning rate (correctBias, default true).
  */
-export class AdamW extends Optimizer {
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly epsilon: number;
+export class AdamW extends AdamBase {
   readonly correctBias: boolean;
   constructor(opts: AdamOpts & { correctBias?: boolean } = {}) {
-    super('AdamW', opts, ['beta1', 'beta2', 'epsilon', 'correctBias'], 0.001);
-    this.beta1 = this.opts.beta1 ?? 0.9;
-    this.beta2 = this.opts.beta2 ?? 0.999;
-    this.epsilon = this.opts.epsilon ?? 1e-6;
+    super('AdamW', opts, ['correctBias'], 1e-6);
     this.correctBias = this.opts.correctBias ?? true;
-  }
-  get numStates(): number {
-    return 2;
   }
   protected fused(indices: number[], arrays: NDArray[]): void {
     this.updateCount(indices);
     const lrs = this.lrsOf(indices);
-    const etas = this.correctBias ? corrected(lrs, indices, this.indexUpdateCount, this.beta1, this.beta2) : lrs;
+    const etas = this.correctBias ? this.corrected(lrs, indices) : lrs;
     u.multiAdamWUpdate(arrays, {
       lrs: lrs.map(() => 1), etas, wds: this.wdsOf(indices), rescaleGrad: this.rescaleGrad, clipGradient: this.clip,
       beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon,

@@ -54,38 +54,26 @@ function update(op: string, user: string, stride: number, arrays: NDArray[], opt
   invoke(op, arrays, attrs);
 }
 
+/** An update op's TS face: `arrays` holds `stride` arrays per weight. */
+const face = <O extends MultiUpdateOptions>(op: string, user: string, stride: number) =>
+  (arrays: NDArray[], opts: O): void => update(op, user, stride, arrays, opts);
+
 /** SGD without momentum over [w0, g0, w1, g1, ...]: w = w - lr * (clip(rescaleGrad * g) + wd * w). */
-export function multiSgdUpdate(arrays: NDArray[], opts: MultiUpdateOptions): void {
-  update('multi_sgd_update', 'multiSgdUpdate', 2, arrays, opts);
-}
+export const multiSgdUpdate = face<MultiUpdateOptions>('multi_sgd_update', 'multiSgdUpdate', 2);
 /** SGD with momentum over [w, g, mom, ...]: mom = momentum * mom - lr * (clip(g) + wd * w); w += mom. */
-export function multiSgdMomUpdate(arrays: NDArray[], opts: MultiSgdMomOptions): void {
-  update('multi_sgd_mom_update', 'multiSgdMomUpdate', 3, arrays, opts);
-}
+export const multiSgdMomUpdate = face<MultiSgdMomOptions>('multi_sgd_mom_update', 'multiSgdMomUpdate', 3);
 /** Nesterov momentum over [w, g, mom, ...] (MXNet's nag_mom_update). */
-export function multiNagMomUpdate(arrays: NDArray[], opts: MultiSgdMomOptions): void {
-  update('multi_nag_mom_update', 'multiNagMomUpdate', 3, arrays, opts);
-}
+export const multiNagMomUpdate = face<MultiSgdMomOptions>('multi_nag_mom_update', 'multiNagMomUpdate', 3);
 /** Adam over [w, g, mean, var, ...] (MXNet's adam_update: bias correction folded into lrs by the caller). */
-export function multiAdamUpdate(arrays: NDArray[], opts: MultiAdamOptions): void {
-  update('multi_adam_update', 'multiAdamUpdate', 4, arrays, opts);
-}
+export const multiAdamUpdate = face<MultiAdamOptions>('multi_adam_update', 'multiAdamUpdate', 4);
 /** AdamW over [w, g, mean, var, ...]: w -= eta * (lr * mean / (sqrt(var) + epsilon) + wd * w). */
-export function multiAdamWUpdate(arrays: NDArray[], opts: MultiAdamWOptions): void {
-  update('multi_adamw_update', 'multiAdamWUpdate', 4, arrays, opts);
-}
+export const multiAdamWUpdate = face<MultiAdamWOptions>('multi_adamw_update', 'multiAdamWUpdate', 4);
 /** RMSProp over [w, g, n, ...] (MXNet's rmsprop_update, epsilon inside the square root). */
-export function multiRmspropUpdate(arrays: NDArray[], opts: MultiRmspropOptions): void {
-  update('multi_rmsprop_update', 'multiRmspropUpdate', 3, arrays, opts);
-}
+export const multiRmspropUpdate = face<MultiRmspropOptions>('multi_rmsprop_update', 'multiRmspropUpdate', 3);
 /** Centered RMSProp over [w, g, n, gAvg, delta, ...] (MXNet's rmspropalex_update). */
-export function multiRmspropAlexUpdate(arrays: NDArray[], opts: MultiRmspropAlexOptions): void {
-  update('multi_rmspropalex_update', 'multiRmspropAlexUpdate', 5, arrays, opts);
-}
+export const multiRmspropAlexUpdate = face<MultiRmspropAlexOptions>('multi_rmspropalex_update', 'multiRmspropAlexUpdate', 5);
 /** AdaGrad over [w, g, history, ...]: history += G^2; w -= lr * (G / sqrt(history + epsilon) + wd * w). */
-export function multiAdagradUpdate(arrays: NDArray[], opts: MultiAdagradOptions): void {
-  update('multi_adagrad_update', 'multiAdagradUpdate', 3, arrays, opts);
-}
+export const multiAdagradUpdate = face<MultiAdagradOptions>('multi_adagrad_update', 'multiAdagradUpdate', 3);
 
 /** The update ops, as members of `nd`. */
 export const updateOps = {
