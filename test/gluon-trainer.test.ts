@@ -176,6 +176,28 @@ describe('Trainer', () => {
   });
 });
 
+describe('training end to end', () => {
+  test.each(['sgd', 'nag', 'adam', 'adamw', 'rmsprop', 'adagrad'])('%s fits a linear model in float32, each step in nd.tidy', (name) => {
+    const w = new Param('w', nd.zeros([3, 1])), b = new Param('b', nd.zeros([1]));
+    const lr = name.startsWith('adam') || name === 'rmsprop' ? 0.05 : name === 'adagrad' ? 0.5 : 0.1;
+    const extra = name === 'sgd' || name === 'nag' ? { momentum: 0.9 } : {};
+    const trainer = new gluon.Trainer([w, b], name, { learningRate: lr, ...extra });
+    const X = nd.random.uniform(-1, 1, [64, 3]);
+    const Y = nd.tidy(() => nd.dot(X, nd.array([[2], [-3], [0.5]])).add(1));
+    const lossAt = () => nd.tidy(() => nd.dot(X, w.arr).add(b.arr).sub(Y).square().mean().item());
+    const first = lossAt();
+    for (let i = 0; i < 300; i++)
+      nd.tidy(() => {
+        const loss = autograd.record(() => nd.dot(X, w.arr).add(b.arr).sub(Y).square().sum());
+        loss.backward();
+        trainer.step(64);
+      });
+    expect(lossAt()).toBeLessThan(first * 0.01);
+    trainer.dispose();
+    nd.dispose([w.arr, b.arr, X, Y]);
+  });
+});
+
 describe('optimizer.create and the optimizers\' defaults (MXNet 1.9)', () => {
   test.each([
     ['sgd', optimizer.SGD, 0.01], ['NAG', optimizer.NAG, 0.01], ['adam', optimizer.Adam, 0.001],
