@@ -25,6 +25,7 @@ function emitDeclarations(dir: string): Map<string, string> {
   expect(diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))).toEqual([]);
   const files = new Map<string, string>();
   program.emit(undefined, (name, text) => {
+    fs.mkdirSync(path.dirname(name), { recursive: true }); // lib/gluon/
     fs.writeFileSync(name, text);
     files.set(path.basename(name), text);
   });

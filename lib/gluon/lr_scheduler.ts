@@ -52,6 +52,7 @@ export class FactorScheduler extends LRScheduler {
   readonly step: number;
   readonly factor: number;
   readonly stopFactorLr: number;
+  /** @internal */
   private count = 0;
   constructor(step: number, opts: { factor?: number; stopFactorLr?: number } & WarmupOptions = {}) {
     const o = options(opts, 'FactorScheduler', optionKeys('factor', 'stopFactorLr', ...WARMUP_KEYS));
@@ -76,6 +77,7 @@ export class FactorScheduler extends LRScheduler {
 export class MultiFactorScheduler extends LRScheduler {
   readonly step: number[];
   readonly factor: number;
+  /** @internal */
   private next = 0;
   constructor(step: number[], opts: { factor?: number } & WarmupOptions = {}) {
     const o = options(opts, 'MultiFactorScheduler', optionKeys('factor', ...WARMUP_KEYS));
@@ -103,6 +105,7 @@ export class MultiFactorScheduler extends LRScheduler {
 abstract class DecayScheduler extends LRScheduler {
   readonly maxUpdate: number;
   readonly finalLr: number;
+  /** @internal */
   private readonly baseLrOrig: number;
   protected constructor(name: string, maxUpdate: number, o: { finalLr?: number } & WarmupOptions) {
     super(name, o);

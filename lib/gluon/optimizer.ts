@@ -47,8 +47,9 @@ export abstract class Optimizer {
   indexUpdateCount = new Map<number, number>();
   /** per-index multipliers (the Trainer's parameters); an index without one has 1 and 1 */
   paramDict = new Map<number, ParamMults>();
+  /** @internal */
   private lr: number;
-  /** the validated options, for the subclasses' own */
+  /** @internal the validated options, for the subclasses' own */
   protected readonly opts: Record<string, any>;
 
   protected constructor(
@@ -153,8 +154,11 @@ export abstract class Optimizer {
 /** SGD and NAG: a momentum state when momentum is not 0, plain SGD's update when it is 0. */
 abstract class MomentumOptimizer extends Optimizer {
   readonly momentum: number;
-  protected constructor(name: string, opts: object | null | undefined, keys: string[], private readonly momOp: typeof u.multiSgdMomUpdate) {
+  /** @internal the update op with momentum */
+  private readonly momOp: typeof u.multiSgdMomUpdate;
+  protected constructor(name: string, opts: object | null | undefined, keys: string[], momOp: typeof u.multiSgdMomUpdate) {
     super(name, opts, ['momentum', ...keys]);
+    this.momOp = momOp;
     this.momentum = this.opts.momentum ?? 0;
   }
   get numStates(): number {

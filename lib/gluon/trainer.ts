@@ -27,8 +27,11 @@ const bad = (msg: string) => new NDArrayError(`Trainer: ${msg}`, 'BAD_ARGUMENT')
 
 export class Trainer {
   readonly optimizer: Optimizer;
+  /** @internal */
   private readonly params: ParameterLike[];
+  /** @internal */
   private readonly states = new Map<number, NDArray[]>();
+  /** @internal */
   private readonly scale: number;
 
   /**
@@ -91,12 +94,14 @@ export class Trainer {
     this.updateAll(o.ignoreStale ?? false);
   }
 
+  /** @internal */
   private setBatch(batchSize: number, what: string): void {
     if (typeof batchSize !== 'number' || !(batchSize > 0) || !Number.isFinite(batchSize))
       throw new NDArrayError(`Trainer.${what}: batchSize must be a positive number, got ${String(batchSize)}`, 'BAD_ARGUMENT');
     this.optimizer.rescaleGrad = this.scale / batchSize;
   }
 
+  /** @internal */
   private updateAll(ignoreStale: boolean): void {
     const idx: number[] = [], ws: NDArray[] = [], gs: NDArray[] = [];
     this.params.forEach((p, i) => {
