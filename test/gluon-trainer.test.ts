@@ -101,7 +101,7 @@ describe('Trainer', () => {
     trainer.update(2);
     expect(values(a.arr)).toEqual([-2, -4]);
     expect(values(frozen.arr)).toEqual([7]);
-    trainer.dispose();
+    trainer[Symbol.dispose]();
     nd.dispose([a.arr, frozen.arr]);
   });
 
@@ -173,6 +173,23 @@ describe('Trainer', () => {
     expect(values(s2.b.arr)).toEqual(values(s1.b.arr));
     s1.done();
     s2.done();
+    // a file with a wrong state shape or from another optimizer leaves the states as they were
+    const s3 = setup('adam', opts), s4 = setup('adam', opts);
+    run(s3, 0, 2);
+    run(s4, 0, 2);
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    doc.states[doc.states.length - 1].arrays[1].shape = [9];
+    fs.writeFileSync(file + '.shape', JSON.stringify(doc));
+    expect(errorOf(() => s3.trainer.loadStates(file + '.shape')).code).toBe('SHAPE_MISMATCH');
+    fs.writeFileSync(file + '.opt', JSON.stringify({ ...doc, optimizer: 'SGD' }));
+    expect(errorOf(() => s3.trainer.loadStates(file + '.opt')).code).toBe('BAD_FILE');
+    run(s3, 2, 4);
+    run(s4, 2, 4);
+    expect(values(s3.a.arr)).toEqual(values(s4.a.arr));
+    expect(values(s3.b.arr)).toEqual(values(s4.b.arr));
+    s3.done();
+    s4.done();
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
   });
 });
 

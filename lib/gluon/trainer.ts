@@ -194,4 +194,8 @@ export class Trainer {
     for (const s of this.states.values()) dispose(s);
     this.states.clear();
   }
+  /** `using trainer = new Trainer(...)` frees the states at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
