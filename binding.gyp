@@ -3,8 +3,8 @@
   # from native/sources.json, the same list CMakeLists.txt reads.
   "target_defaults": {
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-    "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-fPIC", "-fvisibility=hidden"],
-    "cflags": ["-O3", "-fPIC"],
+    "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-fno-math-errno", "-fPIC", "-fvisibility=hidden"],
+    "cflags": ["-O3", "-fno-math-errno", "-fPIC"],
     "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
     "xcode_settings": {
       "GCC_ENABLE_CPP_EXCEPTIONS": "YES",

@@ -6,7 +6,7 @@ import { NDArrayError } from './errors';
 export interface AttrInfo {
   /** the native (MXNet) name: pool_type */
   name: string;
-  /** num | int | bool | str | ints */
+  /** num | int | bool | str | ints | nums */
   type: string;
   /** as written in the schema; '' when there is none */
   default: string;

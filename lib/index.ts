@@ -20,11 +20,15 @@ import { sliceOps } from './slice';
 import { viewOps } from './views';
 import * as gluonData from './gluon/data';
 import * as gluonMetric from './gluon/metric';
+import { updateOps } from './gluon/update_ops';
+import { gluonOpt } from './gluon/opt_exports';
 
 export { NDArray } from './ndarray';
 export type { DType, NestedArray, Operand, OutOption } from './ndarray';
 export { NDArrayError, autograd };
 export type { ErrorCode, NDArrayErrorCode } from './errors';
+export { optimizer, lrScheduler } from './gluon/opt_exports';
+export type { ParameterLike, OptimizerOptions, ParamMults, WarmupOptions } from './gluon/opt_exports';
 
 const functions = {
   ...ops,
@@ -36,6 +40,7 @@ const functions = {
   ...linalgOps,
   ...indexingOps,
   ...nnOps,
+  ...updateOps,
   array: creation.array,
   zeros: creation.zeros,
   ones: creation.ones,
@@ -72,4 +77,5 @@ export interface Nd extends Readonly<typeof functions> {
 export const nd: Nd = { ...functions, _native: native, _opTable: opTable };
 
 /** MXNet's Gluon (GLUON.md): data loading and metrics so far. */
-export const gluon = { data: gluonData, metric: gluonMetric };
+/** MXNet's Gluon. */
+export const gluon = { ...gluonOpt, data: gluonData, metric: gluonMetric };

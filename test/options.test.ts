@@ -73,6 +73,15 @@ const FACES: Record<string, Face> = {
   log_softmax: ['logSoftmax', (o) => nd.logSoftmax(x, o)],
   softmax_cross_entropy: ['softmaxCrossEntropy', (o) => nd.softmaxCrossEntropy(x, idx, o)],
 };
+// The optimizers' in-place update ops: one weight's group, (weight, grad, states...).
+const UPDATE_FACES: [string, string, number][] = [
+  ['multi_sgd_update', 'multiSgdUpdate', 0], ['multi_sgd_mom_update', 'multiSgdMomUpdate', 1],
+  ['multi_nag_mom_update', 'multiNagMomUpdate', 1], ['multi_adam_update', 'multiAdamUpdate', 2],
+  ['multi_adamw_update', 'multiAdamWUpdate', 2], ['multi_rmsprop_update', 'multiRmspropUpdate', 1],
+  ['multi_rmspropalex_update', 'multiRmspropAlexUpdate', 3], ['multi_adagrad_update', 'multiAdagradUpdate', 1],
+];
+for (const [op, ts, nStates] of UPDATE_FACES)
+  FACES[op] = [ts, (o) => (nd as any)[ts]([x, x, ...Array.from({ length: nStates }, () => x)], { lrs: [0], wds: [0], ...o })];
 const ndFns = nd as unknown as Record<string, (...a: unknown[]) => unknown>;
 for (const op of table) {
   // the elementwise and reduction families by name (binary ops under their TS alias: notEqual)

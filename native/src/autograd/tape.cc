@@ -45,6 +45,16 @@ void check_out_target(const ops::OpCall& c, const NDArray& out) {
              " whose inputs need gradients is not supported while recording (+=, -=, set, out=)");
 }
 
+void check_in_place_target(const ops::OpCall& c, const NDArray& a) {
+  if (!in_graph(a)) return;
+  if (!a.node->is_variable())
+    fail(code::INPLACE_IN_GRAPH, c.name(), ": cannot update an array of shape ", shape_str(a.shape),
+         " in place: it is the result of a recorded op (update the variable itself)");
+  if (is_recording())
+    fail(code::INPLACE_IN_GRAPH, c.name(), ": cannot update the variable of shape ", shape_str(a.shape),
+         " in place while recording (call backward first, or update outside record() or inside autograd.pause())");
+}
+
 void record(ops::OpCall& c) {
   auto node = std::allocate_shared<Node>(PoolAlloc<Node>());
   const ops::OpDef* op = c.op;

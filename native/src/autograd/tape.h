@@ -22,6 +22,9 @@ bool should_record(const ops::InputList& inputs);
 // MXNet's in-place rules, checked before anything is written: writing into an array in the
 // graph, or into an input of an op that needs a gradient, is INPLACE_IN_GRAPH.
 void check_out_target(const ops::OpCall& c, const NDArray& out);
+// An in-place op's (ops::kInPlace) target: a recorded op's result is INPLACE_IN_GRAPH at any time,
+// a variable while recording (its update would change what the graph saved).
+void check_in_place_target(const ops::OpCall& c, const NDArray& a);
 void record(ops::OpCall& c);
 // Records a Function call as one node; `saved` (what forward saved) is held by the node, plain.
 void record_custom(const std::vector<NDArray>& inputs, std::vector<NDArray>& outputs,

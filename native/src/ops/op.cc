@@ -153,6 +153,40 @@ void compute(const OpDef& op, OpCall& c, const NDArray* out, bool aside, bool re
 }
 }  // namespace
 
+namespace {
+// An in-place op (kInPlace) after infer: every check, then forward, then the version bumps.
+ArrayList run_in_place(const OpDef& op, OpCall& c, const NDArray* out) {
+  if (out) fail(code::BAD_ARGUMENT, op.name, ": updates its arrays in place; 'out' is not taken");
+  for (uint32_t i : c.written) autograd::check_in_place_target(c, c.inputs[i]);
+  // A written array sharing storage with another input would be read after it was overwritten.
+  std::vector<std::pair<const void*, size_t>> st;
+  st.reserve(c.inputs.size());
+  for (size_t i = 0; i < c.inputs.size(); ++i)
+    if (c.inputs[i].storage) st.emplace_back(c.inputs[i].storage.get(), i);
+  std::sort(st.begin(), st.end());
+  std::vector<bool> written(c.inputs.size(), false);
+  for (uint32_t i : c.written) written[i] = true;
+  for (size_t j = 1; j < st.size(); ++j)
+    if (st[j].first == st[j - 1].first && (written[st[j].second] || written[st[j - 1].second]))
+      fail(code::BAD_ARGUMENT, op.name, ": arrays ", st[j - 1].second, " and ", st[j].second,
+           " share memory, and one of them is updated in place");
+  bool recording = autograd::is_recording();
+  if (recording) autograd::set_recording(false);  // ops forward calls are never recorded
+  try {
+    op.forward(c);
+  } catch (const std::bad_alloc&) {
+    if (recording) autograd::set_recording(true);
+    throw Error(code::OUT_OF_MEMORY, std::string(op.name) + ": out of memory (the system refused an allocation)");
+  } catch (...) {
+    if (recording) autograd::set_recording(true);
+    throw;
+  }
+  if (recording) autograd::set_recording(true);
+  for (uint32_t i : c.written) c.inputs[i].bump_version();
+  return {};
+}
+}  // namespace
+
 ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, const NDArray* out) {
   OpCall c;
   c.op = &op;
@@ -167,6 +201,7 @@ ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, cons
   if (c.options->type() != op.options)
     fail(code::BAD_ARGUMENT, op.name, ": internal error: called with options of another op");
   op.infer(c);
+  if (op.flags & kInPlace) return run_in_place(op, c, out);
   size_t nout = c.out_shapes.size();
   for (const Shape& s : c.out_shapes) {
     if (s.size() > kMaxDims)

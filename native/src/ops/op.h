@@ -79,6 +79,8 @@ struct OpCall {
   ArrayList outputs;    // allocated by invoke (or the caller's `out`)
   ArrayList state;      // extra arrays forward keeps for backward (masks, statistics)
   // Set by infer for view ops: outputs[i] = view of inputs[view_of] (no allocation, no forward).
+  // Set by infer for in-place ops (kInPlace): the inputs forward writes.
+  SmallVec<uint32_t, 8> written;
   int view_of = -1;
   int64_t view_offset = 0;  // in elements, for views into the middle of the input (x.at(i))
   const char* name() const;
@@ -113,6 +115,10 @@ enum OpFlags : unsigned {
   // forward allocates scratch space (GEMM packing, im2col) after it has begun writing its output:
   // an `out` target is then computed aside, so a failed allocation leaves it unchanged
   kScratch = 1u << 4,
+  // forward updates some of its inputs in place (infer lists them in OpCall::written) and has no
+  // outputs (the optimizers' multi-tensor updates): never recorded; a written array may not be part
+  // of a recorded graph nor share storage with another input; each written array's version is bumped
+  kInPlace = 1u << 5,
 };
 
 // An op's definition, written with named setters from OpDef::named (C++17 has no designated

@@ -120,6 +120,20 @@ void read(const Attrs& a, const char* op, const char* k, DType& v) {
     fail(code::BAD_ARGUMENT, op, ": unknown dtype '", name, "' (float32, float64, int32, uint8)");
 }
 
+void read(const Attrs& a, const char* op, const char* k, Floats& v) {
+  const AttrValue* x = a.get(k);
+  if (!x) return;
+  if (x->kind == AttrValue::Number) v = {x->num};
+  else if (x->kind == AttrValue::Numbers) v = x->nums;
+  else fail(code::BAD_ARGUMENT, op, ": option '", k, "' must be a number or a list of numbers");
+}
+
+std::string to_json(const Floats& v) {
+  std::string r = "[";
+  for (size_t i = 0; i < v.size(); ++i) r += (i ? "," : "") + to_json(v[i]);
+  return r + "]";
+}
+
 std::string to_json(const Ints& v) {
   std::string r = "[";
   for (size_t i = 0; i < v.size(); ++i) r += (i ? "," : "") + std::to_string(v[i]);

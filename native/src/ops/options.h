@@ -66,12 +66,13 @@ class Attrs {
   }
 
 using Ints = std::vector<int64_t>;
+using Floats = std::vector<double>;  // a number or a list of numbers (per-parameter learning rates)
 template <class T>
 using Maybe = std::optional<T>;  // absent unless given (no default)
 
 enum FieldRole { kOption, kArgument };
 
-// One declared field, as the op table exports it: type num | int | bool | str | ints; `def` is the
+// One declared field, as the op table exports it: type num | int | bool | str | ints | nums; `def` is the
 // default as text ('' when absent).
 struct OptionField {
   std::string name, type, def;
@@ -100,6 +101,7 @@ inline const char* type_name(const int64_t*) { return "int"; }
 inline const char* type_name(const bool*) { return "bool"; }
 inline const char* type_name(const std::string*) { return "str"; }
 inline const char* type_name(const Ints*) { return "ints"; }
+inline const char* type_name(const Floats*) { return "nums"; }
 inline const char* type_name(const DType*) { return "str"; }  // a dtype travels by name
 template <class T>
 const char* type_name(const Maybe<T>*) {
@@ -117,6 +119,7 @@ inline void read(const Attrs& a, const char* op, const char* k, Ints& v) {
   Ints r = a.ints(op, k, &present);
   if (present) v = std::move(r);
 }
+void read(const Attrs& a, const char* op, const char* k, Floats& v);
 void read(const Attrs& a, const char* op, const char* k, DType& v);
 template <class T>
 void read(const Attrs& a, const char* op, const char* k, Maybe<T>& v) {
@@ -132,6 +135,7 @@ inline std::string to_json(int64_t v) { return std::to_string(v); }
 inline std::string to_json(bool v) { return v ? "true" : "false"; }
 std::string to_json(const std::string& v);
 std::string to_json(const Ints& v);
+std::string to_json(const Floats& v);
 inline std::string to_json(DType v) { return to_json(std::string(dtype_name(v))); }
 template <class T>
 std::string to_json(const Maybe<T>& v) {
