@@ -76,6 +76,5 @@ export interface Nd extends Readonly<typeof functions> {
 
 export const nd: Nd = { ...functions, _native: native, _opTable: opTable };
 
-/** MXNet's Gluon (GLUON.md): data loading and metrics so far. */
-/** MXNet's Gluon. */
+/** MXNet's Gluon (GLUON.md): the Trainer and its utilities, data loading and metrics so far. */
 export const gluon = { ...gluonOpt, data: gluonData, metric: gluonMetric };
