@@ -22,10 +22,12 @@ import * as gluonData from './gluon/data';
 import * as gluonMetric from './gluon/metric';
 import { updateOps } from './gluon/update_ops';
 import { gluonOpt } from './gluon/opt_exports';
+import { gluonCore, init } from './gluon';
 
 export { NDArray } from './ndarray';
 export type { DType, NestedArray, Operand, OutOption } from './ndarray';
 export { NDArrayError, autograd };
+export { init };
 export type { ErrorCode, NDArrayErrorCode } from './errors';
 export { optimizer, lrScheduler } from './gluon/opt_exports';
 export type { ParameterLike, OptimizerOptions, ParamMults, WarmupOptions } from './gluon/opt_exports';
@@ -77,4 +79,4 @@ export interface Nd extends Readonly<typeof functions> {
 export const nd: Nd = { ...functions, _native: native, _opTable: opTable };
 
 /** MXNet's Gluon (GLUON.md): the Trainer and its utilities, data loading and metrics so far. */
-export const gluon = { ...gluonOpt, data: gluonData, metric: gluonMetric };
+export const gluon = { ...gluonCore, ...gluonOpt, data: gluonData, metric: gluonMetric };
