@@ -18,16 +18,14 @@ import { elementwiseOps, ops } from './ops';
 import { rearrangeOps } from './rearrange';
 import { sliceOps } from './slice';
 import { viewOps } from './views';
-import * as gluonData from './gluon/data';
-import * as gluonMetric from './gluon/metric';
 import { updateOps } from './gluon/update_ops';
-import { gluonOpt } from './gluon/opt_exports';
-import { gluonCore, init } from './gluon';
 
 export { NDArray } from './ndarray';
 export type { DType, NestedArray, Operand, OutOption } from './ndarray';
 export { NDArrayError, autograd };
-export { init };
+/** MXNet's Gluon (lib/gluon/) and its initializers. */
+export * as gluon from './gluon/index';
+export * as init from './gluon/init';
 export type { ErrorCode, NDArrayErrorCode } from './errors';
 export { optimizer, lrScheduler } from './gluon/opt_exports';
 export type { ParameterLike, OptimizerOptions, ParamMults, WarmupOptions } from './gluon/opt_exports';
@@ -78,5 +76,3 @@ export interface Nd extends Readonly<typeof functions> {
 
 export const nd: Nd = { ...functions, _native: native, _opTable: opTable };
 
-/** MXNet's Gluon (GLUON.md): the Trainer and its utilities, data loading and metrics so far. */
-export const gluon = { ...gluonCore, ...gluonOpt, data: gluonData, metric: gluonMetric };

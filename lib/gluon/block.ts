@@ -4,7 +4,7 @@
 // (`features.3.gamma`), as MXNet's save_parameters writes them.
 import { NDArrayError } from '../errors';
 import { DType, NDArray } from '../ndarray';
-import * as nd from '../index';
+import * as root from "../index";
 import { Initializer } from './initializer';
 import { initOptions, InitializeOptions, Parameter, ParameterDict } from './parameter';
 
@@ -179,7 +179,7 @@ export class Block {
 export class HybridBlock extends Block {
   /** Fills the unknown (0) dimensions of this block's own parameters from the inputs. */
   inferShape(..._args: any[]): void {}
-  hybridForward(_F: typeof nd.nd, ..._args: any[]): any {
+  hybridForward(_F: typeof root.nd, ..._args: any[]): any {
     throw new NDArrayError(`${this.constructor.name}: a HybridBlock must define hybridForward(F, x, ...) or forward(x, ...)`, 'BAD_ARGUMENT');
   }
   forward(x: any, ...args: any[]): any {
@@ -191,7 +191,7 @@ export class HybridBlock extends Block {
     }
     const arrays: Record<string, NDArray> = {};
     for (const [k, p] of Object.entries(own)) arrays[k] = p.data();
-    return this.hybridForward(nd.nd, x, ...args, arrays);
+    return this.hybridForward(root.nd, x, ...args, arrays);
   }
 }
 

@@ -144,12 +144,10 @@ const BY_NAME: Record<string, () => Initializer> = {
   msraprelu: () => new MSRAPrelu(), orthogonal: () => new Orthogonal(),
 };
 
-/** An initializer from an instance or MXNet's name ('zeros', 'xavier', ...); null stays null. */
+/** @internal an initializer from an instance or MXNet's name ('zeros', 'xavier', ...); null stays null. */
 export function createInit(init: Initializer | string | null | undefined, who: string): Initializer | null {
   if (init === null || init === undefined) return null;
   if (init instanceof Initializer) return init;
   if (typeof init === 'string' && BY_NAME[init.toLowerCase()]) return BY_NAME[init.toLowerCase()]();
   throw new NDArrayError(`${who}: unknown initializer ${typeof init === 'string' ? `'${init}'` : typeof init} (an init.* instance or one of ${Object.keys(BY_NAME).join(', ')})`, 'BAD_ARGUMENT');
 }
-
-export const init = { Initializer, Zero, One, Constant, Uniform, Normal, Xavier, MSRAPrelu, Orthogonal };

@@ -165,3 +165,5 @@ export class KLDivLoss extends Loss {
     return o.multiply(label, o.subtract(o.log(o.add(label, 1e-12)), logp));
   }
 }
+
+export { SoftmaxCrossEntropyLoss as SoftmaxCELoss, SigmoidBinaryCrossEntropyLoss as SigmoidBCELoss };
