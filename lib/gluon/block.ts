@@ -69,7 +69,7 @@ export class Block {
     return block;
   }
 
-  /** [name, child] in registration order: properties, then registerChild's. */
+  /** @internal [name, child] in registration order: properties, then registerChild's */
   _children(): [string, Block][] {
     const out: [string, Block][] = [];
     for (const [k, v] of Object.entries(this)) {

@@ -132,8 +132,9 @@ export class Orthogonal extends Initializer {
       let norm = 0;
       for (let i = 0; i < len; i++) norm += m[at(v, i)] ** 2;
       norm = Math.sqrt(norm);
-      for (let i = 0; i < len; i++) m[at(v, i)] = (m[at(v, i)] / norm) * this.scale;
+      for (let i = 0; i < len; i++) m[at(v, i)] /= norm;
     }
+    for (let i = 0; i < m.length; i++) m[i] *= this.scale;
     arr.set(array(new Float64Array(m), { dtype: 'float64' }).reshape(arr.shape).astype(arr.dtype));
   }
 }

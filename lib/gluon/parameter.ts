@@ -43,7 +43,7 @@ export interface InitializeOptions {
 }
 const INIT_KEYS = new Set(['init', 'defaultInit', 'forceReinit', 'ctx']);
 
-/** Reads initialize's argument: an initializer (or its name) or an options object. */
+/** @internal reads initialize's argument: an initializer (or its name) or an options object. */
 export function initOptions(a: Initializer | string | InitializeOptions | null | undefined, who: string): InitializeOptions {
   if (a === undefined || a === null) return {};
   if (a instanceof Initializer || typeof a === 'string') return { init: a };
@@ -178,8 +178,14 @@ export class Parameter implements ParameterLike {
       return;
     }
     this._pending = null;
-    if (!this._data) this.allocate();
-    this.fill(chosen);
+    const fresh = !this._data;
+    if (fresh) this.allocate();
+    try {
+      this.fill(chosen);
+    } catch (e) {
+      if (fresh) this.release(); // a failed initialization leaves the parameter uninitialized
+      throw e;
+    }
   }
 
   /** @internal called by a block at its first forward once the shape is known */
@@ -188,9 +194,14 @@ export class Parameter implements ParameterLike {
     if (this._shape.some((d) => d === 0))
       throw new NDArrayError(`Parameter '${this.name}': the first forward left its shape [${this._shape}] unknown`, 'NOT_INITIALIZED');
     const chosen = this._pending;
-    this._pending = null;
     this.allocate();
-    this.fill(chosen);
+    try {
+      this.fill(chosen);
+    } catch (e) {
+      this.release(); // still deferred: the next forward tries again
+      throw e;
+    }
+    this._pending = null;
   }
 
   zeroGrad(): void {
