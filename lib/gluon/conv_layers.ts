@@ -104,26 +104,10 @@ class Pool extends HybridBlock {
     return F.Pooling(x, this.attrs);
   }
 }
-export class MaxPool1D extends Pool {
-  constructor(poolSize: Tuple = 2, opts?: PoolOptions) {
-    super(poolSize, 1, 'max', opts, 'MaxPool1D');
-  }
-}
-export class MaxPool2D extends Pool {
-  constructor(poolSize: Tuple = 2, opts?: PoolOptions) {
-    super(poolSize, 2, 'max', opts, 'MaxPool2D');
-  }
-}
-export class AvgPool1D extends Pool {
-  constructor(poolSize: Tuple = 2, opts?: PoolOptions) {
-    super(poolSize, 1, 'avg', opts, 'AvgPool1D');
-  }
-}
-export class AvgPool2D extends Pool {
-  constructor(poolSize: Tuple = 2, opts?: PoolOptions) {
-    super(poolSize, 2, 'avg', opts, 'AvgPool2D');
-  }
-}
+export class MaxPool1D extends Pool { constructor(poolSize: Tuple = 2, opts?: PoolOptions) { super(poolSize, 1, 'max', opts, 'MaxPool1D'); } }
+export class MaxPool2D extends Pool { constructor(poolSize: Tuple = 2, opts?: PoolOptions) { super(poolSize, 2, 'max', opts, 'MaxPool2D'); } }
+export class AvgPool1D extends Pool { constructor(poolSize: Tuple = 2, opts?: PoolOptions) { super(poolSize, 1, 'avg', opts, 'AvgPool1D'); } }
+export class AvgPool2D extends Pool { constructor(poolSize: Tuple = 2, opts?: PoolOptions) { super(poolSize, 2, 'avg', opts, 'AvgPool2D'); } }
 
 class GlobalPool extends HybridBlock {
   static alias(): string {
@@ -137,23 +121,7 @@ class GlobalPool extends HybridBlock {
     return F.Pooling(x, { globalPool: true, poolType: this.type, kernel: new Array(x.shape.length - 2).fill(1) });
   }
 }
-export class GlobalMaxPool1D extends GlobalPool {
-  constructor(opts?: BlockOptions) {
-    super('max', opts);
-  }
-}
-export class GlobalMaxPool2D extends GlobalPool {
-  constructor(opts?: BlockOptions) {
-    super('max', opts);
-  }
-}
-export class GlobalAvgPool1D extends GlobalPool {
-  constructor(opts?: BlockOptions) {
-    super('avg', opts);
-  }
-}
-export class GlobalAvgPool2D extends GlobalPool {
-  constructor(opts?: BlockOptions) {
-    super('avg', opts);
-  }
-}
+export class GlobalMaxPool1D extends GlobalPool { constructor(opts?: BlockOptions) { super('max', opts); } }
+export class GlobalMaxPool2D extends GlobalPool { constructor(opts?: BlockOptions) { super('max', opts); } }
+export class GlobalAvgPool1D extends GlobalPool { constructor(opts?: BlockOptions) { super('avg', opts); } }
+export class GlobalAvgPool2D extends GlobalPool { constructor(opts?: BlockOptions) { super('avg', opts); } }

@@ -19,11 +19,13 @@ export interface LossOptions {
 export class Loss extends Block {
   readonly weight: number | null;
   readonly batchAxis: number;
-  constructor(opts: LossOptions & Record<string, unknown>, keys: string[]) {
-    checkKeys(opts, new Set(['weight', 'batchAxis', ...keys]), new.target.name);
+  /** defaults: the subclass's own options and their default values (set on the instance) */
+  constructor(opts: LossOptions & Record<string, any>, defaults: Record<string, unknown> = {}) {
+    checkKeys(opts, new Set(['weight', 'batchAxis', ...Object.keys(defaults)]), new.target.name);
     super();
     this.weight = opts.weight ?? null;
     this.batchAxis = opts.batchAxis ?? 0;
+    for (const [k, v] of Object.entries(defaults)) (this as any)[k] = opts[k] ?? v;
   }
   /** The elementwise loss (before weighting and the per-sample mean). */
   protected compute(_pred: NDArray, _label: NDArray): NDArray {
@@ -56,7 +58,7 @@ function like(label: NDArray, pred: NDArray, who: string): NDArray {
 /** ½ · (label − pred)² (weight halved, as MXNet). */
 export class L2Loss extends Loss {
   constructor(opts: LossOptions = {}) {
-    super(opts as any, []);
+    super(opts);
   }
   protected scale(): number {
     return (this.weight ?? 1) / 2;
@@ -68,7 +70,7 @@ export class L2Loss extends Loss {
 /** |label − pred|. */
 export class L1Loss extends Loss {
   constructor(opts: LossOptions = {}) {
-    super(opts as any, []);
+    super(opts);
   }
   protected compute(pred: NDArray, label: NDArray): NDArray {
     return o.abs(o.subtract(like(label, pred, 'L1Loss'), pred));
@@ -77,14 +79,11 @@ export class L1Loss extends Loss {
 
 /** −log softmax(pred)[label] (sparse labels) or −Σ label · log softmax(pred) along axis. */
 export class SoftmaxCrossEntropyLoss extends Loss {
-  readonly axis: number;
-  readonly sparseLabel: boolean;
-  readonly fromLogits: boolean;
+  declare readonly axis: number;
+  declare readonly sparseLabel: boolean;
+  declare readonly fromLogits: boolean;
   constructor(opts: LossOptions & { axis?: number; sparseLabel?: boolean; fromLogits?: boolean } = {}) {
-    super(opts as any, ['axis', 'sparseLabel', 'fromLogits']);
-    this.axis = opts.axis ?? -1;
-    this.sparseLabel = opts.sparseLabel ?? true;
-    this.fromLogits = opts.fromLogits ?? false;
+    super(opts, { axis: -1, sparseLabel: true, fromLogits: false });
   }
   protected compute(pred: NDArray, label: NDArray): NDArray {
     const logp = this.fromLogits ? pred : nnOps.logSoftmax(pred, { axis: this.axis });
@@ -95,10 +94,9 @@ export class SoftmaxCrossEntropyLoss extends Loss {
 
 /** Binary cross-entropy on logits (max(x,0) − x·z + softplus(−|x|)) or on probabilities. */
 export class SigmoidBinaryCrossEntropyLoss extends Loss {
-  readonly fromSigmoid: boolean;
+  declare readonly fromSigmoid: boolean;
   constructor(opts: LossOptions & { fromSigmoid?: boolean } = {}) {
-    super(opts as any, ['fromSigmoid']);
-    this.fromSigmoid = opts.fromSigmoid ?? false;
+    super(opts, { fromSigmoid: false });
   }
   forward(pred: NDArray, label: NDArray, sampleWeight?: NDArray | null, posWeight?: NDArray | null): NDArray {
     this.posWeight = posWeight ?? null;
@@ -128,10 +126,9 @@ export class SigmoidBinaryCrossEntropyLoss extends Loss {
 
 /** |e| − ρ/2 where |e| > ρ, else e²/(2ρ) (PyTorch's SmoothL1Loss(beta = ρ)). */
 export class HuberLoss extends Loss {
-  readonly rho: number;
+  declare readonly rho: number;
   constructor(opts: LossOptions & { rho?: number } = {}) {
-    super(opts as any, ['rho']);
-    this.rho = opts.rho ?? 1;
+    super(opts, { rho: 1 });
   }
   protected compute(pred: NDArray, label: NDArray): NDArray {
     const e = o.abs(o.subtract(like(label, pred, 'HuberLoss'), pred));
@@ -141,10 +138,9 @@ export class HuberLoss extends Loss {
 
 /** max(0, margin − pred · label), labels ±1. */
 export class HingeLoss extends Loss {
-  readonly margin: number;
+  declare readonly margin: number;
   constructor(opts: LossOptions & { margin?: number } = {}) {
-    super(opts as any, ['margin']);
-    this.margin = opts.margin ?? 1;
+    super(opts, { margin: 1 });
   }
   protected compute(pred: NDArray, label: NDArray): NDArray {
     return o.relu(o.subtract(this.margin, o.multiply(pred, like(label, pred, 'HingeLoss'))));
@@ -153,12 +149,10 @@ export class HingeLoss extends Loss {
 
 /** label · (log(label + 1e-12) − log p), p = pred (fromLogits: pred are log-probabilities) or softmax(pred). */
 export class KLDivLoss extends Loss {
-  readonly fromLogits: boolean;
-  readonly axis: number;
+  declare readonly fromLogits: boolean;
+  declare readonly axis: number;
   constructor(opts: LossOptions & { fromLogits?: boolean; axis?: number } = {}) {
-    super(opts as any, ['fromLogits', 'axis']);
-    this.fromLogits = opts.fromLogits ?? true;
-    this.axis = opts.axis ?? -1;
+    super(opts, { fromLogits: true, axis: -1 });
   }
   protected compute(pred: NDArray, label: NDArray): NDArray {
     const logp = this.fromLogits ? pred : nnOps.logSoftmax(pred, { axis: this.axis });

@@ -31,7 +31,7 @@ export interface ParameterOptions {
   wdMult?: number;
   allowDeferredInit?: boolean;
 }
-const PARAM_KEYS = new Set(['shape', 'dtype', 'init', 'gradReq', 'lrMult', 'wdMult', 'allowDeferredInit', 'differentiable']);
+const PARAM_KEYS = new Set(['shape', 'dtype', 'init', 'gradReq', 'lrMult', 'wdMult', 'allowDeferredInit']);
 
 export interface InitializeOptions {
   init?: Initializer | string | null;
