@@ -316,3 +316,27 @@ describe('losses: shapes and weighting', () => {
     expect(codeOf(() => new gluon.loss.HuberLoss({ rhoo: 1 } as any))).toBe('BAD_ARGUMENT');
   });
 });
+
+test("d2l's concise linear regression recovers the weights (Dense + L2Loss + a hand-written SGD step)", () => {
+  const before = liveMemory();
+  const net = new nn.Sequential();
+  net.add(new nn.Dense(1));
+  net.initialize(new init.Normal(0.01));
+  const l2 = new gluon.loss.L2Loss();
+  const X = nd.random.normal(0, 1, [200, 2]);
+  const y = nd.tidy(() => nd.add(nd.dot(X, nd.array([[2], [-3.4]])), 4.2));
+  for (let epoch = 0; epoch < 40; epoch++)
+    for (let i = 0; i < 200; i += 20)
+      nd.tidy(() => {
+        const xb = nd.sliceAxis(X, 0, i, i + 20);
+        const yb = nd.sliceAxis(y, 0, i, i + 20);
+        autograd.record(() => l2.forward(net.forward(xb), yb)).backward();
+        for (const p of net.collectParams().values()) p.data().isub(nd.multiply(p.grad(), 0.1 / 20));
+      });
+  const ps = net.collectParams();
+  const w = arr(ps.get('0.weight').data());
+  expect([w[0], w[1], arr(ps.get('0.bias').data())[0]].map((v) => +v.toFixed(3))).toEqual([2, -3.4, 4.2]);
+  net.dispose();
+  nd.dispose([X, y]);
+  expect(liveMemory()).toEqual(before);
+});

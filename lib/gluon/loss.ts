@@ -6,7 +6,7 @@ import { NDArray } from '../ndarray';
 import * as ops from '../ops';
 import { nnOps } from '../nn_ops';
 import { shapeOps } from '../shape_ops';
-import { Block } from './block';
+import { HybridBlock } from './block';
 import { checkKeys } from './parameter';
 
 const o = ops.ops;
@@ -16,7 +16,7 @@ export interface LossOptions {
   batchAxis?: number;
 }
 
-export class Loss extends Block {
+export class Loss extends HybridBlock {
   readonly weight: number | null;
   readonly batchAxis: number;
   /** defaults: the subclass's own options and their default values (set on the instance) */
