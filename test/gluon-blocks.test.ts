@@ -117,6 +117,8 @@ describe('discovery and names', () => {
     expect(new nn.Conv2D(1, 1).name).toMatch(/^conv\d+$/);
     expect(new nn.MaxPool2D().name).toMatch(/^pool\d+$/);
     expect(new Net().name).toMatch(/^net\d+$/);
+    expect(new nn.Activation('relu').name).toMatch(/^relu\d+$/);
+    expect(new nn.Dense(1, { prefix: 'out_' }).name).toBe('out');
     expect(a.prefix).toBe(`${a.name}_`);
   });
   test('collectParams(select) matches a regular expression at the start of the name', () => {
@@ -134,6 +136,31 @@ describe('discovery and names', () => {
     expect(s.hybridize()).toBe(s);
     expect(codeOf(() => s.at(2))).toBe('OUT_OF_RANGE');
   });
+});
+
+test("MXNet 1.x's layer.weight / layer.bias and d2l's custom layer (this.weight = this.params.get(...))", () => {
+  const d = new nn.Dense(2, { inUnits: 3, useBias: false });
+  expect([d.weight, d.bias]).toEqual([d.params.get('weight'), null]);
+  const bn = new nn.BatchNorm();
+  expect([bn.gamma.name, bn.beta.name, bn.runningMean.name, bn.runningVar.gradReq]).toEqual(['gamma', 'beta', 'running_mean', 'null']);
+  class MyDense extends nn.Block {
+    weight: gluon.Parameter;
+    bias: gluon.Parameter;
+    constructor(units: number, inUnits: number) {
+      super();
+      this.weight = this.params.get('weight', { shape: [inUnits, units] });
+      this.bias = this.params.get('bias', { shape: [units] });
+    }
+    forward(x: NDArray): NDArray {
+      return nd.relu(nd.add(nd.dot(x, this.weight.data()), this.bias.data()));
+    }
+  }
+  const net = new nn.Sequential();
+  net.add(new MyDense(3, 2), new MyDense(1, 3));
+  expect(names(net)).toEqual(['0.weight', '0.bias', '1.weight', '1.bias']);
+  net.initialize(new init.One());
+  expect(arr(net.forward(nd.array([[1, 1]])))).toEqual([10]);  // One() for the biases too: relu(3·3 + 1)
+  net.dispose();
 });
 
 describe('sharing', () => {

@@ -24,6 +24,13 @@ interface BlockState {
 const counters = new Map<string, number>();
 const STATE = Symbol('blockState');
 
+/** @internal the next MXNet 1.x block name for a class alias (dense0, dense1, ...) */
+export function nextName(alias: string): string {
+  const n = counters.get(alias) ?? 0;
+  counters.set(alias, n + 1);
+  return `${alias}${n}`;
+}
+
 /** The options every block takes (MXNet 1.x): `params` to share another block's ParameterDict. */
 export interface BlockOptions {
   prefix?: string;
@@ -33,12 +40,11 @@ export interface BlockOptions {
 export class Block {
   constructor(opts: BlockOptions = {}) {
     const alias = (this.constructor as typeof Block).alias?.call(this) ?? this.constructor.name.toLowerCase();
-    const n = counters.get(alias) ?? 0;
-    counters.set(alias, n + 1);
     const shared = opts?.params ?? null;
     if (shared !== null && !(shared instanceof ParameterDict))
       throw new NDArrayError(`${this.constructor.name}: params must be a ParameterDict (another block's .params)`, 'BAD_ARGUMENT');
-    const state: BlockState = { name: opts?.prefix ?? `${alias}${n}`, params: new ParameterDict('', shared), registered: [] };
+    const name = typeof opts?.prefix === 'string' ? opts.prefix.replace(/_$/, '') : nextName(alias);
+    const state: BlockState = { name, params: new ParameterDict('', shared), registered: [] };
     Object.defineProperty(this, STATE, { value: state, enumerable: false });
   }
   /** The class's name in MXNet 1.x block names (dense0, conv1); subclasses may override. */
@@ -54,6 +60,10 @@ export class Block {
   /** MXNet 1.x's name prefix (dense0_). */
   get prefix(): string {
     return this._s.name + '_';
+  }
+  /** @internal a parameter of this block's ParameterDict, or null when it has none of that name */
+  _param(name: string): Parameter | null {
+    return this._s.params.has(name) ? this._s.params.get(name) : null;
   }
   /** This block's own ParameterDict (MXNet 1.x): `this.params.get('weight', { shape })`. */
   get params(): ParameterDict {

@@ -3,6 +3,7 @@ import { NDArrayError } from '../errors';
 import { DType, NDArray } from '../ndarray';
 import { Initializer } from './initializer';
 import { BlockOptions, HybridBlock } from './block';
+import { Parameter } from './parameter';
 import { activate, layerOpts } from './layers';
 
 type Tuple = number | number[];
@@ -57,6 +58,13 @@ class Conv extends HybridBlock {
     const dtype = opts.dtype ?? 'float32';
     this.params.get('weight', { shape: [channels, inC / this.groups, ...this.kernel], init: opts.weightInitializer, dtype });
     if (opts.useBias ?? true) this.params.get('bias', { shape: [channels], init: opts.biasInitializer ?? 'zeros', dtype });
+  }
+  /** MXNet 1.x's layer.weight / layer.bias (null without a bias) */
+  get weight(): Parameter {
+    return this._param('weight') as Parameter;
+  }
+  get bias(): Parameter | null {
+    return this._param('bias');
   }
   inferShape(x: NDArray): void {
     this.params.get('weight').shape = [this.channels, x.shape[1] / this.groups, ...this.kernel];

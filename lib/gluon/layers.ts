@@ -3,7 +3,7 @@
 import { NDArrayError } from '../errors';
 import { DType, NDArray } from '../ndarray';
 import { Initializer } from './initializer';
-import { HybridBlock, BlockOptions } from './block';
+import { HybridBlock, BlockOptions, nextName } from './block';
 import { checkKeys, Parameter } from './parameter';
 
 type F = any;
@@ -45,6 +45,13 @@ export class Dense extends HybridBlock {
     const dtype = opts.dtype ?? 'float32';
     this.params.get('weight', { shape: [units, opts.inUnits ?? 0], init: opts.weightInitializer, dtype });
     if (opts.useBias ?? true) this.params.get('bias', { shape: [units], init: opts.biasInitializer ?? 'zeros', dtype });
+  }
+  /** MXNet 1.x's layer.weight / layer.bias (null without a bias) */
+  get weight(): Parameter {
+    return this._param('weight') as Parameter;
+  }
+  get bias(): Parameter | null {
+    return this._param('bias');
   }
   inferShape(x: NDArray): void {
     const inUnits = this.flatten ? x.shape.slice(1).reduce((a, b) => a * b, 1) : x.shape[x.shape.length - 1];
@@ -104,6 +111,18 @@ export class BatchNorm extends HybridBlock {
     this.params.get('running_mean', { shape: [c], init: opts.runningMeanInitializer ?? 'zeros', gradReq: 'null' });
     this.params.get('running_var', { shape: [c], init: opts.runningVarianceInitializer ?? 'ones', gradReq: 'null' });
   }
+  get gamma(): Parameter {
+    return this._param('gamma') as Parameter;
+  }
+  get beta(): Parameter {
+    return this._param('beta') as Parameter;
+  }
+  get runningMean(): Parameter {
+    return this._param('running_mean') as Parameter;
+  }
+  get runningVar(): Parameter {
+    return this._param('running_var') as Parameter;
+  }
   inferShape(x: NDArray): void {
     const c = x.shape[this.axis < 0 ? x.shape.length + this.axis : this.axis];
     for (const n of ['gamma', 'beta', 'running_mean', 'running_var']) this.params.get(n).shape = [c];
@@ -128,6 +147,12 @@ export class LayerNorm extends HybridBlock {
     this.params.get('gamma', { shape: [c], init: opts.gammaInitializer ?? 'ones', gradReq: opts.scale ?? true ? 'write' : 'null' });
     this.params.get('beta', { shape: [c], init: opts.betaInitializer ?? 'zeros', gradReq: opts.center ?? true ? 'write' : 'null' });
   }
+  get gamma(): Parameter {
+    return this._param('gamma') as Parameter;
+  }
+  get beta(): Parameter {
+    return this._param('beta') as Parameter;
+  }
   inferShape(x: NDArray): void {
     const c = x.shape[this.axis < 0 ? x.shape.length + this.axis : this.axis];
     this.params.get('gamma').shape = [c];
@@ -145,6 +170,9 @@ export class Embedding extends HybridBlock {
     super(opts);
     this.params.get('weight', { shape: [inputDim, outputDim], init: opts.weightInitializer, dtype: opts.dtype ?? 'float32' });
   }
+  get weight(): Parameter {
+    return this._param('weight') as Parameter;
+  }
   hybridForward(F: F, x: NDArray, p: { weight: NDArray }): NDArray {
     return F.Embedding(x, p.weight, { inputDim: this.inputDim, outputDim: this.outputDim });
   }
@@ -160,7 +188,8 @@ export class Flatten extends HybridBlock {
 const ACTS: ActName[] = ['relu', 'sigmoid', 'tanh', 'softrelu', 'softsign'];
 export class Activation extends HybridBlock {
   constructor(readonly activation: ActName, o?: BlockOptions) {
-    super(layerOpts(o, [], 'Activation'));
+    // MXNet names an Activation after its function (relu0)
+    super({ prefix: nextName(String(activation)), ...layerOpts(o, [], 'Activation') });
     if (!ACTS.includes(activation)) throw new NDArrayError(`Activation: unknown activation '${activation}' (${ACTS.join(', ')})`, 'BAD_ARGUMENT');
   }
   hybridForward(F: F, x: NDArray): NDArray {
