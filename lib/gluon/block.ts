@@ -129,7 +129,7 @@ export class Block {
     return out;
   }
 
-  /** Uses the parameters of `shared` (structural names) in place of this block's own of the same name. */
+  /** Uses the parameters of `shared` (structural names) in place of this block's own of the same name (which are disposed). */
   shareParameters(shared: Map<string, Parameter>): this {
     const slots: Slot[] = [];
     this._slots('', slots, new Set());

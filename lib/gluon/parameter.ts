@@ -2,7 +2,7 @@
 // NDArray with attachGrad(gradReq), owned by the parameter (outside every tidy scope) until dispose.
 import * as autograd from '../autograd';
 import { NDArrayError } from '../errors';
-import { DType, DTYPES, NDArray, invoke, ownHandle } from '../ndarray';
+import { DType, DTYPES, NDArray, invoke, keep } from '../ndarray';
 import { createInit, Initializer, Uniform } from './initializer';
 
 export type GradReq = 'write' | 'add' | 'null';
@@ -214,7 +214,7 @@ export class Parameter implements ParameterLike {
     this._dtype = dtype;
     if (!this._data || this._data.dtype === dtype) return;
     const old = this._data;
-    this._data = ownHandle(autograd.pause(() => old.astype(dtype)));
+    this._data = keep(autograd.pause(() => old.astype(dtype)));
     old.dispose();
     this.attach();
   }
@@ -236,7 +236,7 @@ export class Parameter implements ParameterLike {
   private allocate(): void {
     this.release();
     const d = invoke('full', [], { shape: this._shape, value: 0, dtype: this._dtype }) as NDArray;
-    this._data = ownHandle(d);
+    this._data = keep(d); // out of tidy's reach; the GC backstop still frees a forgotten one
     this.attach();
   }
   private attach(): void {
