@@ -178,6 +178,7 @@ describe('sharing', () => {
     }
     const net = new Two(a, b);
     expect(names(net)).toEqual(['l1.weight', 'l1.bias']);  // each Parameter once
+    expect([...net._allParams().keys()]).toEqual(['l1.weight', 'l1.bias', 'l2.weight', 'l2.bias']);  // as save_parameters writes
     net.initialize();
     const x = nd.array([[1, 2, 3]]);
     autograd.record(() => net.forward(x)).backward();

@@ -129,6 +129,16 @@ export class Block {
     return out;
   }
 
+  /**
+   * @internal every structural name with its parameter, a shared one under each of its names (what
+   * MXNet's save_parameters writes without deduplicate, so saveParameters/loadParameters use this)
+   */
+  _allParams(): Map<string, Parameter> {
+    const slots: Slot[] = [];
+    this._slots('', slots, new Set());
+    return new Map(slots.map((s) => [s.name, s.param]));
+  }
+
   /** Uses the parameters of `shared` (structural names) in place of this block's own of the same name (which are disposed). */
   shareParameters(shared: Map<string, Parameter>): this {
     const slots: Slot[] = [];
