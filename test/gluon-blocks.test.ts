@@ -342,6 +342,13 @@ describe('losses: shapes and weighting', () => {
     expect([out.shape, arr(out)]).toEqual([[3], [0, 0.5, 2]]);
     expect(codeOf(() => l.forward(nd.zeros([3, 2]), nd.zeros([3])))).toBe('SHAPE_MISMATCH');
     expect(codeOf(() => new gluon.loss.HuberLoss({ rhoo: 1 } as any))).toBe('BAD_ARGUMENT');
+    // sparse class labels: float or int32 (MNIST's), [n] or [n, 1]
+    const ce = new gluon.loss.SoftmaxCrossEntropyLoss();
+    const logits = nd.array([[1, 2, 3], [1, 0, 0]]);
+    const ref = arr(ce.forward(logits, nd.array([2, 0])));
+    expect(ref[0]).toBeCloseTo(Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3)) - 3, 6);
+    expect(arr(ce.forward(logits, nd.array([2, 0], { dtype: 'int32' })))).toEqual(ref);
+    expect(arr(ce.forward(logits, nd.array([[2], [0]])))).toEqual(ref);
   });
 });
 
