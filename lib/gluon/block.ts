@@ -4,7 +4,7 @@
 // (`features.3.gamma`), as MXNet's save_parameters writes them.
 import { NDArrayError } from '../errors';
 import { DType, NDArray } from '../ndarray';
-import * as root from "../index";
+import * as root from '../index';
 import { Initializer } from './initializer';
 import { initOptions, InitializeOptions, Parameter, ParameterDict } from './parameter';
 
