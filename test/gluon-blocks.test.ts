@@ -302,6 +302,14 @@ describe('initialize, cast, modes, memory', () => {
     bn.dispose();
     x.dispose();
   });
+  test("initialize({ ctx }) accepts MXNet's cpu(0) (alone or in a list); another context is BAD_ARGUMENT", () => {
+    const d = new nn.Dense(1, { inUnits: 1 });
+    const cpu = { toString: () => 'cpu(0)' };
+    d.initialize({ ctx: cpu });
+    d.initialize({ ctx: [cpu], forceReinit: true });
+    expect(errorOf(() => d.initialize({ ctx: 'gpu(0)', forceReinit: true })).message).toMatch(/gpu\(0\) is not available/);
+    d.dispose();
+  });
   test('zeroGrad and setattr(gradReq)', () => {
     const d = new nn.Dense(1, { inUnits: 2 });
     d.initialize(new init.One());

@@ -49,7 +49,18 @@ export function initOptions(a: Initializer | string | InitializeOptions | null |
   if (a instanceof Initializer || typeof a === 'string') return { init: a };
   if (typeof a !== 'object') throw new NDArrayError(`${who}: expected an initializer or an options object`, 'BAD_ARGUMENT');
   checkKeys(a, INIT_KEYS, who);
+  checkCtx(a.ctx, who);
   return a;
+}
+
+/** MXNet's ctx arguments port unchanged for the one context, cpu(0); any other is an error. */
+function checkCtx(ctx: unknown, who: string): void {
+  if (ctx === undefined || ctx === null) return;
+  for (const c of Array.isArray(ctx) ? ctx : [ctx]) {
+    const s = String(c);
+    if (s !== 'cpu(0)' && s !== 'cpu')
+      throw new NDArrayError(`${who}: context ${s} is not available (ndgrad runs on one context, cpu(0))`, 'BAD_ARGUMENT');
+  }
 }
 
 /** @internal misspelled option keys are an error, never ignored */
