@@ -4,7 +4,7 @@ import { DType, NDArray } from '../ndarray';
 import { Initializer } from './initializer';
 import { BlockOptions, HybridBlock } from './block';
 import { Parameter } from './parameter';
-import { activate, layerOpts } from './layers';
+import { activate, exposeParams, layerOpts } from './layers';
 
 type Tuple = number | number[];
 type F = any;
@@ -60,12 +60,8 @@ class Conv extends HybridBlock {
     if (opts.useBias ?? true) this.params.get('bias', { shape: [channels], init: opts.biasInitializer ?? 'zeros', dtype });
   }
   /** MXNet 1.x's layer.weight / layer.bias (null without a bias) */
-  get weight(): Parameter {
-    return this._param('weight') as Parameter;
-  }
-  get bias(): Parameter | null {
-    return this._param('bias');
-  }
+  declare readonly weight: Parameter;
+  declare readonly bias: Parameter | null;
   inferShape(x: NDArray): void {
     this.params.get('weight').shape = [this.channels, x.shape[1] / this.groups, ...this.kernel];
   }
@@ -75,6 +71,8 @@ class Conv extends HybridBlock {
     return this.act ? activate(F, y, this.act) : y;
   }
 }
+exposeParams(Conv, { weight: 'weight', bias: 'bias' });
+
 export class Conv1D extends Conv {
   constructor(channels: number, kernelSize: Tuple, opts?: ConvOptions) {
     super(channels, kernelSize, 1, opts, 'Conv1D');

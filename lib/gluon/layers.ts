@@ -16,6 +16,16 @@ export function layerOpts<T extends object>(o: T | undefined, keys: string[], wh
   checkKeys(opts, new Set([...keys, 'prefix', 'params']), who);
   return opts;
 }
+/** @internal MXNet 1.x's layer.weight etc.: getters (on the prototype, so not discovered twice) for the block's own parameters, null when absent */
+export function exposeParams(cls: abstract new (...a: any[]) => HybridBlock, props: Record<string, string>): void {
+  for (const [prop, name] of Object.entries(props))
+    Object.defineProperty(cls.prototype, prop, {
+      get(this: HybridBlock) {
+        return this._param(name);
+      },
+      configurable: true,
+    });
+}
 /** @internal the optional activation a Dense or Conv layer applies */
 export function activate(F: F, x: NDArray, act: ActName | null | undefined): NDArray {
   return act ? F.Activation(x, { actType: act }) : x;
@@ -47,12 +57,8 @@ export class Dense extends HybridBlock {
     if (opts.useBias ?? true) this.params.get('bias', { shape: [units], init: opts.biasInitializer ?? 'zeros', dtype });
   }
   /** MXNet 1.x's layer.weight / layer.bias (null without a bias) */
-  get weight(): Parameter {
-    return this._param('weight') as Parameter;
-  }
-  get bias(): Parameter | null {
-    return this._param('bias');
-  }
+  declare readonly weight: Parameter;
+  declare readonly bias: Parameter | null;
   inferShape(x: NDArray): void {
     const inUnits = this.flatten ? x.shape.slice(1).reduce((a, b) => a * b, 1) : x.shape[x.shape.length - 1];
     this.params.get('weight').shape = [this.units, inUnits];
@@ -111,18 +117,10 @@ export class BatchNorm extends HybridBlock {
     this.params.get('running_mean', { shape: [c], init: opts.runningMeanInitializer ?? 'zeros', gradReq: 'null' });
     this.params.get('running_var', { shape: [c], init: opts.runningVarianceInitializer ?? 'ones', gradReq: 'null' });
   }
-  get gamma(): Parameter {
-    return this._param('gamma') as Parameter;
-  }
-  get beta(): Parameter {
-    return this._param('beta') as Parameter;
-  }
-  get runningMean(): Parameter {
-    return this._param('running_mean') as Parameter;
-  }
-  get runningVar(): Parameter {
-    return this._param('running_var') as Parameter;
-  }
+  declare readonly gamma: Parameter;
+  declare readonly beta: Parameter;
+  declare readonly runningMean: Parameter;
+  declare readonly runningVar: Parameter;
   inferShape(x: NDArray): void {
     const c = x.shape[this.axis < 0 ? x.shape.length + this.axis : this.axis];
     for (const n of ['gamma', 'beta', 'running_mean', 'running_var']) this.params.get(n).shape = [c];
@@ -147,12 +145,8 @@ export class LayerNorm extends HybridBlock {
     this.params.get('gamma', { shape: [c], init: opts.gammaInitializer ?? 'ones', gradReq: opts.scale ?? true ? 'write' : 'null' });
     this.params.get('beta', { shape: [c], init: opts.betaInitializer ?? 'zeros', gradReq: opts.center ?? true ? 'write' : 'null' });
   }
-  get gamma(): Parameter {
-    return this._param('gamma') as Parameter;
-  }
-  get beta(): Parameter {
-    return this._param('beta') as Parameter;
-  }
+  declare readonly gamma: Parameter;
+  declare readonly beta: Parameter;
   inferShape(x: NDArray): void {
     const c = x.shape[this.axis < 0 ? x.shape.length + this.axis : this.axis];
     this.params.get('gamma').shape = [c];
@@ -170,9 +164,7 @@ export class Embedding extends HybridBlock {
     super(opts);
     this.params.get('weight', { shape: [inputDim, outputDim], init: opts.weightInitializer, dtype: opts.dtype ?? 'float32' });
   }
-  get weight(): Parameter {
-    return this._param('weight') as Parameter;
-  }
+  declare readonly weight: Parameter;
   hybridForward(F: F, x: NDArray, p: { weight: NDArray }): NDArray {
     return F.Embedding(x, p.weight, { inputDim: this.inputDim, outputDim: this.outputDim });
   }
@@ -247,5 +239,12 @@ export class Lambda extends HybridBlock {
     return this.fn(...xs);
   }
 }
+
+const WEIGHT_BIAS = { weight: 'weight', bias: 'bias' };
+const GAMMA_BETA = { gamma: 'gamma', beta: 'beta' };
+exposeParams(Dense, WEIGHT_BIAS);
+exposeParams(BatchNorm, { ...GAMMA_BETA, runningMean: 'running_mean', runningVar: 'running_var' });
+exposeParams(LayerNorm, GAMMA_BETA);
+exposeParams(Embedding, WEIGHT_BIAS);
 
 export { Parameter };
