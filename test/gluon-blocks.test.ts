@@ -65,7 +65,7 @@ describe('Parameter', () => {
     expect(e.get('weight')).toBe(w);
     d.setattr('lrMult', 0.5);
     expect(w.lrMult).toBe(0.5);
-    expect(codeOf(() => d.setattr('name' as any, 'x'))).toBe('BAD_ARGUMENT');
+    expect(codeOf(() => (d.setattr as (n: string, v: unknown) => void)('name', 'x'))).toBe('BAD_ARGUMENT');
   });
 });
 
@@ -169,7 +169,7 @@ describe('sharing', () => {
     const b = new nn.Dense(2, { inUnits: 3, params: a.params });
     expect(b.params.get('weight')).toBe(a.params.get('weight'));
     class Two extends nn.Block {
-      constructor(readonly l1: gluon.Block, readonly l2: gluon.Block) {
+      constructor(readonly l1: gluon.nn.Dense, readonly l2: gluon.nn.Dense) {
         super();
       }
       forward(x: NDArray): NDArray {

@@ -50,6 +50,7 @@ export class Block {
   /** The class's name in MXNet 1.x block names (dense0, conv1); subclasses may override. */
   static alias?(this: Block): string;
 
+  /** @internal */
   private get _s(): BlockState {
     return (this as any)[STATE];
   }
@@ -88,7 +89,7 @@ export class Block {
     }
     return out.concat(this._s.registered);
   }
-  /** Own parameter slots: the ParameterDict's, then parameter properties. */
+  /** @internal Own parameter slots: the ParameterDict's, then parameter properties. */
   private _ownSlots(): Slot[] {
     const slots: Slot[] = [];
     const dict = this._s.params;
@@ -100,6 +101,7 @@ export class Block {
     }
     return slots;
   }
+  /** @internal */
   private _slots(prefix: string, into: Slot[], seen: Set<Block>): void {
     if (seen.has(this)) return;
     seen.add(this);
@@ -169,7 +171,7 @@ export class Block {
   hybridize(_active = true, _opts?: object): this {
     return this;
   }
-  forward(..._args: any[]): any {
+  forward(..._args: unknown[]): unknown {
     throw new NDArrayError(`${this.constructor.name}: a Block must define forward(x, ...)`, 'BAD_ARGUMENT');
   }
   /** Frees every parameter's array and gradient. */
@@ -198,11 +200,11 @@ export class Block {
  */
 export class HybridBlock extends Block {
   /** Fills the unknown (0) dimensions of this block's own parameters from the inputs. */
-  inferShape(..._args: any[]): void {}
-  hybridForward(_F: typeof root.nd, ..._args: any[]): any {
+  inferShape(..._args: unknown[]): void {}
+  hybridForward(_F: typeof root.nd, _x: NDArray, ..._args: unknown[]): NDArray {
     throw new NDArrayError(`${this.constructor.name}: a HybridBlock must define hybridForward(F, x, ...) or forward(x, ...)`, 'BAD_ARGUMENT');
   }
-  forward(x: any, ...args: any[]): any {
+  forward(x: NDArray, ...args: unknown[]): NDArray {
     const own = this._ownParams();
     const ps = Object.values(own);
     if (ps.some((p) => p.isDeferred)) {
@@ -240,12 +242,14 @@ export class Sequential extends Block {
   *[Symbol.iterator](): Iterator<Block> {
     for (const [, b] of this._children()) yield b;
   }
-  forward(x: any, ...args: any[]): any {
+  /** Each child's output is the next one's input (extra arguments go to the first child). */
+  forward(x: NDArray, ...args: unknown[]): NDArray {
+    let y: unknown = x;
     for (const [, b] of this._children()) {
-      x = b.forward(x, ...args);
+      y = b.forward(y, ...args);
       args = [];
     }
-    return x;
+    return y as NDArray;
   }
 }
 

@@ -1,5 +1,6 @@
 // gluon.nn convolution and pooling layers (1-D NCW, 2-D NCHW) over the native Convolution and Pooling ops.
 import { NDArrayError } from '../errors';
+import type { nd as ND } from '../index';
 import { DType, NDArray } from '../ndarray';
 import { Initializer } from './initializer';
 import { BlockOptions, HybridBlock } from './block';
@@ -7,7 +8,7 @@ import { Parameter } from './parameter';
 import { activate, exposeParams, layerOpts } from './layers';
 
 type Tuple = number | number[];
-type F = any;
+type F = typeof ND;
 
 function tuple(v: Tuple, n: number, what: string, who: string): number[] {
   const t = typeof v === 'number' ? new Array(n).fill(v) : [...v];
@@ -95,6 +96,7 @@ class Pool extends HybridBlock {
   static alias(): string {
     return 'pool';
   }
+  /** @internal */
   private readonly attrs: object;
   constructor(poolSize: Tuple, dims: number, type: 'max' | 'avg', o: PoolOptions | undefined, who: string) {
     const opts = layerOpts(o, ['strides', 'padding', 'ceilMode', 'countIncludePad', 'layout'], who);
@@ -119,8 +121,11 @@ class GlobalPool extends HybridBlock {
   static alias(): string {
     return 'pool';
   }
-  constructor(private readonly type: 'max' | 'avg', o?: BlockOptions) {
+  /** @internal */
+  readonly type: 'max' | 'avg';
+  constructor(type: 'max' | 'avg', o?: BlockOptions) {
     super(layerOpts(o, ['layout'], 'GlobalPool'));
+    this.type = type;
   }
   /** (N, C, ...) -> (N, C, 1, ...) as MXNet */
   hybridForward(F: F, x: NDArray): NDArray {

@@ -1,7 +1,9 @@
 // Initializers (MXNet's mx.init): each fills a parameter's array in place, drawing from nd.random so
 // that nd.random.seed makes initialization reproducible.
 import { NDArrayError } from '../errors';
-import { NDArray, invoke, tidy } from '../ndarray';
+import { invoke } from '../dispatch';
+import { tidy } from '../memory';
+import { NDArray } from '../ndarray';
 import { array } from '../creation';
 
 /** Base class: a custom initializer overrides initWeight(name, arr) and writes into arr. */

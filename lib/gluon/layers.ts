@@ -1,12 +1,13 @@
 // gluon.nn basic layers: Dense, Dropout, BatchNorm, LayerNorm, Embedding, Flatten, activations,
 // Lambda. Each is a HybridBlock over the native ops (FullyConnected, BatchNorm, ...).
 import { NDArrayError } from '../errors';
+import type { nd as ND } from '../index';
 import { DType, NDArray } from '../ndarray';
 import { Initializer } from './initializer';
 import { HybridBlock, BlockOptions, nextName } from './block';
 import { checkKeys, Parameter } from './parameter';
 
-type F = any;
+type F = typeof ND;
 type Init = Initializer | string | null;
 type ActName = 'relu' | 'sigmoid' | 'tanh' | 'softrelu' | 'softsign';
 
@@ -17,7 +18,7 @@ export function layerOpts<T extends object>(o: T | undefined, keys: string[], wh
   return opts;
 }
 /** @internal MXNet 1.x's layer.weight etc.: getters (on the prototype, so not discovered twice) for the block's own parameters, null when absent */
-export function exposeParams(cls: abstract new (...a: any[]) => HybridBlock, props: Record<string, string>): void {
+export function exposeParams(cls: { prototype: HybridBlock }, props: Record<string, string>): void {
   for (const [prop, name] of Object.entries(props))
     Object.defineProperty(cls.prototype, prop, {
       get(this: HybridBlock) {
@@ -221,21 +222,22 @@ export class Swish extends HybridBlock {
 
 /** Wraps a function (or the name of an nd function) as a block. */
 export class Lambda extends HybridBlock {
-  private readonly fn: (...xs: any[]) => any;
-  constructor(fn: string | ((...xs: any[]) => any), o?: BlockOptions) {
+  /** @internal */
+  private readonly fn: (...xs: NDArray[]) => NDArray;
+  constructor(fn: string | ((...xs: NDArray[]) => NDArray), o?: BlockOptions) {
     super(layerOpts(o, [], 'Lambda'));
     if (typeof fn === 'string') {
       const name = fn;
       // resolved when called: the nd namespace is complete by then
-      this.fn = (...xs: any[]) => {
-        const f = (require('../index').nd as any)[name];
+      this.fn = (...xs: NDArray[]) => {
+        const f = (require('../index').nd as Record<string, unknown>)[name];
         if (typeof f !== 'function') throw new NDArrayError(`Lambda: nd has no function '${name}'`, 'BAD_ARGUMENT');
         return f(...xs);
       };
     } else if (typeof fn === 'function') this.fn = fn;
     else throw new NDArrayError('Lambda: expected a function or the name of an nd function', 'BAD_ARGUMENT');
   }
-  forward(...xs: any[]): any {
+  forward(...xs: NDArray[]): NDArray {
     return this.fn(...xs);
   }
 }

@@ -4,8 +4,8 @@
 import { NDArrayError } from '../errors';
 import { NDArray } from '../ndarray';
 import * as ops from '../ops';
-import { nnOps } from '../nn_ops';
-import { shapeOps } from '../shape_ops';
+import { logSoftmax } from '../nn';
+import { pick } from '../indexing';
 import { HybridBlock } from './block';
 import { checkKeys } from './parameter';
 
@@ -20,12 +20,12 @@ export class Loss extends HybridBlock {
   readonly weight: number | null;
   readonly batchAxis: number;
   /** defaults: the subclass's own options and their default values (set on the instance) */
-  constructor(opts: LossOptions & Record<string, any>, defaults: Record<string, unknown> = {}) {
+  constructor(opts: LossOptions, defaults: Record<string, unknown> = {}) {
     checkKeys(opts, new Set(['weight', 'batchAxis', ...Object.keys(defaults)]), new.target.name);
     super();
     this.weight = opts.weight ?? null;
     this.batchAxis = opts.batchAxis ?? 0;
-    for (const [k, v] of Object.entries(defaults)) (this as any)[k] = opts[k] ?? v;
+    for (const [k, v] of Object.entries(defaults)) (this as Record<string, unknown>)[k] = (opts as Record<string, unknown>)[k] ?? v;
   }
   /** The elementwise loss (before weighting and the per-sample mean). */
   protected compute(_pred: NDArray, _label: NDArray): NDArray {
@@ -86,8 +86,8 @@ export class SoftmaxCrossEntropyLoss extends Loss {
     super(opts, { axis: -1, sparseLabel: true, fromLogits: false });
   }
   protected compute(pred: NDArray, label: NDArray): NDArray {
-    const logp = this.fromLogits ? pred : nnOps.logSoftmax(pred, { axis: this.axis });
-    if (this.sparseLabel) return o.negative(shapeOps.pick(logp, label, { axis: this.axis, keepdims: true }));
+    const logp = this.fromLogits ? pred : logSoftmax(pred, { axis: this.axis });
+    if (this.sparseLabel) return o.negative(pick(logp, label, { axis: this.axis, keepdims: true }));
     return o.negative(o.sum(o.multiply(logp, like(label, logp, 'SoftmaxCrossEntropyLoss')), { axis: this.axis, keepdims: true }));
   }
 }
@@ -106,6 +106,7 @@ export class SigmoidBinaryCrossEntropyLoss extends Loss {
       this.posWeight = null;
     }
   }
+  /** @internal */
   private posWeight: NDArray | null = null;
   protected compute(pred: NDArray, label: NDArray): NDArray {
     const z = like(label, pred, 'SigmoidBinaryCrossEntropyLoss');
@@ -155,7 +156,7 @@ export class KLDivLoss extends Loss {
     super(opts, { fromLogits: true, axis: -1 });
   }
   protected compute(pred: NDArray, label: NDArray): NDArray {
-    const logp = this.fromLogits ? pred : nnOps.logSoftmax(pred, { axis: this.axis });
+    const logp = this.fromLogits ? pred : logSoftmax(pred, { axis: this.axis });
     return o.multiply(label, o.subtract(o.log(o.add(label, 1e-12)), logp));
   }
 }

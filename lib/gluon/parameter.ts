@@ -2,7 +2,9 @@
 // NDArray with attachGrad(gradReq), owned by the parameter (outside every tidy scope) until dispose.
 import * as autograd from '../autograd';
 import { NDArrayError } from '../errors';
-import { DType, DTYPES, NDArray, invoke, keep } from '../ndarray';
+import { invoke } from '../dispatch';
+import { keep } from '../memory';
+import { DType, DTYPES, NDArray } from '../ndarray';
 import { createInit, Initializer, Uniform } from './initializer';
 
 export type GradReq = 'write' | 'add' | 'null';
@@ -83,11 +85,15 @@ export class Parameter implements ParameterLike {
   wdMult: number;
   init: Initializer | null;
   allowDeferredInit: boolean;
+  /** @internal */
   private _shape: number[];
+  /** @internal */
   private _dtype: DType;
+  /** @internal */
   private _gradReq: GradReq;
+  /** @internal */
   private _data: NDArray | null = null;
-  /** the initializer waiting for the shape (deferred initialization) */
+  /** @internal the initializer waiting for the shape (deferred initialization) */
   private _pending: Initializer | null = null;
 
   constructor(name: string, opts: ParameterOptions = {}) {
@@ -240,22 +246,26 @@ export class Parameter implements ParameterLike {
     return `Parameter ${this.name} (shape=(${this._shape.join(', ')}), dtype=${this._dtype})`;
   }
 
+  /** @internal */
   private release(): void {
     if (this._data) this._data.dispose();
     this._data = null;
   }
+  /** @internal */
   private allocate(): void {
     this.release();
     const d = invoke('full', [], { shape: this._shape, value: 0, dtype: this._dtype }) as NDArray;
     this._data = keep(d); // out of tidy's reach; the GC backstop still frees a forgotten one
     this.attach();
   }
+  /** @internal */
   private attach(): void {
     const d = this._data as NDArray;
     if (this._gradReq === 'null') {
       if (d.grad) d.dropGrad();
     } else d.attachGrad(this._gradReq);
   }
+  /** @internal */
   private fill(chosen: Initializer): void {
     const d = this._data as NDArray;
     // never recorded, never an in-place write inside the graph (deferred init may run inside record())
@@ -315,10 +325,12 @@ export class ParameterDict extends Map<string, Parameter> {
     for (const p of this.values()) p.zeroGrad();
   }
   /** Sets gradReq, lrMult or wdMult on every parameter. */
-  setattr(name: 'gradReq' | 'lrMult' | 'wdMult', value: any): void {
+  setattr(name: 'gradReq', value: GradReq): void;
+  setattr(name: 'lrMult' | 'wdMult', value: number): void;
+  setattr(name: 'gradReq' | 'lrMult' | 'wdMult', value: GradReq | number): void {
     if (!SETTABLE.has(name))
       throw new NDArrayError(`ParameterDict.setattr: '${name}' is not settable (gradReq, lrMult, wdMult)`, 'BAD_ARGUMENT');
-    for (const p of this.values()) (p as any)[name] = value;
+    for (const p of this.values()) (p as unknown as Record<string, unknown>)[name] = value;
   }
   /** Adds other's parameters (same name must be the same object). */
   update(other: Map<string, Parameter>): void {
