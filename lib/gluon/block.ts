@@ -7,6 +7,7 @@ import { DType, NDArray } from '../ndarray';
 import * as root from '../index';
 import { Initializer } from './initializer';
 import { initOptions, InitializeOptions, Parameter, ParameterDict } from './parameter';
+import { loadParameters, LoadParametersOptions, saveParameters } from './params_io';
 
 /** Where a parameter lives, so shareParameters can put another in its place. */
 interface Slot {
@@ -155,6 +156,17 @@ export class Block {
     return this;
   }
 
+  /** Writes every parameter under its structural name (MXNet's save_parameters; .npz by the extension). */
+  saveParameters(path: string): void {
+    saveParameters(path, this._allParams());
+  }
+  /**
+   * Reads the parameters by structural name from a file (MXNet 1.x NDArray file or 2.x .npz) or a
+   * name -> NDArray record; everything is checked before any parameter changes.
+   */
+  loadParameters(from: string | Record<string, NDArray>, opts?: LoadParametersOptions): void {
+    loadParameters(from, this._allParams(), opts);
+  }
   initialize(a?: Initializer | string | InitializeOptions | null): void {
     const o = initOptions(a, `${this.name}.initialize`);
     this.collectParams().initialize(o);

@@ -1,6 +1,7 @@
 // The gluon namespace (each part adds its exports here).
 export { Parameter, ParameterDict } from './parameter';
 export type { ParameterLike, ParameterOptions, InitializeOptions, GradReq } from './parameter';
+export type { LoadParametersOptions } from './params_io';
 export { Block, HybridBlock } from './block';
 export type { BlockOptions } from './block';
 export * as nn from './nn';

@@ -6,22 +6,13 @@ import { invoke } from '../dispatch';
 import { keep } from '../memory';
 import { DType, DTYPES, NDArray } from '../ndarray';
 import { createInit, Initializer, Uniform } from './initializer';
+import { loadParameters, LoadParametersOptions, ParameterLike, saveParameters } from './params_io';
 
 export type GradReq = 'write' | 'add' | 'null';
 const GRAD_REQS: GradReq[] = ['write', 'add', 'null'];
 
-/** What the Trainer and the parameter files use of a parameter. */
-export interface ParameterLike {
-  readonly name: string;
-  readonly gradReq: GradReq;
-  readonly lrMult: number;
-  readonly wdMult: number;
-  readonly shape: number[];
-  readonly dtype: string;
-  data(): NDArray;
-  grad(): NDArray;
-  setData(x: NDArray): void;
-}
+// What the Trainer and the parameter files use of a parameter (declared with the files' functions).
+export type { ParameterLike } from './params_io';
 
 export interface ParameterOptions {
   /** 0 marks a dimension unknown until the first forward */
@@ -339,6 +330,14 @@ export class ParameterDict extends Map<string, Parameter> {
       if (mine && mine !== v) throw new NDArrayError(`ParameterDict.update: a different parameter named '${k}' is already here`, 'BAD_ARGUMENT');
       this.set(k, v);
     }
+  }
+  /** Saves every parameter under its name (MXNet's NDArray file, or .npz by the extension). */
+  save(path: string): void {
+    saveParameters(path, this);
+  }
+  /** Loads values by name from a file or a name -> NDArray record; all-or-nothing. */
+  load(from: string | Record<string, NDArray>, opts?: LoadParametersOptions): void {
+    loadParameters(from, this, opts);
   }
   dispose(): void {
     for (const p of this.values()) p.dispose();
