@@ -1,9 +1,6 @@
-// The namespaces of the optimization part of Gluon: optimizer, lrScheduler, and gluon's Trainer
-// and utils (lib/index.ts merges them into `gluon` with the other parts).
+// The optimizer and lrScheduler namespaces (gluon's Trainer and utils are exported by gluon/index.ts).
 import * as opt from './optimizer';
 import * as sched from './lr_scheduler';
-import { Trainer } from './trainer';
-import { clipGlobalNorm } from './utils';
 
 export type { ParameterLike } from './trainer';
 export type { OptimizerOptions, ParamMults } from './optimizer';
@@ -30,5 +27,3 @@ export const lrScheduler = {
   CosineScheduler: sched.CosineScheduler,
 };
 
-/** gluon's members from this part. */
-export const gluonOpt = { Trainer, utils: { clipGlobalNorm } };
