@@ -17,6 +17,7 @@ import { nnOps } from './nn';
 import { elementwiseOps, ops } from './ops';
 import { rearrangeOps } from './rearrange';
 import { sliceOps } from './slice';
+import { sortOps } from './sort';
 import { viewOps } from './views';
 import { updateOps } from './gluon/update_ops';
 
@@ -39,6 +40,7 @@ const functions = {
   ...joinOps,
   ...linalgOps,
   ...indexingOps,
+  ...sortOps,
   ...nnOps,
   ...updateOps,
   array: creation.array,

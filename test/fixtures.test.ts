@@ -63,6 +63,9 @@ const RUN: Record<string, (xs: NDArray[], o: any) => NDArray | NDArray[]> = {
   sliceAxis: (xs, o) => nd.sliceAxis(xs[0], o.axis, o.begin, o.end),
   take: (xs, o) => nd.take(xs[0], xs[1], { axis: o.axis }),
   pick: (xs, o) => nd.pick(xs[0], xs[1], { axis: o.axis }),
+  sort: (xs, o) => nd.sort(xs[0], o),
+  argsort: (xs, o) => nd.argsort(xs[0], o),
+  topk: (xs, o) => nd.topk(xs[0], o),
   dot: (xs, o) => nd.dot(xs[0], xs[1], o),
   batchDot: (xs, o) => nd.batchDot(xs[0], xs[1], o),
   softmax: (xs, o) => nd.softmax(xs[0], o),
@@ -98,7 +101,7 @@ function expectClose(actual: ArrayLike<number>, expectedRaw: (number | null)[], 
 const KNOWN_BUGS = new Set<string>([]);
 const key = (f: string, c: Case) => `${f}:${c.opts?.name ?? c.op}:${c.inputs.map((x) => `(${x.shape})`).join('')}`;
 
-const files = ['elementwise', 'reduce', 'shape', 'nn', 'coverage'];
+const files = ['elementwise', 'reduce', 'shape', 'sort', 'nn', 'coverage'];
 for (const f of files) {
   const cases: Case[] = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', `${f}.json`), 'utf8'));
   describe(`PyTorch fixtures: ${f}`, () => {
