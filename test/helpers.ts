@@ -50,6 +50,27 @@ export function check(fn: (...xs: NDArray[]) => NDArray | NDArray[], inputs: NDA
 }
 
 /**
+ * Second order, checked numerically: with f(x) = sum(w * L(x)^3), checkGradient differentiates the
+ * createGraph gradient x -> (df/dx) * v, so the recorded backward of L is itself differentiated.
+ */
+export function checkSecondOrder(L: (x: NDArray) => NDArray, x: NDArray): void {
+  const outShape = nd.tidy(() => L(x).shape);
+  const w = nd.random.uniform(-1, 1, outShape).astype('float64');
+  const v = nd.random.uniform(-1, 1, x.shape).astype('float64');
+  // checkGradient throws past atol 1e-6 + rtol 1e-4 per element (values can be large, e.g. degrees³)
+  autograd.checkGradient(
+    (a) =>
+      autograd.record(() => {
+        const y = L(a);
+        const [g] = autograd.grad(y.mul(y).mul(y).mul(w).sum(), a, null, { createGraph: true });
+        return g.mul(v);
+      }),
+    [x],
+    { eps: 1e-6 },
+  );
+}
+
+/**
  * Live native arrays and bytes (nd.memory()), for exact leak checks. Read both before and after a
  * synchronous block: the counts are process-wide, but the GC backstop (a FinalizationRegistry)
  * runs only between tasks, so other files' garbage cannot move them in between.

@@ -3,7 +3,7 @@
 // graph kept connected), where, argmax/argmin, the view-like shape ops, at, split, FullyConnected,
 // Dropout (predict and train mode, statistics), and the in-place forms.
 import { nd, autograd, NDArray, NDArrayError } from '../lib';
-import { check, code } from './helpers';
+import { check, checkSecondOrder, code } from './helpers';
 import { binaryRows, jsName, unaryRows } from './op-defs';
 
 const rnd = (shape: number[]) => nd.random.uniform(-1, 1, shape);
@@ -11,27 +11,6 @@ const f64 = (shape: number[]) => nd.random.uniform(-1, 1, shape).astype('float64
 const zerosOf = (x: NDArray) => new Array(x.size).fill(0);
 // fixed weights 1..n, so every output element gets a distinct head gradient
 const W = (shape: number[]) => nd.arange(1, 1 + shape.reduce((a, b) => a * b, 1)).reshape(shape).astype('float64');
-
-/**
- * Second order, checked numerically: with f(x) = sum(w * L(x)^3), checkGradient differentiates the
- * createGraph gradient x -> (df/dx) * v, so the recorded backward of L is itself differentiated.
- */
-function checkSecondOrder(L: (x: NDArray) => NDArray, x: NDArray) {
-  const outShape = nd.tidy(() => L(x).shape);
-  const w = f64(outShape);
-  const v = f64(x.shape);
-  // checkGradient throws past atol 1e-6 + rtol 1e-4 per element (values can be large, e.g. degrees³)
-  autograd.checkGradient(
-    (a) =>
-      autograd.record(() => {
-        const y = L(a);
-        const [g] = autograd.grad(y.mul(y).mul(y).mul(w).sum(), a, null, { createGraph: true });
-        return g.mul(v);
-      }),
-    [x],
-    { eps: 1e-6 },
-  );
-}
 
 // Every test body runs in nd.tidy, with nd.memory() read just before and just after it. The counts
 // are process-wide, but the GC backstop (a FinalizationRegistry) only runs between tasks, never
