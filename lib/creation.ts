@@ -3,7 +3,11 @@ import { native } from './binding';
 import { NDArrayError } from './errors';
 import { describeValue, handleOf, MAX_DIMS, optionKeys, options } from './args';
 import { invoke, wrap } from './dispatch';
+import { ContextLike, withoutCtx } from './context';
+import { take } from './indexing';
+import { tidy } from './memory';
 import { DType, DTYPE_CODE, NDArray, OutOption } from './ndarray';
+import { argsort } from './sort';
 
 const ARRAY_KEYS = optionKeys('dtype');
 
@@ -147,7 +151,8 @@ function fromList(data: unknown, opts: { dtype?: DType } | undefined): NDArray {
 /** What nd.array takes: a number, nested lists of numbers (or booleans), a typed array, an NDArray. */
 export type ArrayData = number | boolean | ArrayBufferView | NDArray | readonly ArrayData[];
 
-export function array(data: ArrayData, opts?: { dtype?: DType }): NDArray {
+export function array(data: ArrayData, opts?: { dtype?: DType; ctx?: ContextLike }): NDArray {
+  opts = withoutCtx(opts, 'array') ?? undefined;
   if (data instanceof NDArray) return data.astype(dtypeOf(opts, data.dtype));
   if (ArrayBuffer.isView(data)) return fromTypedArray(data, opts);
   return fromList(data, opts);
@@ -155,8 +160,11 @@ export function array(data: ArrayData, opts?: { dtype?: DType }): NDArray {
 
 export interface CreationOptions extends OutOption {
   dtype?: DType;
+  /** MXNet's device argument: only cpu(0), the one context (a GPU context is BAD_ARGUMENT) */
+  ctx?: ContextLike;
 }
 function fullAs(op: string, shape: number[] | number, value: number, opts?: CreationOptions): NDArray {
+  opts = withoutCtx(opts, op) ?? undefined;
   const dtype = dtypeOf(opts, 'float32', op, 'full');
   return invoke('full', [], { shape: checkShape(shape, 'full'), value, dtype }, opts?.out);
 }
@@ -180,6 +188,7 @@ export function onesLike(x: NDArray, opts?: OutOption): NDArray {
   return fullAs('onesLike', x.shape, 1, { dtype: x.dtype, out });
 }
 export function arange(start: number, stop?: number, step = 1, opts?: CreationOptions): NDArray {
+  opts = withoutCtx(opts, 'arange') ?? undefined;
   if (stop === undefined) {
     stop = start;
     start = 0;
@@ -187,22 +196,88 @@ export function arange(start: number, stop?: number, step = 1, opts?: CreationOp
   return invoke('arange', [], { start, stop, step, dtype: dtypeOf(opts, 'float32', 'arange', 'arange') }, opts?.out);
 }
 export function eye(n: number, m = 0, k = 0, opts?: CreationOptions): NDArray {
+  opts = withoutCtx(opts, 'eye') ?? undefined;
   return invoke('eye', [], { N: n, M: m, k, dtype: dtypeOf(opts, 'float32', 'eye', 'eye') }, opts?.out);
 }
 
+/** The options of the random draws (those of the other creation functions). */
+export type RandomOptions = CreationOptions;
+/** MXNet's keyword form of random.uniform: `{ low, high, shape }` besides the options. */
+export interface UniformKeywords extends RandomOptions {
+  low?: number;
+  high?: number;
+  shape?: number[] | number;
+}
+/** MXNet's keyword form of random.normal: `{ loc, scale, shape }` besides the options. */
+export interface NormalKeywords extends RandomOptions {
+  loc?: number;
+  scale?: number;
+  shape?: number[] | number;
+}
+/** random.randint's keyword form: `{ low, high, shape }` besides the options. */
+export type RandintKeywords = UniformKeywords;
+
+const UNIFORM_KEYS = optionKeys('low', 'high', 'shape', 'dtype', 'ctx', 'out');
+const NORMAL_KEYS = optionKeys('loc', 'scale', 'shape', 'dtype', 'ctx', 'out');
+const isKeywords = (a: unknown): a is object => typeof a === 'object' && a !== null && !Array.isArray(a);
+
+// One random draw of either op: `a, b` are (low, high) or (loc, scale).
+function draw(op: 'uniform' | 'normal', a: number, b: number, shape: number[] | number, opts: RandomOptions | undefined): NDArray {
+  const name = `random.${op}`, native = `random_${op}`;
+  opts = withoutCtx(opts, name) ?? undefined;
+  const dtype = dtypeOf(opts, 'float32', name, native);
+  const ab = op === 'uniform' ? { low: a, high: b } : { loc: a, scale: b };
+  return invoke(native, [], { ...ab, shape: checkShape(shape, name), dtype }, opts?.out);
+}
+
+// randint's values: floor of a float64 uniform draw in [low, high), kept below high (rounding).
+function randint(low: number | RandintKeywords, high?: number, shape: number[] | number = [1], opts?: RandomOptions): NDArray {
+  if (isKeywords(low)) {
+    const k = options(low, 'random.randint', UNIFORM_KEYS);
+    return randint(k.low ?? 0, k.high, k.shape ?? [1], { dtype: k.dtype, ctx: k.ctx, out: k.out });
+  }
+  opts = withoutCtx(opts, 'random.randint') ?? undefined;
+  const dtype = dtypeOf(opts, 'int32', 'random.randint', optionKeys('dtype', 'out'));
+  if (!Number.isSafeInteger(low) || !Number.isSafeInteger(high) || high! <= low)
+    throw new NDArrayError(`random.randint: low and high must be integers with low < high, got ${describeValue(low)} and ${describeValue(high)}`, 'BAD_ARGUMENT');
+  return tidy(() => {
+    const u = random.uniform(low, high, shape, { dtype: 'float64' });
+    return u.floor().minimum(high! - 1).astype(dtype, opts?.out ? { out: opts.out } : undefined);
+  });
+}
+
+// shuffle's permutation: the argsort of one uniform key per row (ties, which need two equal doubles,
+// keep their order), so nd.random.seed makes it reproducible.
+function shuffle(x: NDArray, opts?: OutOption): NDArray {
+  const out = options(opts, 'random.shuffle', optionKeys('out')).out;
+  handleOf(x, 'random.shuffle');
+  if (x.shape.length === 0) throw new NDArrayError('random.shuffle: cannot shuffle a 0-d array', 'BAD_ARGUMENT');
+  return tidy(() => {
+    const perm = argsort(random.uniform(0, 1, [x.shape[0]], { dtype: 'float64' }), { dtype: 'int32' });
+    return take(x, perm, { axis: 0, out });
+  });
+}
+
 export const random = {
-  uniform(low = 0, high = 1, shape: number[] | number = [1], opts?: CreationOptions): NDArray {
-    const dtype = dtypeOf(opts, 'float32', 'random.uniform', 'random_uniform');
-    return invoke('random_uniform', [], { low, high, shape: checkShape(shape, 'random.uniform'), dtype }, opts?.out);
+  /** `uniform(low, high, shape, opts)` or MXNet's keyword form `uniform({ low, high, shape, dtype, ctx, out })`. */
+  uniform(low: number | UniformKeywords = 0, high = 1, shape: number[] | number = [1], opts?: RandomOptions): NDArray {
+    if (!isKeywords(low)) return draw('uniform', low, high, shape, opts);
+    const k = options(low, 'random.uniform', UNIFORM_KEYS);
+    return draw('uniform', k.low ?? 0, k.high ?? 1, k.shape ?? [1], { dtype: k.dtype, ctx: k.ctx, out: k.out });
   },
-  normal(loc = 0, scale = 1, shape: number[] | number = [1], opts?: CreationOptions): NDArray {
-    const dtype = dtypeOf(opts, 'float32', 'random.normal', 'random_normal');
-    return invoke('random_normal', [], { loc, scale, shape: checkShape(shape, 'random.normal'), dtype }, opts?.out);
+  /** `normal(loc, scale, shape, opts)` or MXNet's keyword form `normal({ loc, scale, shape, dtype, ctx, out })`. */
+  normal(loc: number | NormalKeywords = 0, scale = 1, shape: number[] | number = [1], opts?: RandomOptions): NDArray {
+    if (!isKeywords(loc)) return draw('normal', loc, scale, shape, opts);
+    const k = options(loc, 'random.normal', NORMAL_KEYS);
+    return draw('normal', k.loc ?? 0, k.scale ?? 1, k.shape ?? [1], { dtype: k.dtype, ctx: k.ctx, out: k.out });
   },
+  /** MXNet's randint: integers uniform in [low, high), int32 unless dtype says otherwise. */
+  randint,
+  /** MXNet's shuffle: a copy of x with its rows (first axis) in a random order (differentiable, as take). */
+  shuffle,
   seed(n: number): void {
     if (typeof n !== 'number' || !Number.isFinite(n))
       throw new NDArrayError(`random.seed: the seed must be a finite number, got ${describeValue(n)}`, 'BAD_ARGUMENT');
     native.seed(n);
   },
 };
-

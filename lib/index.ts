@@ -5,6 +5,7 @@
 /// <reference lib="esnext.disposable" preserve="true" />
 import * as autograd from './autograd';
 import { native, opTable } from './binding';
+import { contextFunctions } from './context';
 import * as creation from './creation';
 import { NDArrayError } from './errors';
 import { indexingOps } from './indexing';
@@ -22,6 +23,8 @@ import { viewOps } from './views';
 import { updateOps } from './gluon/update_ops';
 
 export { NDArray } from './ndarray';
+export { Context } from './context';
+export type { ContextLike } from './context';
 export type { DType, NestedArray, Operand, OutOption } from './ndarray';
 export { NDArrayError, autograd };
 /** MXNet's Gluon (lib/gluon/) and its initializers. */
@@ -52,6 +55,7 @@ const functions = {
   zerosLike: creation.zerosLike,
   onesLike: creation.onesLike,
   random: creation.random,
+  ...contextFunctions,
   tidy: memory.tidy,
   keep: memory.keep,
   dispose: memory.dispose,

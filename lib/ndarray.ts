@@ -110,6 +110,14 @@ export class NDArray {
   item(): number {
     return native.item(this.hFor('item'));
   }
+  /** MXNet's spelling of item(). */
+  asscalar(): number {
+    return native.item(this.hFor('asscalar'));
+  }
+  /** MXNet's spelling (NumPy's array there) of toArray(). */
+  asnumpy(): NestedArray {
+    return this.toArray();
+  }
   toString(): string {
     if (this._h < 0) return `<NDArray ${this.shape.join('x')} @cpu(0) (disposed)>`;
     return `${formatArray(this.toTypedArray(), this.shape, this.dtype)}\n<NDArray ${this.shape.join('x')} @cpu(0)>`;
@@ -174,6 +182,10 @@ export class NDArray {
     return invoke('astype', [this], { dtype }, options(opts, 'astype').out);
   }
   copy(): NDArray {
+    return invoke('copy', [this]);
+  }
+  /** MXNet's `copy()` under the name of PyTorch's: a new array with x's values (differentiable). */
+  clone(): NDArray {
     return invoke('copy', [this]);
   }
   asType(dtype: DType, opts?: OutOption): NDArray {

@@ -18,7 +18,9 @@ type ReduceName = (typeof REDUCE_OPS)[number]['names'][number];
 
 type UnaryFns = { [K in UnaryName]: (x: NDArray, opts?: OutOption) => NDArray };
 type BinaryFns = { [K in BinaryName]: (a: Operand, b: Operand, opts?: OutOption) => NDArray };
-type ReduceFns = { [K in ReduceName]: (x: NDArray, opts?: AxisOptions) => NDArray };
+/** A reduction's axis, given positionally as MXNet allows (`x.sum(1)`), or its options. */
+export type AxisOrOptions = number | number[] | AxisOptions | null;
+type ReduceFns = { [K in ReduceName]: (x: NDArray, axis?: AxisOrOptions, opts?: AxisOptions) => NDArray };
 
 const table: Record<string, (...args: any[]) => NDArray> = {};
 /** The elementwise and reduction ops of lib/ops.generated.ts, each under every name it goes by. */
@@ -39,11 +41,24 @@ for (const { native, names } of BINARY_OPS) {
   for (const n of names) table[n] = f;
 }
 for (const { native, names } of REDUCE_OPS) {
-  const f = (x: NDArray, opts?: AxisOptions | null) => {
-    const o = options(opts, native);
+  const f = (x: NDArray, axis?: AxisOrOptions, opts?: AxisOptions | null) => {
+    const o = reduceOptions(names[0], native, axis, opts);
     return invoke(native, [x], { axis: o.axis ?? null, keepdims: o.keepdims ?? false }, o.out);
   };
   for (const n of names) table[n] = f;
+}
+
+// (axis, opts) or (opts): the axis either positionally or as an option, never both.
+function reduceOptions(name: string, native: string, axis: AxisOrOptions | undefined, opts: AxisOptions | null | undefined): AxisOptions {
+  if (typeof axis !== 'number' && !Array.isArray(axis)) {
+    if (opts !== undefined && opts !== null)
+      throw new NDArrayError(`${name}: options come after an axis; got options in both places`, 'BAD_ARGUMENT');
+    return options(axis, native);
+  }
+  const o = options(opts, native);
+  if (o.axis !== undefined)
+    throw new NDArrayError(`${name}: the axis is given twice (positionally and as the 'axis' option)`, 'BAD_ARGUMENT');
+  return { ...o, axis };
 }
 
 export function clip(x: NDArray, aMin: number | null, aMax: number | null, opts?: OutOption): NDArray {
@@ -63,7 +78,7 @@ declare module './ndarray' {
 }
 type MethodsOf<T> = { [K in keyof T]: (opts?: OutOption) => NDArray };
 type BinaryMethods = { [K in BinaryName]: (b: Operand, opts?: OutOption) => NDArray };
-type ReduceMethods = { [K in ReduceName]: (opts?: AxisOptions) => NDArray };
+type ReduceMethods = { [K in ReduceName]: (axis?: AxisOrOptions, opts?: AxisOptions) => NDArray };
 
 const proto = NDArray.prototype as any;
 for (const name of UNARY_OPS.flatMap((o) => o.names))
@@ -75,8 +90,8 @@ for (const name of BINARY_OPS.flatMap((o) => o.names))
     return ops[name](this, b, opts);
   };
 for (const name of REDUCE_OPS.flatMap((o) => o.names))
-  proto[name] = function (this: NDArray, opts?: AxisOptions) {
-    return ops[name](this, opts);
+  proto[name] = function (this: NDArray, axis?: AxisOrOptions, opts?: AxisOptions) {
+    return ops[name](this, axis, opts);
   };
 addMethods({ clip });
 
