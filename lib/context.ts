@@ -26,7 +26,7 @@ function noGpu(op: string, what: string): NDArrayError {
 /** MXNet's `mx.cpu(deviceId)`: the CPU context; a deviceId other than 0 is BAD_ARGUMENT. */
 export function cpu(deviceId = 0): Context {
   if (deviceId !== 0)
-    throw new NDArrayError(`cpu: ndgrad has one CPU context, cpu(0); got cpu(${describeValue(deviceId)})`, 'BAD_ARGUMENT');
+    throw new NDArrayError(`cpu: ndgrad has one CPU context, cpu(0); got cpu(${typeof deviceId === 'number' ? deviceId : describeValue(deviceId)})`, 'BAD_ARGUMENT');
   return CPU;
 }
 
