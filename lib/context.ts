@@ -32,7 +32,7 @@ export function cpu(deviceId = 0): Context {
 
 /** MXNet's `mx.gpu(deviceId)`: always BAD_ARGUMENT, as ndgrad has no GPU. */
 export function gpu(deviceId = 0): never {
-  throw noGpu('gpu', `gpu(${deviceId})`);
+  throw noGpu('gpu', `gpu(${typeof deviceId === 'number' ? deviceId : describeValue(deviceId)})`);
 }
 
 /** @internal BAD_ARGUMENT unless ctx names cpu(0) (undefined/null: the default, cpu(0)) */
@@ -91,4 +91,4 @@ proto.copyto = function (this: NDArray, target: NDArray | ContextLike): NDArray 
   return copyto(this, target);
 };
 
-export const contextFunctions = { cpu, gpu, Context };
+export const contextFunctions = { cpu, gpu };
