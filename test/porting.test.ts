@@ -1,7 +1,7 @@
 // GLUON.md "Porting conveniences (MXNet spellings)": each rule its own test. Values are checked
 // against the spelling they alias (or a direct computation), errors by NDArrayError code, and every
 // test leaves nd.memory() as it found it.
-import { Context, nd, NDArray } from '../lib';
+import { Context, gluon, nd, NDArray } from '../lib';
 import { arr, expectError, freshAutogradState, liveMemory } from './helpers';
 
 freshAutogradState();
@@ -164,6 +164,12 @@ describe('contexts: cpu(0) is the one; a GPU context is BAD_ARGUMENT', () => {
     ['nd.cpu(1)', () => nd.cpu(1), 'cpu(0)', 'cpu(1)'],
   ] as [string, () => unknown, string, string][])('%s is BAD_ARGUMENT', (_n, f, ...words) => {
     expectError(f, 'BAD_ARGUMENT', ...words);
+  });
+  test("net.initialize({ ctx: nd.cpu() }) takes the context (Gluon's own check); a GPU one is refused", () => {
+    const net = new gluon.nn.Dense(2, { inUnits: 3 });
+    net.initialize({ ctx: nd.cpu() });
+    expect(net.forward(nd.ones([1, 3])).shape).toEqual([1, 2]);
+    expectError(() => new gluon.nn.Dense(2, { inUnits: 3 }).initialize({ ctx: 'gpu(0)' }), 'BAD_ARGUMENT');
   });
   one('x.asInContext(cpu) is x itself (MXNet returns self for its own context)', () => {
     const x = X();
