@@ -8,19 +8,9 @@ import { dispose, keep } from '../memory';
 import { NDArray } from '../ndarray';
 import { array } from '../creation';
 import { create, Optimizer } from './optimizer';
+import type { ParameterLike } from './params_io';
 
-/** What the Trainer reads of a parameter (gluon.Parameter implements it). */
-export interface ParameterLike {
-  readonly name: string;
-  readonly gradReq: 'write' | 'add' | 'null';
-  readonly lrMult: number;
-  readonly wdMult: number;
-  readonly shape: number[];
-  readonly dtype: string;
-  data(): NDArray;
-  grad(): NDArray;
-  setData(x: NDArray): void;
-}
+export type { ParameterLike };
 
 const FORMAT = 'ndgrad-trainer-states';
 const bad = (msg: string) => new NDArrayError(`Trainer: ${msg}`, 'BAD_ARGUMENT');

@@ -63,4 +63,11 @@ int normalize_axis(int64_t axis, size_t ndim, const char* op, const Shape& shape
   return static_cast<int>(axis < 0 ? axis + n : axis);
 }
 
+void outer_inner(const Shape& s, int axis, int64_t* outer, int64_t* inner) {
+  *outer = 1;
+  *inner = 1;
+  for (int i = 0; i < axis; ++i) *outer = mul_dims(*outer, s[i]);
+  for (size_t i = axis + 1; i < s.size(); ++i) *inner = mul_dims(*inner, s[i]);
+}
+
 }  // namespace ndgrad

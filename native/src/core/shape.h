@@ -119,6 +119,8 @@ inline int64_t mul_dims(int64_t a, int64_t b) {
   int64_t r;
   return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
 }
+// s viewed as [outer, s[axis], inner]: the products of the dims before and after `axis` (saturating).
+void outer_inner(const Shape& s, int axis, int64_t* outer, int64_t* inner);
 // "(2,3)", "()" for 0-d.
 std::string shape_str(const Shape& s);
 // Contiguous (row-major) strides in elements.

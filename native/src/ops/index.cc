@@ -29,13 +29,6 @@ std::vector<int64_t> read_indices(const char* op, const char* what, const NDArra
   return r;
 }
 
-void outer_inner(const Shape& s, int a, int64_t* outer, int64_t* inner) {
-  *outer = 1;
-  *inner = 1;
-  for (int i = 0; i < a; ++i) *outer *= s[i];
-  for (size_t i = a + 1; i < s.size(); ++i) *inner *= s[i];
-}
-
 // y (outer, m, inner) = x (outer, n, inner) at rows idx.
 void gather_rows(const NDArray& x, const std::vector<int64_t>& idx, int64_t outer, int64_t n, int64_t inner,
                  const NDArray& y) {

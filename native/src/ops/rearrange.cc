@@ -238,8 +238,7 @@ void repeat_dims(const char* op, const RepeatOptions& o, const Shape& s, int64_t
   }
   if (s.empty()) fail(code::BAD_AXIS, op, ": a 0-d array has no axis to repeat along");
   int a = normalize_axis(*o.axis, s.size(), op, s);
-  for (int i = 0; i < a; ++i) *outer = mul_dims(*outer, s[i]);
-  for (size_t i = a + 1; i < s.size(); ++i) *inner = mul_dims(*inner, s[i]);
+  outer_inner(s, a, outer, inner);
   *n = s[a];
   *out = s;
   (*out)[a] = dim_mul(op, s, s[a], *r);

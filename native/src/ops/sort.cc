@@ -14,13 +14,6 @@ namespace ndgrad {
 namespace ops {
 namespace {
 
-void outer_inner(const Shape& s, int a, int64_t* outer, int64_t* inner) {
-  *outer = 1;
-  *inner = 1;
-  for (int i = 0; i < a; ++i) *outer *= s[i];
-  for (size_t i = a + 1; i < s.size(); ++i) *inner *= s[i];
-}
-
 int sort_axis(const char* op, int64_t axis, const Shape& s) {
   if (s.empty()) fail(code::BAD_AXIS, op, ": cannot sort a 0-d array");
   return normalize_axis(axis, s.size(), op, s);
