@@ -192,6 +192,14 @@ describe('a strict consumer without @types/node or esnext.disposable compiles', 
     expect(consumer({ 'readme.ts': prelude + m![1] }).errors).toEqual([]);
   });
 
+  test("the README's Gluon example", () => {
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const m = /## Gluon[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme);
+    expect(m).not.toBeNull();
+    const prelude = 'declare const console: { log(...args: unknown[]): void };\n';
+    expect(consumer({ 'gluon.ts': prelude + m![1] }).errors).toEqual([]);
+  });
+
   test('using, toArray, the error code union, options and null checks', () => {
     const src = `
       import { nd, autograd, NDArray, NDArrayError, NDArrayErrorCode, NestedArray } from 'ndgrad';

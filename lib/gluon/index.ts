@@ -12,3 +12,5 @@ export * as metric from './metric';
 import { clipGlobalNorm } from './utils';
 /** gluon.utils (MXNet's gluon.utils): clipGlobalNorm. */
 export const utils = { clipGlobalNorm };
+export { Estimator } from './estimator';
+export type { EstimatorOptions, EstimatorBatch, EstimatorData, EstimatorCallbacks, BatchEnd, EpochEnd, FitOptions, ProgressOutput } from './estimator';
