@@ -5,4 +5,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testTimeout: 120000,
+  // examples/ import the package by its name, as a user's code does
+  moduleNameMapper: { '^ndgrad$': '<rootDir>/lib/index.ts' },
 };
