@@ -18,6 +18,7 @@ const SCRIPTS = [
   'elementwise.js',
   'mlp.js',
   'cnn.js',
+  'gluon.js',
 ];
 
 const args = process.argv.slice(2);

@@ -1,6 +1,6 @@
 'use strict';
 // ndgrad side of the benchmarks (a worker process; threads come from NDGRAD_NUM_THREADS).
-const { nd, autograd } = require('../../dist');
+const { nd, autograd, gluon, init, optimizer } = require('../../dist');
 const { measure, serve } = require('./harness');
 const ref = require('./reference');
 
@@ -241,6 +241,116 @@ const handlers = {
     nd.dispose([x.grad, x]);
     return done(m, m.perIter * 1e6 / CHAIN);
   },
+};
+
+// ---- Gluon (bench/gluon.js) ----
+
+// The book's LeNet (d2l.ai 6.6, MXNet edition): sigmoid convolutions, average pooling, three dense layers.
+function lenet() {
+  const { nn } = gluon;
+  const net = new nn.Sequential();
+  net.add(new nn.Conv2D(6, 5, { padding: 2, activation: 'sigmoid' }), new nn.AvgPool2D(2, { strides: 2 }),
+    new nn.Conv2D(16, 5, { activation: 'sigmoid' }), new nn.AvgPool2D(2, { strides: 2 }),
+    new nn.Dense(120, { activation: 'sigmoid' }), new nn.Dense(84, { activation: 'sigmoid' }), new nn.Dense(10));
+  return net;
+}
+
+// One SGD step on one batch with a float32 net and its float64 copy: the loss before and after the
+// step must agree (rtol 1e-4), or no figure is reported.
+function checkLenetStep(X, y, batch, lr) {
+  const net = lenet(), net64 = lenet();
+  net.initialize(new init.Xavier());
+  net64.initialize(new init.Xavier());
+  const xb = nd.sliceAxis(X, 0, 0, batch), yb = nd.sliceAxis(y, 0, 0, batch), xb64 = xb.astype('float64');
+  nd.tidy(() => { net.forward(xb); net64.forward(xb); }); // deferred shapes, then the copy turns float64
+  net64.cast('float64');
+  const ps = [...net.collectParams().values()], ps64 = [...net64.collectParams().values()];
+  ps64.forEach((p, i) => nd.tidy(() => p.setData(ps[i].data().astype('float64'))));
+  const loss = new gluon.loss.SoftmaxCrossEntropyLoss();
+  const losses = [net, net64].map((n, k) => {
+    const x = k ? xb64 : xb;
+    const trainer = new gluon.Trainer(n.collectParams(), 'sgd', { learningRate: lr });
+    const before = nd.tidy(() => {
+      const l = autograd.record(() => loss.forward(n.forward(x), yb));
+      l.backward();
+      trainer.step(batch);
+      return nd.mean(l).item();
+    });
+    return [before, nd.tidy(() => nd.mean(loss.forward(n.forward(x), yb)).item())];
+  });
+  net.dispose(); net64.dispose(); nd.dispose([xb, yb, xb64]);
+  for (const k of [0, 1])
+    if (!(Math.abs(losses[0][k] - losses[1][k]) <= 1e-4 * Math.abs(losses[1][k])))
+      return `LeNet loss ${k ? 'after' : 'before'} one SGD step ${losses[0][k]}, float64 ${losses[1][k]}`;
+  return '';
+}
+
+handlers.gluonLenet = ({ batch, n, quick }) => {
+  const lr = 0.9;
+  const X = nd.random.uniform(0, 1, [n, 1, 28, 28]);
+  const y = nd.array(Array.from({ length: n }, (_, i) => (i * 7 + 3) % 10), { dtype: 'int32' });
+  const bad = checkLenetStep(X, y, batch, lr);
+  if (bad) return nd.dispose([X, y]), wrong(bad);
+  const net = lenet();
+  net.initialize(new init.Xavier());
+  const loader = new gluon.data.DataLoader(new gluon.data.ArrayDataset(X, y), { batchSize: batch, shuffle: true, seed: 1 });
+  const loss = new gluon.loss.SoftmaxCrossEntropyLoss();
+  const trainer = new gluon.Trainer(net.collectParams(), 'sgd', { learningRate: lr });
+  const epoch = () => {
+    for (const [xb, yb] of loader)
+      nd.tidy(() => {
+        autograd.record(() => loss.forward(net.forward(xb), yb)).backward();
+        trainer.step(xb.shape[0]);
+      });
+  };
+  const m = measure(epoch, { quick, minIters: 1 });
+  net.dispose();
+  nd.dispose([X, y]);
+  return done(m, m.perIter * 60000 / n);
+};
+
+// A model-like mix of parameter sizes (bench/optimizer.js's): two large matrices, a few mid-sized, 50 biases.
+function modelSizes(total) {
+  const s = [0.4, 0.3, 0.1, 0.1].map((f) => Math.floor(total * f));
+  for (let i = 0; i < 50; i++) s.push(Math.floor((total * 0.1) / 50));
+  return s;
+}
+
+// MXNet's Adam on one element in float64 (bias correction folded into the learning rate).
+function adam64(w, g, t, { lr, beta1, beta2, eps }) {
+  let m = 0, v = 0;
+  for (let s = 1; s <= t; s++) {
+    m = beta1 * m + (1 - beta1) * g;
+    v = beta2 * v + (1 - beta2) * g * g;
+    w -= (lr * Math.sqrt(1 - beta2 ** s) / (1 - beta1 ** s)) * m / (Math.sqrt(v) + eps);
+  }
+  return w;
+}
+
+handlers.adamStep = ({ total, quick }) => {
+  const hp = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+  const shapes = modelSizes(total);
+  const ws = shapes.map((k) => nd.random.uniform(-1, 1, [k]));
+  const gs = shapes.map((k) => nd.random.uniform(-1, 1, [k]));
+  const w0 = ws[0].toTypedArray().slice(0, 1000), g0 = gs[0].toTypedArray().slice(0, 1000);
+  const opt = new optimizer.Adam({ learningRate: hp.lr, beta1: hp.beta1, beta2: hp.beta2, epsilon: hp.eps });
+  const states = ws.map((w, i) => opt.createState(i, w));
+  const idx = ws.map((_w, i) => i);
+  const step = () => opt.update(idx, ws, gs, states);
+  step(); step();
+  const w2 = ws[0].toTypedArray();
+  for (let i = 0; i < 1000; i++) {
+    const want = adam64(w0[i], g0[i], 2, hp);
+    if (!(Math.abs(w2[i] - want) <= 1e-6 * Math.abs(w0[i]) + 1e-7))
+      return nd.dispose([ws, gs, states]), wrong(`Adam: w[${i}] after two steps ${w2[i]}, float64 ${want}`);
+  }
+  const m = measure(step, { quick });
+  // copy bandwidth on the same sizes in the same run: x * 1 into preallocated arrays (reads and writes each byte once)
+  const dst = shapes.map((k) => nd.zeros([k]));
+  const mc = measure(() => ws.forEach((w, i) => nd.multiply(w, 1, { out: dst[i] })), { quick });
+  nd.dispose([ws, gs, states, dst]);
+  const n = shapes.reduce((a, b) => a + b, 0);
+  return done(m, m.perIter * 1e3, { adamGBs: n * 28 / m.perIter / 1e9, copyGBs: n * 8 / mc.perIter / 1e9 });
 };
 
 serve(handlers);

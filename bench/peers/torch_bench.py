@@ -2,7 +2,7 @@
 """PyTorch side of ndgrad's benchmark suite.
 
 One measurement:  torch_bench.py <workload> --threads N --json [--quick] [--n N] [--op add|exp] [--alloc]
-                  workloads: matmul, elementwise, mlp, cnn, fc, tiny, autograd
+                  workloads: matmul, elementwise, mlp, cnn, fc, tiny, autograd, gluonLenet, adamStep
 As a worker:      torch_bench.py serve --threads N --json   (one JSON request per stdin line, one JSON
                   answer per stdout line; this is how bench/*.js use it, so torch is imported once)
 Run it as `env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 bench/peers/torch_bench.py ...`
@@ -285,6 +285,88 @@ def w_autograd(kind="sin", phase="record", quick=False, **_):
     return done(t, it, s, t * 1e6 / chain_len)
 
 
+def lenet():
+    """The book's LeNet (d2l.ai 6.6): sigmoid convolutions, average pooling, three dense layers."""
+    nn = torch.nn
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2, 2),
+                         nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2), nn.Flatten(),
+                         nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(), nn.Linear(84, 10))
+
+
+def w_gluon_lenet(batch=256, n=12800, quick=False, **_):
+    """One epoch of LeNet over in-memory Fashion-MNIST-shaped tensors: torch.nn + torch.optim.SGD +
+    a DataLoader (the ndgrad side: Gluon's DataLoader, Sequential, SoftmaxCrossEntropyLoss, Trainer)."""
+    import copy
+    torch.manual_seed(42)
+    lr = 0.9
+    x = torch.rand(n, 1, 28, 28)
+    y = labels(n, 10)
+    net = lenet()
+    for m in net:
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            torch.nn.init.xavier_uniform_(m.weight)
+            torch.nn.init.zeros_(m.bias)
+    # loss before and after one SGD step on the first batch, float32 against a float64 copy
+    losses = []
+    for model, xb in ((copy.deepcopy(net), x[:batch]), (copy.deepcopy(net).double(), x[:batch].double())):
+        opt = torch.optim.SGD(model.parameters(), lr=lr)
+        before = F.cross_entropy(model(xb), y[:batch])
+        before.backward()
+        opt.step()
+        with torch.no_grad():
+            losses.append((before.item(), F.cross_entropy(model(xb), y[:batch]).item()))
+    for k in (0, 1):
+        if abs(losses[0][k] - losses[1][k]) > 1e-4 * abs(losses[1][k]):
+            return wrong("LeNet loss %s one SGD step %r, float64 %r" % (("before", "after")[k], losses[0][k], losses[1][k]))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch, shuffle=True)
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+
+    def epoch():
+        for xb, yb in loader:
+            opt.zero_grad()
+            F.cross_entropy(net(xb), yb).backward()
+            opt.step()
+
+    t, it, s = measure(epoch, quick, min_iters=1)
+    return done(t, it, s, t * 60000 / n)
+
+
+def model_sizes(total):
+    s = [int(total * f) for f in (0.4, 0.3, 0.1, 0.1)]
+    return s + [int(total * 0.1 / 50)] * 50
+
+
+def w_adam_step(total=10_000_000, quick=False, **_):
+    """torch.optim.Adam(foreach=True).step() on a 10M-parameter mix, and the copy bandwidth (dst.copy_(src))
+    on the same sizes in the same run."""
+    g = gen()
+    ws = [torch.nn.Parameter(torch.rand(k, generator=g) * 2 - 1) for k in model_sizes(total)]
+    for w in ws:
+        w.grad = torch.rand(w.shape, generator=g) * 2 - 1
+    w0, g0 = ws[0][:1000].detach().double().clone(), ws[0].grad[:1000].double().clone()
+    opt = torch.optim.Adam(ws, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, foreach=True)
+    opt.step()
+    opt.step()
+    # torch's Adam (bias correction outside the epsilon) in float64, two steps
+    m = torch.zeros_like(w0)
+    v = torch.zeros_like(w0)
+    w = w0.clone()
+    for t in (1, 2):
+        m = 0.9 * m + 0.1 * g0
+        v = 0.999 * v + 0.001 * g0 * g0
+        w -= 1e-3 * (m / (1 - 0.9 ** t)) / ((v / (1 - 0.999 ** t)).sqrt() + 1e-8)
+    err = (ws[0][:1000].detach().double() - w).abs() - (1e-6 * w0.abs() + 1e-7)
+    if (err > 0).any():
+        i = int(err.argmax())
+        return wrong("Adam: w[%d] after two steps %r, float64 %r" % (i, ws[0][i].item(), w[i].item()))
+    with torch.no_grad():
+        t, it, s = measure(opt.step, quick)
+        dst = [torch.empty_like(w) for w in ws]
+        tc, _, _ = measure(lambda: [d.copy_(w) for d, w in zip(dst, ws)], quick)
+    n = sum(model_sizes(total))
+    return done(t, it, s, t * 1e3, {"adamGBs": n * 28 / t / 1e9, "copyGBs": n * 8 / tc / 1e9})
+
+
 HANDLERS = {
     "info": lambda **_: {"ok": True, "backend": {"torch": torch.__version__, "threads": torch.get_num_threads(),
                                                    "blas": blas_library()}},
@@ -295,6 +377,8 @@ HANDLERS = {
     "fc": w_fc,
     "tiny": w_tiny,
     "autograd": w_autograd,
+    "gluonLenet": w_gluon_lenet,
+    "adamStep": w_adam_step,
 }
 
 
