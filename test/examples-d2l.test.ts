@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { nd } from '../lib';
-import { freshAutogradState, liveMemory } from './helpers';
+import { freshAutogradState, idx, liveMemory } from './helpers';
 import * as linearRegression from '../examples/d2l/linear-regression';
 import * as softmaxRegression from '../examples/d2l/softmax-regression';
 import * as mlp from '../examples/d2l/mlp';
@@ -17,13 +17,6 @@ import * as readWrite from '../examples/d2l/read-write';
 import { parseArgs } from '../examples/d2l/d2l';
 
 freshAutogradState();
-
-function idx(magic: number, dims: number[], data: Uint8Array): Buffer {
-  const head = Buffer.alloc(4 + 4 * dims.length);
-  head.writeUInt32BE(magic, 0);
-  dims.forEach((d, k) => head.writeUInt32BE(d, 4 + 4 * k));
-  return Buffer.concat([head, Buffer.from(data)]);
-}
 
 // A learnable stand-in for Fashion-MNIST: image i of label (i * 7) % 10 has a bright band on rows
 // 2 * label .. 2 * label + 3 over a faint pattern, so a linear model separates the classes.

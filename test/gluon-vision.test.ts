@@ -5,17 +5,10 @@ import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { gluon, nd, NDArray } from '../lib';
-import { errorOf, liveArrays } from './helpers';
+import { errorOf, idx, liveArrays } from './helpers';
 
 const { MNIST, FashionMNIST, transforms } = gluon.data.vision;
 const resizeCases = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures/gluon_resize.json'), 'utf8')).cases;
-
-function idx(magic: number, dims: number[], data: Uint8Array): Buffer {
-  const head = Buffer.alloc(4 + 4 * dims.length);
-  head.writeUInt32BE(magic, 0);
-  dims.forEach((d, k) => head.writeUInt32BE(d, 4 + 4 * k));
-  return Buffer.concat([head, Buffer.from(data)]);
-}
 
 // n images of rows x cols with pixel (i, r, c) = (7i + 3r + c) % 256 and label (i * 3) % 10.
 function pixels(n: number, rows: number, cols: number): Uint8Array {

@@ -95,3 +95,11 @@ export function freshAutogradState(): void {
     nd.random.seed(7);
   });
 }
+
+/** An IDX file (MNIST's format): big-endian magic, the dimensions, then the bytes. */
+export function idx(magic: number, dims: number[], data: Uint8Array): Buffer {
+  const head = Buffer.alloc(4 + 4 * dims.length);
+  head.writeUInt32BE(magic, 0);
+  dims.forEach((d, k) => head.writeUInt32BE(d, 4 + 4 * k));
+  return Buffer.concat([head, Buffer.from(data)]);
+}
