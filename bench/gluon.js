@@ -18,7 +18,7 @@ const cases = [{
   noTfjs: 'no Gluon/torch.nn equivalent in the tfjs worker',
 }, {
   name: 'Adam step 10M',
-  label: 'Adam step, 1e7 float32 parameters in 54 arrays (ms)',
+  label: `Adam step, ${opts.quick ? '1e6 (--quick)' : '1e7'} float32 parameters in 54 arrays (ms)`,
   workload: 'adamStep',
   params: { total: opts.quick ? 1e6 : 1e7 },
   unit: 'ms',
