@@ -6,7 +6,7 @@ const { nn } = gluon;
 
 class CenteredLayer extends nn.Block {
   forward(X: NDArray): NDArray {
-    return nd.subtract(X, nd.mean(X));
+    return X.sub(X.mean());
   }
 }
 

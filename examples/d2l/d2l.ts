@@ -62,7 +62,7 @@ export function loadArray(arrays: NDArray[], batchSize: number, isTrain = true):
 
 /** d2l.accuracy: the number of correct predictions. */
 export function accuracy(yHat: NDArray, y: NDArray): number {
-  return nd.tidy(() => nd.sum(nd.equal(nd.argmax(yHat, { axis: 1 }), y.astype('float32'))).item());
+  return nd.tidy(() => nd.equal(yHat.argmax(1), y.astype('float32')).sum().asscalar());
 }
 
 /** d2l.evaluate_accuracy: accuracy over a whole loader (prediction mode: Dropout off, BatchNorm's running stats). */

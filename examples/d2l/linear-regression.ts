@@ -31,7 +31,7 @@ export function main(argv: string[]): { wError: number[]; bError: number } {
         l.backward();
         trainer.step(batchSize);
       });
-    const l = nd.tidy(() => nd.mean(loss.forward(net.forward(features), labels)).item());
+    const l = nd.tidy(() => loss.forward(net.forward(features), labels).mean().asscalar());
     console.log(`epoch ${epoch + 1}, loss ${l.toFixed(6)}`);
   }
 
