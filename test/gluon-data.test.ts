@@ -1,7 +1,7 @@
 // gluon.data: Dataset subclasses, ArrayDataset, SimpleDataset, slice/transform/transformFirst, and
 // DataLoader (order, seeded shuffle, lastBatch modes, batchify, for await, batches freed by the loader).
 import { gluon, nd, NDArray } from '../lib';
-import { codeOf, liveArrays } from './helpers';
+import { codeOf, liveArrays, settledLiveMemory } from './helpers';
 
 const { ArrayDataset, SimpleDataset, DataLoader, Dataset } = gluon.data;
 
@@ -257,7 +257,7 @@ describe('DataLoader', () => {
   test('for await: the same batches, freed the same way, yielding to the event loop', async () => {
     const { x, ds } = small();
     const loader = new DataLoader(ds, { batchSize: 4 });
-    const n0 = liveArrays();
+    const n0 = (await settledLiveMemory()).numArrays;
     const out: number[][] = [];
     let ticks = 0;
     const timer = setInterval(() => ticks++, 0);

@@ -6,7 +6,7 @@ import * as path from 'path';
 import * as ts from 'typescript';
 import * as lib from '../lib';
 import { gluon, init, nd, NDArray } from '../lib';
-import { expectError, freshAutogradState, liveMemory } from './helpers';
+import { expectError, freshAutogradState, liveMemory, settledLiveMemory } from './helpers';
 
 freshAutogradState();
 
@@ -64,7 +64,7 @@ function reference(net: gluon.nn.Sequential, X: NDArray, y: NDArray): { loss: nu
 }
 
 test('fit learns, reports per-epoch results that match a float64 evaluation, and leaks nothing', async () => {
-  const before = liveMemory();
+  const before = await settledLiveMemory();
   const { X, y, loader, net, est, free } = setup();
   const valLoader = new gluon.data.DataLoader(new gluon.data.ArrayDataset(X, y), { batchSize: 64 });
   const history = await est.fit(loader, { valData: valLoader, epochs: 3, output: null });
@@ -86,7 +86,7 @@ test('fit learns, reports per-epoch results that match a float64 evaluation, and
 });
 
 test("with learning rate 0 an epoch's train loss is the float64 mean loss of the untouched net", async () => {
-  const before = liveMemory();
+  const before = await settledLiveMemory();
   const { X, y, loader, net, est, free } = setup(0);
   const ref = reference(net, X, y);
   const [h] = await est.fit(loader, { epochs: 1, output: null });
@@ -98,7 +98,7 @@ test("with learning rate 0 an epoch's train loss is the float64 mean loss of the
 });
 
 test('callbacks see every batch and epoch; returning false from onEpochEnd or onBatchEnd stops', async () => {
-  const before = liveMemory();
+  const before = await settledLiveMemory();
   const { loader, est, free } = setup();
   const seen: string[] = [];
   let batches = 0;
@@ -165,7 +165,7 @@ test('fit is async and yields to the event loop between batches', async () => {
 });
 
 test('async iterables of batches train too; a bad batch, net or option is BAD_ARGUMENT', async () => {
-  const before = liveMemory();
+  const before = await settledLiveMemory();
   const { X, y, loader, net, est, free } = setup();
   async function* stream() {
     for (const [xb, yb] of loader) yield [xb, yb];

@@ -1,4 +1,6 @@
 // Helpers shared by the test suites.
+import * as v8 from 'v8';
+import * as vm from 'vm';
 import { autograd, nd, NDArray, NDArrayError } from '../lib';
 
 /**
@@ -78,6 +80,26 @@ export function checkSecondOrder(L: (x: NDArray) => NDArray, x: NDArray): void {
 export function liveMemory(): { numArrays: number; numBytes: number } {
   const m = nd.memory();
   return { numArrays: m.numArrays, numBytes: m.numBytes };
+}
+
+/**
+ * liveMemory() once the arrays that earlier test files forgot are freed. A test that awaits lets the
+ * GC backstop's finalizers run in the middle of it, which would free such arrays between its two
+ * counts; so an async leak check takes its first count here: collect garbage (V8's gc, exposed at run
+ * time) and let the finalizers run until the count is steady.
+ */
+export async function settledLiveMemory(): Promise<{ numArrays: number; numBytes: number }> {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  // at least three rounds (a finalizer may run a few turns after its collection), then until steady
+  for (let i = 0, last = -1, steady = 0; i < 30 && steady < 3; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 0));
+    const n = nd.memory().numArrays;
+    steady = n === last ? steady + 1 : 0;
+    last = n;
+  }
+  return liveMemory();
 }
 
 /** This environment's live native arrays and the process's live native bytes (nd.memory()). */
