@@ -24,11 +24,6 @@ NDArray unpack(SavedArray& s, bool move, const char* what, size_t k, const char*
   return move ? std::move(s.array) : s.array;
 }
 
-// Restores the recording flag on every exit path.
-struct RecordingOff {
-  bool prev = set_recording(false);
-  ~RecordingOff() { set_recording(prev); }
-};
 
 }  // namespace
 
@@ -80,7 +75,7 @@ ops::ArrayList function_backward(Pass& p, size_t i, const ops::ArrayList& out_gr
     // returned, is user memory: user code gets a copy (the check below guards ndgrad's own).
     if (p.is_users(full_og[k])) full_og[k] = ops::copy(full_og[k]);
   }
-  RecordingOff off;
+  RecordingPaused paused;
   // Our own reference: the saved arrays stay alive while user code runs, whatever it frees.
   std::shared_ptr<CustomBackward> cb = n.custom;
   std::vector<NDArray> saved;

@@ -17,6 +17,16 @@ bool is_training();
 bool set_recording(bool on);  // returns the previous value
 bool set_training(bool on);   // returns the previous value
 
+// Recording off for a scope, the previous flag restored on every exit path: ops that a forward,
+// a backward rule or an accumulation calls internally are never recorded.
+struct RecordingPaused {
+  bool prev = set_recording(false);
+  RecordingPaused() = default;
+  RecordingPaused(const RecordingPaused&) = delete;
+  RecordingPaused& operator=(const RecordingPaused&) = delete;
+  ~RecordingPaused() { set_recording(prev); }
+};
+
 // Called by ops::invoke.
 bool should_record(const ops::InputList& inputs);
 // MXNet's in-place rules, checked before anything is written: writing into an array in the

@@ -369,11 +369,7 @@ NDArray scalar_op(const char* name, const NDArray& a, double s, bool reverse) {
 }
 
 void add_into(const NDArray& buf, const NDArray& g) {
-  bool prev = autograd::set_recording(false);
-  struct R {
-    bool p;
-    ~R() { autograd::set_recording(p); }
-  } restore{prev};
+  autograd::RecordingPaused paused;
   NDArray b = buf.plain(), gp = g.plain();
   invoke(arithmetic().add, {&b, &gp}, Options(), &buf);
 }

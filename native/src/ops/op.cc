@@ -119,6 +119,27 @@ bool exact_alias(const NDArray& a, const NDArray& b) {
 }  // namespace
 
 namespace {
+// op.forward, with recording paused while it runs if it is on (a forward's internal op calls are
+// implementation detail, never recorded); not touching the flag otherwise keeps tiny ops cheap.
+void run_forward(const OpDef& op, OpCall& c, bool recording) {
+  if (!recording) return op.forward(c);
+  autograd::RecordingPaused paused;
+  op.forward(c);
+}
+
+// Runs f, naming the op in allocation failures (the allocator and kernels do not know it).
+template <class F>
+void naming_allocation_errors(const OpDef& op, const OpCall& c, F f) {
+  try {
+    f();
+  } catch (const AllocationError& e) {
+    std::string in = c.inputs.empty() ? "" : " (inputs " + shapes_of(c) + ")";
+    throw Error(e.code(), std::string(op.name) + in + ": " + e.message());
+  } catch (const std::bad_alloc&) {
+    throw Error(code::OUT_OF_MEMORY, std::string(op.name) + ": out of memory (the system refused an allocation)");
+  }
+}
+
 // Allocates the outputs (or takes `out`) and runs forward. Throws before `out` is written, or
 // (ops that compute aside) without writing it at all.
 void compute(const OpDef& op, OpCall& c, const NDArray* out, bool aside, bool recording) {
@@ -133,18 +154,8 @@ void compute(const OpDef& op, OpCall& c, const NDArray* out, bool aside, bool re
     // nothing to compute
   } else if (c.view_of >= 0) {
     copy_into(view(c.inputs[c.view_of], c.out_shapes[0], c.view_offset), c.outputs[0]);
-  } else if (recording) {
-    // Ops a forward calls internally are implementation detail, never recorded.
-    autograd::set_recording(false);
-    try {
-      op.forward(c);
-    } catch (...) {
-      autograd::set_recording(true);
-      throw;
-    }
-    autograd::set_recording(true);
   } else {
-    op.forward(c);
+    run_forward(op, c, recording);
   }
   if (out && c.outputs[0].storage != out->storage) {  // computed aside: written only now
     copy_into(c.outputs[0], *out);
@@ -170,18 +181,7 @@ ArrayList run_in_place(const OpDef& op, OpCall& c, const NDArray* out) {
     if (st[j].first == st[j - 1].first && (written[st[j].second] || written[st[j - 1].second]))
       fail(code::BAD_ARGUMENT, op.name, ": arrays ", st[j - 1].second, " and ", st[j].second,
            " share memory, and one of them is updated in place");
-  bool recording = autograd::is_recording();
-  if (recording) autograd::set_recording(false);  // ops forward calls are never recorded
-  try {
-    op.forward(c);
-  } catch (const std::bad_alloc&) {
-    if (recording) autograd::set_recording(true);
-    throw Error(code::OUT_OF_MEMORY, std::string(op.name) + ": out of memory (the system refused an allocation)");
-  } catch (...) {
-    if (recording) autograd::set_recording(true);
-    throw;
-  }
-  if (recording) autograd::set_recording(true);
+  naming_allocation_errors(op, c, [&] { run_forward(op, c, autograd::is_recording()); });
   for (uint32_t i : c.written) c.inputs[i].bump_version();
   return {};
 }
@@ -245,14 +245,7 @@ ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, cons
   if (c.view_of >= 0 && !out) {
     for (size_t i = 0; i < nout; ++i) c.outputs[i] = view(c.inputs[c.view_of], c.out_shapes[i], c.view_offset);
   } else {
-    try {
-      compute(op, c, out, aside, recording);
-    } catch (const AllocationError& e) {  // the allocator and kernels do not know the op: name it
-      std::string in = c.inputs.empty() ? "" : " (inputs " + shapes_of(c) + ")";
-      throw Error(e.code(), std::string(op.name) + in + ": " + e.message());
-    } catch (const std::bad_alloc&) {
-      throw Error(code::OUT_OF_MEMORY, std::string(op.name) + ": out of memory (the system refused an allocation)");
-    }
+    naming_allocation_errors(op, c, [&] { compute(op, c, out, aside, recording); });
   }
   if (out) out->bump_version();
   if (recording && autograd::should_record(c.inputs)) {
