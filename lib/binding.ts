@@ -23,6 +23,13 @@ export interface OpInfo {
   attrs: AttrInfo[];
 }
 
+/** What runs the work: the kernels' ISA, the thread pool's size, and the engine (ENGINE.md). */
+export interface Backend {
+  isa: string;
+  threads: number;
+  engine: 'threaded' | 'naive';
+}
+
 export interface MemoryInfo {
   numArrays: number;
   numBytes: number;
@@ -51,7 +58,12 @@ export interface Binding {
   setMemoryLimit(bytes: number | null): number | null;
   errorCodes(): string[];
   unknownOptionMessage(op: string, key: string, valid: string[]): string;
-  backend(): { isa: string; threads: number };
+  backend(): Backend;
+  waitAll(): void;
+  waitToRead(h: number): void;
+  whenReady(fn: () => void): void;
+  checkReady(handles: number[]): void;
+  engineQueue(): { tasks: number; bytes: number; maxTasks: number; maxBytes: number };
   availableIsas(): string[];
   selectIsa(name: string): boolean;
   setNumThreads(n: number): number;

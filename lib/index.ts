@@ -4,7 +4,8 @@
 // esnext.disposable lib, which a consumer's tsconfig may not include.
 /// <reference lib="esnext.disposable" preserve="true" />
 import * as autograd from './autograd';
-import { native, opTable } from './binding';
+import { Backend, native, opTable } from './binding';
+import * as engine from './engine';
 import { contextFunctions } from './context';
 import * as creation from './creation';
 import { NDArrayError } from './errors';
@@ -26,6 +27,7 @@ export { NDArray } from './ndarray';
 export { Context } from './context';
 export type { ContextLike } from './context';
 export type { DType, NestedArray, Operand, OutOption } from './ndarray';
+export type { Backend } from './binding';
 export { NDArrayError, autograd };
 /** MXNet's Gluon (lib/gluon/) and its initializers. */
 export * as gluon from './gluon/index';
@@ -68,8 +70,10 @@ const functions = {
   loadNpy: npy.loadNpy,
   saveNpz: npy.saveNpz,
   loadNpz: npy.loadNpz,
-  /** The ISA of the kernels in use and the size of the thread pool. */
-  backend: (): { isa: string; threads: number } => native.backend(),
+  waitAll: engine.waitAll,
+  ready: engine.ready,
+  /** The ISA of the kernels in use, the size of the thread pool and the engine ('threaded' or 'naive'). */
+  backend: (): Backend => native.backend(),
 };
 
 /** The nd namespace: creation, every op, memory control. */

@@ -104,7 +104,32 @@ export async function settledLiveMemory(): Promise<{ numArrays: number; numBytes
 
 /** This environment's live native arrays and the process's live native bytes (nd.memory()). */
 export const liveArrays = (): number => nd.memory().numArrays;
-export const liveBytes = (): number => nd.memory().numBytes;
+/**
+ * Live native bytes once the engine has run everything queued (ENGINE.md: exact after waitAll). A
+ * pending error waitAll throws belongs to whatever issued it (maybe another file in this worker), not
+ * to the count: it is not this helper's to report.
+ */
+export const liveBytes = (): number => {
+  try {
+    nd.waitAll();
+  } catch (e) {
+    if (!(e instanceof NDArrayError)) throw e;
+  }
+  return nd.memory().numBytes;
+};
+
+/** True when the threaded engine runs (NDGRAD_ENGINE unset or 'threaded'). */
+export const threadedEngine = (): boolean => nd.backend().engine === 'threaded';
+
+/**
+ * After a call that failed while computing into `out` (ENGINE.md, errors found while computing): the
+ * naive engine threw at the call and `out` keeps its values (`kept` checks them); the threaded engine
+ * keeps the error with `out`, so reading it throws that error's code.
+ */
+export function expectOutKept(out: NDArray, code: string, kept: () => void): void {
+  if (threadedEngine()) expect(codeOf(() => out.toTypedArray())).toBe(code);
+  else kept();
+}
 
 /** An array's elements as a plain list. */
 export const arr = (a: NDArray): number[] => Array.from(a.toTypedArray());

@@ -83,9 +83,8 @@ void write_grads(Pass& p, size_t i) {
     const NDArray& buf = n.acc->buffers[k];
     const NDArray& total = p.grads[i][k].g;
     if (n.acc->reqs[k] == GradReq::Write) {
-      if (total.defined()) copy_into(total, buf);
-      else fill(buf, 0.0);
-      buf.bump_version();
+      if (total.defined()) ops::assign(buf, total);
+      else ops::zero_fill(buf);
     } else if (total.defined()) {
       ops::add_into(buf, total);
     }

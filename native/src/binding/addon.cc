@@ -50,6 +50,11 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   EXPORT("symbol", Symbol);
   EXPORT("customRecord", CustomRecord);
   EXPORT("setGradReadyHook", SetGradReadyHook);
+  EXPORT("waitAll", WaitAll);
+  EXPORT("waitToRead", WaitToRead);
+  EXPORT("whenReady", WhenReady);
+  EXPORT("checkReady", CheckReady);
+  EXPORT("engineQueue", EngineQueue);
 #undef EXPORT
   return exports;
 }

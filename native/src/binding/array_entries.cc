@@ -59,6 +59,7 @@ END_ENTRY
 
 ENTRY(ToTyped) {
   const NDArray& a = get(env, info[0]);
+  engine::wait_to_read(a);
   size_t n = static_cast<size_t>(a.size()), bytes = a.nbytes();
   napi_typedarray_type tt = a.dtype == DType::Float32   ? napi_float32_array
                             : a.dtype == DType::Float64 ? napi_float64_array
@@ -89,6 +90,7 @@ ENTRY(Item) {
   NDArray& a = get(env, info[0]);
   if (a.size() != 1)
     fail(code::BAD_ARGUMENT, "item: the array has ", a.size(), " elements (shape ", shape_str(a.shape), "), not 1");
+  engine::wait_to_read(a);
   return Napi::Number::New(env, read_scalar(a, 0));
 }
 END_ENTRY

@@ -10,7 +10,10 @@
 #include <string>
 #include <vector>
 
+#include <unordered_map>
+
 #include "../core/ndarray.h"
+#include "../engine/engine.h"
 #include "../ops/op.h"
 
 namespace ndgrad {
@@ -39,6 +42,13 @@ struct EnvData {
   size_t meta_len = 0;
   int64_t held_bytes = 0, reported_bytes = 0;
   int64_t live_arrays = 0;  // live handles of this environment (nd.memory().numArrays)
+  // This JS thread's engine, and what settles asynchronous waits from the engine thread
+  // (engine_entries.cc).
+  engine::Engine* engine = nullptr;
+  napi_threadsafe_function settle = nullptr;
+  std::unordered_map<uint32_t, Napi::FunctionReference> waiting;  // by id, until settled
+  uint32_t next_wait_id = 0;
+  ~EnvData();
 };
 
 inline EnvData& data(Napi::Env env) { return *env.GetInstanceData<EnvData>(); }

@@ -21,6 +21,14 @@ Napi::Value Item(const Napi::CallbackInfo& info);
 Napi::Value Meta(const Napi::CallbackInfo& info);
 Napi::Value Release(const Napi::CallbackInfo& info);
 
+// engine_entries.cc
+void InitEngine(Napi::Env env);
+Napi::Value WaitAll(const Napi::CallbackInfo& info);
+Napi::Value WaitToRead(const Napi::CallbackInfo& info);
+Napi::Value WhenReady(const Napi::CallbackInfo& info);
+Napi::Value CheckReady(const Napi::CallbackInfo& info);
+Napi::Value EngineQueue(const Napi::CallbackInfo& info);
+
 // op_entries.cc
 Napi::Value OpTable(const Napi::CallbackInfo& info);
 Napi::Value Op1(const Napi::CallbackInfo& info);

@@ -39,6 +39,7 @@ ENTRY(SetMemoryLimit) {
       fail(code::BAD_ARGUMENT, "setMemoryLimit: expected a non-negative integer number of bytes or null");
     v = static_cast<int64_t>(d);
   }
+  engine::wait_all();  // queued work takes its scratch under the limit it was issued under
   int64_t prev = set_memory_limit(v);
   return prev < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(prev));
 }

@@ -23,6 +23,7 @@ ENTRY(Init) {
   d.meta_data = meta.Data();
   d.meta_len = meta.ElementLength();
   init_memory_limit_from_env();  // a malformed NDGRAD_MEMORY_LIMIT fails the load
+  InitEngine(env);                // and a malformed NDGRAD_ENGINE or NDGRAD_ENGINE_QUEUE
   return env.Undefined();
 }
 END_ENTRY
@@ -39,6 +40,7 @@ ENTRY(Backend) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("isa", kernels::table().isa);
   o.Set("threads", num_threads());
+  o.Set("engine", engine::name());
   return o;
 }
 END_ENTRY
@@ -54,6 +56,7 @@ END_ENTRY
 
 ENTRY(SelectIsa) {
   std::string name = string_arg(info[0], "selectIsa");
+  engine::wait_all();  // queued kernels run with the table they were issued under
   return Napi::Boolean::New(env, kernels::select_isa(name.c_str()));
 }
 END_ENTRY
@@ -62,12 +65,14 @@ ENTRY(SetNumThreads) {
   double n = number_arg(info[0], "setNumThreads");
   if (!(n >= 1 && n <= 1024) || n != std::floor(n))
     fail(code::BAD_ARGUMENT, "setNumThreads: the thread count must be an integer in [1, 1024], got ", n);
+  engine::wait_all();
   return Napi::Number::New(env, set_num_threads(static_cast<int>(n)));
 }
 END_ENTRY
 
 ENTRY(Seed) {
   double s = number_arg(info[0], "random.seed");
+  engine::wait_all();  // queued random ops draw from this stream on the engine thread
   rng::seed_from_number(s);
   return env.Undefined();
 }

@@ -5,6 +5,7 @@
 
 #include "allocator.h"
 #include "dtype.h"
+#include "error.h"
 #include "shape.h"
 
 namespace ndgrad {
@@ -13,12 +14,23 @@ namespace autograd {
 struct Node;
 }
 
+// An error found while computing (asynchronous engine), kept with every array it affects and
+// thrown by their reads; `reported` once a read or wait has thrown it.
+struct DeferredError {
+  explicit DeferredError(Error e) : error(std::move(e)) {}
+  Error error;
+  std::atomic<bool> reported{false};
+};
+
 // Reference-counted block of memory. `version` counts in-place writes, so the tape can tell
-// whether a value it saved for backward was changed afterwards.
+// whether a value it saved for backward was changed afterwards. `error` (with `has_error`, read
+// without a lock) is the engine's: set when the op that was to write this storage failed.
 struct Storage {
   void* data = nullptr;
   size_t bytes = 0;
   std::atomic<uint64_t> version{0};
+  std::atomic<bool> has_error{false};
+  std::shared_ptr<DeferredError> error;  // guarded by the engine's error lock
   Storage() = default;
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;

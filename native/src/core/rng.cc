@@ -18,13 +18,17 @@ struct State {
   uint64_t seed = initial_seed();
   uint64_t counter = 0;
 };
-thread_local State t_state;
+thread_local State t_own_state;
+thread_local State* t_state = &t_own_state;
 
 }  // namespace
 
+void* this_thread_state() { return t_state; }
+void use_state(void* state) { t_state = state ? static_cast<State*>(state) : &t_own_state; }
+
 void seed(uint64_t s) {
-  t_state.seed = s;
-  t_state.counter = 0;
+  t_state->seed = s;
+  t_state->counter = 0;
 }
 
 void seed_from_number(double s) {
@@ -35,11 +39,11 @@ void seed_from_number(double s) {
   seed(t >= 18446744073709551615.0 ? 0 : static_cast<uint64_t>(t));
 }
 
-uint64_t current_seed() { return t_state.seed; }
+uint64_t current_seed() { return t_state->seed; }
 
 uint64_t reserve(uint64_t n) {
-  uint64_t first = t_state.counter;
-  t_state.counter += (n + 3) / 4 * 4;
+  uint64_t first = t_state->counter;
+  t_state->counter += (n + 3) / 4 * 4;
   return first;
 }
 

@@ -12,6 +12,10 @@ void seed_from_number(double s);
 // Reserves `n` counters from this thread's stream and returns the first.
 uint64_t reserve(uint64_t n);
 uint64_t current_seed();
+// The calling thread's stream, and adopting another thread's: an engine thread draws from the stream
+// of the JS thread whose ops it runs, so seeded results do not depend on where an op ran.
+void* this_thread_state();
+void use_state(void* state);
 // Four 32-bit random words for counter `ctr` under `key`.
 void philox(uint64_t key, uint64_t ctr, uint32_t out[4]);
 // Uniform in [0, 1) from a 32-bit word (24 bits of mantissa for float, 32 for double).

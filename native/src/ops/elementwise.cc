@@ -374,6 +374,18 @@ void add_into(const NDArray& buf, const NDArray& g) {
   invoke(arithmetic().add, {&b, &gp}, Options(), &buf);
 }
 
+void assign(const NDArray& buf, const NDArray& g) {
+  autograd::RecordingPaused paused;
+  NDArray gp = g.plain();
+  invoke(kCopy, {&gp}, Options(), &buf);
+}
+
+void zero_fill(const NDArray& buf) {
+  autograd::RecordingPaused paused;
+  NDArray b = buf.plain();
+  invoke(kZerosLike, {&b}, Options(), &buf);
+}
+
 NDArray keep_connected(const NDArray& g, const NDArray& x) {
   if (!autograd::is_recording() || !autograd::in_graph(x)) return g;
   return add(g, zeros_like(x));

@@ -1,6 +1,7 @@
 // Index ops: take, pick, one_hot, Embedding, and the scatter-adds that are their gradients
 // (_take_grad, _pick_grad; each differentiable back into take / pick, so every order works).
-// Index values out of range are OUT_OF_RANGE (MXNet clips silently); indices never get gradients.
+// Index values out of range are OUT_OF_RANGE (MXNet clips silently), found by forward before it writes
+// (data-dependent: the threaded engine keeps the error with the result); indices never get gradients.
 #include <cmath>
 #include <cstring>
 
@@ -93,14 +94,13 @@ void take_infer(OpCall& c) {
   int a = take_axis(c.name(), c.opts<TakeOptions>().axis, x.shape);
   const std::string& mode = c.opts<TakeOptions>().mode;
   if (mode != "raise") fail(code::BAD_ARGUMENT, c.name(), ": only mode 'raise' is supported, got '", mode, "'");
-  read_indices(c.name(), "index", idx, x.shape[a], true, take_ctx(x, idx, a));
   c.out_shapes = {take_shape(x.shape, a, idx.shape)};
   c.out_dtypes = {x.dtype};
 }
 void take_forward(OpCall& c) {
   const NDArray &x = c.inputs[0], &idx = c.inputs[1];
   int a = take_axis(c.name(), c.opts<TakeOptions>().axis, x.shape);
-  std::vector<int64_t> ii = read_indices(c.name(), "index", idx, x.shape[a], true, "");
+  std::vector<int64_t> ii = read_indices(c.name(), "index", idx, x.shape[a], true, take_ctx(x, idx, a));
   int64_t outer, inner;
   outer_inner(x.shape, a, &outer, &inner);
   gather_rows(x, ii, outer, x.shape[a], inner, c.outputs[0]);
@@ -121,14 +121,14 @@ void take_grad_infer(OpCall& c) {
   if (take_shape(in, a, idx.shape) != dy.shape)
     fail(code::SHAPE_MISMATCH, c.name(), ": gradient ", shape_str(dy.shape), " does not match take of ",
          shape_str(in), " with indices ", shape_str(idx.shape));
-  read_indices(c.name(), "index", idx, in[a], true, take_ctx(dy, idx, a));
   c.out_shapes = {in};
   c.out_dtypes = {dy.dtype};
 }
 void take_grad_forward(OpCall& c) {
   NDArray& y = c.outputs[0];
   int a = take_axis(c.name(), c.opts<TakeGradOptions>().axis, y.shape);
-  std::vector<int64_t> ii = read_indices(c.name(), "index", c.inputs[1], y.shape[a], true, "");
+  std::vector<int64_t> ii = read_indices(c.name(), "index", c.inputs[1], y.shape[a], true,
+                                         take_ctx(c.inputs[0], c.inputs[1], a));
   int64_t outer, inner;
   outer_inner(y.shape, a, &outer, &inner);
   scatter_add_rows(c.inputs[0], ii, outer, y.shape[a], inner, y);
@@ -155,8 +155,6 @@ void embed_infer(OpCall& c) {
   if (in_dim != w.shape[0] || out_dim != w.shape[1])
     fail(code::SHAPE_MISMATCH, op, ": weight ", shape_str(w.shape), " does not match inputDim ", in_dim,
          " and outputDim ", out_dim);
-  read_indices(op, "index", idx, w.shape[0], false,
-               "weight " + shape_str(w.shape) + ", indices " + shape_str(idx.shape));
   Shape o = idx.shape;
   o.push_back(w.shape[1]);
   c.out_shapes = {o};
@@ -164,7 +162,8 @@ void embed_infer(OpCall& c) {
 }
 void embed_forward(OpCall& c) {
   const NDArray &idx = c.inputs[0], &w = c.inputs[1];
-  std::vector<int64_t> ii = read_indices(c.name(), "index", idx, w.shape[0], false, "");
+  std::vector<int64_t> ii = read_indices(c.name(), "index", idx, w.shape[0], false,
+                                         "weight " + shape_str(w.shape) + ", indices " + shape_str(idx.shape));
   gather_rows(w, ii, 1, w.shape[0], w.shape[1], c.outputs[0]);
 }
 void embed_backward(GradCall& g) {
@@ -204,15 +203,14 @@ void pick_infer(OpCall& c) {
   const NDArray &x = c.inputs[0], &idx = c.inputs[1];
   int a = pick_axis(c.name(), c.opts<PickOptions>(), x.shape);
   check_pick_index(c.name(), x.shape, a, idx);
-  read_indices(c.name(), "index", idx, x.shape[a], true,
-               "axis " + std::to_string(a) + " of " + shape_str(x.shape));
   c.out_shapes = {pick_out(x.shape, a, c.opts<PickOptions>().keepdims)};
   c.out_dtypes = {x.dtype};
 }
 void pick_forward(OpCall& c) {
   const NDArray &x = c.inputs[0], &idx = c.inputs[1];
   int a = pick_axis(c.name(), c.opts<PickOptions>(), x.shape);
-  std::vector<int64_t> ii = read_indices(c.name(), "index", idx, x.shape[a], true, "");
+  std::vector<int64_t> ii =
+      read_indices(c.name(), "index", idx, x.shape[a], true, "axis " + std::to_string(a) + " of " + shape_str(x.shape));
   int64_t outer, inner, n = x.shape[a];
   outer_inner(x.shape, a, &outer, &inner);
   NDGRAD_DISPATCH_DTYPE(x.dtype, T, {
@@ -239,14 +237,13 @@ void pick_grad_infer(OpCall& c) {
   if (c.inputs[0].shape != pick_out(in, a, o.keepdims))
     fail(code::SHAPE_MISMATCH, c.name(), ": gradient ", shape_str(c.inputs[0].shape), " does not match data ",
          shape_str(in));
-  read_indices(c.name(), "index", c.inputs[1], in[a], true, shape_str(in));
   c.out_shapes = {in};
   c.out_dtypes = {c.inputs[0].dtype};
 }
 void pick_grad_forward(OpCall& c) {
   NDArray& y = c.outputs[0];
   int a = pick_axis(c.name(), c.opts<PickGradOptions>(), y.shape);
-  std::vector<int64_t> ii = read_indices(c.name(), "index", c.inputs[1], y.shape[a], true, "");
+  std::vector<int64_t> ii = read_indices(c.name(), "index", c.inputs[1], y.shape[a], true, shape_str(y.shape));
   int64_t outer, inner, n = y.shape[a];
   outer_inner(y.shape, a, &outer, &inner);
   fill(y, 0.0);
@@ -279,7 +276,6 @@ void one_hot_infer(OpCall& c) {
   int64_t depth = oh.depth;
   if (depth < 0) fail(code::BAD_ARGUMENT, c.name(), ": depth must be a non-negative integer, got ", depth);
   DType t = oh.dtype;
-  read_indices(c.name(), "index", idx, depth, false, "depth " + std::to_string(depth) + ", indices " + shape_str(idx.shape));
   Shape o = idx.shape;
   o.push_back(depth);
   c.out_shapes = {o};
@@ -289,7 +285,8 @@ void one_hot_forward(OpCall& c) {
   NDArray& y = c.outputs[0];
   const OneHotOptions& o = c.opts<OneHotOptions>();
   int64_t depth = o.depth;
-  std::vector<int64_t> ii = read_indices(c.name(), "index", c.inputs[0], depth, false, "");
+  std::vector<int64_t> ii = read_indices(c.name(), "index", c.inputs[0], depth, false,
+                                         "depth " + std::to_string(depth) + ", indices " + shape_str(c.inputs[0].shape));
   fill(y, o.off_value);
   double on = o.on_value;
   for (size_t j = 0; j < ii.size(); ++j) write_scalar(y, static_cast<int64_t>(j) * depth + ii[j], on);

@@ -39,6 +39,12 @@ void dropout_infer(OpCall& c) {
   }
   c.out_shapes = {x.shape};
   c.out_dtypes = {x.dtype};
+  if (c.training && p > 0) {  // the mask, shared along `axes`
+    Shape ms = x.shape;
+    for (int64_t a : axes) ms[normalize_axis(a, x.ndim(), c.name(), x.shape)] = 1;
+    c.state_shapes = {ms};
+    c.state_dtypes = {x.dtype};
+  }
 }
 
 void dropout_forward(OpCall& c) {
@@ -49,9 +55,8 @@ void dropout_forward(OpCall& c) {
     copy_into(x, y);
     return;
   }
-  Shape ms = x.shape;
-  for (int64_t a : c.opts<DropoutOptions>().axes) ms[normalize_axis(a, x.ndim(), c.name(), x.shape)] = 1;
-  NDArray mask = empty(ms, x.dtype);
+  const NDArray& mask = c.state[0];
+  const Shape& ms = mask.shape;
   int64_t n = mask.size();
   uint64_t key = rng::current_seed(), base = rng::reserve(static_cast<uint64_t>(n));
   double scale = 1.0 / (1.0 - p);
@@ -68,7 +73,6 @@ void dropout_forward(OpCall& c) {
   Shape sa = broadcast_strides(x.shape, y.shape), sb = broadcast_strides(ms, y.shape);
   kernels::binary(kernels::kMul, static_cast<int>(y.dtype), static_cast<int>(y.ndim()), y.shape.data(), x.raw(),
                   sa.data(), mask.raw(), sb.data(), y.raw());
-  c.state = {mask};
 }
 
 void dropout_backward(GradCall& g) {

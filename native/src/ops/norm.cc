@@ -110,6 +110,12 @@ void bn_infer(OpCall& c) {
          shape_str(c.inputs[0].shape), " (axis ", d.axis, "); use predict mode for an empty batch");
   c.out_shapes = {c.inputs[0].shape};
   c.out_dtypes = {c.inputs[0].dtype};
+  if (c.training && !o.use_global_stats) {
+    c.written = {3, 4};  // forward updates the running statistics
+  } else {  // constants for backward (copies: the running arrays may change later)
+    c.state_shapes = {c.inputs[3].shape, c.inputs[4].shape};
+    c.state_dtypes = {c.inputs[3].dtype, c.inputs[4].dtype};
+  }
 }
 
 template <class T>
@@ -159,14 +165,11 @@ void bn_forward(OpCall& c) {
   const BatchNormOptions& o = c.opts<BatchNormOptions>();
   Dims d = dims_of(c.name(), o.axis, x.shape);
   bool batch_stats = c.training && !o.use_global_stats;
-  if (!batch_stats) {  // constants for backward (copies: the running arrays may change later)
-    c.state = {copy(c.inputs[3].plain()), copy(c.inputs[4].plain())};
+  if (!batch_stats) {
+    copy_into(c.inputs[3], c.state[0]);
+    copy_into(c.inputs[4], c.state[1]);
   }
   NDGRAD_DISPATCH_FLOAT(x.dtype, T, bn_run<T>(c, d, batch_stats));
-  if (batch_stats) {
-    c.inputs[3].bump_version();
-    c.inputs[4].bump_version();
-  }
 }
 
 void bn_backward(GradCall& g) {

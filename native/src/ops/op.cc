@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "../autograd/tape.h"
+#include "../engine/engine.h"
 
 namespace ndgrad {
 namespace ops {
@@ -140,32 +141,112 @@ void naming_allocation_errors(const OpDef& op, const OpCall& c, F f) {
   }
 }
 
-// Allocates the outputs (or takes `out`) and runs forward. Throws before `out` is written, or
-// (ops that compute aside) without writing it at all.
-void compute(const OpDef& op, OpCall& c, const NDArray* out, bool aside, bool recording) {
+// The outputs (or `out`, unless computed aside) and forward's state arrays, at the call.
+void allocate(OpCall& c, const NDArray* out, bool aside) {
   size_t nout = c.out_shapes.size();
   for (size_t i = 0; i < nout; ++i)
     c.outputs[i] = out && !aside ? out->plain() : empty(c.out_shapes[i], c.out_dtypes[i]);
-  // Empty results are complete once allocated: skipping forward keeps an op on a huge-but-empty
-  // shape O(1) (a kernel would still loop over the non-zero dims, e.g. every batch entry).
-  bool all_empty = nout > 0;
-  for (size_t i = 0; i < nout; ++i) all_empty = all_empty && c.outputs[i].size() == 0;
-  if (all_empty) {
-    // nothing to compute
-  } else if (c.view_of >= 0) {
+  c.state.resize(c.state_shapes.size());
+  for (size_t i = 0; i < c.state_shapes.size(); ++i) c.state[i] = empty(c.state_shapes[i], c.state_dtypes[i]);
+}
+
+// The kernel work of a call whose outputs are allocated: forward (or a view's copy), then the copy
+// into `aside_target` for results computed aside. Runs at the call or on the engine thread.
+void compute(const OpDef& op, OpCall& c, const NDArray* aside_target, bool recording) {
+  if (c.view_of >= 0) {
     copy_into(view(c.inputs[c.view_of], c.out_shapes[0], c.view_offset), c.outputs[0]);
   } else {
     run_forward(op, c, recording);
   }
-  if (out && c.outputs[0].storage != out->storage) {  // computed aside: written only now
-    copy_into(c.outputs[0], *out);
-    c.outputs[0] = out->plain();
+  if (aside_target) copy_into(c.outputs[0], *aside_target);
+}
+
+// Empty results are complete once allocated: skipping forward keeps an op on a huge-but-empty
+// shape O(1) (a kernel would still loop over the non-zero dims, e.g. every batch entry).
+bool nothing_to_compute(const OpCall& c) {
+  bool all_empty = !c.outputs.empty();
+  for (const NDArray& o : c.outputs) all_empty = all_empty && o.size() == 0;
+  return all_empty;
+}
+
+// The storages a call reads and writes: what stops it when one carries an error, and what carries
+// the call's own error (engine.h); and how many bytes it touches (the engine's inline rule).
+struct Touched {
+  SmallVec<Storage*, 6> reads, writes;
+  size_t work_bytes = 0;
+  Touched(const OpCall& c, const NDArray* aside_target) {
+    for (const NDArray& a : c.inputs) {
+      reads.push_back(a.storage.get());
+      work_bytes += a.nbytes();
+    }
+    for (const NDArray& o : c.outputs) {
+      writes.push_back(o.storage.get());
+      work_bytes += o.nbytes();
+    }
+    for (const NDArray& s : c.state) writes.push_back(s.storage.get());
+    for (uint32_t i : c.written) writes.push_back(c.inputs[i].storage.get());
+    if (aside_target) writes.push_back(aside_target->storage.get());
   }
+};
+
+// A call queued on the engine: owns plain copies of everything its work touches (an input disposed
+// meanwhile stays alive until the work has run).
+struct QueuedCall final : engine::Task {
+  ArrayList inputs;
+  Options options;
+  OpCall c;
+  NDArray aside_target;
+  QueuedCall(const OpCall& src, const NDArray* aside, const Touched& t) : options(*src.options) {
+    for (const NDArray& a : src.inputs) inputs.push_back(a.plain());
+    c.op = src.op;
+    c.inputs = InputList(inputs);
+    c.options = &options;
+    c.training = src.training;
+    c.out_shapes = src.out_shapes;
+    c.out_dtypes = src.out_dtypes;
+    for (const NDArray& o : src.outputs) c.outputs.push_back(o.plain());
+    for (const NDArray& s : src.state) c.state.push_back(s.plain());
+    c.written = src.written;
+    c.view_of = src.view_of;
+    c.view_offset = src.view_offset;
+    if (aside) aside_target = aside->plain();
+    reads = t.reads;
+    writes = t.writes;
+    for (const NDArray& o : c.outputs) pending_bytes += o.nbytes();
+  }
+  void run() override {
+    // Nested op calls of a forward see the call's training flag (this thread's is its own).
+    struct Training {
+      bool prev;
+      explicit Training(bool on) : prev(autograd::set_training(on)) {}
+      ~Training() { autograd::set_training(prev); }
+    } training(c.training);
+    const NDArray* aside = aside_target.defined() ? &aside_target : nullptr;
+    naming_allocation_errors(*c.op, c, [&] { compute(*c.op, c, aside, false); });
+  }
+};
+
+// Runs the call's work now (naive engine, nested call, or a small op on an idle engine) or queues it.
+// Run now in the threaded engine, its error is kept with what it writes instead of thrown.
+void run_or_queue(const OpDef& op, OpCall& c, const NDArray* aside_target, bool recording) {
+  Touched t(c, aside_target);
+  if (!engine::run_now(t.work_bytes)) return engine::submit(std::make_unique<QueuedCall>(c, aside_target, t));
+  auto now = [&] { naming_allocation_errors(op, c, [&] { compute(op, c, aside_target, recording); }); };
+  if (!engine::defers_errors()) return now();
+  if (std::shared_ptr<DeferredError> e = engine::error_before(t.reads.data(), t.reads.size()))
+    return engine::pass_error(e, t.writes.data(), t.writes.size());
+  try {
+    now();
+  } catch (const Error& e) {
+    return engine::keep_error(e, t.writes.data(), t.writes.size());
+  }
+  engine::clear_errors(t.writes.data(), t.writes.size());
 }
 }  // namespace
 
 namespace {
-// An in-place op (kInPlace) after infer: every check, then forward, then the version bumps.
+// An in-place op (kInPlace) after infer: every check, then forward (now or queued), then the
+// version bumps.
 ArrayList run_in_place(const OpDef& op, OpCall& c, const NDArray* out) {
   if (out) fail(code::BAD_ARGUMENT, op.name, ": updates its arrays in place; 'out' is not taken");
   for (uint32_t i : c.written) autograd::check_in_place_target(c, c.inputs[i]);
@@ -181,7 +262,7 @@ ArrayList run_in_place(const OpDef& op, OpCall& c, const NDArray* out) {
     if (st[j].first == st[j - 1].first && (written[st[j].second] || written[st[j - 1].second]))
       fail(code::BAD_ARGUMENT, op.name, ": arrays ", st[j - 1].second, " and ", st[j].second,
            " share memory, and one of them is updated in place");
-  naming_allocation_errors(op, c, [&] { run_forward(op, c, autograd::is_recording()); });
+  run_or_queue(op, c, nullptr, autograd::is_recording());
   for (uint32_t i : c.written) c.inputs[i].bump_version();
   return {};
 }
@@ -245,9 +326,12 @@ ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, cons
   if (c.view_of >= 0 && !out) {
     for (size_t i = 0; i < nout; ++i) c.outputs[i] = view(c.inputs[c.view_of], c.out_shapes[i], c.view_offset);
   } else {
-    naming_allocation_errors(op, c, [&] { compute(op, c, out, aside, recording); });
+    naming_allocation_errors(op, c, [&] { allocate(c, out, aside); });
+    if (!nothing_to_compute(c)) run_or_queue(op, c, aside ? out : nullptr, recording);
+    if (aside) c.outputs[0] = out->plain();
   }
   if (out) out->bump_version();
+  for (uint32_t i : c.written) c.inputs[i].bump_version();  // inputs forward updates (running statistics)
   if (recording && autograd::should_record(c.inputs)) {
     autograd::record(c);
   } else if (out) {

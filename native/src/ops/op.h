@@ -77,9 +77,14 @@ struct OpCall {
   ShapeList out_shapes;   // filled by infer
   DTypeList out_dtypes;   // filled by infer
   ArrayList outputs;    // allocated by invoke (or the caller's `out`)
-  ArrayList state;      // extra arrays forward keeps for backward (masks, statistics)
+  // Extra arrays forward fills for backward (masks, statistics): infer gives their shapes, invoke
+  // allocates them at the call (the graph node holds them before forward has run).
+  ShapeList state_shapes;
+  DTypeList state_dtypes;
+  ArrayList state;
   // Set by infer for view ops: outputs[i] = view of inputs[view_of] (no allocation, no forward).
-  // Set by infer for in-place ops (kInPlace): the inputs forward writes.
+  // Set by infer for the inputs forward writes: every input of an in-place op (kInPlace) that it
+  // updates, or a running statistic (BatchNorm). invoke bumps their versions at the call.
   SmallVec<uint32_t, 8> written;
   int view_of = -1;
   int64_t view_offset = 0;  // in elements, for views into the middle of the input (x.at(i))

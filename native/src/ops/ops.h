@@ -23,6 +23,10 @@ NDArray zeros_like(const NDArray& a);  // recorded with zero gradient: keeps `a`
 NDArray where(const NDArray& cond, const NDArray& x, const NDArray& y);
 // buf += g, in place, never recorded (gradient accumulation for gradReq 'add').
 void add_into(const NDArray& buf, const NDArray& g);
+// buf = g and buf = 0, in place, never recorded (gradient writes for gradReq 'write'): ops, so they
+// are ordered with the engine's queue like every other write.
+void assign(const NDArray& buf, const NDArray& g);
+void zero_fill(const NDArray& buf);
 // Under create_graph, ties a constant-derivative gradient to x so the next order is zeros, not an error.
 NDArray keep_connected(const NDArray& g, const NDArray& x);
 

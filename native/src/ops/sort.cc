@@ -135,6 +135,14 @@ void check_index_dtype(const char* op, DType t, const NDArray& x, int64_t n) {
 NDArray take_along(const NDArray& x, const NDArray& idx, int axis);
 NDArray take_along_grad(const NDArray& dy, const NDArray& idx, int axis, const Shape& in_shape);
 
+// The int32 positions the values came from, kept for the gradient (state[0]); none for an empty
+// input, which forward never sorts.
+void keep_positions(OpCall& c, const Shape& positions) {
+  if (c.inputs[0].size() == 0) return;
+  c.state_shapes = {positions};
+  c.state_dtypes = {DType::Int32};
+}
+
 // The values' gradient: dy scattered to the positions the values came from (kept in state[0]).
 NDArray values_grad(GradCall& g, int a) {
   if (g.state.empty()) return NDArray();  // an empty input: forward had nothing to sort
@@ -157,13 +165,14 @@ void sort_infer(OpCall& c) {
   sort_axis(c.name(), c.opts<SortOptions>().axis, c.inputs[0].shape);
   c.out_shapes = {c.inputs[0].shape};
   c.out_dtypes = {c.inputs[0].dtype};
+  keep_positions(c, c.inputs[0].shape);
 }
 void sort_forward(OpCall& c) {
   const NDArray& x = c.inputs[0];
   int a = sort_axis(c.name(), c.opts<SortOptions>().axis, x.shape);
   NDArray idx = sorted_positions(x, a, x.shape[a], c.opts<SortOptions>().is_ascend);
   gather_along(x, positions_of(idx), a, c.outputs[0]);
-  c.state = {idx};
+  copy_into(idx, c.state[0]);
 }
 void sort_backward(GradCall& g) {
   if (!g.need[0]) return;
@@ -214,6 +223,7 @@ void topk_infer(OpCall& c) {
   else if (rt == "indices") c.out_shapes = {ks}, c.out_dtypes = {o.dtype};
   else if (rt == "mask") c.out_shapes = {x.shape}, c.out_dtypes = {x.dtype};
   else c.out_shapes = {ks, ks}, c.out_dtypes = {x.dtype, o.dtype};
+  if (rt == "value" || rt == "both") keep_positions(c, ks);
 }
 void topk_forward(OpCall& c) {
   const NDArray& x = c.inputs[0];
@@ -235,7 +245,7 @@ void topk_forward(OpCall& c) {
   }
   gather_along(x, positions_of(idx), a, c.outputs[0]);
   if (rt == "both") write_indices(idx, c.outputs[1]);
-  c.state = {idx};
+  copy_into(idx, c.state[0]);
 }
 // Only the values carry a gradient; indices and the mask are constants (zero gradient).
 void topk_backward(GradCall& g) {

@@ -1,0 +1,283 @@
+#include "engine.h"
+
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <new>
+#include <thread>
+#include <vector>
+
+#include "../core/allocator.h"
+#include "../core/rng.h"
+
+namespace ndgrad {
+namespace engine {
+
+namespace {
+constexpr size_t kInlineBytes = 64 * 1024;  // ENGINE.md: a small op on an idle engine runs at the call
+constexpr int64_t kDefaultMaxTasks = 4096;
+constexpr int64_t kDefaultMaxBytes = int64_t(256) << 20;
+
+thread_local Engine* t_engine = nullptr;
+thread_local int t_in_task = 0;  // > 0 while a task runs on this thread (its nested op calls run now)
+
+// Errors are rare: one lock for every storage's error field keeps the fast path a relaxed load.
+std::mutex g_error_mu;
+
+struct InTask {
+  InTask() { ++t_in_task; }
+  ~InTask() { --t_in_task; }
+};
+
+void parse_queue_bound(int64_t* tasks, int64_t* bytes) {
+  *tasks = kDefaultMaxTasks;
+  *bytes = kDefaultMaxBytes;
+  const char* v = std::getenv("NDGRAD_ENGINE_QUEUE");
+  if (!v || !*v) return;
+  std::string s(v);
+  size_t comma = s.find(',');
+  std::string ops = s.substr(0, comma);
+  char* end = nullptr;
+  long long n = std::strtoll(ops.c_str(), &end, 10);
+  if (ops.empty() || *end || n < 1)
+    fail(code::BAD_ARGUMENT, "NDGRAD_ENGINE_QUEUE: expected <ops>[,<bytes>] with ops >= 1, got '", s, "'");
+  *tasks = n;
+  if (comma != std::string::npos) {
+    int64_t b = 0;
+    if (!parse_byte_size(s.c_str() + comma + 1, &b) || b < 1)
+      fail(code::BAD_ARGUMENT, "NDGRAD_ENGINE_QUEUE: bad byte bound in '", s, "' (use e.g. 64m)");
+    *bytes = b;
+  }
+}
+
+void set_error(Storage* s, const std::shared_ptr<DeferredError>& e) {
+  std::lock_guard<std::mutex> lk(g_error_mu);
+  s->error = e;
+  s->has_error.store(true, std::memory_order_release);
+}
+
+void clear_error(Storage* s) {
+  if (!s->has_error.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lk(g_error_mu);
+  s->error.reset();
+  s->has_error.store(false, std::memory_order_release);
+}
+
+std::shared_ptr<DeferredError> error_in(Storage* const* s, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (s[i] && s[i]->has_error.load(std::memory_order_acquire)) {
+      std::lock_guard<std::mutex> lk(g_error_mu);
+      if (s[i]->error) return s[i]->error;
+    }
+  return nullptr;
+}
+
+[[noreturn]] void throw_reported(const std::shared_ptr<DeferredError>& e) {
+  e->reported.store(true, std::memory_order_relaxed);
+  throw e->error;
+}
+}  // namespace
+
+class Engine {
+ public:
+  explicit Engine(bool threaded) : threaded(threaded), rng_state(rng::this_thread_state()) {
+    parse_queue_bound(&max_tasks, &max_bytes);
+  }
+  ~Engine() {
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      stop = true;
+    }
+    cv_work.notify_all();
+    if (worker.joinable()) worker.join();  // drains the queue first: queued work only computes
+  }
+
+  const bool threaded;
+  void* const rng_state;  // the owning JS thread's random stream, which queued random ops draw from
+  int64_t max_tasks = kDefaultMaxTasks, max_bytes = kDefaultMaxBytes;
+
+  std::mutex mu;
+  std::condition_variable cv_work, cv_done;
+  std::deque<std::unique_ptr<Task>> queue;
+  std::atomic<int64_t> outstanding{0};  // queued or running tasks
+  int64_t queued_bytes = 0;
+  bool stop = false;
+  std::thread worker;
+  std::vector<std::shared_ptr<DeferredError>> pending;  // not yet thrown, oldest first (under mu)
+
+  void keep_pending(const std::shared_ptr<DeferredError>& e) {
+    std::lock_guard<std::mutex> lk(mu);
+    pending.push_back(e);
+  }
+
+  // One task, its error kept with what it writes (never thrown: there is no caller to take it).
+  void execute(Task& t) {
+    if (std::shared_ptr<DeferredError> e = error_in(t.reads.data(), t.reads.size())) {
+      for (Storage* w : t.writes) set_error(w, e);  // the error travels downstream
+      return;
+    }
+    std::shared_ptr<DeferredError> err;
+    try {
+      InTask in;
+      t.run();
+      for (Storage* w : t.writes) clear_error(w);  // a successful write makes the array good again
+      return;
+    } catch (const Error& e) {
+      err = std::make_shared<DeferredError>(e);
+    } catch (const std::bad_alloc&) {
+      err = std::make_shared<DeferredError>(Error(code::OUT_OF_MEMORY, "out of memory (the system refused an allocation)"));
+    } catch (const std::exception& e) {
+      err = std::make_shared<DeferredError>(Error(code::BAD_ARGUMENT, std::string("internal error: ") + e.what()));
+    }
+    for (Storage* w : t.writes) set_error(w, err);
+    keep_pending(err);
+  }
+
+  void loop() {
+    rng::use_state(rng_state);
+    for (;;) {
+      std::unique_ptr<Task> t;
+      {
+        std::unique_lock<std::mutex> lk(mu);
+        cv_work.wait(lk, [&] { return stop || !queue.empty(); });
+        if (queue.empty()) return;  // stop, and drained
+        t = std::move(queue.front());
+        queue.pop_front();
+      }
+      execute(*t);
+      size_t b = t->pending_bytes;
+      t.reset();  // the task's arrays are released before anyone is told it finished
+      {
+        std::lock_guard<std::mutex> lk(mu);
+        queued_bytes -= static_cast<int64_t>(b);
+        outstanding.fetch_sub(1, std::memory_order_release);
+      }
+      cv_done.notify_all();
+    }
+  }
+
+  void push(std::unique_ptr<Task> t) {
+    std::unique_lock<std::mutex> lk(mu);
+    // Backpressure: wait while over the bound (an empty queue always takes one task).
+    cv_done.wait(lk, [&] {
+      int64_t n = outstanding.load(std::memory_order_relaxed);
+      return n == 0 || (n < max_tasks && queued_bytes < max_bytes);
+    });
+    queued_bytes += static_cast<int64_t>(t->pending_bytes);
+    outstanding.fetch_add(1, std::memory_order_relaxed);
+    queue.push_back(std::move(t));
+    if (!worker.joinable()) worker = std::thread([this] { loop(); });
+    lk.unlock();
+    cv_work.notify_one();
+  }
+
+  void wait_idle() {
+    if (outstanding.load(std::memory_order_acquire) == 0) return;
+    std::unique_lock<std::mutex> lk(mu);
+    cv_done.wait(lk, [&] { return outstanding.load(std::memory_order_acquire) == 0; });
+  }
+
+  std::shared_ptr<DeferredError> next_unreported() {
+    std::lock_guard<std::mutex> lk(mu);
+    std::shared_ptr<DeferredError> r;
+    size_t k = 0;
+    for (auto& e : pending) {  // drop the reported ones as we go
+      if (e->reported.load(std::memory_order_relaxed)) continue;
+      if (!r) r = e;
+      else pending[k++] = e;
+    }
+    pending.resize(k);
+    return r;
+  }
+};
+
+Engine* create(bool threaded) { return new Engine(threaded); }
+void destroy(Engine* e) {
+  if (t_engine == e) t_engine = nullptr;
+  delete e;
+}
+void bind_to_this_thread(Engine* e) { t_engine = e; }
+
+bool threaded_from_env() {
+  const char* v = std::getenv("NDGRAD_ENGINE");
+  if (!v || !*v || std::strcmp(v, "threaded") == 0 || std::strcmp(v, "ThreadedEngine") == 0) return true;
+  if (std::strcmp(v, "naive") == 0 || std::strcmp(v, "NaiveEngine") == 0) return false;
+  fail(code::BAD_ARGUMENT, "NDGRAD_ENGINE must be 'threaded' or 'naive', got '", v, "'");
+}
+
+bool run_now(size_t work_bytes) {
+  Engine* e = t_engine;
+  if (!e || !e->threaded || t_in_task) return true;
+  return work_bytes <= kInlineBytes && e->outstanding.load(std::memory_order_acquire) == 0;
+}
+
+bool defers_errors() { return t_engine && t_engine->threaded && !t_in_task; }
+
+void submit(std::unique_ptr<Task> t) { t_engine->push(std::move(t)); }
+
+bool after_queued(std::unique_ptr<Task> fn) {
+  Engine* e = t_engine;
+  if (!e || !e->threaded || e->outstanding.load(std::memory_order_acquire) == 0) return false;
+  e->push(std::move(fn));
+  return true;
+}
+
+std::shared_ptr<DeferredError> error_before(Storage* const* reads, size_t n) { return error_in(reads, n); }
+
+void keep_error(const Error& err, Storage* const* writes, size_t n) {
+  auto e = std::make_shared<DeferredError>(err);
+  for (size_t i = 0; i < n; ++i)
+    if (writes[i]) set_error(writes[i], e);
+  if (t_engine) t_engine->keep_pending(e);
+}
+
+void pass_error(const std::shared_ptr<DeferredError>& e, Storage* const* writes, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (writes[i]) set_error(writes[i], e);
+}
+
+void clear_errors(Storage* const* writes, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (writes[i]) clear_error(writes[i]);
+}
+
+void wait_all() {
+  if (t_engine && !t_in_task) t_engine->wait_idle();
+}
+
+void check_ready(const NDArray& a) {
+  if (!a.storage || !a.storage->has_error.load(std::memory_order_acquire)) return;
+  std::shared_ptr<DeferredError> e;
+  {
+    std::lock_guard<std::mutex> lk(g_error_mu);
+    e = a.storage->error;
+  }
+  if (e) throw_reported(e);
+}
+
+void wait_to_read(const NDArray& a) {
+  wait_all();
+  check_ready(a);
+}
+
+void throw_pending_error(bool wait) {
+  if (wait) wait_all();
+  if (!t_engine) return;
+  if (std::shared_ptr<DeferredError> e = t_engine->next_unreported()) throw_reported(e);
+}
+
+const char* name() { return t_engine && !t_engine->threaded ? "naive" : "threaded"; }
+
+QueueStats queue_stats() {
+  QueueStats s{0, 0, kDefaultMaxTasks, kDefaultMaxBytes};
+  if (Engine* e = t_engine) {
+    std::lock_guard<std::mutex> lk(e->mu);
+    s = {e->outstanding.load(), e->queued_bytes, e->max_tasks, e->max_bytes};
+  }
+  return s;
+}
+
+}  // namespace engine
+}  // namespace ndgrad

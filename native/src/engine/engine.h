@@ -1,0 +1,80 @@
+// The asynchronous engine (ENGINE.md, after MXNet's ThreadedEngine): each JS thread has one in-order
+// queue of tasks run by one native engine thread, so a call returns as soon as its checks, allocation
+// and recording are done, and only reads wait. Because the queue is in order and arrays never cross JS
+// threads, no dependency tracking is needed: "x is computed" means "the queue has run past the task
+// that wrote x". The engine knows no ops, no autograd and no N-API; ops hand it tasks, the binding
+// asks it to wait.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "../core/error.h"
+#include "../core/ndarray.h"
+#include "../core/small_vec.h"
+
+namespace ndgrad {
+namespace engine {
+
+// Queued work. A task owns (keeps alive) every array it touches; `reads` are the storages whose error
+// stops it, `writes` the storages that receive its error (outputs, `out=` targets, in-place targets).
+class Task {
+ public:
+  virtual ~Task() = default;
+  virtual void run() = 0;  // may throw ndgrad::Error
+  SmallVec<Storage*, 6> reads, writes;
+  size_t pending_bytes = 0;  // bytes of fresh outputs, counted against the queue's byte bound
+};
+
+class Engine;
+
+// Made by the binding for a JS thread (on that thread); destroying it drains its queue and joins
+// its engine thread. `threaded` false: the naive engine (everything runs at the call).
+Engine* create(bool threaded);
+void destroy(Engine* e);
+// The engine of the calling thread (null on threads without one: engine threads, pool workers,
+// native tests), which ops consult.
+void bind_to_this_thread(Engine* e);
+// NDGRAD_ENGINE: "threaded" (the default) or "naive"; BAD_ARGUMENT for anything else.
+bool threaded_from_env();
+
+// True when work of this size should run now on the calling thread: no threaded engine, inside a
+// task (nested op calls), or an idle engine and a small op (`work_bytes`: what it reads and writes).
+bool run_now(size_t work_bytes);
+// True when an error of an op run now is kept with its outputs (threaded engine, not inside a task);
+// false: thrown at the call.
+bool defers_errors();
+// Queues `t` (blocks first while the queue is over its bound). Only after run_now() said false.
+void submit(std::unique_ptr<Task> t);
+// Runs `fn` on the engine thread once everything queued before has run; false (fn not kept) when
+// nothing is queued, then the caller settles at once.
+bool after_queued(std::unique_ptr<Task> fn);
+
+// For work run now in the threaded engine (defers_errors()): the error a read storage carries (then
+// the work is skipped and the error passed on to what it writes), else null.
+std::shared_ptr<DeferredError> error_before(Storage* const* reads, size_t n);
+void pass_error(const std::shared_ptr<DeferredError>& e, Storage* const* writes, size_t n);
+// Keeps `err`, thrown by work run now, with what it was to write, and in the pending list.
+void keep_error(const Error& err, Storage* const* writes, size_t n);
+// After work run now succeeded: what it wrote is good again.
+void clear_errors(Storage* const* writes, size_t n);
+
+// Blocks until this thread's queue has run everything queued so far.
+void wait_all();
+// wait_all, then throws the array's error if it carries one (marking that error reported).
+void wait_to_read(const NDArray& a);
+// wait_all (unless `wait` is false: after an asynchronous wait settled), then throws the first error no
+// read or wait has thrown yet (each is thrown once).
+void throw_pending_error(bool wait = true);
+// Without waiting (after an asynchronous wait settled): the array's error, if any.
+void check_ready(const NDArray& a);
+
+const char* name();  // "threaded" | "naive" for this thread
+// Queued tasks and their pending output bytes (for tests of the bound).
+struct QueueStats {
+  int64_t queued_tasks, queued_bytes, max_tasks, max_bytes;
+};
+QueueStats queue_stats();
+
+}  // namespace engine
+}  // namespace ndgrad
