@@ -64,6 +64,7 @@ export interface Binding {
   whenReady(fn: () => void): void;
   checkReady(handles: number[]): void;
   engineQueue(): { tasks: number; bytes: number; maxTasks: number; maxBytes: number };
+  engineCall(fn: object, ctx: object, handles: number[], written: boolean[], code: string): void;
   availableIsas(): string[];
   selectIsa(name: string): boolean;
   setNumThreads(n: number): number;

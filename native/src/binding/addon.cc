@@ -55,6 +55,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   EXPORT("whenReady", WhenReady);
   EXPORT("checkReady", CheckReady);
   EXPORT("engineQueue", EngineQueue);
+  EXPORT("engineCall", EngineCall);
 #undef EXPORT
   return exports;
 }

@@ -95,6 +95,76 @@ ENTRY(CheckReady) {
 }
 END_ENTRY
 
+namespace {
+// Work of another native module (the MPI module: ndgrad_external_task in engine.h), queued in order
+// like an op: it receives the arrays' data and fails by writing a message into `err`.
+struct ExternalTask final : engine::Task {
+  ndgrad_external_task fn;
+  void* ctx;
+  std::vector<NDArray> arrays;
+  std::vector<void*> data;
+  std::vector<size_t> bytes;
+  std::vector<int> dtypes;
+  std::string code;
+  void run() override {
+    for (const NDArray& a : arrays) {
+      data.push_back(a.raw());
+      bytes.push_back(a.nbytes());
+      dtypes.push_back(static_cast<int>(a.dtype));
+    }
+    char err[512] = {0};
+    fn(ctx, data.data(), bytes.data(), dtypes.data(), arrays.size(), err, sizeof err);
+    if (err[0]) throw Error(code, err);
+  }
+};
+}  // namespace
+
+// engineCall(fn, ctx, handles, written, code): runs fn (an External holding an ndgrad_external_task)
+// with ctx (an External) over the arrays' data, after everything issued before; `written` (booleans)
+// marks the arrays fn writes (they carry its error, coded `code`, and their versions are bumped).
+ENTRY(EngineCall) {
+  if (!info[0].IsExternal() || !info[1].IsExternal())
+    fail(code::BAD_ARGUMENT, "engineCall: expected (External fn, External ctx, handles, written, code)");
+  std::vector<int32_t> hs;
+  std::vector<NDArray> arrays = arrays_of(env, info[2], false, &hs);
+  Napi::Array written = array_arg(info[3], "engineCall: written");
+  if (written.Length() != arrays.size()) fail(code::BAD_ARGUMENT, "engineCall: one 'written' flag per array");
+  std::string err_code = string_arg(info[4], "engineCall: code");
+  bool known = false;
+  for (const char* c : code::kAll) known = known || err_code == c;
+  if (!known) fail(code::BAD_ARGUMENT, "engineCall: unknown error code '", err_code, "'");
+  auto t = std::make_unique<ExternalTask>();
+  t->fn = reinterpret_cast<ndgrad_external_task>(info[0].As<Napi::External<void>>().Data());
+  t->ctx = info[1].As<Napi::External<void>>().Data();
+  t->code = err_code;
+  size_t work = 0;
+  for (uint32_t i = 0; i < arrays.size(); ++i) {
+    t->arrays.push_back(arrays[i].plain());
+    t->reads.push_back(arrays[i].storage.get());
+    if (written.Get(i).ToBoolean().Value()) {
+      t->writes.push_back(arrays[i].storage.get());
+      arrays[i].bump_version();
+    }
+    work += arrays[i].nbytes();
+  }
+  if (!engine::run_now(work)) {
+    engine::submit(std::move(t));
+  } else if (!engine::defers_errors()) {
+    t->run();
+  } else if (std::shared_ptr<DeferredError> e = engine::error_before(t->reads.data(), t->reads.size())) {
+    engine::pass_error(e, t->writes.data(), t->writes.size());
+  } else {
+    try {
+      t->run();
+      engine::clear_errors(t->writes.data(), t->writes.size());
+    } catch (const Error& e) {
+      engine::keep_error(e, t->writes.data(), t->writes.size());
+    }
+  }
+  return env.Undefined();
+}
+END_ENTRY
+
 ENTRY(EngineQueue) {
   engine::QueueStats s = engine::queue_stats();
   Napi::Object o = Napi::Object::New(env);

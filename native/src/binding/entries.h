@@ -28,6 +28,7 @@ Napi::Value WaitToRead(const Napi::CallbackInfo& info);
 Napi::Value WhenReady(const Napi::CallbackInfo& info);
 Napi::Value CheckReady(const Napi::CallbackInfo& info);
 Napi::Value EngineQueue(const Napi::CallbackInfo& info);
+Napi::Value EngineCall(const Napi::CallbackInfo& info);
 
 // op_entries.cc
 Napi::Value OpTable(const Napi::CallbackInfo& info);

@@ -13,6 +13,12 @@
 #include "../core/ndarray.h"
 #include "../core/small_vec.h"
 
+// The C signature of work another native module queues through the binding's engineCall (the MPI
+// module's collectives): it gets each array's data, byte size and dtype code, and reports a failure
+// by writing a message into `err` (NUL-terminated, at most `err_len` bytes).
+extern "C" typedef void (*ndgrad_external_task)(void* ctx, void* const* data, const size_t* bytes, const int* dtypes,
+                                                size_t n, char* err, size_t err_len);
+
 namespace ndgrad {
 namespace engine {
 
