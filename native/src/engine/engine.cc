@@ -266,6 +266,13 @@ void wait_all() {
   if (t_engine && !t_in_task) t_engine->wait_idle();
 }
 
+bool drained_for_memory() {
+  Engine* e = t_engine;
+  if (!e || t_in_task || e->outstanding.load(std::memory_order_acquire) == 0) return false;
+  e->wait_idle();
+  return true;
+}
+
 void check_ready(const NDArray& a) {
   if (!a.storage || !a.storage->has_error.load(std::memory_order_acquire)) return;
   std::shared_ptr<DeferredError> e;

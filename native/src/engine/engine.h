@@ -67,6 +67,9 @@ void clear_errors(Storage* const* writes, size_t n);
 
 // Blocks until this thread's queue has run everything queued so far.
 void wait_all();
+// For an allocation refused at the call: waits for queued work (which holds memory the naive engine
+// would have freed already) and says whether there was any, so the caller can try once more.
+bool drained_for_memory();
 // wait_all, then throws the array's error if it carries one (marking that error reported).
 void wait_to_read(const NDArray& a);
 // wait_all (unless `wait` is false: after an asynchronous wait settled), then throws the first error no

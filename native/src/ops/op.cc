@@ -326,7 +326,14 @@ ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, cons
   if (c.view_of >= 0 && !out) {
     for (size_t i = 0; i < nout; ++i) c.outputs[i] = view(c.inputs[c.view_of], c.out_shapes[i], c.view_offset);
   } else {
-    naming_allocation_errors(op, c, [&] { allocate(c, out, aside); });
+    naming_allocation_errors(op, c, [&] {
+      try {
+        allocate(c, out, aside);
+      } catch (const AllocationError&) {
+        if (!engine::drained_for_memory()) throw;
+        allocate(c, out, aside);  // queued work has released what it held
+      }
+    });
     if (!nothing_to_compute(c)) run_or_queue(op, c, aside ? out : nullptr, recording);
     if (aside) c.outputs[0] = out->plain();
   }
