@@ -155,6 +155,7 @@ ENTRY(EngineCall) {
     engine::pass_error(e, t->writes.data(), t->writes.size());
   } else {
     try {
+      engine::RunningTask running;
       t->run();
       engine::clear_errors(t->writes.data(), t->writes.size());
     } catch (const Error& e) {

@@ -36,10 +36,6 @@ thread_local int t_in_task = 0;  // > 0 while a task runs on this thread (its ne
 // Errors are rare: one lock for every storage's error field keeps the fast path a relaxed load.
 std::mutex g_error_mu;
 
-struct InTask {
-  InTask() { ++t_in_task; }
-  ~InTask() { --t_in_task; }
-};
 
 void parse_queue_bound(int64_t* tasks, int64_t* bytes) {
   *tasks = kDefaultMaxTasks;
@@ -136,7 +132,7 @@ class Engine {
     }
     std::shared_ptr<DeferredError> err;
     try {
-      InTask in;
+      RunningTask in;
       t.run();
       for (Storage* w : t.writes) clear_error(w);  // a successful write makes the array good again
       return;
@@ -211,6 +207,9 @@ class Engine {
     return r;
   }
 };
+
+RunningTask::RunningTask() { ++t_in_task; }
+RunningTask::~RunningTask() { --t_in_task; }
 
 Engine* create(bool threaded) { return new Engine(threaded); }
 void destroy(Engine* e) {

@@ -47,6 +47,15 @@ bool threaded_from_env();
 // True when work of this size should run now on the calling thread: no threaded engine, inside a
 // task (nested op calls), or an idle engine and a small op (`work_bytes`: what it reads and writes).
 bool run_now(size_t work_bytes);
+// Marks the calling thread as running a task for its lifetime: work run now on the JS thread sets it
+// too, so the op calls nested in a forward run at once (never queued behind it) and throw to it.
+class RunningTask {
+ public:
+  RunningTask();
+  ~RunningTask();
+  RunningTask(const RunningTask&) = delete;
+  RunningTask& operator=(const RunningTask&) = delete;
+};
 // True when an error of an op run now is kept with its outputs (threaded engine, not inside a task);
 // false: thrown at the call.
 bool defers_errors();

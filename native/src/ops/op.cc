@@ -236,6 +236,7 @@ void run_or_queue(const OpDef& op, OpCall& c, const NDArray* aside_target, bool 
   if (std::shared_ptr<DeferredError> e = engine::error_before(t.reads.data(), t.reads.size()))
     return engine::pass_error(e, t.writes.data(), t.writes.size());
   try {
+    engine::RunningTask running;
     now();
   } catch (const Error& e) {
     return engine::keep_error(e, t.writes.data(), t.writes.size());
