@@ -9,6 +9,7 @@
 
 #include "autograd/tape.h"
 #include "core/allocator.h"
+#include "engine/engine.h"
 #include "ops/ops.h"
 
 namespace {
@@ -46,7 +47,9 @@ void expect_no_allocation(const char* what, const std::function<void()>& call) {
 }
 }  // namespace
 
-int main() {
+// Every case, first with no engine (the naive path), then on an idle threaded engine, where tiny ops
+// run at the call through the error-keeping path (engine.h).
+void run_cases() {
   NDArray a = full(Shape{4}, DType::Float32, 1.5), b = full(Shape{4}, DType::Float32, 2.0);
   const ops::OpDef& add = ops::op_ref("add");
   const ops::OpDef& exp = ops::op_ref("exp");
@@ -80,7 +83,15 @@ int main() {
   expect_no_allocation("recorded multiply", [&] { NDArray y = ops::mul(x, b); });
   expect_no_allocation("recorded scalar add", [&] { NDArray y = ops::scalar_op("add", x, 1.0); });
   autograd::set_recording(false);
+}
 
+int main() {
+  run_cases();
+  engine::Engine* threaded = engine::create(true);
+  engine::bind_to_this_thread(threaded);
+  std::printf("on an idle threaded engine:\n");
+  run_cases();
+  engine::destroy(threaded);
   std::printf(g_failed ? "%d case(s) allocated\n" : "no allocation on the op call path\n", g_failed);
   return g_failed ? 1 : 0;
 }
