@@ -104,6 +104,7 @@ struct ThreadCache {
 };
 
 thread_local ThreadCache t_cache;
+thread_local bool t_front_cache = true;  // off on engine threads (use_front_cache)
 
 std::string byte_str(int64_t b) {
   const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
@@ -157,7 +158,7 @@ void* alloc_bytes(size_t bytes, size_t* granted) {
     if (!reserve(r)) over_limit(bytes, rounded);
   }
   void* p = nullptr;
-  if (cls < kThreadClasses && t_cache.count[cls] > 0) {
+  if (cls < kThreadClasses && t_front_cache && t_cache.count[cls] > 0) {
     p = t_cache.slots[cls][--t_cache.count[cls]];
     g_cached_bytes.fetch_sub(r, std::memory_order_relaxed);
     g_cached_blocks.fetch_sub(1, std::memory_order_relaxed);
@@ -191,7 +192,7 @@ void free_bytes(void* p, size_t granted) {
   int cls = class_of(granted, &rounded);
   g_live_bytes.fetch_sub(static_cast<int64_t>(rounded), std::memory_order_relaxed);
   g_live_blocks.fetch_sub(1, std::memory_order_relaxed);
-  if (cls < kThreadClasses && t_cache.count[cls] < kThreadSlots) {
+  if (cls < kThreadClasses && t_front_cache && t_cache.count[cls] < kThreadSlots) {
     t_cache.slots[cls][t_cache.count[cls]++] = p;
     g_cached_bytes.fetch_add(static_cast<int64_t>(rounded), std::memory_order_relaxed);
     g_cached_blocks.fetch_add(1, std::memory_order_relaxed);
@@ -199,6 +200,8 @@ void free_bytes(void* p, size_t granted) {
   }
   if (!global_put(cls, rounded, p)) std::free(p);
 }
+
+void use_front_cache(bool on) { t_front_cache = on; }
 
 AllocatorStats allocator_stats() {
   AllocatorStats s{};

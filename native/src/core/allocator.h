@@ -20,6 +20,10 @@ struct AllocatorStats {
 void* alloc_bytes(size_t bytes, size_t* granted);
 void free_bytes(void* p, size_t granted);
 AllocatorStats allocator_stats();
+// Off: this thread takes and returns blocks through the shared cache only. An engine thread frees the
+// blocks its JS thread allocated (queued work holds them last): through the shared cache they go back
+// to the JS thread, where a per-thread cache would keep them from it.
+void use_front_cache(bool on);
 // Returns every cached block to the system.
 void allocator_trim();
 

@@ -149,6 +149,7 @@ class Engine {
 
   void loop() {
     rng::use_state(rng_state);
+    use_front_cache(false);
     for (;;) {
       std::unique_ptr<Task> t;
       // JS issues a step's ops a few microseconds apart: spinning briefly before sleeping saves a
