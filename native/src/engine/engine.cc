@@ -176,11 +176,14 @@ class Engine {
 
   void push(std::unique_ptr<Task> t) {
     std::unique_lock<std::mutex> lk(mu);
-    // Backpressure: wait while over the bound (an empty queue always takes one task).
-    cv_done.wait(lk, [&] {
-      int64_t n = outstanding.load(std::memory_order_relaxed);
-      return n == 0 || (n < max_tasks && queued_bytes < max_bytes);
-    });
+    // Backpressure: over the bound, wait until the engine has caught up to half of it (one wait per
+    // burst rather than a wake-up per task; an empty queue always takes one task).
+    int64_t n = outstanding.load(std::memory_order_relaxed);
+    if (n > 0 && (n >= max_tasks || queued_bytes >= max_bytes))
+      cv_done.wait(lk, [&] {
+        int64_t m = outstanding.load(std::memory_order_relaxed);
+        return m == 0 || (m <= max_tasks / 2 && queued_bytes <= max_bytes / 2);
+      });
     queued_bytes += static_cast<int64_t>(t->pending_bytes);
     outstanding.fetch_add(1, std::memory_order_relaxed);
     queue.push_back(std::move(t));
