@@ -147,21 +147,8 @@ ENTRY(EngineCall) {
     }
     work += arrays[i].nbytes();
   }
-  if (!engine::run_now(work)) {
-    engine::submit(std::move(t));
-  } else if (!engine::defers_errors()) {
-    t->run();
-  } else if (std::shared_ptr<DeferredError> e = engine::error_before(t->reads.data(), t->reads.size())) {
-    engine::pass_error(e, t->writes.data(), t->writes.size());
-  } else {
-    try {
-      engine::RunningTask running;
-      t->run();
-      engine::clear_errors(t->writes.data(), t->writes.size());
-    } catch (const Error& e) {
-      engine::keep_error(e, t->writes.data(), t->writes.size());
-    }
-  }
+  if (engine::run_now(work)) engine::run_here(*t);
+  else engine::submit(std::move(t));
   return env.Undefined();
 }
 END_ENTRY

@@ -235,8 +235,6 @@ bool run_now(size_t work_bytes) {
   return work_bytes <= kInlineBytes && e->outstanding.load(std::memory_order_acquire) == 0;
 }
 
-bool defers_errors() { return t_engine && t_engine->threaded && !t_in_task; }
-
 void submit(std::unique_ptr<Task> t) { t_engine->push(std::move(t)); }
 
 bool after_queued(std::unique_ptr<Task> fn) {
@@ -246,23 +244,10 @@ bool after_queued(std::unique_ptr<Task> fn) {
   return true;
 }
 
-std::shared_ptr<DeferredError> error_before(Storage* const* reads, size_t n) { return error_in(reads, n); }
-
-void keep_error(const Error& err, Storage* const* writes, size_t n) {
-  auto e = std::make_shared<DeferredError>(err);
-  for (size_t i = 0; i < n; ++i)
-    if (writes[i]) set_error(writes[i], e);
-  if (t_engine) t_engine->keep_pending(e);
-}
-
-void pass_error(const std::shared_ptr<DeferredError>& e, Storage* const* writes, size_t n) {
-  for (size_t i = 0; i < n; ++i)
-    if (writes[i]) set_error(writes[i], e);
-}
-
-void clear_errors(Storage* const* writes, size_t n) {
-  for (size_t i = 0; i < n; ++i)
-    if (writes[i]) clear_error(writes[i]);
+void run_here(Task& t) {
+  Engine* e = t_engine;
+  if (!e || !e->threaded || t_in_task) return t.run();
+  e->execute(t);
 }
 
 void wait_all() {

@@ -56,23 +56,16 @@ class RunningTask {
   RunningTask(const RunningTask&) = delete;
   RunningTask& operator=(const RunningTask&) = delete;
 };
-// True when an error of an op run now is kept with its outputs (threaded engine, not inside a task);
-// false: thrown at the call.
-bool defers_errors();
 // Queues `t` (blocks first while the queue is over its bound). Only after run_now() said false.
 void submit(std::unique_ptr<Task> t);
 // Runs `fn` on the engine thread once everything queued before has run; false (fn not kept) when
 // nothing is queued, then the caller settles at once.
 bool after_queued(std::unique_ptr<Task> fn);
 
-// For work run now in the threaded engine (defers_errors()): the error a read storage carries (then
-// the work is skipped and the error passed on to what it writes), else null.
-std::shared_ptr<DeferredError> error_before(Storage* const* reads, size_t n);
-void pass_error(const std::shared_ptr<DeferredError>& e, Storage* const* writes, size_t n);
-// Keeps `err`, thrown by work run now, with what it was to write, and in the pending list.
-void keep_error(const Error& err, Storage* const* writes, size_t n);
-// After work run now succeeded: what it wrote is good again.
-void clear_errors(Storage* const* writes, size_t n);
+// Runs `t` at the call (after run_now() said true) under the engine's error rules: its error thrown
+// (naive engine, nested call) or, in the threaded engine, kept with what it writes as a queued task's
+// is (skipped when what it reads carries an error).
+void run_here(Task& t);
 
 // Blocks until this thread's queue has run everything queued so far.
 void wait_all();

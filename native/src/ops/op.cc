@@ -226,22 +226,26 @@ struct QueuedCall final : engine::Task {
   }
 };
 
+// A call's work run at the call: borrows the call (nothing copied, nothing allocated).
+struct CallNow final : engine::Task {
+  const OpDef& op;
+  OpCall& c;
+  const NDArray* aside_target;
+  bool recording;
+  CallNow(const OpDef& o, OpCall& call, const NDArray* aside, bool rec, const Touched& t)
+      : op(o), c(call), aside_target(aside), recording(rec) {
+    reads = t.reads;
+    writes = t.writes;
+  }
+  void run() override { naming_allocation_errors(op, c, [&] { compute(op, c, aside_target, recording); }); }
+};
+
 // Runs the call's work now (naive engine, nested call, or a small op on an idle engine) or queues it.
-// Run now in the threaded engine, its error is kept with what it writes instead of thrown.
 void run_or_queue(const OpDef& op, OpCall& c, const NDArray* aside_target, bool recording) {
   Touched t(c, aside_target);
   if (!engine::run_now(t.work_bytes)) return engine::submit(std::make_unique<QueuedCall>(c, aside_target, t));
-  auto now = [&] { naming_allocation_errors(op, c, [&] { compute(op, c, aside_target, recording); }); };
-  if (!engine::defers_errors()) return now();
-  if (std::shared_ptr<DeferredError> e = engine::error_before(t.reads.data(), t.reads.size()))
-    return engine::pass_error(e, t.writes.data(), t.writes.size());
-  try {
-    engine::RunningTask running;
-    now();
-  } catch (const Error& e) {
-    return engine::keep_error(e, t.writes.data(), t.writes.size());
-  }
-  engine::clear_errors(t.writes.data(), t.writes.size());
+  CallNow now(op, c, aside_target, recording, t);
+  engine::run_here(now);
 }
 }  // namespace
 
