@@ -1,4 +1,5 @@
 #include "threadpool.h"
+#include "spin.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -18,16 +19,6 @@ int default_threads() {
   }
   unsigned hc = std::thread::hardware_concurrency();
   return hc ? static_cast<int>(hc) : 1;
-}
-
-constexpr int kSpinIterations = 20000;  // roughly 50-100 µs of pause instructions
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
 }
 
 // Set on pool workers, and on a caller while it runs a job: a parallel_for nested inside a job

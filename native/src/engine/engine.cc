@@ -1,4 +1,5 @@
 #include "engine.h"
+#include "../core/spin.h"
 
 #include <condition_variable>
 #include <cstdlib>
@@ -19,16 +20,6 @@ namespace {
 constexpr size_t kInlineBytes = 64 * 1024;  // ENGINE.md: a small op on an idle engine runs at the call
 constexpr int64_t kDefaultMaxTasks = 4096;
 constexpr int64_t kDefaultMaxBytes = int64_t(256) << 20;
-
-constexpr int kSpinIterations = 20000;  // roughly 50-100 µs of pause instructions
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
 
 thread_local Engine* t_engine = nullptr;
 thread_local int t_in_task = 0;  // > 0 while a task runs on this thread (its nested op calls run now)
