@@ -1,5 +1,4 @@
 #include "threadpool.h"
-#include "spin.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -7,6 +6,8 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+
+#include "spin.h"
 
 namespace ndgrad {
 namespace {

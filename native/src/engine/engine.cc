@@ -1,5 +1,4 @@
 #include "engine.h"
-#include "../core/spin.h"
 
 #include <condition_variable>
 #include <cstdlib>
@@ -12,6 +11,7 @@
 
 #include "../core/allocator.h"
 #include "../core/rng.h"
+#include "../core/spin.h"
 
 namespace ndgrad {
 namespace engine {
