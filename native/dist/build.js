@@ -15,8 +15,9 @@ const done = (msg, code) => {
 if (process.env.NDGRAD_NO_MPI === '1') done('NDGRAD_NO_MPI=1: the MPI module is not built', 0);
 const which = spawnSync('mpicc', ['--showme:version'], { encoding: 'utf8' });
 if (which.error || which.status !== 0) done(optional ? '' : `mpicc (Open MPI) was not found. ${hint}`, optional ? 0 : 1);
-let gyp;
-try {
+// npm's own node-gyp when run by npm (an installed package has no dev dependencies), else ours
+let gyp = process.env.npm_config_node_gyp;
+if (!gyp) try {
   gyp = require.resolve('node-gyp/bin/node-gyp.js');
 } catch {
   // an installed package without dev dependencies: npm ships node-gyp with itself

@@ -345,6 +345,18 @@ std::unordered_map<void*, std::shared_ptr<Job>> g_buckets;
 // Arrays: (bucket, g1, ..., gk): packs the gradients into the bucket and starts its allreduce.
 extern "C" void task_bucket_start(void*, void* const* data, const size_t* bytes, const int* dtypes, size_t n,
                                   char* err, size_t len) {
+  // Started again before it was finished (a second backward pass before the step): the earlier
+  // reduction still uses the buffer, and every rank runs it, so wait for it and drop its result.
+  std::shared_ptr<Job> earlier;
+  {
+    std::lock_guard<std::mutex> l(g_buckets_m);
+    auto it = g_buckets.find(data[0]);
+    if (it != g_buckets.end()) earlier = it->second;
+  }
+  if (earlier) {
+    std::string e = wait(*earlier);
+    if (!e.empty()) return set_err(err, len, e);
+  }
   size_t off = 0;
   for (size_t i = 1; i < n; ++i) {
     if (dtypes[i] != dtypes[0] || off + bytes[i] > bytes[0]) return set_err(err, len, "dist: gradients do not fit the bucket");
