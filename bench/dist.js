@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Distributed benchmarks (`npm run bench:dist`; needs Open MPI and `npm run build:dist`):
 // 1. kvstore pushpull of a 64 MiB float32 buffer against a plain C MPI_Allreduce of the same size,
-//    each under `mpirun -np 2` with the same options, alternated ROUNDS times (median of medians).
+//    each under `mpirun -np 2` with the same options, alternated 7 rounds (median of the rounds' medians).
 // 2. Training throughput of the Fashion-MNIST CNN (synthetic 1x28x28 images, 64 per rank per step,
-//    weak scaling) on 1 rank and on 2 ranks; each rank gets NDGRAD_NUM_THREADS = cores / ranks.
+//    weak scaling) on 1 rank and on 2 ranks, alternated 7 rounds; each rank gets NDGRAD_NUM_THREADS =
+//    cores / ranks.
 // node bench/dist.js [--quick] [--rounds R]; as a worker under mpirun: --worker pushpull|cnn.
 'use strict';
 const { spawnSync } = require('child_process');
@@ -76,7 +77,7 @@ function mpirun(np, cmd, env = {}) {
 }
 
 function main() {
-  const rounds = Number(flag('--rounds', quick ? 2 : 5));
+  const rounds = Number(flag('--rounds', quick ? 2 : 7));
   const iters = quick ? 5 : 20;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ndgrad-bench-dist-'));
   const exe = path.join(tmp, 'allreduce');
@@ -94,12 +95,18 @@ function main() {
   console.log(`allreduce 64 MiB float32, 2 ranks: C MPI_Allreduce ${(mc * 1000).toFixed(1)} ms (${gbs(mc)} GB/s), ` +
     `kvstore pushpull ${(mj * 1000).toFixed(1)} ms (${gbs(mj)} GB/s): ${(mc / mj).toFixed(2)}x of C (goal >= 0.9x)`);
   console.log(`  per round, C ms: ${c.map((s) => (s * 1000).toFixed(1)).join(' ')}; pushpull ms: ${js.map((s) => (s * 1000).toFixed(1)).join(' ')}`);
-  const steps = quick ? 10 : 40;
+  const steps = quick ? 10 : 60;
   const cores = os.cpus().length;
-  const one = mpirun(1, [process.execPath, __filename, '--worker', 'cnn', String(steps)], { NDGRAD_NUM_THREADS: String(cores) });
-  const two = mpirun(2, [process.execPath, __filename, '--worker', 'cnn', String(steps)], { NDGRAD_NUM_THREADS: String(Math.max(1, cores >> 1)) });
-  console.log(`Fashion-MNIST LeNet, 64 images per rank per step: 1 rank ${one.imagesPerSec.toFixed(0)} images/s (${one.stepMs.toFixed(1)} ms/step), ` +
-    `2 ranks ${two.imagesPerSec.toFixed(0)} images/s (${two.stepMs.toFixed(1)} ms/step): ${(two.imagesPerSec / one.imagesPerSec).toFixed(2)}x`);
+  const cnn = (np, threads) => mpirun(np, [process.execPath, __filename, '--worker', 'cnn', String(steps)], { NDGRAD_NUM_THREADS: String(threads) }).imagesPerSec;
+  // 1 rank with every core, 1 rank with one thread (what each of 2 ranks gets), 2 ranks
+  const runs = [[1, cores], [1, Math.max(1, cores >> 1)], [2, Math.max(1, cores >> 1)]];
+  const got = runs.map(() => []);
+  for (let r = 0; r < rounds; r++) runs.forEach(([np, th], i) => got[i].push(cnn(np, th)));
+  const m = got.map(median);
+  console.log(`Fashion-MNIST LeNet, 64 images per rank per step, images/s (median of ${rounds}): ` +
+    runs.map(([np, th], i) => `${np} rank(s) x ${th} thread(s) ${m[i].toFixed(0)}`).join(', ') +
+    `; 2 ranks vs 1: ${(m[2] / m[0]).toFixed(2)}x (vs 1 rank x ${runs[1][1]} thread(s): ${(m[2] / m[1]).toFixed(2)}x)`);
+  runs.forEach(([np, th], i) => console.log(`  per round, ${np} rank(s) x ${th} thread(s): ${got[i].map((v) => v.toFixed(0)).join(' ')}`));
   console.log(`load ${load()} at end`);
   fs.rmSync(tmp, { recursive: true, force: true });
 }
