@@ -38,13 +38,7 @@ async function pushpullWorker(iters) {
 async function cnnWorker(steps) {
   const { autograd, gluon, kvstore, nd } = require('..');
   const kv = kvstore.create('dist_sync');
-  const net = new gluon.nn.Sequential();
-  // examples/fashion-mnist.ts's LeNet
-  net.add(
-    new gluon.nn.Conv2D(6, 5, { padding: 2 }), new gluon.nn.BatchNorm(), new gluon.nn.Activation('relu'), new gluon.nn.MaxPool2D(2),
-    new gluon.nn.Conv2D(16, 5), new gluon.nn.BatchNorm(), new gluon.nn.Activation('relu'), new gluon.nn.MaxPool2D(2),
-    new gluon.nn.Dense(120, { activation: 'relu' }), new gluon.nn.Dense(84, { activation: 'relu' }), new gluon.nn.Dense(10),
-  );
+  const net = require('../examples/distributed/lenet').lenet(gluon);
   net.initialize();
   const trainer = new gluon.Trainer(net.collectParams(), 'adam', { learningRate: 0.002 }, { kvstore: kv });
   const lossFn = new gluon.loss.SoftmaxCrossEntropyLoss();

@@ -3,6 +3,7 @@
 // engine (engineCall), in issue order, over the arrays' data: no copy passes through JavaScript.
 import * as path from 'path';
 import { inspect } from 'util';
+import { isMainThread } from 'worker_threads';
 import { native } from './binding';
 import { invoke } from './dispatch';
 import { NDArrayError } from './errors';
@@ -36,6 +37,9 @@ let world: { rank: number; size: number } | null = null;
 /** @internal the MPI module, started once per process (MPI_Init_thread); NO_MPI when it cannot be. */
 export function mpi(): { module: DistModule; rank: number; size: number } {
   if (dist && world) return { module: dist, ...world };
+  // one MPI world per process, driven from one JS thread (collectives of several threads' engines
+  // would reach the ranks in different orders)
+  if (!isMainThread) throw new NDArrayError("kvstore 'dist_sync' runs on the main thread only, not in a worker", 'BAD_ARGUMENT');
   if (process.env.NDGRAD_NO_MPI === '1')
     throw new NDArrayError(`kvstore 'dist_sync': MPI is disabled by NDGRAD_NO_MPI=1; to use it, unset it (or ${INSTALL_HINT})`, 'NO_MPI');
   let m: DistModule;

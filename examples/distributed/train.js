@@ -9,6 +9,7 @@
 const fs = require('fs');
 const path = require('path');
 const { autograd, gluon, init, kvstore, nd } = require('ndgrad');
+const { lenet } = require('./lenet');
 
 const arg = (name, dflt) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : dflt);
 const SYSTEM_DATA = '/usr/share/datasets/fashion-mnist';
@@ -20,16 +21,6 @@ const perRank = 64;
 const kv = kvstore.create('dist_sync');
 const say = (...a) => kv.rank === 0 && console.log(...a);
 
-function lenet() {
-  const net = new gluon.nn.Sequential();
-  net.add(
-    new gluon.nn.Conv2D(6, 5, { padding: 2 }), new gluon.nn.BatchNorm(), new gluon.nn.Activation('relu'), new gluon.nn.MaxPool2D(2),
-    new gluon.nn.Conv2D(16, 5), new gluon.nn.BatchNorm(), new gluon.nn.Activation('relu'), new gluon.nn.MaxPool2D(2),
-    new gluon.nn.Dense(120, { activation: 'relu' }), new gluon.nn.Dense(84, { activation: 'relu' }), new gluon.nn.Dense(10),
-  );
-  return net;
-}
-
 const toTensor = new gluon.data.vision.transforms.ToTensor();
 const train = new gluon.data.vision.FashionMNIST({ root, train: true });
 const test = new gluon.data.vision.FashionMNIST({ root, train: false });
@@ -39,7 +30,7 @@ const mine = train.slice(kv.rank * share, (kv.rank + 1) * share).transformFirst(
 say(`${kv.numWorkers} rank(s); ${share} training images each, ${perRank} per rank per step (global batch ${perRank * kv.numWorkers}); ${root}`);
 
 nd.random.seed(1);
-const net = lenet();
+const net = lenet(gluon);
 net.initialize(new init.Xavier());
 // Rank 0's parameters are broadcast at the first step; the learning rate is that of one process on the
 // global batch.

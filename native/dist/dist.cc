@@ -407,14 +407,18 @@ napi_value number(napi_env env, double v) {
   return r;
 }
 
-// init(timeoutSeconds) -> [rank, size, threadLevel]; MPI starts once per process.
-napi_value Init(napi_env env, napi_callback_info info) {
+// The call's first argument as a number, or `dflt`.
+double first_number(napi_env env, napi_callback_info info, double dflt) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  double timeout = 300;
-  if (argc >= 1) napi_get_value_double(env, argv[0], &timeout);
-  std::string e = comm().start(timeout);
+  if (argc >= 1) napi_get_value_double(env, argv[0], &dflt);
+  return dflt;
+}
+
+// init(timeoutSeconds) -> [rank, size, threadLevel]; MPI starts once per process.
+napi_value Init(napi_env env, napi_callback_info info) {
+  std::string e = comm().start(first_number(env, info, 300));
   if (!e.empty()) return throw_error(env, "NO_MPI", e);
   napi_value r;
   napi_create_array_with_length(env, 3, &r);
@@ -432,11 +436,7 @@ napi_value Finalize(napi_env, napi_callback_info) {
 
 // abort(code): MPI_Abort, ending every rank of the job.
 napi_value Abort(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  int32_t code = 1;
-  if (argc >= 1) napi_get_value_int32(env, argv[0], &code);
+  int code = static_cast<int>(first_number(env, info, 1));
   if (comm().running()) comm().abort_job(code ? code : 1);
   return nullptr;
 }
