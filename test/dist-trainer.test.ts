@@ -67,3 +67,12 @@ mpiTest("the first step broadcasts rank 0's parameters: ranks that start apart e
   expect(r0.losses[0]).not.toBe(r1.losses[0]);
   expect(maxDiff(r0.params, r1.params)).toBe(0);
 });
+
+mpiTest('a second backward pass before the step restarts the buckets: its gradients are the ones summed', async () => {
+  const r = await runMpi(2, [path.join(__dirname, 'fixtures', 'mpi', 'two-passes.js')]);
+  expect(r.code).toBe(0);
+  const rows = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l).row);
+  // d sum(x W^T + b) / dW row = the sum of x over the batch of 2: 2 (r + 2) on rank r in the second
+  // pass, 4 + 6 = 10 summed; three steps of 0.1 from 1 (the first pass would give 6 and end at -0.8)
+  expect(rows).toEqual([[-2, -2, -2, -2], [-2, -2, -2, -2]]);
+});
