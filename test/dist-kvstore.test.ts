@@ -57,6 +57,16 @@ test("NDGRAD_NO_MPI=1: 'dist_sync' is NO_MPI saying what to install; 'local' wor
   expect(NDArrayError).toBeDefined();
 });
 
+test("'dist_sync' in a worker thread is BAD_ARGUMENT (one MPI world, driven from the main thread)", async () => {
+  const lib = JSON.stringify(fixture('../load-lib'));
+  const r = await run(['-e', `const { Worker } = require('worker_threads');
+    new Worker(\`const { kvstore } = require(${lib});
+      try { kvstore.create('dist_sync'); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }\`, { eval: true });`]);
+  const [e] = lines(r.stdout);
+  expect(e.code).toBe('BAD_ARGUMENT');
+  expect(e.message).toContain('main thread');
+});
+
 const skip = mpiMissing();
 if (skip) console.log(`dist-kvstore: skipping the MPI tests: ${skip}`);
 const mpiTest = skip ? test.skip : test;
