@@ -32,6 +32,8 @@ export { NDArrayError, autograd };
 /** MXNet's Gluon (lib/gluon/) and its initializers. */
 export * as gluon from './gluon/index';
 export * as init from './gluon/init';
+/** MXNet's KVStore: 'local', and 'dist_sync' (data-parallel over Open MPI; DIST.md). */
+export * as kvstore from './kvstore';
 export type { ErrorCode, NDArrayErrorCode } from './errors';
 export { optimizer, lrScheduler } from './gluon/opt_exports';
 export type { ParameterLike, OptimizerOptions, ParamMults, WarmupOptions } from './gluon/opt_exports';

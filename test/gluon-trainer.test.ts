@@ -141,7 +141,7 @@ describe('Trainer', () => {
     expect(errorOf(() => trainer.step(1, { ignoreStal: true } as any)).message).toContain("did you mean 'ignoreStale'");
     expect(errorOf(() => new gluon.Trainer([a], 'sgdd')).code).toBe('BAD_ARGUMENT');
     expect(errorOf(() => new gluon.Trainer([a], 'sgd', { momentun: 0.9 })).message).toContain("did you mean 'momentum'");
-    expect(errorOf(() => new gluon.Trainer([a], 'sgd', {}, { kvstore: 'dist_sync' })).code).toBe('BAD_ARGUMENT');
+    expect(errorOf(() => new gluon.Trainer([a], 'sgd', {}, { kvstore: 'dist_async' })).code).toBe('BAD_ARGUMENT');
     done();
   });
 

@@ -8,6 +8,8 @@ import { dispose, keep } from '../memory';
 import { NDArray } from '../ndarray';
 import { array } from '../creation';
 import { create, Optimizer } from './optimizer';
+import { create as createKVStore, KVStore } from '../kvstore';
+import { GradBuckets } from './grad_buckets';
 import type { ParameterLike } from './params_io';
 
 export type { ParameterLike };
@@ -23,6 +25,8 @@ export class Trainer {
   private readonly states = new Map<number, NDArray[]>();
   /** @internal */
   private readonly scale: number;
+  /** @internal gradient buckets summed over the workers of a 'dist_sync' kvstore */
+  private readonly dist: GradBuckets | null = null;
 
   /**
    * `params`: a ParameterDict or Map (name -> parameter) or a list of parameters; a parameter shared
@@ -33,12 +37,15 @@ export class Trainer {
     params: Map<string, ParameterLike> | ParameterLike[],
     optimizer: string | Optimizer,
     optimizerParams?: object | null,
-    opts: { kvstore?: string | null | false; updateOnKvstore?: boolean | null; compressionParams?: object | null } = {},
+    opts: { kvstore?: string | KVStore | null | false; updateOnKvstore?: boolean | null; compressionParams?: object | null } = {},
   ) {
     const o = options(opts, 'Trainer', optionKeys('kvstore', 'updateOnKvstore', 'compressionParams'));
-    const kv = o.kvstore;
-    if (kv !== undefined && kv !== null && kv !== false && kv !== 'local' && kv !== 'device')
-      throw bad(`kvstore '${String(kv)}' is not available (one process: 'local', 'device' or null)`);
+    const kv = o.kvstore === 'dist_sync' ? createKVStore('dist_sync') : o.kvstore;
+    if (kv instanceof KVStore) {
+      if (kv.type === 'dist_sync') this.dist = new GradBuckets();
+    } else if (kv !== undefined && kv !== null && kv !== false && kv !== 'local' && kv !== 'device') {
+      throw bad(`kvstore '${String(kv)}' is not available ('local', 'device', 'dist_sync', a KVStore or null)`);
+    }
     const list = params instanceof Map ? [...params.values()] : params;
     if (!Array.isArray(list)) throw bad('params must be a ParameterDict, a Map of parameters or a list of parameters');
     this.params = [];
@@ -74,8 +81,10 @@ export class Trainer {
     this.updateAll(o.ignoreStale ?? false);
   }
 
-  /** Sums gradients across devices: with one process and one device, nothing to do. */
-  allreduceGrads(): void {}
+  /** Sums gradients across workers ('dist_sync' kvstore); with one process and one device, nothing to do. */
+  allreduceGrads(): void {
+    this.dist?.allreduce(this.params);
+  }
 
   /** The update half of step (after allreduceGrads, e.g. to clip gradients in between). */
   update(batchSize: number, opts: { ignoreStale?: boolean } = {}): void {
@@ -109,6 +118,7 @@ export class Trainer {
       }
       idx.push(i), ws.push(w), gs.push(p.grad());
     });
+    this.dist?.broadcastOnce(this.params);
     const ss = idx.map((i, k) => {
       let s = this.states.get(i);
       if (!s) this.states.set(i, (s = this.optimizer.createState(i, ws[k])));
@@ -181,6 +191,7 @@ export class Trainer {
 
   /** Frees the optimizer's states (the parameters are not the trainer's). */
   dispose(): void {
+    this.dist?.dispose();
     for (const s of this.states.values()) dispose(s);
     this.states.clear();
   }

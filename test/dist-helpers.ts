@@ -1,0 +1,46 @@
+// Children for the distributed tests: plain node, or node under `mpirun -np N` on this machine.
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+export interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const MODULE = path.join(__dirname, '..', 'native', 'dist', 'build', 'Release', 'ndgrad_dist.node');
+
+/** Why the MPI tests cannot run here, or '' when they can. */
+export function mpiMissing(): string {
+  if (process.env.NDGRAD_NO_MPI === '1') return 'NDGRAD_NO_MPI=1';
+  // .ci/sanitize preloads the sanitizer runtimes into every child, mpirun's daemons included, and the
+  // MPI module is not a sanitizer build
+  if (/libasan/.test(process.env.LD_PRELOAD ?? '')) return 'under the sanitizer preload (.ci/sanitize)';
+  const r = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return 'mpirun was not found (Debian/Ubuntu: apt-get install libopenmpi-dev openmpi-bin)';
+  if (!fs.existsSync(MODULE)) return `the MPI module is not built (${MODULE}): npm run build:dist`;
+  return '';
+}
+
+export function run(args: string[], env: Record<string, string> = {}, cmd = process.execPath, timeoutMs = 110000): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', reject);
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** `mpirun --allow-run-as-root --oversubscribe -np n node ...args` (loopback and shared memory only). */
+export function runMpi(n: number, args: string[], env: Record<string, string> = {}, timeoutMs?: number): Promise<Exit> {
+  const mpi = ['--allow-run-as-root', '--oversubscribe', '-np', String(n), '--mca', 'btl', 'self,vader,tcp', '--mca', 'btl_tcp_if_include', 'lo'];
+  return run([...mpi, process.execPath, ...args], env, 'mpirun', timeoutMs);
+}
