@@ -248,3 +248,20 @@ describe('large outputs (non-temporal stores above 4M floats)', () => {
     }
   });
 });
+
+// Activation's relu / sigmoid / tanh run the elementwise ops' kernels: the same values as those ops
+// under every ISA, and the SIMD ones within the unary tolerance of the scalar reference.
+describe.each(['relu', 'sigmoid', 'tanh'] as const)('Activation %s', (act) => {
+  test.each(SIZES)('n = %i', (n) => {
+    const x = data(n, -8, 8, 500 + n);
+    const res = underEachIsa(() => nd.Activation(x, { actType: act }));
+    compare(res, (_i, r) => 8 * EPS * Math.abs(r) + 4 * EPS, `Activation ${act} n=${n}`);
+    for (const isa of ISAS) {
+      native.selectIsa(isa);
+      const same = (nd as any)[act](x);
+      expect(Array.from(res[isa])).toEqual(Array.from(same.toTypedArray()));
+      same.dispose();
+    }
+    x.dispose();
+  });
+});

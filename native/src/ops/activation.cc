@@ -6,6 +6,7 @@
 #include <string>
 
 #include "../core/threadpool.h"
+#include "../kernels/kernels.h"
 #include "ops.h"
 
 namespace ndgrad {
@@ -82,6 +83,13 @@ void act_forward(OpCall& c) {
   double slope = a.slope;
   NDArray& y = c.outputs[0];
   NDArray x = c.inputs[0].dtype == y.dtype ? c.inputs[0] : astype(c.inputs[0].plain(), y.dtype);
+  // The functions that are also elementwise ops run those ops' kernels (SIMD, threaded), whose
+  // scalar reference is the formula of act1.
+  int same = kind == kRelu ? kernels::kRelu : kind == kSigmoid ? kernels::kSigmoid : kind == kTanh ? kernels::kTanh : -1;
+  if (same >= 0) {
+    kernels::unary(same, static_cast<int>(y.dtype), x.raw(), y.raw(), y.size());
+    return;
+  }
   NDGRAD_DISPATCH_FLOAT(y.dtype, T, {
     const T* px = x.data<T>();
     T* py = y.data<T>();
