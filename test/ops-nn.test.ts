@@ -206,6 +206,15 @@ describe('Pooling', () => {
     check((a) => nd.Pooling(a, { globalPool: true, poolType: 'max' }).square(), [v]);
     check2((a) => nd.Pooling(a, { kernel: [2, 2], stride: 2 }).square().sum(), [v]);
     check2((a) => nd.Pooling(a, { kernel: [2, 2], poolType: 'avg' }).square().sum(), [v]);
+    // unclipped windows take whole-row loops: windows that tile x (gradient written, not added),
+    // and windows with gaps between them (the gaps' gradient stays zero)
+    check((a) => nd.Pooling(a, { kernel: [2, 3], stride: [2, 3], poolType: 'avg' }).square(), [rnd([2, 2, 4, 6])]);
+    check((a) => nd.Pooling(a, { kernel: [2, 2], stride: 3, poolType: 'sum' }).square(), [v]);
+  });
+  test('float32 avg pooling rounds the window mean once', () => {
+    // summed in float32, 1 + 2^-24 + 2^-24 would round to 1 twice
+    const x = nd.array([[[[1, 2 ** -24, 3, 2], [2 ** -24, 0, 5, 7]]]]);
+    expect(Array.from(nd.Pooling(x, { kernel: [2, 2], stride: 2, poolType: 'avg' }).toTypedArray())).toEqual([0.25 + 2 ** -25, 4.25]);
   });
   test('errors', () => {
     expect(code(() => nd.Pooling(nd.zeros([2, 3]), { kernel: [2] }))).toMatch(/^SHAPE_MISMATCH: Pooling: .*\(2,3\)/);
