@@ -359,9 +359,11 @@ void conv_backward(GradCall& g) {
     if (g.need[0]) g.in_grads[0] = conv_call(kDataGrad, dy, b, at);
     if (g.need[1]) g.in_grads[1] = conv_call(kWeightGrad, a, dy, at);
     if (g.in_shapes.size() == 3 && g.need[2]) {
-      std::vector<int64_t> axes = {0, 2};
-      if (g.in_shapes[0].size() == 4) axes.push_back(3);
-      g.in_grads[2] = sum(dy, axes, false);
+      // over each image's contiguous OH*OW first, then over the images: two fast reductions (one
+      // over axes (0, 2, 3) strides through all of dY: 9x slower for LeNet's first layer)
+      const Shape& ys = dy.shape;
+      int64_t N = ys[0], F = ys[1], hw = N * F == 0 ? 0 : dy.size() / (N * F);
+      g.in_grads[2] = sum(sum(reshape(dy, Shape{N, F, hw}), {2}, false), {0}, false);
     }
   } else if (which == kDataGrad) {  // a = dY, b = W; out-grad has x's shape
     Options at = grad_options(g, g.out_shapes[0], g.in_shapes[1]);
