@@ -200,6 +200,17 @@ void pool_run(OpCall& c, const PGeo& g) {
         for (int64_t p = p0; p < p1; ++p)
           for (int64_t oh = 0; oh < g.OH; ++oh) {
             const T* row = x + p * plane + oh * g.sh * g.W;
+            T* yr = y + (p * g.OH + oh) * g.OW;
+            if (g.kh == 2 && g.kw == 2 && g.sw == 2) {  // the usual 2x2 / 2: one expression the compiler vectorizes
+              const double inv = 1.0 / div;             // exact: div is 4 or 1
+              for (int64_t ow = 0; ow < g.OW; ++ow) {
+                const T* a = row + 2 * ow;
+                double s = static_cast<double>(a[0]) + static_cast<double>(a[1]) + static_cast<double>(a[g.W]) +
+                           static_cast<double>(a[g.W + 1]);
+                yr[ow] = static_cast<T>(s * inv);
+              }
+              continue;
+            }
             std::fill(acc.begin(), acc.end(), 0.0);
             // in double, as the windows below: the sum of a few floats is exact, so the mean rounds once
             for (int64_t ki = 0; ki < g.kh; ++ki)
@@ -207,7 +218,6 @@ void pool_run(OpCall& c, const PGeo& g) {
                 const T* b = row + ki * g.W + kj;
                 for (int64_t ow = 0; ow < g.OW; ++ow) acc[ow] += static_cast<double>(b[ow * g.sw]);
               }
-            T* yr = y + (p * g.OH + oh) * g.OW;
             for (int64_t ow = 0; ow < g.OW; ++ow) yr[ow] = static_cast<T>(acc[ow] / div);
           }
       });
@@ -300,8 +310,16 @@ void pool_run(OpCall& c, const PGeo& g) {
         if (!tiles) std::fill(y + p * plane, y + (p + 1) * plane, T(0));
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           const T* dr = d + (p * g.OH + oh) * g.OW;
-          for (int64_t ow = 0; ow < g.OW; ++ow) v[ow] = static_cast<T>(static_cast<double>(dr[ow]) / div);
           T* row = y + p * plane + oh * g.sh * g.W;
+          if (tiles && g.kh == 2 && g.kw == 2) {  // the usual 2x2 / 2, in one vectorizable pass
+            const double inv = 1.0 / div;         // exact: div is 4 or 1
+            for (int64_t ow = 0; ow < g.OW; ++ow) {
+              T e = static_cast<T>(static_cast<double>(dr[ow]) * inv);
+              row[2 * ow] = row[2 * ow + 1] = row[g.W + 2 * ow] = row[g.W + 2 * ow + 1] = e;
+            }
+            continue;
+          }
+          for (int64_t ow = 0; ow < g.OW; ++ow) v[ow] = static_cast<T>(static_cast<double>(dr[ow]) / div);
           for (int64_t ki = 0; ki < g.kh; ++ki)
             for (int64_t kj = 0; kj < g.kw; ++kj) {
               T* b = row + ki * g.W + kj;
