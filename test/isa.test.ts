@@ -267,7 +267,7 @@ describe.each(['relu', 'sigmoid', 'tanh'] as const)('Activation %s', (act) => {
 });
 
 // The direct convolution kernels (2-D float32, stride 1; scalar runs im2col + GEMM, the reference):
-// forward, data and weight gradients, with odd sizes, pads, groups, rows of several vectors and
+// forward (with a bias), data and weight gradients, with odd sizes, pads, groups, rows of several vectors and
 // batches that leave a partial chunk of images. Tolerance: both sides are sums of the same products
 // in different orders, each within n eps sum|products|, which the same op on |x|, |w| gives.
 describe('direct convolution', () => {
@@ -282,15 +282,16 @@ describe('direct convolution', () => {
   ];
   test.each(cases)('%s', (_name, xs, ws, o) => {
     nd.random.seed(7);
-    const x = nd.random.uniform(-1, 1, xs), w = nd.random.uniform(-1, 1, ws);
-    const opts = { kernel: ws.slice(2), numFilter: ws[0], noBias: true, ...o };
-    const y0 = nd.Convolution(x, w, opts);
+    const x = nd.random.uniform(-1, 1, xs), w = nd.random.uniform(-1, 1, ws), bias = nd.random.uniform(-1, 1, [ws[0]]);
+    const biasAbs = bias.abs();
+    const opts = { kernel: ws.slice(2), numFilter: ws[0], ...o };
+    const y0 = nd.Convolution(x, w, bias, opts);
     const dy = nd.random.uniform(-1, 1, y0.shape);
     const run = (a: NDArray, b: NDArray, head: NDArray) => {
       const [ag, bg] = [a.copy(), b.copy()];
       ag.attachGrad();
       bg.attachGrad();
-      const y = autograd.record(() => nd.Convolution(ag, bg, opts));
+      const y = autograd.record(() => nd.Convolution(ag, bg, a === x ? bias : biasAbs, opts));
       y.backward(head);
       return [y, ag.grad!, bg.grad!].map((t) => t.copy());
     };
@@ -315,7 +316,7 @@ describe('direct convolution', () => {
         native.setNumThreads(prev);
       }
     }
-    nd.dispose([x, w, y0, dy]);
+    nd.dispose([x, w, bias, biasAbs, y0, dy]);
   });
 
   test('non-finite inputs reach only the outputs they feed', () => {

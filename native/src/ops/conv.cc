@@ -312,12 +312,17 @@ bool conv_direct(OpCall& c, const Geo& g) {
   }
   const int64_t src_ch = fwd ? g.C : g.F, src_w = fwd ? g.W : g.OW, lpad = fwd ? g.pw : g.kw - 1 - g.pw;
   const int64_t dst_img = (fwd ? g.F : g.C) * s.OH * s.OW;
+  const float* bias = fwd && c.inputs.size() == 3 ? c.inputs[2].data<float>() : nullptr;
   parallel_for(g.N * g.G, 1, [&](int64_t a, int64_t b) {
     std::vector<float> buf(static_cast<size_t>(s.C * s.H * s.xw + slack), 0.f);
     for (int64_t t = a; t < b; ++t) {
       int64_t n = t / g.G, gr = t % g.G;
       pad_rows(src + (n * src_ch + gr * s.C) * s.H * src_w, s.C, s.H, src_w, buf.data(), s.xw, lpad);
-      kt.conv2d_f32(s, buf.data(), w + gr * Fg * Cg * kk, out + n * dst_img + gr * s.F * s.OH * s.OW);
+      float* y = out + n * dst_img + gr * s.F * s.OH * s.OW;
+      kt.conv2d_f32(s, buf.data(), w + gr * Fg * Cg * kk, y);
+      if (bias)  // while this image's outputs are in cache
+        for (int64_t f = 0; f < s.F; ++f)
+          for (int64_t e = 0; e < s.OH * s.OW; ++e) y[f * s.OH * s.OW + e] += bias[gr * s.F + f];
     }
   });
   return true;
@@ -333,10 +338,7 @@ void conv_forward(OpCall& c) {
     NDGRAD_DISPATCH_FLOAT(c.outputs[0].dtype, T, add_bias<T>(c, g));
     return;
   }
-  if (direct_fits(g, c.outputs[0].dtype) && conv_direct(c, g)) {
-    add_bias<float>(c, g);
-    return;
-  }
+  if (direct_fits(g, c.outputs[0].dtype) && conv_direct(c, g)) return;  // bias added there
   NDGRAD_DISPATCH_FLOAT(c.outputs[0].dtype, T, conv_run<T>(c, g));
 }
 
