@@ -90,6 +90,16 @@ describe('Activation / LeakyReLU', () => {
       check((a) => nd.LeakyReLU(a, { actType: t, slope: 0.3 }).mul(a), [v]);
       check2((a) => nd.LeakyReLU(a, { actType: t, slope: 0.3 }).mul(a).sum(), [v]);
     }
+    // sigmoid's and tanh's fused gradient rounds as the elementwise ops it replaced
+    const x = rnd([1000], 4), dy = rnd([1000]);
+    for (const t of ['sigmoid', 'tanh'] as const) {
+      const xa = x.copy();
+      xa.attachGrad();
+      autograd.record(() => nd.Activation(xa, { actType: t })).backward(dy);
+      const y = nd.Activation(x, { actType: t });
+      const want = t === 'sigmoid' ? dy.mul(y.mul(nd.subtract(1, y))) : dy.mul(nd.subtract(1, y.square()));
+      expect(Array.from(xa.grad!.toTypedArray())).toEqual(Array.from(want.toTypedArray()));
+    }
   });
 });
 
