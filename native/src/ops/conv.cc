@@ -4,7 +4,6 @@
 // order of differentiation works.
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "../kernels/kernels.h"
 #include "../core/threadpool.h"
@@ -263,6 +262,18 @@ void pad_rows(const float* src, int64_t planes, int64_t rows, int64_t cols, floa
   for (int64_t r = 0; r < planes * rows; ++r) std::copy(src + r * cols, src + (r + 1) * cols, dst + r * xw + lpad);
 }
 
+// Runs fn(begin, end, scratch) over [0, n) in at most one part per thread, each part with `per_part`
+// zeroed floats of scratch; taken from the allocator at once, so a memory limit counts them.
+template <class F>
+void in_parts(int64_t n, int64_t per_part, const F& fn) {
+  const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(n, num_threads()));
+  NDArray scratch = zeros(Shape{parts, per_part}, DType::Float32);
+  float* base = scratch.data<float>();
+  parallel_for(parts, 1, [&](int64_t a, int64_t b) {
+    for (int64_t p = a; p < b; ++p) fn(n * p / parts, n * (p + 1) / parts, base + p * per_part);
+  });
+}
+
 bool conv_direct(OpCall& c, const Geo& g) {
   const kernels::KernelTable& kt = kernels::table();
   const int which = c.op->param;
@@ -274,17 +285,17 @@ bool conv_direct(OpCall& c, const Geo& g) {
     // Fixed chunks of images, each summed into its own partial, added in order: the result does
     // not depend on the thread count.
     const int64_t kImgs = 16, chunks = (g.N + kImgs - 1) / kImgs, wsize = g.F * Cg * kk, x_img = Cg * g.H * s.xw;
-    std::vector<float> part(static_cast<size_t>(chunks * wsize), 0.f);
+    NDArray partials = zeros(Shape{chunks, wsize}, DType::Float32);
+    float* part = partials.data<float>();
     const float* x = c.inputs[0].data<float>();
     const float* dy = c.inputs[1].data<float>();
-    parallel_for(chunks * g.G, 1, [&](int64_t a, int64_t b) {
-      std::vector<float> buf(static_cast<size_t>(kImgs * x_img + slack), 0.f);
+    in_parts(chunks * g.G, kImgs * x_img + slack, [&](int64_t a, int64_t b, float* buf) {
       for (int64_t t = a; t < b; ++t) {
         int64_t n0 = t / g.G * kImgs, gr = t % g.G, nn = std::min(kImgs, g.N - n0);
         for (int64_t n = 0; n < nn; ++n)
-          pad_rows(x + ((n0 + n) * g.C + gr * Cg) * g.H * g.W, Cg, g.H, g.W, buf.data() + n * x_img, s.xw, g.pw);
-        kt.conv2d_wgrad_f32(s, nn, buf.data(), x_img, dy + (n0 * g.F + gr * Fg) * g.OH * g.OW, g.F * g.OH * g.OW,
-                            part.data() + t / g.G * wsize + gr * Fg * Cg * kk);
+          pad_rows(x + ((n0 + n) * g.C + gr * Cg) * g.H * g.W, Cg, g.H, g.W, buf + n * x_img, s.xw, g.pw);
+        kt.conv2d_wgrad_f32(s, nn, buf, x_img, dy + (n0 * g.F + gr * Fg) * g.OH * g.OW, g.F * g.OH * g.OW,
+                            part + t / g.G * wsize + gr * Fg * Cg * kk);
       }
     });
     std::fill(out, out + wsize, 0.f);
@@ -300,26 +311,25 @@ bool conv_direct(OpCall& c, const Geo& g) {
   if (!kt.conv2d_f32(probe, nullptr, nullptr, nullptr)) return false;
   const float* src = c.inputs[0].data<float>();  // x, or dY for the data gradient
   const float* w = c.inputs[1].data<float>();
-  std::vector<float> rot;
+  NDArray rot;
   if (!fwd) {  // rot[gr, c, f, kh-1-i, kw-1-j] = w[gr, f, c, i, j]
-    rot.resize(static_cast<size_t>(g.F * Cg * kk));
+    rot = empty(Shape{g.F * Cg * kk}, DType::Float32);
+    float* r = rot.data<float>();
     for (int64_t gr = 0; gr < g.G; ++gr)
       for (int64_t f = 0; f < Fg; ++f)
         for (int64_t ch = 0; ch < Cg; ++ch)
-          for (int64_t e = 0; e < kk; ++e)
-            rot[((gr * Cg + ch) * Fg + f) * kk + (kk - 1 - e)] = w[((gr * Fg + f) * Cg + ch) * kk + e];
-    w = rot.data();
+          for (int64_t e = 0; e < kk; ++e) r[((gr * Cg + ch) * Fg + f) * kk + (kk - 1 - e)] = w[((gr * Fg + f) * Cg + ch) * kk + e];
+    w = r;
   }
   const int64_t src_ch = fwd ? g.C : g.F, src_w = fwd ? g.W : g.OW, lpad = fwd ? g.pw : g.kw - 1 - g.pw;
   const int64_t dst_img = (fwd ? g.F : g.C) * s.OH * s.OW;
   const float* bias = fwd && c.inputs.size() == 3 ? c.inputs[2].data<float>() : nullptr;
-  parallel_for(g.N * g.G, 1, [&](int64_t a, int64_t b) {
-    std::vector<float> buf(static_cast<size_t>(s.C * s.H * s.xw + slack), 0.f);
+  in_parts(g.N * g.G, s.C * s.H * s.xw + slack, [&](int64_t a, int64_t b, float* buf) {
     for (int64_t t = a; t < b; ++t) {
       int64_t n = t / g.G, gr = t % g.G;
-      pad_rows(src + (n * src_ch + gr * s.C) * s.H * src_w, s.C, s.H, src_w, buf.data(), s.xw, lpad);
+      pad_rows(src + (n * src_ch + gr * s.C) * s.H * src_w, s.C, s.H, src_w, buf, s.xw, lpad);
       float* y = out + n * dst_img + gr * s.F * s.OH * s.OW;
-      kt.conv2d_f32(s, buf.data(), w + gr * Fg * Cg * kk, y);
+      kt.conv2d_f32(s, buf, w + gr * Fg * Cg * kk, y);
       if (bias)  // while this image's outputs are in cache
         for (int64_t f = 0; f < s.F; ++f)
           for (int64_t e = 0; e < s.OH * s.OW; ++e) y[f * s.OH * s.OW + e] += bias[gr * s.F + f];
