@@ -17,7 +17,7 @@ for f in kernels/scalar.cc kernels/generic.cc kernels/gemm.cc kernels/dispatch.c
          core/threadpool.cc core/allocator.cc; do
   $CXX $FLAGS -c "$SRC/$f" -o "$OUT/$(basename "$f" .cc).o" & pids+=($!)
 done
-for t in kernels_test gemm_test; do
+for t in kernels_test gemm_test conv_test; do
   $CXX $FLAGS -I"$SRC" -c "$ROOT/test/native/$t.cc" -o "$OUT/$t.o" & pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done   # each wait fails the script if that compile failed

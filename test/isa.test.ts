@@ -2,7 +2,7 @@
 // reference, with tolerances that allow for FMA contraction and a different summation order.
 import { execFileSync } from 'child_process';
 import * as path from 'path';
-import { nd, NDArray } from '../lib';
+import { autograd, nd, NDArray } from '../lib';
 import { binaryRows, jsName, unaryRows } from './op-defs';
 
 const native = nd._native;
@@ -246,5 +246,98 @@ describe('large outputs (non-temporal stores above 4M floats)', () => {
     } finally {
       native.setNumThreads(prev);
     }
+  });
+});
+
+// Activation's relu / sigmoid / tanh run the elementwise ops' kernels: the same values as those ops
+// under every ISA, and the SIMD ones within the unary tolerance of the scalar reference.
+describe.each(['relu', 'sigmoid', 'tanh'] as const)('Activation %s', (act) => {
+  test.each(SIZES)('n = %i', (n) => {
+    const x = data(n, -8, 8, 500 + n);
+    const res = underEachIsa(() => nd.Activation(x, { actType: act }));
+    compare(res, (_i, r) => 8 * EPS * Math.abs(r) + 4 * EPS, `Activation ${act} n=${n}`);
+    for (const isa of ISAS) {
+      native.selectIsa(isa);
+      const same = (nd as any)[act](x);
+      expect(Array.from(res[isa])).toEqual(Array.from(same.toTypedArray()));
+      same.dispose();
+    }
+    x.dispose();
+  });
+});
+
+// The direct convolution kernels (2-D float32, stride 1; scalar runs im2col + GEMM, the reference):
+// forward (with a bias), data and weight gradients, with odd sizes, pads, groups, rows of several vectors and
+// batches that leave a partial chunk of images. Tolerance: both sides are sums of the same products
+// in different orders, each within n eps sum|products|, which the same op on |x|, |w| gives.
+describe('direct convolution', () => {
+  const cases: [string, number[], number[], { pad?: number[]; numGroup?: number }][] = [
+    ['LeNet conv1', [19, 1, 28, 28], [6, 1, 5, 5], { pad: [2, 2] }],
+    ['LeNet conv2', [17, 6, 14, 14], [16, 6, 5, 5], {}],
+    ['3x3 pad 1, odd channels', [3, 3, 9, 11], [7, 3, 3, 3], { pad: [1, 1] }],
+    ['wide rows (several tiles)', [2, 2, 5, 75], [5, 2, 2, 4], { pad: [1, 3] }],
+    ['1x1', [3, 5, 4, 3], [9, 5, 1, 1], {}],
+    ['tall kernel 7x1, kw 8', [2, 2, 10, 12], [3, 2, 7, 8], { pad: [3, 0] }],
+    ['groups', [4, 6, 8, 9], [9, 2, 3, 2], { pad: [2, 1], numGroup: 3 }],
+  ];
+  test.each(cases)('%s', (_name, xs, ws, o) => {
+    nd.random.seed(7);
+    const x = nd.random.uniform(-1, 1, xs), w = nd.random.uniform(-1, 1, ws), bias = nd.random.uniform(-1, 1, [ws[0]]);
+    const biasAbs = bias.abs();
+    const opts = { kernel: ws.slice(2), numFilter: ws[0], ...o };
+    const y0 = nd.Convolution(x, w, bias, opts);
+    const dy = nd.random.uniform(-1, 1, y0.shape);
+    const run = (a: NDArray, b: NDArray, head: NDArray) => {
+      const [ag, bg] = [a.copy(), b.copy()];
+      ag.attachGrad();
+      bg.attachGrad();
+      const y = autograd.record(() => nd.Convolution(ag, bg, a === x ? bias : biasAbs, opts));
+      y.backward(head);
+      return [y, ag.grad!, bg.grad!].map((t) => t.copy());
+    };
+    for (const threads of [1, 2]) {
+      const prev = native.setNumThreads(threads);
+      try {
+        const bound = run(x.abs(), w.abs(), dy.abs()).map((t) => t.toTypedArray());
+        // terms per output: C/G*kh*kw (y), F/G*kh*kw (dx), N*OH*OW (dw)
+        const terms = [(xs[1] / (o.numGroup ?? 1)) * ws[2] * ws[3], (ws[0] / (o.numGroup ?? 1)) * ws[2] * ws[3], xs[0] * y0.size / (xs[0] * ws[0])];
+        ['y', 'dx', 'dw'].forEach((what, k) => {
+          const res: Record<string, Float32Array> = {};
+          for (const isa of ISAS) {
+            native.selectIsa(isa);
+            const outs = run(x, w, dy);
+            res[isa] = outs[k].toTypedArray() as Float32Array;
+            nd.dispose(outs);
+          }
+          native.selectIsa(ORIGINAL);
+          compare(res, (i) => 2 * terms[k] * EPS * bound[k][i] + 1e-30, `${_name} ${what} (${threads} threads)`);
+        });
+      } finally {
+        native.setNumThreads(prev);
+      }
+    }
+    nd.dispose([x, w, bias, biasAbs, y0, dy]);
+  });
+
+  test('non-finite inputs reach only the outputs they feed', () => {
+    const x = nd.ones([2, 2, 6, 20]);
+    const w = nd.ones([3, 2, 3, 3]);
+    const xv = x.toTypedArray() as Float32Array;
+    xv[1 * 120 + 3 * 20 + 19] = Infinity; // image 0, channel 1, row 3, last column
+    const xi = nd.array(xv).reshape([2, 2, 6, 20]);
+    const opts = { kernel: [3, 3], numFilter: 3, noBias: true, pad: [1, 1] };
+    const res = underEachIsa(() => nd.Convolution(xi, w, opts));
+    compare(res, () => 0, 'Convolution with an infinity');
+    const [ag, wg] = [xi.copy(), w.copy()];
+    wg.attachGrad();
+    ag.attachGrad();
+    const gw = underEachIsa(() => {
+      autograd.record(() => nd.Convolution(ag, wg, opts)).backward();
+      return wg.grad!.copy();
+    });
+    compare(gw, () => 0, 'weight gradient with an infinity');
+    // channel 0's weights never meet the infinity
+    for (const isa of ISAS) expect(Array.from(gw[isa].slice(0, 9)).every(Number.isFinite)).toBe(true);
+    nd.dispose([x, w, xi, ag, wg]);
   });
 });

@@ -90,6 +90,16 @@ describe('Activation / LeakyReLU', () => {
       check((a) => nd.LeakyReLU(a, { actType: t, slope: 0.3 }).mul(a), [v]);
       check2((a) => nd.LeakyReLU(a, { actType: t, slope: 0.3 }).mul(a).sum(), [v]);
     }
+    // sigmoid's and tanh's fused gradient rounds as the elementwise ops it replaced
+    const x = rnd([1000], 4), dy = rnd([1000]);
+    for (const t of ['sigmoid', 'tanh'] as const) {
+      const xa = x.copy();
+      xa.attachGrad();
+      autograd.record(() => nd.Activation(xa, { actType: t })).backward(dy);
+      const y = nd.Activation(x, { actType: t });
+      const want = t === 'sigmoid' ? dy.mul(y.mul(nd.subtract(1, y))) : dy.mul(nd.subtract(1, y.square()));
+      expect(Array.from(xa.grad!.toTypedArray())).toEqual(Array.from(want.toTypedArray()));
+    }
   });
 });
 
@@ -206,6 +216,18 @@ describe('Pooling', () => {
     check((a) => nd.Pooling(a, { globalPool: true, poolType: 'max' }).square(), [v]);
     check2((a) => nd.Pooling(a, { kernel: [2, 2], stride: 2 }).square().sum(), [v]);
     check2((a) => nd.Pooling(a, { kernel: [2, 2], poolType: 'avg' }).square().sum(), [v]);
+    // unclipped windows take whole-row loops: windows that tile x (gradient written, not added),
+    // and windows with gaps between them (the gaps' gradient stays zero)
+    check((a) => nd.Pooling(a, { kernel: [2, 3], stride: [2, 3], poolType: 'avg' }).square(), [rnd([2, 2, 4, 6])]);
+    check((a) => nd.Pooling(a, { kernel: [2, 2], stride: 3, poolType: 'sum' }).square(), [v]);
+    // 2x2 / 2 has its own loops: tiling x, and with a last row and column outside every window
+    for (const poolType of ['avg', 'sum'] as const)
+      for (const u of [rnd([2, 2, 4, 6]), v]) check((a) => nd.Pooling(a, { kernel: [2, 2], stride: 2, poolType }).square(), [u]);
+  });
+  test('float32 avg pooling rounds the window mean once', () => {
+    // summed in float32, 1 + 2^-24 + 2^-24 would round to 1 twice
+    const x = nd.array([[[[1, 2 ** -24, 3, 2], [2 ** -24, 0, 5, 7]]]]);
+    expect(Array.from(nd.Pooling(x, { kernel: [2, 2], stride: 2, poolType: 'avg' }).toTypedArray())).toEqual([0.25 + 2 ** -25, 4.25]);
   });
   test('errors', () => {
     expect(code(() => nd.Pooling(nd.zeros([2, 3]), { kernel: [2] }))).toMatch(/^SHAPE_MISMATCH: Pooling: .*\(2,3\)/);

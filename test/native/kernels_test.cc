@@ -23,6 +23,8 @@ bool g_small = false;
 void test_gemm(const std::vector<const KernelTable*>& tables);
 void test_gemm_large(const std::vector<const KernelTable*>& tables);
 void test_one_row(const std::vector<const KernelTable*>& tables);
+// conv_test.cc
+void test_conv(const std::vector<const KernelTable*>& tables);
 }  // namespace kernels_test
 using namespace kernels_test;
 
@@ -308,6 +310,7 @@ int main(int argc, char** argv) {
         std::printf("  %s elementwise/reduce/softmax: %s\n", t->isa, g_failures == before ? "ok" : "FAILED");
       }
     test_gemm(tables);
+    test_conv(tables);
   }
   // These two loop over the thread counts themselves (their double references are costly under
   // qemu, so each is computed once).

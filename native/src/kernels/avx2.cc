@@ -32,7 +32,7 @@ inline void vfence() { _mm_sfence(); }
 inline __m256i tail_mask(int64_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
-// Loads/stores the first n (< W) lanes; the other lanes read as 0 and are not written.
+// Loads/stores the first n (<= W) lanes; the other lanes read as 0 and are not written.
 inline V vloadn(const float* p, int64_t n) { return _mm256_maskload_ps(p, tail_mask(n)); }
 inline void vstoren(float* p, V v, int64_t n) { _mm256_maskstore_ps(p, tail_mask(n), v); }
 inline V vadd(V a, V b) { return _mm256_add_ps(a, b); }
@@ -92,6 +92,8 @@ inline float vhmax(V v) {
 // ---------------------------------------------------------------------------------------------
 // (2) ISA-neutral vector code, written against the wrapper layer above.
 #include "vector_code.inc"
+constexpr int kVecRegs = 16;
+#include "conv_code.inc"
 #include "transpose_avx.inc"
 // ---------------------------------------------------------------------------------------------
 
@@ -138,6 +140,7 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 }  // namespace
 
 extern const KernelTable kTable = {"avx2", unary_f32, binary_f32, reduce_f32, softmax_f32,
-                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32};
+                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32,
+                                   conv2d_f32, conv2d_wgrad_f32};
 
 }  // namespace ndgrad::kernels::avx2

@@ -31,7 +31,7 @@ inline void vstore(float* p, V v) { _mm512_storeu_ps(p, v); }
 inline void vstream(float* p, V v) { _mm512_stream_ps(p, v); }
 inline void vfence() { _mm_sfence(); }
 inline __mmask16 tail_mask(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
-// Loads/stores the first n (< W) lanes; the other lanes read as 0 and are not written.
+// Loads/stores the first n (<= W) lanes; the other lanes read as 0 and are not written.
 inline V vloadn(const float* p, int64_t n) { return _mm512_maskz_loadu_ps(tail_mask(n), p); }
 inline void vstoren(float* p, V v, int64_t n) { _mm512_mask_storeu_ps(p, tail_mask(n), v); }
 inline V vadd(V a, V b) { return _mm512_add_ps(a, b); }
@@ -92,6 +92,8 @@ inline float vhmax(V v) {
 // ---------------------------------------------------------------------------------------------
 // (2) ISA-neutral vector code, written against the wrapper layer above.
 #include "vector_code.inc"
+constexpr int kVecRegs = 32;
+#include "conv_code.inc"
 #include "transpose_avx.inc"
 // ---------------------------------------------------------------------------------------------
 
@@ -142,6 +144,7 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 }  // namespace
 
 extern const KernelTable kTable = {"avx512", unary_f32, binary_f32, reduce_f32, softmax_f32,
-                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32};
+                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32,
+                                   conv2d_f32, conv2d_wgrad_f32};
 
 }  // namespace ndgrad::kernels::avx512

@@ -34,6 +34,17 @@ const char* binary_name(int kind);
 
 enum ReduceKind : int { kSum, kProd, kMaxR, kMinR, kReduceCount };
 
+// One image of a direct 2-D convolution with stride 1 and no dilation (conv_code.inc): x is
+// (C, H, xw) with its rows already padded left and right by the caller (xw = OW + kw - 1); rows
+// outside [0, H) read as zero, so x row r feeds output row oh through tap i when r = oh + i - pt.
+struct Conv2dShape {
+  int64_t C, H, xw, pt;  // x
+  int64_t F, kh, kw;     // w: (F, C, kh, kw)
+  int64_t OH, OW;        // y: (F, OH, OW)
+};
+// The direct kernels may read (never use) up to this many floats past the end of x.
+constexpr int64_t kConvReadSlack = 16;
+
 // Hot float32 kernels of one ISA. A function returns false when it has no fast path for the
 // requested kind; the caller then runs the generic (scalar reference) loop.
 struct KernelTable {
@@ -59,6 +70,14 @@ struct KernelTable {
   // GEMM packing of a transposed operand: dst[p * dst_stride + j] = src[j * ld + p], j < rows, p < cols.
   bool (*transpose_pack_f32)(const float* src, int64_t ld, int rows, int64_t cols, float* dst,
                              int64_t dst_stride);
+  // Direct convolution of one image (see Conv2dShape): y[f, oh, ow] = sum_{c,i,j} w[f, c, i, j] *
+  // x[c, oh + i - pt, ow + j]. False when the ISA has no such kernel.
+  bool (*conv2d_f32)(const Conv2dShape& s, const float* x, const float* w, float* y);
+  // Its weight gradient over nimg images (image n at x + n * x_img, dy + n * dy_img), added into
+  // dw (F, C, kh, kw): dw[f, c, i, j] += sum_{n,oh,ow} dy[n, f, oh, ow] * x[n, c, oh + i - pt, ow + j].
+  // False when the ISA has no such kernel or kw is too wide for it.
+  bool (*conv2d_wgrad_f32)(const Conv2dShape& s, int64_t nimg, const float* x, int64_t x_img, const float* dy,
+                           int64_t dy_img, float* dw);
 };
 
 // The table in use (chosen once: NDGRAD_ISA=scalar|avx2|avx512|neon forces one).

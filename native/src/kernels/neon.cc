@@ -30,7 +30,7 @@ inline void vstore(float* p, V v) { vst1q_f32(p, v); }
 // Non-temporal store for outputs too large to stay in cache (p aligned to a whole vector).
 inline void vstream(float* p, V v) { vst1q_f32(p, v); }
 inline void vfence() { }
-// Loads/stores the first n (< W) lanes; the other lanes read as 0 and are not written.
+// Loads/stores the first n (<= W) lanes; the other lanes read as 0 and are not written.
 inline V vloadn(const float* p, int64_t n) {
   float t[W] = {0.f, 0.f, 0.f, 0.f};
   for (int64_t i = 0; i < n; ++i) t[i] = p[i];
@@ -95,6 +95,8 @@ inline float vhmax(V v) { return vmaxvq_f32(v); }
 // ---------------------------------------------------------------------------------------------
 // (2) ISA-neutral vector code, written against the wrapper layer above.
 #include "vector_code.inc"
+constexpr int kVecRegs = 32;
+#include "conv_code.inc"
 // No NEON packing transpose yet: GEMM falls back to its scalar packing loop.
 bool transpose_pack_f32(const float*, int64_t, int, int64_t, float*, int64_t) { return false; }
 // ---------------------------------------------------------------------------------------------
@@ -135,7 +137,8 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 }  // namespace
 
 extern const KernelTable kTable = {"neon", unary_f32, binary_f32, reduce_f32, softmax_f32,
-                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32};
+                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32,
+                                   conv2d_f32, conv2d_wgrad_f32};
 
 }  // namespace ndgrad::kernels::neon
 

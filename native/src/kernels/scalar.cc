@@ -12,6 +12,9 @@ bool softmax_f32(const float*, float*, int64_t, int64_t, bool) { return false; }
 bool dot_f32(const float*, const float*, int64_t, float*) { return false; }
 bool axpy_f32(float, const float*, float*, int64_t) { return false; }
 bool transpose_pack_f32(const float*, int64_t, int, int64_t, float*, int64_t) { return false; }
+// No direct convolution: the op's im2col + GEMM path is the reference.
+bool conv2d_f32(const Conv2dShape&, const float*, const float*, float*) { return false; }
+bool conv2d_wgrad_f32(const Conv2dShape&, int64_t, const float*, int64_t, const float*, int64_t, float*) { return false; }
 
 constexpr int kMR = 4, kNR = 8;
 
@@ -27,6 +30,7 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 }  // namespace
 
 extern const KernelTable kTable = {"scalar", unary_f32, binary_f32, reduce_f32, softmax_f32,
-                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32};
+                                   kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32,
+                                   conv2d_f32, conv2d_wgrad_f32};
 
 }  // namespace ndgrad::kernels::scalar

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "../core/threadpool.h"
+#include "../kernels/kernels.h"
 #include "ops.h"
 
 namespace ndgrad {
@@ -82,6 +83,13 @@ void act_forward(OpCall& c) {
   double slope = a.slope;
   NDArray& y = c.outputs[0];
   NDArray x = c.inputs[0].dtype == y.dtype ? c.inputs[0] : astype(c.inputs[0].plain(), y.dtype);
+  // The functions that are also elementwise ops run those ops' kernels (SIMD, threaded), whose
+  // scalar reference is the formula of act1.
+  int same = kind == kRelu ? kernels::kRelu : kind == kSigmoid ? kernels::kSigmoid : kind == kTanh ? kernels::kTanh : -1;
+  if (same >= 0) {
+    kernels::unary(same, static_cast<int>(y.dtype), x.raw(), y.raw(), y.size());
+    return;
+  }
   NDGRAD_DISPATCH_FLOAT(y.dtype, T, {
     const T* px = x.data<T>();
     T* py = y.data<T>();
@@ -93,6 +101,59 @@ void act_forward(OpCall& c) {
 
 NDArray gt0(const NDArray& x) { return scalar_op("greater", x, 0); }
 
+// ---- _activation_grad(dy, y): sigmoid's and tanh's gradient from the output in one pass (three
+// elementwise ops before: a tenth of LeNet's step). Same roundings as those ops, in that order. ----
+
+struct ActGradOptions {
+  std::string act_type;
+  NDGRAD_FIELDS(v("act_type", act_type))
+};
+
+bool grad_is_sigmoid(const char* op, const ActGradOptions& o) {
+  if (o.act_type != "sigmoid" && o.act_type != "tanh")
+    fail(code::BAD_ARGUMENT, op, ": actType must be 'sigmoid' or 'tanh', got '", o.act_type, "'");
+  return o.act_type == "sigmoid";
+}
+
+void act_grad_infer(OpCall& c) {
+  grad_is_sigmoid(c.name(), c.opts<ActGradOptions>());
+  expect_same_dtype(c);
+  expect_float(c, 0);
+  if (c.inputs[0].shape != c.inputs[1].shape)
+    fail(code::SHAPE_MISMATCH, c.name(), ": gradient ", shape_str(c.inputs[0].shape), " must have the output's shape ",
+         shape_str(c.inputs[1].shape));
+  c.out_shapes = {c.inputs[0].shape};
+  c.out_dtypes = {c.inputs[0].dtype};
+}
+
+void act_grad_forward(OpCall& c) {
+  const bool sig = grad_is_sigmoid(c.name(), c.opts<ActGradOptions>());
+  NDGRAD_DISPATCH_FLOAT(c.outputs[0].dtype, T, {
+    const T* d = c.inputs[0].data<T>();
+    const T* y = c.inputs[1].data<T>();
+    T* o = c.outputs[0].data<T>();
+    parallel_for(c.outputs[0].size(), 16384, [&](int64_t b, int64_t e) {
+      if (sig)
+        for (int64_t i = b; i < e; ++i) o[i] = d[i] * (y[i] * (T(1) - y[i]));
+      else
+        for (int64_t i = b; i < e; ++i) o[i] = d[i] * (T(1) - y[i] * y[i]);
+    });
+  });
+}
+
+NDArray act_grad(const NDArray& dy, const NDArray& y, const char* act);
+
+// Linear in dy; in y: dy (1 - 2y) for sigmoid, dy (-2y) for tanh.
+void act_grad_backward(GradCall& g) {
+  const bool sig = grad_is_sigmoid(g.name(), g.opts<ActGradOptions>());
+  const NDArray &dy = g.inputs[0], &y = g.inputs[1];
+  NDArray gg = g.out_grad(0);
+  if (g.need[0]) g.in_grads[0] = act_grad(gg, y, sig ? "sigmoid" : "tanh");
+  if (g.need[1])
+    g.in_grads[1] = mul(mul(gg, dy), sig ? scalar_op("subtract", scalar_op("multiply", y, 2), 1, true)
+                                         : scalar_op("multiply", y, -2));
+}
+
 void act_backward(GradCall& g) {
   ActKind a = act_kind(g);
   int kind = a.kind;
@@ -102,8 +163,8 @@ void act_backward(GradCall& g) {
   NDArray d;
   switch (kind) {
     case kRelu: d = mul(dy, gt0(x)); break;
-    case kSigmoid: d = mul(dy, mul(y, scalar_op("subtract", y, 1, true))); break;
-    case kTanh: d = mul(dy, scalar_op("subtract", unary("square", y), 1, true)); break;
+    case kSigmoid: d = act_grad(dy, y, "sigmoid"); break;
+    case kTanh: d = act_grad(dy, y, "tanh"); break;
     case kSoftrelu: d = mul(dy, unary("sigmoid", x)); break;
     case kSoftsign: d = div(dy, unary("square", scalar_op("add", unary("abs", x), 1))); break;
     case kLeaky:  // slope + (1 - slope) * (x > 0)
@@ -161,7 +222,15 @@ const OpDef kLeakyDef = OpDef::named("LeakyReLU").alias("leakyRelu").rules(act_i
                             .saves(1, 1).row(1).with_options<LeakyOptions>();
 const OpDef kClip = OpDef::named("clip").rules(clip_infer, clip_forward, clip_backward).saves(1).with_flags(kAliasSafe)
                         .with_options<ClipOptions>();
-OpRegistrar r1(kAct), r2(kLeakyDef), r3(kClip);
+const OpDef kActGrad = OpDef::named("_activation_grad").arity(2).rules(act_grad_infer, act_grad_forward, act_grad_backward)
+                           .saves(3).with_options<ActGradOptions>();
+OpRegistrar r1(kAct), r2(kLeakyDef), r3(kClip), r4(kActGrad);
+
+NDArray act_grad(const NDArray& dy, const NDArray& y, const char* act) {
+  ActGradOptions o;
+  o.act_type = act;
+  return invoke1(kActGrad, {&dy, &y}, o);
+}
 
 }  // namespace
 }  // namespace ops

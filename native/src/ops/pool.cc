@@ -138,6 +138,11 @@ inline T window_max(const T* xp, int64_t W, int64_t h0, int64_t h1, int64_t w0, 
   return m;
 }
 
+// No window is clipped (no padding, none past the data's end: the common 'valid' pooling).
+bool unclipped(const PGeo& g) {
+  return g.ph == 0 && g.pw == 0 && (g.OH - 1) * g.sh + g.kh <= g.H && (g.OW - 1) * g.sw + g.kw <= g.W;
+}
+
 // Inputs: Pooling (x); _pool_grad (dy, x) -> x's shape; _pool_gather (G, x) -> y's shape.
 void pool_infer(OpCall& c) {
   const char* op = c.name();
@@ -163,8 +168,7 @@ void pool_run(OpCall& c, const PGeo& g) {
   if (which == kPool) {
     const T* x = c.inputs[0].data<T>();
     if (g.type == kMax) {
-      if (g.ph == 0 && g.pw == 0 && (g.OH - 1) * g.sh + g.kh <= g.H && (g.OW - 1) * g.sw + g.kw <= g.W) {
-        // No window is clipped (the common valid pooling): plain loops, no per-window bounds.
+      if (unclipped(g)) {  // plain loops, no per-window bounds
         parallel_for(g.N * g.C, 1 + 32768 / (g.OH * g.OW * g.kh * g.kw + 1), [&](int64_t p0, int64_t p1) {
           for (int64_t p = p0; p < p1; ++p)
             for (int64_t oh = 0; oh < g.OH; ++oh) {
@@ -189,6 +193,36 @@ void pool_run(OpCall& c, const PGeo& g) {
       });
       return;
     }
+    if (unclipped(g)) {  // avg / sum without clipped windows: whole output rows, no per-window bounds
+      const double div = g.type == kAvg ? static_cast<double>(g.kh * g.kw) : 1.0;
+      parallel_for(g.N * g.C, 1 + 32768 / (g.OH * g.OW * g.kh * g.kw + 1), [&](int64_t p0, int64_t p1) {
+        std::vector<double> acc(static_cast<size_t>(g.OW));
+        for (int64_t p = p0; p < p1; ++p)
+          for (int64_t oh = 0; oh < g.OH; ++oh) {
+            const T* row = x + p * plane + oh * g.sh * g.W;
+            T* yr = y + (p * g.OH + oh) * g.OW;
+            if (g.kh == 2 && g.kw == 2 && g.sw == 2) {  // the usual 2x2 / 2: one expression the compiler vectorizes
+              const double inv = 1.0 / div;             // exact: div is 4 or 1
+              for (int64_t ow = 0; ow < g.OW; ++ow) {
+                const T* a = row + 2 * ow;
+                double s = static_cast<double>(a[0]) + static_cast<double>(a[1]) + static_cast<double>(a[g.W]) +
+                           static_cast<double>(a[g.W + 1]);
+                yr[ow] = static_cast<T>(s * inv);
+              }
+              continue;
+            }
+            std::fill(acc.begin(), acc.end(), 0.0);
+            // in double, as the windows below: the sum of a few floats is exact, so the mean rounds once
+            for (int64_t ki = 0; ki < g.kh; ++ki)
+              for (int64_t kj = 0; kj < g.kw; ++kj) {
+                const T* b = row + ki * g.W + kj;
+                for (int64_t ow = 0; ow < g.OW; ++ow) acc[ow] += static_cast<double>(b[ow * g.sw]);
+              }
+            for (int64_t ow = 0; ow < g.OW; ++ow) yr[ow] = static_cast<T>(acc[ow] / div);
+          }
+      });
+      return;
+    }
     windows(g, [&](int64_t p, int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1, double div) {
       const T* xp = x + p * plane;
       double s = 0;
@@ -200,12 +234,11 @@ void pool_run(OpCall& c, const PGeo& g) {
   }
   const T* d = c.inputs[0].data<T>();
   const T* x = c.inputs[1].data<T>();
-  if (which == kGrad) fill(c.outputs[0], 0.0);
+  if (which == kGrad && !(g.type != kMax && unclipped(g))) fill(c.outputs[0], 0.0);
   if (g.type == kMax) {
     // The max's position is recomputed from x (one pass over the windows, like the forward), so
     // these ops need no saved state and stay differentiable.
-    if (g.ph == 0 && g.pw == 0 && (g.OH - 1) * g.sh + g.kh <= g.H && (g.OW - 1) * g.sw + g.kw <= g.W &&
-        plane < (int64_t(1) << 31)) {
+    if (unclipped(g) && plane < (int64_t(1) << 31)) {
       // No clipped window: argmax of a whole output row at once (independent chains, as forward).
       // Locals, not g's fields: stores into `best` (int64) could otherwise alias them.
       const int64_t OH = g.OH, OW = g.OW, W = g.W, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
@@ -268,6 +301,38 @@ void pool_run(OpCall& c, const PGeo& g) {
     return;
   }
   // avg / sum gradient: spread dy over each window.
+  if (unclipped(g)) {  // whole output rows; windows that tile x exactly need no zeroing first
+    const double div = g.type == kAvg ? static_cast<double>(g.kh * g.kw) : 1.0;
+    const bool tiles = g.sh == g.kh && g.sw == g.kw && g.OH * g.kh == g.H && g.OW * g.kw == g.W;
+    parallel_for(g.N * g.C, 1 + 32768 / (g.OH * g.OW * g.kh * g.kw + 1), [&](int64_t p0, int64_t p1) {
+      std::vector<T> v(static_cast<size_t>(g.OW));
+      for (int64_t p = p0; p < p1; ++p) {
+        if (!tiles) std::fill(y + p * plane, y + (p + 1) * plane, T(0));
+        for (int64_t oh = 0; oh < g.OH; ++oh) {
+          const T* dr = d + (p * g.OH + oh) * g.OW;
+          T* row = y + p * plane + oh * g.sh * g.W;
+          if (tiles && g.kh == 2 && g.kw == 2) {  // the usual 2x2 / 2, in one vectorizable pass
+            const double inv = 1.0 / div;         // exact: div is 4 or 1
+            for (int64_t ow = 0; ow < g.OW; ++ow) {
+              T e = static_cast<T>(static_cast<double>(dr[ow]) * inv);
+              row[2 * ow] = row[2 * ow + 1] = row[g.W + 2 * ow] = row[g.W + 2 * ow + 1] = e;
+            }
+            continue;
+          }
+          for (int64_t ow = 0; ow < g.OW; ++ow) v[ow] = static_cast<T>(static_cast<double>(dr[ow]) / div);
+          for (int64_t ki = 0; ki < g.kh; ++ki)
+            for (int64_t kj = 0; kj < g.kw; ++kj) {
+              T* b = row + ki * g.W + kj;
+              if (tiles)
+                for (int64_t ow = 0; ow < g.OW; ++ow) b[ow * g.sw] = v[ow];
+              else
+                for (int64_t ow = 0; ow < g.OW; ++ow) b[ow * g.sw] += v[ow];
+            }
+        }
+      }
+    });
+    return;
+  }
   windows(g, [&](int64_t p, int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1, double div) {
     T* yp = y + p * plane;
     T v = static_cast<T>(static_cast<double>(d[o]) / div);
