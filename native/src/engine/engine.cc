@@ -77,6 +77,19 @@ std::shared_ptr<DeferredError> error_in(Storage* const* s, size_t n) {
 }
 }  // namespace
 
+// A lock for a few instructions (a deque push or pop): the JS thread and the engine thread meet on it
+// once per op, and a sleeping mutex there cost a futex round trip whenever they collided.
+class SpinLock {
+ public:
+  void lock() {
+    while (flag_.test_and_set(std::memory_order_acquire)) cpu_relax();
+  }
+  void unlock() { flag_.clear(std::memory_order_release); }
+
+ private:
+  std::atomic_flag flag_ = ATOMIC_FLAG_INIT;
+};
+
 class Engine {
  public:
   explicit Engine(bool threaded) : threaded(threaded), rng_state(rng::this_thread_state()) {
@@ -87,10 +100,13 @@ class Engine {
   ~Engine() {
     std::deque<std::unique_ptr<Task>> dropped;
     {
-      std::lock_guard<std::mutex> lk(mu);
-      stop = true;
+      std::lock_guard<SpinLock> q(queue_lock);
       dropped.swap(queue);
-      outstanding.fetch_sub(static_cast<int64_t>(dropped.size()), std::memory_order_release);
+      outstanding.fetch_sub(static_cast<int64_t>(dropped.size()), std::memory_order_seq_cst);
+    }
+    {
+      std::lock_guard<std::mutex> lk(sleep_mu);
+      stop = true;
     }
     cv_work.notify_all();
     if (worker.joinable()) worker.join();
@@ -101,17 +117,26 @@ class Engine {
   void* const rng_state;  // the owning JS thread's random stream, which queued random ops draw from
   int64_t max_tasks = kDefaultMaxTasks, max_bytes = kDefaultMaxBytes;
 
-  std::mutex mu;
-  std::condition_variable cv_work, cv_done;
+  SpinLock queue_lock;                       // guards queue
   std::deque<std::unique_ptr<Task>> queue;
-  std::atomic<int64_t> outstanding{0};  // queued or running tasks
-  int64_t queued_bytes = 0;
-  bool stop = false;
+  std::atomic<int64_t> outstanding{0};       // queued or running tasks
+  std::atomic<int64_t> queued_bytes{0};
   std::thread worker;
-  std::vector<std::shared_ptr<DeferredError>> pending;  // not yet thrown, oldest first (under mu)
+  // The engine thread sleeps on cv_work (under sleep_mu) only after spinning on an empty queue.
+  std::mutex sleep_mu;
+  std::condition_variable cv_work;
+  std::atomic<bool> sleeping{false};
+  bool stop = false;  // under sleep_mu
+  // The JS thread sleeps on cv_done (under done_mu) in waits and backpressure; the engine thread
+  // signals only while someone waits.
+  std::mutex done_mu;
+  std::condition_variable cv_done;
+  std::atomic<int> done_waiters{0};
+  std::mutex pending_mu;
+  std::vector<std::shared_ptr<DeferredError>> pending;  // not yet thrown, oldest first (under pending_mu)
 
   void keep_pending(const std::shared_ptr<DeferredError>& e) {
-    std::lock_guard<std::mutex> lk(mu);
+    std::lock_guard<std::mutex> lk(pending_mu);
     pending.push_back(e);
   }
 
@@ -138,59 +163,88 @@ class Engine {
     keep_pending(err);
   }
 
+  std::unique_ptr<Task> try_pop() {
+    std::lock_guard<SpinLock> q(queue_lock);
+    if (queue.empty()) return nullptr;
+    std::unique_ptr<Task> t = std::move(queue.front());
+    queue.pop_front();
+    return t;
+  }
+
+  // Wakes the JS thread if it waits for the queue to shrink or drain.
+  void signal_done() {
+    if (done_waiters.load(std::memory_order_seq_cst) == 0) return;
+    { std::lock_guard<std::mutex> lk(done_mu); }  // a waiter is inside wait() or before its check
+    cv_done.notify_all();
+  }
+
   void loop() {
     rng::use_state(rng_state);
     use_front_cache(false);
     for (;;) {
-      std::unique_ptr<Task> t;
-      // JS issues a step's ops a few microseconds apart: spinning briefly before sleeping saves a
-      // wake-up (tens of microseconds) per op when the queue runs dry between them.
-      for (int i = 0; i < kSpinIterations && outstanding.load(std::memory_order_acquire) == 0; ++i) cpu_relax();
-      {
-        std::unique_lock<std::mutex> lk(mu);
-        cv_work.wait(lk, [&] { return stop || !queue.empty(); });
-        if (queue.empty()) return;  // stop, and drained
-        t = std::move(queue.front());
-        queue.pop_front();
+      std::unique_ptr<Task> t = try_pop();
+      if (!t) {
+        // JS issues a step's ops a few microseconds apart: spinning briefly before sleeping saves a
+        // wake-up (tens of microseconds) when the queue runs dry between them.
+        for (int i = 0; i < kSpinIterations && outstanding.load(std::memory_order_acquire) == 0; ++i) cpu_relax();
+        if (outstanding.load(std::memory_order_acquire) == 0) {
+          std::unique_lock<std::mutex> lk(sleep_mu);
+          sleeping.store(true, std::memory_order_seq_cst);
+          cv_work.wait(lk, [&] { return stop || outstanding.load(std::memory_order_seq_cst) > 0; });
+          sleeping.store(false, std::memory_order_relaxed);
+          if (stop && outstanding.load() == 0) return;
+        }
+        continue;
       }
       execute(*t);
       size_t b = t->pending_bytes;
       t.reset();  // the task's arrays are released before anyone is told it finished
-      {
-        std::lock_guard<std::mutex> lk(mu);
-        queued_bytes -= static_cast<int64_t>(b);
-        outstanding.fetch_sub(1, std::memory_order_release);
-      }
-      cv_done.notify_all();
+      queued_bytes.fetch_sub(static_cast<int64_t>(b), std::memory_order_relaxed);
+      outstanding.fetch_sub(1, std::memory_order_seq_cst);
+      signal_done();
     }
   }
 
+  // Blocks the JS thread until `ready()` holds; the engine thread signals after each task.
+  template <class Ready>
+  void wait_for(Ready ready) {
+    if (ready()) return;
+    done_waiters.fetch_add(1, std::memory_order_seq_cst);
+    {
+      std::unique_lock<std::mutex> lk(done_mu);
+      cv_done.wait(lk, ready);
+    }
+    done_waiters.fetch_sub(1, std::memory_order_relaxed);
+  }
+
   void push(std::unique_ptr<Task> t) {
-    std::unique_lock<std::mutex> lk(mu);
     // Backpressure: over the bound, wait until the engine has caught up to half of it (one wait per
     // burst rather than a wake-up per task; an empty queue always takes one task).
-    int64_t n = outstanding.load(std::memory_order_relaxed);
-    if (n > 0 && (n >= max_tasks || queued_bytes >= max_bytes))
-      cv_done.wait(lk, [&] {
-        int64_t m = outstanding.load(std::memory_order_relaxed);
-        return m == 0 || (m <= max_tasks / 2 && queued_bytes <= max_bytes / 2);
+    int64_t n = outstanding.load(std::memory_order_acquire);
+    if (n > 0 && (n >= max_tasks || queued_bytes.load(std::memory_order_relaxed) >= max_bytes))
+      wait_for([&] {
+        int64_t m = outstanding.load(std::memory_order_seq_cst);
+        return m == 0 || (m <= max_tasks / 2 && queued_bytes.load(std::memory_order_relaxed) <= max_bytes / 2);
       });
-    queued_bytes += static_cast<int64_t>(t->pending_bytes);
-    outstanding.fetch_add(1, std::memory_order_relaxed);
-    queue.push_back(std::move(t));
-    if (!worker.joinable()) worker = std::thread([this] { loop(); });
-    lk.unlock();
-    cv_work.notify_one();
+    queued_bytes.fetch_add(static_cast<int64_t>(t->pending_bytes), std::memory_order_relaxed);
+    {
+      std::lock_guard<SpinLock> q(queue_lock);
+      queue.push_back(std::move(t));
+    }
+    outstanding.fetch_add(1, std::memory_order_seq_cst);
+    if (!worker.joinable()) worker = std::thread([this] { loop(); });  // only this JS thread pushes
+    if (sleeping.load(std::memory_order_seq_cst)) {
+      { std::lock_guard<std::mutex> lk(sleep_mu); }  // the engine is inside wait() or before its check
+      cv_work.notify_one();
+    }
   }
 
   void wait_idle() {
-    if (outstanding.load(std::memory_order_acquire) == 0) return;
-    std::unique_lock<std::mutex> lk(mu);
-    cv_done.wait(lk, [&] { return outstanding.load(std::memory_order_acquire) == 0; });
+    wait_for([&] { return outstanding.load(std::memory_order_seq_cst) == 0; });
   }
 
   std::shared_ptr<DeferredError> next_unreported() {
-    std::lock_guard<std::mutex> lk(mu);
+    std::lock_guard<std::mutex> lk(pending_mu);
     std::shared_ptr<DeferredError> r;
     size_t k = 0;
     for (auto& e : pending) {  // drop the reported ones as we go
@@ -277,10 +331,7 @@ const char* name() { return t_engine && !t_engine->threaded ? "naive" : "threade
 
 QueueStats queue_stats() {
   QueueStats s{0, 0, kDefaultMaxTasks, kDefaultMaxBytes};
-  if (Engine* e = t_engine) {
-    std::lock_guard<std::mutex> lk(e->mu);
-    s = {e->outstanding.load(), e->queued_bytes, e->max_tasks, e->max_bytes};
-  }
+  if (Engine* e = t_engine) s = {e->outstanding.load(), e->queued_bytes.load(), e->max_tasks, e->max_bytes};
   return s;
 }
 
