@@ -103,6 +103,27 @@ describe('non-blocking reads and waits', () => {
     nd.dispose([x, c]);
   });
 
+  test('a loop of `await nd.ready()` lets the event loop turn between iterations (timers and I/O run), idle or busy', async () => {
+    let turns = 0;
+    let go = true;
+    const tick = () => {
+      turns++;
+      if (go) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const x = nd.ones([64, 64]);
+    for (let i = 0; i < 200; i++) {
+      // nothing issued first (the wait settles at once), then small work run at the call, then queued work
+      if (i >= 150) nd.add(x, x).dispose();
+      if (i >= 180) busy().dispose();
+      await nd.ready();
+    }
+    go = false;
+    // one turn (at least) per iteration; Node's batching of thread-safe calls would allow ~1000 per turn
+    expect(turns).toBeGreaterThanOrEqual(190);
+    x.dispose();
+  });
+
   test('many waits pending at once all settle, in the order they were issued', async () => {
     const order: number[] = [];
     const arrays: NDArray[] = [];
