@@ -60,9 +60,14 @@ test('the GC backstop frees forgotten arrays whose work was queued, without harm
     for (let i = 0; i < 20; i++) nd.dot(x, x).mul(i);
   })();
   const kept = nd.dot(x, x);
-  const after = await settledLiveMemory();
+  // collect until the forgotten arrays are gone (finalizers run late on a loaded machine), or give up
+  const gc = vm.runInNewContext('gc') as () => void;
+  for (let i = 0; i < 100 && nd.memory().numArrays > start.numArrays + 2; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+  }
   nd.waitAll();
-  expect(after.numArrays).toBe(start.numArrays + 2);
+  expect(nd.memory().numArrays).toBe(start.numArrays + 2);
   expect(kept.toTypedArray()[99]).toBe(256);
   nd.dispose([x, kept]);
   expect(nd.memory().numArrays).toBe(start.numArrays);

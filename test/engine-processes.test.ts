@@ -2,30 +2,13 @@
 // processes that end, exit or throw with work queued, neither crash nor hang (fixtures/engine-exit.js);
 // seeded training gives bit-identical parameters under both engines (fixtures/engine-train.js).
 // Children run under the engine this file runs under, except where a test names one.
-import { spawn } from 'child_process';
 import * as path from 'path';
+import { Exit, runNode } from './helpers';
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(script: string, args: string[], env: Record<string, string> = {}): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [path.join(__dirname, 'fixtures', script), ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', reject);
-    p.on('close', (code, signal) => resolve({ code, signal, stdout: stdout.trim(), stderr }));
-  });
-}
+const run = async (script: string, args: string[], env: Record<string, string> = {}): Promise<Exit> => {
+  const e = await runNode([path.join(__dirname, 'fixtures', script), ...args], env);
+  return { ...e, stdout: e.stdout.trim() };
+};
 
 const threaded = process.env.NDGRAD_ENGINE !== 'naive';
 
