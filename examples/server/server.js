@@ -21,9 +21,11 @@ function loadData(dir) {
   const root = dir ?? SOURCES.find((d) => fs.existsSync(path.join(d, 'train-labels-idx1-ubyte.gz')) || fs.existsSync(path.join(d, 'train-labels-idx1-ubyte')));
   if (root) {
     const set = new gluon.data.vision.FashionMNIST({ root, train: true });
-    const [images, labels] = set.arrays;
+    // the whole set as one batch, converted to new arrays (the loader frees its batch afterwards)
+    const [images, labels] = new gluon.data.DataLoader(set, { batchSize: set.length })[Symbol.iterator]().next().value;
     const x = nd.tidy(() => images.reshape([images.shape[0], 784]).astype('float32').mul(1 / 255));
     const y = labels.astype('float32');
+    nd.dispose([images, labels]);
     set.dispose();
     return { x, y, source: root };
   }
