@@ -12,9 +12,11 @@ const now = () => Number(process.hrtime.bigint()) / 1e3; // µs
 function measure(rounds, batch, runBatch) {
   const per = [];
   runBatch(batch); // warm-up (JIT, allocator cache)
+  nd.waitAll();
   for (let r = 0; r < rounds; r++) {
     const t0 = now();
     runBatch(batch);
+    nd.waitAll(); // the queued kernels count too (MXNet's way of timing)
     per.push((now() - t0) / batch);
   }
   per.sort((a, b) => a - b);

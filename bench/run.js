@@ -19,6 +19,7 @@ const SCRIPTS = [
   'mlp.js',
   'cnn.js',
   'gluon.js',
+  'engine.js',
 ];
 
 const args = process.argv.slice(2);

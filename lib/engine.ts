@@ -22,14 +22,18 @@ export function ready(...arrays: NDArray[]): Promise<void> {
   });
   // Queued work keeps the arrays' memory alive; holding the objects keeps the GC backstop away too.
   return new Promise<void>((resolve, reject) => {
-    native.whenReady(() => {
+    const settle = () => {
       try {
         native.checkReady(arrays.map((a, i) => (a.isDisposed ? -1 : handles[i])).filter((h) => h >= 0));
         resolve();
       } catch (e) {
         reject(e);
       }
-    });
+    };
+    // Settled from setImmediate, not from the thread-safe function's callback: Node runs up to 1000
+    // of those callbacks in one go, each one's microtasks included, so a `step(); await nd.ready()`
+    // loop whose next wait was queued meanwhile would run a thousand steps without letting I/O in.
+    native.whenReady(() => setImmediate(settle));
   });
 }
 

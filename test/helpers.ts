@@ -1,4 +1,5 @@
 // Helpers shared by the test suites.
+import { spawn } from 'child_process';
 import * as v8 from 'v8';
 import * as vm from 'vm';
 import { autograd, nd, NDArray, NDArrayError } from '../lib';
@@ -149,4 +150,25 @@ export function idx(magic: number, dims: number[], data: Uint8Array): Buffer {
   head.writeUInt32BE(magic, 0);
   dims.forEach((d, k) => head.writeUInt32BE(d, 4 + 4 * k));
   return Buffer.concat([head, Buffer.from(data)]);
+}
+
+/** How a child process ended, with what it printed. */
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node ...args` with `env` added to this process's environment; resolves when it has ended. */
+export function runNode(args: string[], env: Record<string, string> = {}): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
 }

@@ -1,11 +1,11 @@
 // Worker lifecycles: no way of ending a worker that uses ndgrad may take the process down. Each
 // scenario runs many times in a child process (fixtures/lifecycle-child.js), whose exit this
 // process checks: a native crash shows as a signal (SIGABRT, SIGSEGV) or an unexpected code.
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ts from 'typescript';
+import { Exit, runNode } from './helpers';
 
 const root = path.join(__dirname, '..');
 const child = path.join(__dirname, 'fixtures', 'lifecycle-child.js');
@@ -37,27 +37,7 @@ afterAll(() => {
   if (libDir) fs.rmSync(libDir, { recursive: true, force: true });
 });
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(...args: string[]): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [child, ...args], {
-      env: { ...process.env, NDGRAD_LIB: path.join(libDir, 'lib', 'index.js') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', reject);
-    p.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+const run = (...args: string[]): Promise<Exit> => runNode([child, ...args], { NDGRAD_LIB: path.join(libDir, 'lib', 'index.js') });
 
 // The exit as one comparable value, with stderr for the failure message.
 function outcome(e: Exit): { code: number | null; signal: NodeJS.Signals | null; stderr?: string } {

@@ -274,22 +274,27 @@ function printCase(c, peers, med, msgs, opts) {
 }
 
 /** Worker side (JS): time `fn` after warm-up; returns seconds per iteration (mean over the timed loop). */
-function measure(fn, { quick = false, minTime, warmTime, minIters = 3, slowLimit = 5 } = {}) {
+function measure(fn, { quick = false, minTime, warmTime, minIters = 3, slowLimit = 5, sync = () => {} } = {}) {
+  // `sync` waits for queued work (ndgrad: nd.waitAll) before each clock read, as MXNet times code
   minTime ??= quick ? 0.15 : 0.6;
   warmTime ??= quick ? 0.05 : 0.2;
   const now = () => Number(process.hrtime.bigint()) / 1e9;
   let t0 = now();
   fn();
+  sync();
   const first = now() - t0;
   if (first > slowLimit) return { perIter: first, iters: 1, seconds: first, note: 'single iteration (incl. warm-up)' };
   t0 = now();
   while (now() - t0 < warmTime) fn();
+  sync();
   let iters = 0;
   t0 = now();
   let el = 0;
-  while (iters < minIters || el < minTime) {
-    fn();
-    iters++;
+  // a few iterations between waits, as a training loop issues the next step while one computes
+  for (let batch = 1; iters < minIters || el < minTime; batch = Math.min(2 * batch, 16)) {
+    for (let i = 0; i < batch; i++) fn();
+    iters += batch;
+    sync();
     el = now() - t0;
   }
   return { perIter: el / iters, iters, seconds: el + first };

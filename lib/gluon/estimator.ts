@@ -1,12 +1,14 @@
 // gluon.Estimator (MXNet 1.9 gluon.contrib.estimator): the training loop of a net, a loss, metrics and
 // a Trainer, with per-epoch results, a progress bar on a terminal (one plain line per epoch otherwise),
 // callbacks that can stop training, and a yield to the event loop between batches. Each step runs in
-// nd.tidy, so fit leaves behind only what the net and the trainer own.
+// nd.tidy, so fit leaves behind only what the net and the trainer own; its loss and metrics are read
+// once the step has computed (nd.ready), so the event loop stays free meanwhile.
 import { NDArrayError } from '../errors';
 import { describeValue, options } from '../args';
 import { tidy } from '../memory';
 import { NDArray } from '../ndarray';
 import { record } from '../autograd';
+import { ready } from '../engine';
 import { Block } from './block';
 import { EvalMetric } from './metric';
 import { Trainer } from './trainer';
@@ -121,6 +123,17 @@ function lossSum(l: NDArray): [number, number] {
   return [s, v.length];
 }
 
+// Waits without blocking the event loop until a batch's results are computed, then reads them (in a
+// tidy) and frees them; the batch's own arrays (a net may return its input) are left to their owner.
+async function readWhenReady<T>(arrays: NDArray[], batch: NDArray[], read: () => T): Promise<T> {
+  try {
+    await ready(...arrays);
+    return tidy(read);
+  } finally {
+    for (const a of arrays) if (!batch.includes(a)) a.dispose();
+  }
+}
+
 function results(lossTotal: number, lossCount: number, metrics: EvalMetric[]): Record<string, number> {
   const out: Record<string, number> = { loss: lossCount === 0 ? NaN : lossTotal / lossCount };
   for (const m of metrics) for (const [k, v] of m.getNameValue()) out[k] = v;
@@ -203,15 +216,18 @@ export class Estimator {
       for await (const batch of batches(trainData)) {
         const [x, y] = dataAndLabel(batch, 'fit');
         const n = x.shape[0];
-        const [s, c] = tidy(() => {
-          let pred: NDArray | null = null;
-          const l = record(() => {
-            pred = this.predict(x);
-            return this.loss.forward(pred, y);
+        const [l, pred] = tidy(() => {
+          let p: NDArray | null = null;
+          const loss = record(() => {
+            p = this.predict(x);
+            return this.loss.forward(p, y);
           });
-          l.backward();
+          loss.backward();
           this.trainer.step(n);
-          for (const m of this.trainMetrics) m.update(y, pred!);
+          return [loss, p!];
+        });
+        const [s, c] = await readWhenReady([l, pred], [x, y], () => {
+          for (const m of this.trainMetrics) m.update(y, pred);
           return lossSum(l);
         });
         lossTotal += s;
@@ -243,10 +259,13 @@ export class Estimator {
     let lossTotal = 0, lossCount = 0;
     for await (const batch of batches(valData)) {
       const [x, y] = dataAndLabel(batch, 'evaluate');
-      const [s, c] = tidy(() => {
-        const pred = this.predict(x);
+      const [pred, l] = tidy(() => {
+        const p = this.predict(x);
+        return [p, this.loss.forward(p, y)];
+      });
+      const [s, c] = await readWhenReady([pred, l], [x, y], () => {
         for (const m of this.valMetrics) m.update(y, pred);
-        return lossSum(this.loss.forward(pred, y));
+        return lossSum(l);
       });
       lossTotal += s;
       lossCount += c;

@@ -1,0 +1,181 @@
+#!/usr/bin/env node
+// The asynchronous engine against the naive one, in one run (issue 11). Every figure is measured for
+// the threaded engine and for NDGRAD_ENGINE=naive (child processes), timed the MXNet way (waiting for
+// queued work before reading the clock):
+//   - a big dot: time to return to JS, total time, ticks of a 1 ms setInterval while it computes;
+//   - examples/server under a fixed-rate loopback client while it trains: p50/p99 latency, steps/s;
+//   - tiny-op overhead (bench/overhead.js, bench/autograd-overhead.js) and MLP/CNN training steps at
+//     1 and N threads (bench/mlp.js, bench/cnn.js): threaded / naive ratios.
+// Usage: node bench/engine.js [--quick] [--seconds S] [--rate R]   (needs dist/: npm run build:ts)
+'use strict';
+const { spawn, spawnSync } = require('child_process');
+const fs = require('fs');
+const http = require('http');
+const os = require('os');
+const path = require('path');
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? Number(argv[i + 1]) : dflt;
+};
+const ENGINES = ['threaded', 'naive'];
+const engineEnv = (engine, extra = {}) => ({ ...process.env, NDGRAD_ENGINE: engine, ...extra });
+
+// ---- child roles -------------------------------------------------------------------------------
+
+// --dot N: one N x N dot, reported as JSON.
+async function dotChild(n) {
+  const { nd } = require('../dist');
+  const a = nd.random.uniform(-1, 1, [n, n]);
+  const b = nd.random.uniform(-1, 1, [n, n]);
+  nd.dot(a, b).dispose(); // warm-up: packing buffers, pool threads
+  nd.waitAll();
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  await new Promise((r) => setTimeout(r, 5)); // the interval is armed
+  ticks = 0;
+  const t0 = performance.now();
+  const c = nd.dot(a, b);
+  const issued = performance.now() - t0;
+  await nd.ready(c);
+  const total = performance.now() - t0;
+  clearInterval(timer);
+  nd.dispose([a, b, c]);
+  console.log(JSON.stringify({ engine: nd.backend().engine, issuedMs: issued, totalMs: total, ticks }));
+}
+
+// --serve: the server example on a free port; prints the port, runs until killed.
+async function serveChild() {
+  const { startServer } = require('../examples/server/server.js');
+  const s = await startServer({ port: 0 });
+  console.log(JSON.stringify({ port: s.port }));
+  process.on('SIGTERM', () => s.close().then(() => process.exit(0)));
+}
+
+// ---- parent ------------------------------------------------------------------------------------
+
+function runJson(args, env) {
+  const r = spawnSync(process.execPath, [__filename, ...args], { env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`bench/engine.js ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const f = (x, d = 2) => (x === undefined || Number.isNaN(x) ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(d));
+
+function request(agent, port, method, p, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: p, agent, headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {} }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (data += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(data)) : reject(new Error(`${p}: ${res.statusCode} ${data}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// The server example in a child process under `engine`, loaded by `rate` POST /predict a second for
+// `seconds` from this process (keep-alive, sent on schedule whatever the answers do).
+async function serverUnderLoad(engine, seconds, rate) {
+  const child = spawn(process.execPath, [__filename, '--serve'], { env: engineEnv(engine), stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(JSON.parse(String(d)).port));
+    child.once('exit', (code) => reject(new Error(`server exited (${code})`)));
+  });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const body = JSON.stringify({ pixels: Array.from({ length: 784 }, (_, k) => ((k * 37) % 255) / 255) });
+  await request(agent, port, 'POST', '/predict', body); // warm-up
+  await new Promise((r) => setTimeout(r, 1000)); // training under way
+  const before = await request(agent, port, 'GET', '/status');
+  const t0 = performance.now();
+  const latencies = [];
+  let failures = 0;
+  const pending = [];
+  const total = Math.round(seconds * rate);
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const sent = performance.now();
+    pending.push(request(agent, port, 'POST', '/predict', body).then(() => latencies.push(performance.now() - sent), () => failures++));
+  }
+  await Promise.all(pending);
+  const after = await request(agent, port, 'GET', '/status');
+  const elapsed = (performance.now() - t0) / 1000;
+  agent.destroy();
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  return { engine, p50: pct(latencies, 50), p99: pct(latencies, 99), max: pct(latencies, 100), failures, stepsPerSecond: (after.steps - before.steps) / elapsed, data: after.data };
+}
+
+// A benchmark script under one engine; its harness results (medians by peer key) or its --json line.
+function script(name, engine, args) {
+  const results = path.join(os.tmpdir(), `ndgrad-bench-engine-${process.pid}-${engine}.jsonl`);
+  fs.rmSync(results, { force: true });
+  const r = spawnSync(process.execPath, [path.join(__dirname, name), ...args], { env: engineEnv(engine, { NDGRAD_BENCH_RESULTS: results }), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench/${name} (${engine}) failed: ${r.stderr}`);
+  let rows = [];
+  if (fs.existsSync(results)) rows = fs.readFileSync(results, 'utf8').trim().split('\n').flatMap((l) => JSON.parse(l).results);
+  fs.rmSync(results, { force: true });
+  const json = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  return { rows, json: json ? JSON.parse(json) : null };
+}
+
+async function main() {
+  const { nd } = require('../dist');
+  const be = nd.backend();
+  console.log(`ndgrad engine benchmark  isa=${be.isa} threads=${be.threads}  node ${process.version}  load average ${os.loadavg()[0].toFixed(2)}${quick ? '  (--quick)' : ''}`);
+  console.log('Each figure: the threaded engine, then NDGRAD_ENGINE=naive (child processes), in this run.\n');
+
+  const n = quick ? 2048 : 4096;
+  console.log(`${n}x${n} dot (float32)              returns to JS    total     1 ms ticks during it`);
+  for (const engine of ENGINES) {
+    const d = runJson(['--dot', String(n)], engineEnv(engine));
+    console.log(`  ${engine.padEnd(30)} ${f(d.issuedMs, 3).padStart(9)} ms  ${f(d.totalMs).padStart(7)} ms  ${String(d.ticks).padStart(6)}`);
+  }
+
+  const seconds = opt('--seconds', quick ? 3 : 10);
+  const rate = opt('--rate', 100);
+  console.log(`\nexamples/server training (MLP 784-512-512-10, batch 128) under ${rate} POST /predict a second for ${seconds} s`);
+  console.log('                                 p50        p99        max     failed   training steps/s');
+  const srv = {};
+  for (const engine of ENGINES) {
+    const s = (srv[engine] = await serverUnderLoad(engine, seconds, rate));
+    console.log(`  ${engine.padEnd(28)} ${f(s.p50).padStart(7)} ms ${f(s.p99).padStart(7)} ms ${f(s.max).padStart(7)} ms ${String(s.failures).padStart(7)}   ${f(s.stepsPerSecond, 1).padStart(8)}`);
+  }
+  console.log(`  steps/s threaded / naive: ${f(srv.threaded.stepsPerSecond / srv.naive.stepsPerSecond)} (goal >= 0.95); p99 threaded ${f(srv.threaded.p99)} ms (goal < 10 ms); data: ${srv.threaded.data}`);
+
+  console.log('\ntiny-op overhead (µs per op)              threaded     naive   threaded/naive');
+  const ov = Object.fromEntries(ENGINES.map((e) => [e, script('overhead.js', e, quick ? ['--quick', '--json'] : ['--json']).json.us]));
+  for (const k of Object.keys(ov.threaded)) console.log(`  ${k.padEnd(38)} ${f(ov.threaded[k], 3).padStart(9)} ${f(ov.naive[k], 3).padStart(9)}   ${f(ov.threaded[k] / ov.naive[k]).padStart(6)}`);
+
+  const harnessArgs = [...(quick ? ['--quick'] : []), '--peers', 'ndgrad'];
+  const scripts = quick ? ['autograd-overhead.js', 'mlp.js'] : ['autograd-overhead.js', 'mlp.js', 'cnn.js'];
+  console.log('\nharness workloads (medians)                    threads  threaded     naive   threaded/naive');
+  for (const name of scripts) {
+    const [t, nv] = ENGINES.map((e) => script(name, e, harnessArgs).rows);
+    for (const row of t) {
+      const other = nv.find((r) => r.name === row.name);
+      for (const key of Object.keys(row.medians).filter((k) => k.startsWith('ndgrad'))) {
+        const a = row.medians[key];
+        const b = other?.medians[key];
+        console.log(`  ${`${row.name} (${row.unit ?? ''})`.padEnd(46)} ${key.slice(6).padStart(4)}   ${f(a, 3).padStart(8)}  ${f(b, 3).padStart(8)}   ${f(a / b).padStart(6)}`);
+      }
+    }
+  }
+  console.log(`\nload average at the end ${os.loadavg()[0].toFixed(2)} (figures are indicative on a loaded machine)`);
+}
+
+if (argv[0] === '--dot') dotChild(Number(argv[1]));
+else if (argv[0] === '--serve') serveChild();
+else main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
