@@ -132,6 +132,7 @@ class Engine {
   std::mutex done_mu;
   std::condition_variable cv_done;
   std::atomic<int> done_waiters{0};
+  std::atomic<int64_t> wake_tasks{0}, wake_bytes{0};  // what the waiting JS thread waits for
   std::mutex pending_mu;
   std::vector<std::shared_ptr<DeferredError>> pending;  // not yet thrown, oldest first (under pending_mu)
 
@@ -171,48 +172,59 @@ class Engine {
     return t;
   }
 
-  // Wakes the JS thread if it waits for the queue to shrink or drain.
+  // Wakes the JS thread when what it waits for holds: waking it for every task would make it steal a
+  // core from the kernels' threads tens of times per training step.
   void signal_done() {
-    if (done_waiters.load(std::memory_order_seq_cst) == 0) return;
+    if (done_waiters.load(std::memory_order_seq_cst) == 0 || !caught_up()) return;
     { std::lock_guard<std::mutex> lk(done_mu); }  // a waiter is inside wait() or before its check
     cv_done.notify_all();
+  }
+  bool caught_up() const {
+    int64_t n = outstanding.load(std::memory_order_seq_cst);
+    return n == 0 || (n <= wake_tasks.load(std::memory_order_seq_cst) &&
+                      queued_bytes.load(std::memory_order_relaxed) <= wake_bytes.load(std::memory_order_relaxed));
+  }
+
+  // Pops and runs the next task (engine thread); false when nothing is queued.
+  bool run_next() {
+    std::unique_ptr<Task> t = try_pop();
+    if (!t) return false;
+    execute(*t);
+    size_t b = t->pending_bytes;
+    t.reset();  // the task's arrays are released before anyone is told it finished
+    queued_bytes.fetch_sub(static_cast<int64_t>(b), std::memory_order_relaxed);
+    outstanding.fetch_sub(1, std::memory_order_seq_cst);
+    signal_done();
+    return true;
   }
 
   void loop() {
     rng::use_state(rng_state);
     use_front_cache(false);
     for (;;) {
-      std::unique_ptr<Task> t = try_pop();
-      if (!t) {
-        // JS issues a step's ops a few microseconds apart: spinning briefly before sleeping saves a
-        // wake-up (tens of microseconds) when the queue runs dry between them.
-        for (int i = 0; i < kSpinIterations && outstanding.load(std::memory_order_acquire) == 0; ++i) cpu_relax();
-        if (outstanding.load(std::memory_order_acquire) == 0) {
-          std::unique_lock<std::mutex> lk(sleep_mu);
-          sleeping.store(true, std::memory_order_seq_cst);
-          cv_work.wait(lk, [&] { return stop || outstanding.load(std::memory_order_seq_cst) > 0; });
-          sleeping.store(false, std::memory_order_relaxed);
-          if (stop && outstanding.load() == 0) return;
-        }
-        continue;
+      if (run_next()) continue;
+      // JS issues a step's ops a few microseconds apart: spinning briefly before sleeping saves a
+      // wake-up (tens of microseconds) when the queue runs dry between them.
+      for (int i = 0; i < kSpinIterations && outstanding.load(std::memory_order_acquire) == 0; ++i) cpu_relax();
+      if (outstanding.load(std::memory_order_acquire) == 0) {
+        std::unique_lock<std::mutex> lk(sleep_mu);
+        sleeping.store(true, std::memory_order_seq_cst);
+        cv_work.wait(lk, [&] { return stop || outstanding.load(std::memory_order_seq_cst) > 0; });
+        sleeping.store(false, std::memory_order_relaxed);
+        if (stop && outstanding.load() == 0) return;
       }
-      execute(*t);
-      size_t b = t->pending_bytes;
-      t.reset();  // the task's arrays are released before anyone is told it finished
-      queued_bytes.fetch_sub(static_cast<int64_t>(b), std::memory_order_relaxed);
-      outstanding.fetch_sub(1, std::memory_order_seq_cst);
-      signal_done();
     }
   }
 
-  // Blocks the JS thread until `ready()` holds; the engine thread signals after each task.
-  template <class Ready>
-  void wait_for(Ready ready) {
-    if (ready()) return;
+  // Blocks the JS thread until at most `tasks` tasks and `bytes` pending bytes are queued (or none).
+  void wait_until(int64_t tasks, int64_t bytes) {
+    wake_tasks.store(tasks, std::memory_order_seq_cst);
+    wake_bytes.store(bytes, std::memory_order_relaxed);
+    if (caught_up()) return;
     done_waiters.fetch_add(1, std::memory_order_seq_cst);
     {
       std::unique_lock<std::mutex> lk(done_mu);
-      cv_done.wait(lk, ready);
+      cv_done.wait(lk, [&] { return caught_up(); });
     }
     done_waiters.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -222,10 +234,7 @@ class Engine {
     // burst rather than a wake-up per task; an empty queue always takes one task).
     int64_t n = outstanding.load(std::memory_order_acquire);
     if (n > 0 && (n >= max_tasks || queued_bytes.load(std::memory_order_relaxed) >= max_bytes))
-      wait_for([&] {
-        int64_t m = outstanding.load(std::memory_order_seq_cst);
-        return m == 0 || (m <= max_tasks / 2 && queued_bytes.load(std::memory_order_relaxed) <= max_bytes / 2);
-      });
+      wait_until(max_tasks / 2, max_bytes / 2);
     queued_bytes.fetch_add(static_cast<int64_t>(t->pending_bytes), std::memory_order_relaxed);
     {
       std::lock_guard<SpinLock> q(queue_lock);
@@ -233,15 +242,17 @@ class Engine {
     }
     outstanding.fetch_add(1, std::memory_order_seq_cst);
     if (!worker.joinable()) worker = std::thread([this] { loop(); });  // only this JS thread pushes
+    wake_engine();
+  }
+
+  void wake_engine() {
     if (sleeping.load(std::memory_order_seq_cst)) {
       { std::lock_guard<std::mutex> lk(sleep_mu); }  // the engine is inside wait() or before its check
       cv_work.notify_one();
     }
   }
 
-  void wait_idle() {
-    wait_for([&] { return outstanding.load(std::memory_order_seq_cst) == 0; });
-  }
+  void wait_idle() { wait_until(0, 0); }
 
   std::shared_ptr<DeferredError> next_unreported() {
     std::lock_guard<std::mutex> lk(pending_mu);
