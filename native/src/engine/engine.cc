@@ -27,7 +27,6 @@ thread_local int t_in_task = 0;  // > 0 while a task runs on this thread (its ne
 // Errors are rare: one lock for every storage's error field keeps the fast path a relaxed load.
 std::mutex g_error_mu;
 
-
 void parse_queue_bound(int64_t* tasks, int64_t* bytes) {
   *tasks = kDefaultMaxTasks;
   *bytes = kDefaultMaxBytes;
@@ -318,13 +317,8 @@ bool drained_for_memory() {
 }
 
 void check_ready(const NDArray& a) {
-  if (!a.storage || !a.storage->has_error.load(std::memory_order_acquire)) return;
-  std::shared_ptr<DeferredError> e;
-  {
-    std::lock_guard<std::mutex> lk(g_error_mu);
-    e = a.storage->error;
-  }
-  if (e) throw_reported(e);
+  Storage* s = a.storage.get();
+  if (std::shared_ptr<DeferredError> e = error_in(&s, 1)) throw_reported(e);
 }
 
 void wait_to_read(const NDArray& a) {

@@ -169,25 +169,24 @@ bool nothing_to_compute(const OpCall& c) {
   return all_empty;
 }
 
-// The storages a call reads and writes: what stops it when one carries an error, and what carries
-// the call's own error (engine.h); and how many bytes it touches (the engine's inline rule).
-struct Touched {
-  SmallVec<Storage*, 6> reads, writes;
+// Lists in `t` the storages a call reads and writes: what stops it when one carries an error, and
+// what carries the call's own error (engine.h); returns how many bytes it touches (the engine's
+// inline rule).
+size_t note_touched(const OpCall& c, const NDArray* aside_target, engine::Task& t) {
   size_t work_bytes = 0;
-  Touched(const OpCall& c, const NDArray* aside_target) {
-    for (const NDArray& a : c.inputs) {
-      reads.push_back(a.storage.get());
-      work_bytes += a.nbytes();
-    }
-    for (const NDArray& o : c.outputs) {
-      writes.push_back(o.storage.get());
-      work_bytes += o.nbytes();
-    }
-    for (const NDArray& s : c.state) writes.push_back(s.storage.get());
-    for (uint32_t i : c.written) writes.push_back(c.inputs[i].storage.get());
-    if (aside_target) writes.push_back(aside_target->storage.get());
+  for (const NDArray& a : c.inputs) {
+    t.reads.push_back(a.storage.get());
+    work_bytes += a.nbytes();
   }
-};
+  for (const NDArray& o : c.outputs) {
+    t.writes.push_back(o.storage.get());
+    work_bytes += o.nbytes();
+  }
+  for (const NDArray& st : c.state) t.writes.push_back(st.storage.get());
+  for (uint32_t i : c.written) t.writes.push_back(c.inputs[i].storage.get());
+  if (aside_target) t.writes.push_back(aside_target->storage.get());
+  return work_bytes;
+}
 
 // A call queued on the engine: owns plain copies of everything its work touches (an input disposed
 // meanwhile stays alive until the work has run).
@@ -196,7 +195,7 @@ struct QueuedCall final : engine::Task {
   Options options;
   OpCall c;
   NDArray aside_target;
-  QueuedCall(const OpCall& src, const NDArray* aside, const Touched& t) : options(*src.options) {
+  QueuedCall(const OpCall& src, const NDArray* aside, const engine::Task& t) : options(*src.options) {
     for (const NDArray& a : src.inputs) inputs.push_back(a.plain());
     c.op = src.op;
     c.inputs = InputList(inputs);
@@ -232,20 +231,16 @@ struct CallNow final : engine::Task {
   OpCall& c;
   const NDArray* aside_target;
   bool recording;
-  CallNow(const OpDef& o, OpCall& call, const NDArray* aside, bool rec, const Touched& t)
-      : op(o), c(call), aside_target(aside), recording(rec) {
-    reads = t.reads;
-    writes = t.writes;
-  }
+  CallNow(const OpDef& o, OpCall& call, const NDArray* aside, bool rec)
+      : op(o), c(call), aside_target(aside), recording(rec) {}
   void run() override { naming_allocation_errors(op, c, [&] { compute(op, c, aside_target, recording); }); }
 };
 
 // Runs the call's work now (naive engine, nested call, or a small op on an idle engine) or queues it.
 void run_or_queue(const OpDef& op, OpCall& c, const NDArray* aside_target, bool recording) {
-  Touched t(c, aside_target);
-  if (!engine::run_now(t.work_bytes)) return engine::submit(std::make_unique<QueuedCall>(c, aside_target, t));
-  CallNow now(op, c, aside_target, recording, t);
-  engine::run_here(now);
+  CallNow now(op, c, aside_target, recording);
+  if (engine::run_now(note_touched(c, aside_target, now))) return engine::run_here(now);
+  engine::submit(std::make_unique<QueuedCall>(c, aside_target, now));
 }
 }  // namespace
 
