@@ -162,7 +162,8 @@ describe('memory limit (nd.setMemoryLimit, NDGRAD_MEMORY_LIMIT)', () => {
        const tooBig = code(() => nd.zeros([16 * ${MiB}]));     // 64 MiB: past the limit
        const held = nd.zeros([${MiB}]);                       // 4 MiB: fits, and is kept
        parentPort.postMessage({ tooBig, limit: nd.memory().limitBytes });
-       parentPort.once('message', () => { held.dispose(); parentPort.postMessage('released'); });`,
+       // its memory is free once its queued fill has run (ENGINE.md: exact after waitAll)
+       parentPort.once('message', () => { held.dispose(); nd.waitAll(); parentPort.postMessage('released'); });`,
       { eval: true },
     );
     const next = () => new Promise<any>((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
