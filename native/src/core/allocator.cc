@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -145,11 +146,20 @@ bool reserve(int64_t rounded) {
 
 }  // namespace
 
-void* alloc_bytes(size_t bytes, size_t* granted) {
+size_t reserve_block(size_t bytes) {
   if (bytes > kMaxBlock)
     throw AllocationError(code::OUT_OF_MEMORY, "cannot allocate " + std::to_string(bytes) + " bytes");
   size_t rounded;
-  int cls = class_of(bytes == 0 ? 1 : bytes, &rounded);
+  class_of(bytes == 0 ? 1 : bytes, &rounded);
+  // The block itself is taken later (when the op runs): a request no machine like this one could grant
+  // must still fail here, at the call.
+  static const int64_t physical = [] {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : int64_t(-1);
+  }();
+  if (physical > 0 && static_cast<int64_t>(rounded) > physical)
+    throw AllocationError(code::OUT_OF_MEMORY, "cannot allocate " + byte_str(static_cast<int64_t>(bytes)) +
+                                                   ": the system has " + byte_str(physical) + " of memory");
   const int64_t r = static_cast<int64_t>(rounded);
   if (!reserve(r)) {
     // Over the limit: hand cached blocks back to the system first (a server under its cap should
@@ -157,6 +167,19 @@ void* alloc_bytes(size_t bytes, size_t* granted) {
     allocator_trim();
     if (!reserve(r)) over_limit(bytes, rounded);
   }
+  g_live_blocks.fetch_add(1, std::memory_order_relaxed);
+  return rounded;
+}
+
+void unreserve_block(size_t granted) {
+  g_live_bytes.fetch_sub(static_cast<int64_t>(granted), std::memory_order_relaxed);
+  g_live_blocks.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void* take_block(size_t granted) {
+  size_t rounded;
+  int cls = class_of(granted, &rounded);
+  const int64_t r = static_cast<int64_t>(rounded);
   void* p = nullptr;
   if (cls < kThreadClasses && t_front_cache && t_cache.count[cls] > 0) {
     p = t_cache.slots[cls][--t_cache.count[cls]];
@@ -167,31 +190,24 @@ void* alloc_bytes(size_t bytes, size_t* granted) {
   }
   if (p) {
     g_cache_hits.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    p = std::aligned_alloc(64, rounded);
-    if (!p) {
-      allocator_trim();
-      p = std::aligned_alloc(64, rounded);
-    }
-    if (!p) {
-      g_live_bytes.fetch_sub(r, std::memory_order_relaxed);
-      throw AllocationError(code::OUT_OF_MEMORY, "cannot allocate " + byte_str(static_cast<int64_t>(bytes)) +
-                                                     ": the system has no memory left (" + byte_str(g_live_bytes.load()) +
-                                                     " are live)");
-    }
-    g_system_allocs.fetch_add(1, std::memory_order_relaxed);
+    return p;
   }
-  g_live_blocks.fetch_add(1, std::memory_order_relaxed);
-  *granted = rounded;
+  p = std::aligned_alloc(64, rounded);
+  if (!p) {
+    allocator_trim();
+    p = std::aligned_alloc(64, rounded);
+  }
+  if (!p)
+    throw AllocationError(code::OUT_OF_MEMORY, "cannot allocate " + byte_str(r) + ": the system has no memory left (" +
+                                                   byte_str(g_live_bytes.load()) + " are live)");
+  g_system_allocs.fetch_add(1, std::memory_order_relaxed);
   return p;
 }
 
-void free_bytes(void* p, size_t granted) {
+void put_block(void* p, size_t granted) {
   if (!p) return;
   size_t rounded;
   int cls = class_of(granted, &rounded);
-  g_live_bytes.fetch_sub(static_cast<int64_t>(rounded), std::memory_order_relaxed);
-  g_live_blocks.fetch_sub(1, std::memory_order_relaxed);
   if (cls < kThreadClasses && t_front_cache && t_cache.count[cls] < kThreadSlots) {
     t_cache.slots[cls][t_cache.count[cls]++] = p;
     g_cached_bytes.fetch_add(static_cast<int64_t>(rounded), std::memory_order_relaxed);
@@ -199,6 +215,24 @@ void free_bytes(void* p, size_t granted) {
     return;
   }
   if (!global_put(cls, rounded, p)) std::free(p);
+}
+
+void* alloc_bytes(size_t bytes, size_t* granted) {
+  size_t g = reserve_block(bytes);
+  try {
+    void* p = take_block(g);
+    *granted = g;
+    return p;
+  } catch (...) {
+    unreserve_block(g);
+    throw;
+  }
+}
+
+void free_bytes(void* p, size_t granted) {
+  if (!p) return;
+  put_block(p, granted);
+  unreserve_block(granted);
 }
 
 void use_front_cache(bool on) { t_front_cache = on; }

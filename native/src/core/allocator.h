@@ -19,6 +19,14 @@ struct AllocatorStats {
 // when the system has no memory or the block would take live bytes past the memory limit.
 void* alloc_bytes(size_t bytes, size_t* granted);
 void free_bytes(void* p, size_t granted);
+// alloc_bytes in two halves, for arrays whose block is bound when first used (Storage): the bytes are
+// counted as live (and checked against the limit) at reserve_block, which returns the granted size;
+// take_block gets a block of that size (cache or system; throws OUT_OF_MEMORY when the system has
+// none). put_block returns a block to the cache, unreserve_block uncounts a reservation.
+size_t reserve_block(size_t bytes);
+void* take_block(size_t granted);
+void put_block(void* p, size_t granted);
+void unreserve_block(size_t granted);
 AllocatorStats allocator_stats();
 // Off: this thread takes and returns blocks through the shared cache only. An engine thread frees the
 // blocks its JS thread allocated (queued work holds them last): through the shared cache they go back

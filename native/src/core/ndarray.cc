@@ -40,12 +40,23 @@ NDArray empty(const Shape& shape, DType dtype) {
   a.shape = shape;
   a.dtype = dtype;
   int64_t n = numel(shape);
-  auto st = std::allocate_shared<Storage>(PoolAlloc<Storage>());
-  size_t granted = 0;
-  st->data = alloc_bytes(static_cast<size_t>(n) * dtype_size(dtype), &granted);
-  st->bytes = granted;
-  a.storage = std::move(st);
+  const size_t granted = reserve_block(static_cast<size_t>(n) * dtype_size(dtype));
+  try {
+    a.storage = std::allocate_shared<Storage>(PoolAlloc<Storage>());
+  } catch (...) {
+    unreserve_block(granted);
+    throw;
+  }
+  a.storage->bytes = granted;
   return a;
+}
+
+void* Storage::bind() {
+  void* p = take_block(bytes);
+  void* expected = nullptr;
+  if (block.compare_exchange_strong(expected, p, std::memory_order_acq_rel)) return p;
+  put_block(p, bytes);  // another thread of the same kernel bound it first
+  return expected;
 }
 
 NDArray zeros(const Shape& shape, DType dtype) {

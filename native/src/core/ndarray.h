@@ -25,16 +25,28 @@ struct DeferredError {
 // Reference-counted block of memory. `version` counts in-place writes, so the tape can tell
 // whether a value it saved for backward was changed afterwards. `error` (with `has_error`, read
 // without a lock) is the engine's: set when the op that was to write this storage failed.
+// An array's memory. Its bytes are reserved (counted, checked against the memory limit) when the array
+// is made, on the calling thread, but the block is bound at first use: for an op's output that is
+// when the op runs, on the engine thread, so the engine reuses the blocks it just freed (hot in cache)
+// however far JavaScript has run ahead (MXNet's delayed allocation).
 struct Storage {
-  void* data = nullptr;
-  size_t bytes = 0;
+  std::atomic<void*> block{nullptr};
+  size_t bytes = 0;  // granted by reserve_block
   std::atomic<uint64_t> version{0};
   std::atomic<bool> has_error{false};
   std::shared_ptr<DeferredError> error;  // guarded by the engine's error lock
   Storage() = default;
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
-  ~Storage() { free_bytes(data, bytes); }
+  ~Storage() {
+    put_block(block.load(std::memory_order_relaxed), bytes);
+    unreserve_block(bytes);
+  }
+  void* data() {
+    void* p = block.load(std::memory_order_acquire);
+    return p ? p : bind();
+  }
+  void* bind();  // takes the block (any thread; the first to bind wins)
 };
 
 struct NDArray {
@@ -50,7 +62,7 @@ struct NDArray {
   int64_t size() const { return numel(shape); }
   size_t ndim() const { return shape.size(); }
   size_t nbytes() const { return static_cast<size_t>(size()) * dtype_size(dtype); }
-  void* raw() const { return static_cast<char*>(storage->data) + offset * static_cast<int64_t>(dtype_size(dtype)); }
+  void* raw() const { return static_cast<char*>(storage->data()) + offset * static_cast<int64_t>(dtype_size(dtype)); }
   template <class T>
   T* data() const { return static_cast<T*>(raw()); }
   uint64_t version() const { return storage->version.load(std::memory_order_relaxed); }
