@@ -367,8 +367,11 @@ export function checkGradient(
   for (const x of inputs) handleOf(x, 'checkGradient');
   const num = (key: 'eps' | 'rtol' | 'atol', def: number): number => {
     const v = opts[key] ?? def;
-    if (typeof v !== 'number' || Number.isNaN(v))
-      throw new NDArrayError(`checkGradient: option '${key}' must be a number, got ${describeValue(v)}`, 'BAD_ARGUMENT');
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (key === 'eps' && v === 0))
+      throw new NDArrayError(
+        `checkGradient: option '${key}' must be a finite number ${key === 'eps' ? '> 0' : '>= 0'}, got ${describeValue(v)}`,
+        'BAD_ARGUMENT',
+      );
     return v;
   };
   const eps = num('eps', 1e-6);
@@ -406,8 +409,9 @@ export function checkGradient(
         const tol = atol + rtol * Math.abs(numeric);
         worst = Math.max(worst, err);
         if (!(err <= tol))
-          throw new Error(
+          throw new NDArrayError(
             `checkGradient: input of shape (${x.shape.join(',')}) element ${i}: analytic ${analytic[i]} vs numeric ${numeric} (error ${err}, tolerance ${tol})`,
+            'GRADIENT_MISMATCH',
           );
       }
     }

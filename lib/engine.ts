@@ -51,13 +51,13 @@ declare module './ndarray' {
 NDArray.prototype.waitToRead = function waitToRead(this: NDArray): void {
   native.waitToRead(this.hFor('waitToRead'));
 };
-NDArray.prototype.data = async function data(this: NDArray) {
+// Misuse (a disposed array) throws at the call, as every other call's checks do (ready and waitToRead
+// too); only what computing finds arrives as a rejection.
+NDArray.prototype.data = function data(this: NDArray) {
   this.hFor('data');
-  await ready(this);
-  return this.toTypedArray();
+  return ready(this).then(() => this.toTypedArray());
 };
-NDArray.prototype.array = async function array(this: NDArray) {
+NDArray.prototype.array = function array(this: NDArray) {
   this.hFor('array');
-  await ready(this);
-  return this.toArray();
+  return ready(this).then(() => this.toArray());
 };

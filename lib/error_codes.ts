@@ -26,7 +26,8 @@ export type NDArrayErrorCode =
   | 'MISSING_PARAMETER'
   | 'UNEXPECTED_PARAMETER'
   | 'NO_MPI'
-  | 'DIST_FAILURE';
+  | 'DIST_FAILURE'
+  | 'GRADIENT_MISMATCH';
 
 /** @internal every NDArrayErrorCode, in the native order */
 export const ERROR_CODES: readonly NDArrayErrorCode[] = [
@@ -54,4 +55,5 @@ export const ERROR_CODES: readonly NDArrayErrorCode[] = [
   'UNEXPECTED_PARAMETER',
   'NO_MPI',
   'DIST_FAILURE',
+  'GRADIENT_MISMATCH',
 ];

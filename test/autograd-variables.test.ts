@@ -1,7 +1,7 @@
 // Variables and gradients: gradReq write/add/null, heads and head gradients, grad() vs .grad, detach,
 // retained gradients on results, getSymbol, ops with no gradient, and memory returning to baseline.
 import { autograd, nd, NDArray } from '../lib';
-import { arr, codeOf, errorOf, freshAutogradState } from './helpers';
+import { arr, codeOf, errorOf, expectError, freshAutogradState } from './helpers';
 
 freshAutogradState();
 
@@ -333,6 +333,6 @@ test('checkGradient detects a wrong gradient', () => {
   }
   nd.tidy(() => {
     const x = nd.random.normal(0, 1, [3, 4]);
-    expect(() => autograd.checkGradient((v) => new Wrong().apply(v), [x])).toThrow(/checkGradient/);
+    expectError(() => autograd.checkGradient((v) => new Wrong().apply(v), [x]), 'GRADIENT_MISMATCH', 'checkGradient', '(3,4)', 'analytic');
   });
 });

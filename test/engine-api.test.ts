@@ -84,9 +84,9 @@ describe('non-blocking reads and waits', () => {
   test('ready() resolves to undefined once everything issued before it has run', async () => {
     const c = busy();
     await expect(nd.ready()).resolves.toBeUndefined();
-    // the dot has run (its pending bytes are released); only the wait's own task may still be counted
-    expect(nd._native.engineQueue().bytes).toBe(0);
-    expect(nd._native.engineQueue().tasks).toBeLessThanOrEqual(1);
+    // the dot and the wait's own task are counted done before the wait settles, so the next small op
+    // finds the engine idle and runs at the call
+    expect(nd._native.engineQueue()).toMatchObject({ tasks: 0, bytes: 0 });
     await expect(nd.ready(c)).resolves.toBeUndefined();
     c.dispose();
   });
@@ -150,13 +150,13 @@ describe('non-blocking reads and waits', () => {
     await expect(q).resolves.toBeUndefined();
   });
 
-  test('reads and waits of a disposed array are DISPOSED (ready and waitToRead at the call, data and array as rejections)', async () => {
+  test('reads and waits of a disposed array are DISPOSED at the call, like every misuse (never a rejection)', () => {
     const x = nd.array([1, 2]);
     x.dispose();
     expect(codeOf(() => nd.ready(x))).toBe('DISPOSED');
     expect(codeOf(() => x.waitToRead())).toBe('DISPOSED');
-    await expect(x.data()).rejects.toMatchObject({ code: 'DISPOSED' });
-    await expect(x.array()).rejects.toMatchObject({ code: 'DISPOSED' });
+    expect(codeOf(() => x.data())).toBe('DISPOSED');
+    expect(codeOf(() => x.array())).toBe('DISPOSED');
   });
 
   test('ready with something other than NDArrays is BAD_ARGUMENT naming the argument', () => {

@@ -27,8 +27,9 @@ void settle_on_js_thread(napi_env env, napi_value, void* context, void* data) {
 struct Settle final : engine::Task {
   napi_threadsafe_function fn;
   uint32_t id;
-  Settle(napi_threadsafe_function f, uint32_t i) : fn(f), id(i) {}
-  void run() override { napi_call_threadsafe_function(fn, reinterpret_cast<void*>(uintptr_t(id)), napi_tsfn_nonblocking); }
+  Settle(napi_threadsafe_function f, uint32_t i) : fn(f), id(i) { announces = true; }
+  void run() override {}
+  void done() override { napi_call_threadsafe_function(fn, reinterpret_cast<void*>(uintptr_t(id)), napi_tsfn_nonblocking); }
 };
 
 // Drains and stops the engine before Node closes the thread-safe function (cleanup hooks run in

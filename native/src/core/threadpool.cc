@@ -26,6 +26,8 @@ int default_threads() {
 // runs inline (the caller already owns `busy_`; try_lock on a mutex one owns is undefined).
 thread_local bool t_in_job = false;
 
+constexpr int kPartsPerThread = 4;
+
 struct InJob {
   bool prev;
   InJob() : prev(t_in_job) { t_in_job = true; }
@@ -51,13 +53,17 @@ class Pool {
       fn(ctx, 0, n);
       return;
     }
+    // A few parts per thread, claimed as threads come free: a thread that the scheduler takes away (the
+    // JS thread issuing the next ops shares the cores with the engine's kernels) delays one small part,
+    // not a whole thread's share of the op.
     int64_t chunks = n / (min_chunk > 0 ? min_chunk : 1);
-    int parts = static_cast<int>(chunks < want ? chunks : want);
+    int64_t most = int64_t(want) * kPartsPerThread;
+    int parts = static_cast<int>(chunks < most ? chunks : most);
     if (parts <= 1) {
       fn(ctx, 0, n);
       return;
     }
-    ensure_workers(parts - 1);
+    ensure_workers((parts < want ? parts : want) - 1);
     {
       std::unique_lock<std::mutex> lk(mu_);
       // A worker still inside the previous job would read this job's counters with old arguments.

@@ -190,10 +190,11 @@ class Engine {
     if (!t) return false;
     execute(*t);
     size_t b = t->pending_bytes;
-    t.reset();  // the task's arrays are released before anyone is told it finished
+    if (!t->announces) t.reset();  // the task's arrays are released before anyone is told it finished
     queued_bytes.fetch_sub(static_cast<int64_t>(b), std::memory_order_relaxed);
     outstanding.fetch_sub(1, std::memory_order_seq_cst);
     signal_done();
+    if (t) t->done();
     return true;
   }
 

@@ -28,6 +28,11 @@ class Task {
  public:
   virtual ~Task() = default;
   virtual void run() = 0;  // may throw ndgrad::Error
+  // Called on the engine thread once the task is counted done (a settled wait's callback: the JS thread
+  // it wakes must find the queue empty). Only for tasks that hold no arrays (`announces`), since other
+  // tasks release theirs before they are counted done.
+  virtual void done() {}
+  bool announces = false;
   SmallVec<Storage*, 6> reads, writes;
   size_t pending_bytes = 0;  // bytes of fresh outputs, counted against the queue's byte bound
 };
