@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <vector>
 #include <new>
 
 #include "autograd/tape.h"
@@ -72,6 +73,27 @@ void run_cases() {
     const NDArray* in[] = {&a};
     NDArray y = ops::invoke1(mul, ops::InputList(in, 1), o);
   });
+  // An nd.tidy's worth of results alive at once (20000 tiny adds, then all released): the per-thread
+  // lists of storages and small blocks hold them all, so a second tidy allocates nothing.
+  std::vector<NDArray> held;
+  held.reserve(20000);
+  auto tidy = [&] {
+    const NDArray* in[] = {&a, &b};
+    for (int i = 0; i < 20000; ++i) held.push_back(ops::invoke1(add, ops::InputList(in, 2)));
+    held.clear();
+  };
+  tidy();
+  {
+    long news = g_news;
+    int64_t sys = allocator_stats().system_allocs;
+    tidy();
+    long d_news = g_news - news;
+    int64_t d_sys = allocator_stats().system_allocs - sys;
+    bool ok = d_news == 0 && d_sys == 0;
+    std::printf("%s 20000 results alive at once (a tidy): %ld operator new, %lld system allocations\n", ok ? "ok  " : "FAIL",
+                d_news, static_cast<long long>(d_sys));
+    if (!ok) ++g_failed;
+  }
   // C++ callers (backward rules) pass typed options.
   expect_no_allocation("C++ scalar_op", [&] { NDArray y = ops::scalar_op("multiply", a, 3.0); });
   expect_no_allocation("C++ mul", [&] { NDArray y = ops::mul(a, b); });

@@ -20,6 +20,9 @@ constexpr size_t kMaxCachedBytes = size_t(2) << 30;  // beyond this, freed block
 // Small blocks (up to 64 KiB) first go to a per-thread cache: no lock on the tiny-op path.
 constexpr int kThreadClasses = 36;
 constexpr size_t kMaxBlock = size_t(1) << 48;  // no machine has this much memory
+// A class's front list holds up to 1 MiB of blocks (at least 32): an nd.tidy of 20000 tiny results must
+// not spill to the shared cache's lock.
+constexpr size_t kThreadClassBytes = size_t(1) << 20;
 constexpr int kThreadSlots = 32;
 
 int class_of(size_t bytes, size_t* rounded) {
@@ -76,13 +79,29 @@ bool global_put(int cls, size_t rounded, void* p) {
 }
 
 struct ThreadCache {
-  void* slots[kThreadClasses][kThreadSlots];
+  // Per class, freed blocks linked through their first bytes (every block is at least 64 bytes).
+  void* head[kThreadClasses] = {};
   int count[kThreadClasses] = {};
+  void* pop(int cls) {
+    void* p = head[cls];
+    head[cls] = *static_cast<void**>(p);
+    --count[cls];
+    return p;
+  }
+  void push(int cls, void* p) {
+    *static_cast<void**>(p) = head[cls];
+    head[cls] = p;
+    ++count[cls];
+  }
+  static int capacity(size_t rounded) {
+    size_t n = kThreadClassBytes / rounded;
+    return n < kThreadSlots ? kThreadSlots : static_cast<int>(n);
+  }
   ~ThreadCache() {  // a finishing worker thread hands its blocks to the shared cache
     for (int cls = 0; cls < kThreadClasses; ++cls)
-      for (int i = 0; i < count[cls]; ++i) {
+      while (count[cls] > 0) {
         size_t rounded;
-        void* p = slots[cls][i];
+        void* p = pop(cls);
         class_size(cls, &rounded);
         g_cached_bytes.fetch_sub(static_cast<int64_t>(rounded), std::memory_order_relaxed);
         g_cached_blocks.fetch_sub(1, std::memory_order_relaxed);
@@ -182,7 +201,7 @@ void* take_block(size_t granted) {
   const int64_t r = static_cast<int64_t>(rounded);
   void* p = nullptr;
   if (cls < kThreadClasses && t_front_cache && t_cache.count[cls] > 0) {
-    p = t_cache.slots[cls][--t_cache.count[cls]];
+    p = t_cache.pop(cls);
     g_cached_bytes.fetch_sub(r, std::memory_order_relaxed);
     g_cached_blocks.fetch_sub(1, std::memory_order_relaxed);
   } else {
@@ -208,8 +227,8 @@ void put_block(void* p, size_t granted) {
   if (!p) return;
   size_t rounded;
   int cls = class_of(granted, &rounded);
-  if (cls < kThreadClasses && t_front_cache && t_cache.count[cls] < kThreadSlots) {
-    t_cache.slots[cls][t_cache.count[cls]++] = p;
+  if (cls < kThreadClasses && t_front_cache && t_cache.count[cls] < ThreadCache::capacity(rounded)) {
+    t_cache.push(cls, p);
     g_cached_bytes.fetch_add(static_cast<int64_t>(rounded), std::memory_order_relaxed);
     g_cached_blocks.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -255,7 +274,7 @@ void allocator_trim() {
     size_t rounded;
     ThreadCache::class_size(cls, &rounded);
     while (t_cache.count[cls] > 0) {
-      std::free(t_cache.slots[cls][--t_cache.count[cls]]);
+      std::free(t_cache.pop(cls));
       g_cached_bytes.fetch_sub(static_cast<int64_t>(rounded), std::memory_order_relaxed);
       g_cached_blocks.fetch_sub(1, std::memory_order_relaxed);
     }

@@ -7,12 +7,30 @@
 
 namespace ndgrad {
 
+// Freed blocks linked through their own first bytes, so the list costs no memory of its own and can
+// hold a whole nd.tidy's worth of results (a tidy of 20000 tiny ops used to overflow a 256-slot list
+// and send every further result to malloc).
 struct BlockList {
-  static constexpr int kCapacity = 256;
-  void* items[kCapacity];
+  static constexpr int kCapacity = 1 << 15;
+  struct Free {
+    Free* next;
+  };
+  Free* head = nullptr;
   int n = 0;
+  void* pop() {
+    Free* f = head;
+    head = f->next;
+    --n;
+    return f;
+  }
+  void push(void* p) {
+    Free* f = static_cast<Free*>(p);
+    f->next = head;
+    head = f;
+    ++n;
+  }
   ~BlockList() {
-    while (n > 0) ::operator delete(items[--n]);
+    while (n > 0) ::operator delete(pop());
   }
 };
 
@@ -28,12 +46,13 @@ struct PoolAlloc {
   }
   T* allocate(size_t n) {
     BlockList& l = list();
-    if (n == 1 && l.n > 0) return static_cast<T*>(l.items[--l.n]);
+    if (n == 1 && l.n > 0) return static_cast<T*>(l.pop());
     return static_cast<T*>(::operator new(n * sizeof(T)));
   }
   void deallocate(T* p, size_t n) {
     BlockList& l = list();
-    if (n == 1 && l.n < BlockList::kCapacity) l.items[l.n++] = p;
+    static_assert(sizeof(T) >= sizeof(void*), "a freed block holds the list's link");
+    if (n == 1 && l.n < BlockList::kCapacity) l.push(p);
     else ::operator delete(p);
   }
   template <class U>
