@@ -38,29 +38,30 @@ export function invokeN(name: string, inputs: NDArray[], attrs: object | null = 
 }
 
 /** @internal a one-input op without attributes (the fast path) */
-export function unaryOp(name: string, x: NDArray, opts?: OutOption): NDArray {
+export function unaryOp(name: string, x: NDArray, opts?: OutOption, id = opId(name)): NDArray {
   if (opts !== undefined && opts !== null) opts = options(opts, name);
   if (opts && opts.out) return invoke(name, [x], null, opts.out);
-  return wrap(native.op1(opId(name), handleOf(x, name)));
+  return wrap(native.op1(id, handleOf(x, name)));
 }
 
 /**
  * @internal a two-input op, either of which may be a number (the fast paths). `user`: the name the
- * user called (notEqual), when `name` is the native one (not_equal).
+ * user called (notEqual), when `name` is the native one (not_equal); `id`: the op's id, when the caller
+ * looked it up once.
  */
-export function binaryOp(name: string, a: Operand, b: Operand, opts?: OutOption, user = name): NDArray {
+export function binaryOp(name: string, a: Operand, b: Operand, opts?: OutOption, user = name, id = opId(name)): NDArray {
   if (opts !== undefined && opts !== null) opts = options(opts, user, name);
   const out = opts && opts.out;
   if (typeof b === 'number' && a instanceof NDArray) {
     if (out) return invoke(name, [a], { scalar: b }, out);
-    return wrap(native.opScalar(opId(name), a.hFor(name), b, false));
+    return wrap(native.opScalar(id, a.hFor(name), b, false));
   }
   if (typeof a === 'number' && b instanceof NDArray) {
     if (out) return invoke(name, [b], { scalar: a, reverse: true }, out);
-    return wrap(native.opScalar(opId(name), b.hFor(name), a, true));
+    return wrap(native.opScalar(id, b.hFor(name), a, true));
   }
   if (out) return invoke(name, [a as NDArray, b as NDArray], null, out);
-  return wrap(native.op2(opId(name), handleOf(a, name), handleOf(b, name)));
+  return wrap(native.op2(id, handleOf(a, name), handleOf(b, name)));
 }
 
 /**

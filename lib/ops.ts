@@ -2,6 +2,7 @@
 // spellings), where, clip, and sum/mean/... over axes (math in native/src/ops/elementwise.cc,
 // reduce.cc, activation.cc for clip). Every op reaches native code through dispatch.ts.
 import { options } from './args';
+import { opId } from './binding';
 import { addMethods, binaryOp, invoke, unaryOp } from './dispatch';
 import { NDArrayError } from './errors';
 import { NDArray, Operand, OutOption } from './ndarray';
@@ -27,16 +28,19 @@ const table: Record<string, (...args: any[]) => NDArray> = {};
 export const ops = table as UnaryFns & BinaryFns & ReduceFns;
 
 // One function per op, under each of its names (nd.neg is nd.negative).
+// Each op's id is looked up at its first call (a Map lookup per call was 2% of a tiny op).
 for (const { native, names } of UNARY_OPS) {
-  const f = (x: NDArray, opts?: OutOption) => unaryOp(native, x, opts);
+  let id = -1;
+  const f = (x: NDArray, opts?: OutOption) => unaryOp(native, x, opts, id >= 0 ? id : (id = opId(native)));
   for (const n of names) table[n] = f;
 }
 for (const { native, names } of BINARY_OPS) {
   const name = names[0];
+  let id = -1;
   const f = (a: Operand, b: Operand, opts?: OutOption) => {
     if (typeof a === 'number' && typeof b === 'number')
       throw new NDArrayError(`${name}: at least one operand must be an NDArray`, 'BAD_ARGUMENT');
-    return binaryOp(native, a, b, opts, name);
+    return binaryOp(native, a, b, opts, name, id >= 0 ? id : (id = opId(native)));
   };
   for (const n of names) table[n] = f;
 }
