@@ -5,8 +5,10 @@
 // gradient is zero, as for relu).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../core/threadpool.h"
@@ -143,6 +145,82 @@ bool unclipped(const PGeo& g) {
   return g.ph == 0 && g.pw == 0 && (g.OH - 1) * g.sh + g.kh <= g.H && (g.OW - 1) * g.sw + g.kw <= g.W;
 }
 
+// The usual 2x2 / 2 max pooling without clipped windows has loops of its own (the generic ones
+// read with a stride of 2 and keep per-row state): a window is a, b (row 2oh) and c, d (row 2oh+1).
+bool max_2x2(const PGeo& g) {
+  return g.type == kMax && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && unclipped(g);
+}
+
+// The bits of v where keep is 1, else those of w: selects on floats compile to branches here, which
+// mispredict on real data.
+template <class T>
+inline T select_bits(int keep, T v, T w) {
+  using U = std::conditional_t<sizeof(T) == 8, uint64_t, std::conditional_t<sizeof(T) == 4, uint32_t,
+                               std::conditional_t<sizeof(T) == 2, uint16_t, uint8_t>>>;
+  static_assert(sizeof(U) == sizeof(T), "select_bits: no unsigned type of this size");
+  U a, b;
+  std::memcpy(&a, &v, sizeof(T));
+  std::memcpy(&b, &w, sizeof(T));
+  const U mask = static_cast<U>(0) - static_cast<U>(keep);
+  a = (a & mask) | (b & ~mask);
+  std::memcpy(&v, &a, sizeof(T));
+  return v;
+}
+
+// The window's max in the generic loops' order (a, b, c, d), NaN winning, as they compute it.
+template <class T>
+inline T max4(T a, T b, T c, T d) {
+  T m = select_bits((b > a) | (b != b), b, a);
+  m = select_bits((c > m) | (c != c), c, m);
+  return select_bits((d > m) | (d != d), d, m);
+}
+
+// Which of a, b, c, d (0..3) is the first to hold the window's max m (the first NaN when m is NaN),
+// in integer arithmetic: the position is random on real data, so branches would mispredict.
+template <class T>
+inline int first4(T a, T b, T c, T m) {
+  const int nan = m != m;
+  const int ha = (a == m) | (nan & (a != a)), hb = (b == m) | (nan & (b != b)), hc = (c == m) | (nan & (c != c));
+  return (ha ^ 1) * (1 + (hb ^ 1) * (1 + (hc ^ 1)));
+}
+
+// Pooling (which == kPool), _pool_grad (d = dY) and _pool_gather (d = G) for max_2x2 windows.
+template <class T>
+void max_2x2_run(int which, const PGeo& g, const T* x, const T* d, T* y) {
+  const int64_t W = g.W, OH = g.OH, OW = g.OW, plane = g.H * W;
+  parallel_for(g.N * g.C, 1 + 8192 / (OH * OW + 1), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        const T* r0 = x + p * plane + 2 * oh * W;
+        const T* r1 = r0 + W;
+        const int64_t o = (p * OH + oh) * OW;
+        if (which == kPool) {
+          for (int64_t ow = 0; ow < OW; ++ow) y[o + ow] = max4(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]);
+        } else if (which == kGrad) {  // each window's 4 gradients written (windows do not overlap)
+          T* y0 = y + p * plane + 2 * oh * W;
+          T* y1 = y0 + W;
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            const T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], e = r1[2 * ow + 1];
+            const int k = first4(a, b, c, max4(a, b, c, e));
+            const T dv = d[o + ow];
+            y0[2 * ow] = select_bits(k == 0, dv, T(0));
+            y0[2 * ow + 1] = select_bits(k == 1, dv, T(0));
+            y1[2 * ow] = select_bits(k == 2, dv, T(0));
+            y1[2 * ow + 1] = select_bits(k == 3, dv, T(0));
+          }
+        } else {
+          const T* d0 = d + p * plane + 2 * oh * W;
+          const T* d1 = d0 + W;
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            const T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], e = r1[2 * ow + 1];
+            const int k = first4(a, b, c, max4(a, b, c, e));
+            y[o + ow] = (k < 2 ? d0 : d1)[2 * ow + (k & 1)];
+          }
+        }
+      }
+  });
+}
+
 // Inputs: Pooling (x); _pool_grad (dy, x) -> x's shape; _pool_gather (G, x) -> y's shape.
 void pool_infer(OpCall& c) {
   const char* op = c.name();
@@ -165,6 +243,12 @@ void pool_run(OpCall& c, const PGeo& g) {
   int which = c.op->param;
   T* y = c.outputs[0].data<T>();
   const int64_t plane = g.H * g.W;
+  if (max_2x2(g)) {
+    // a row or column past the last window keeps a zero gradient
+    if (which == kGrad && (2 * g.OH != g.H || 2 * g.OW != g.W)) fill(c.outputs[0], 0.0);
+    const T* d = which == kPool ? nullptr : c.inputs[0].data<T>();
+    return max_2x2_run<T>(which, g, c.inputs[which == kPool ? 0 : 1].data<T>(), d, y);
+  }
   if (which == kPool) {
     const T* x = c.inputs[0].data<T>();
     if (g.type == kMax) {
