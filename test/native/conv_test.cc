@@ -105,6 +105,93 @@ void test_case(const KernelTable* t, const Case& k, Rng& r) {
     fail("%s conv2d_wgrad refused kw=%lld", t->isa, (long long)k.kw);
 }
 
+// The blocked kernels (conv_blocked.inc) on one case: x (C, xh, xw) already padded, strides sh, sw.
+struct BCase {
+  int64_t C, xh, xw, sh, sw, F, kh, kw, top, bottom;  // x's rows [0, top) and the last `bottom` are zero
+};
+
+void test_blocked_case(const KernelTable* t, const BCase& k, Rng& r) {
+  const int64_t B = t->conv_block, OH = (k.xh - k.kh) / k.sh + 1, OW = (k.xw - k.kw) / k.sw + 1;
+  const ConvBlockedShape s{k.C, k.xh, k.xw, k.sh, k.sw, k.F, k.kh, k.kw, B, OH, OW, k.top, k.xh - k.top - k.bottom};
+  const int64_t fp = s.fpad(), nfb = fp / B, kk = k.kh * k.kw, x_img = k.C * k.xh * k.xw, plane = OH * OW, nimg = 3;
+  std::vector<float> w(static_cast<size_t>(k.F * k.C * kk)), x(static_cast<size_t>(nimg * x_img)), bias(k.F);
+  std::vector<float> wb(static_cast<size_t>(fp * k.C * kk), 0.f), bb(static_cast<size_t>(fp), 0.f);
+  for (auto* v : {&w, &x, &bias})
+    for (auto& e : *v) e = r.range(-1, 1);
+  for (int64_t n = 0; n < nimg; ++n)  // the zero rows the forward may skip
+    for (int64_t c = 0; c < k.C; ++c)
+      for (int64_t row = 0; row < k.xh; ++row)
+        if (row < k.top || row >= k.xh - k.bottom)
+          std::fill(x.begin() + n * x_img + (c * k.xh + row) * k.xw, x.begin() + n * x_img + (c * k.xh + row + 1) * k.xw, 0.f);
+  for (int64_t f = 0; f < k.F; ++f) {
+    bb[f] = bias[f];
+    for (int64_t e = 0; e < k.C * kk; ++e) wb[((f / B) * k.C * kk + e) * B + f % B] = w[f * k.C * kk + e];
+  }
+  auto X = [&](int64_t n, int64_t c, int64_t row, int64_t col) -> double { return x[n * x_img + (c * k.xh + row) * k.xw + col]; };
+  // forward of image 1 in two calls (blocks [0, 1) and [1, nfb)), with and without bias; y has a guard element
+  for (bool with_bias : {true, false}) {
+    std::vector<float> y(static_cast<size_t>(k.F * plane + 1), 7.f);
+    std::vector<double> want(k.F * plane), bound(k.F * plane);
+    for (int64_t f = 0; f < k.F; ++f)
+      for (int64_t o = 0; o < plane; ++o) {
+        double acc = with_bias ? bias[f] : 0.0, b = std::fabs(acc);
+        for (int64_t c = 0; c < k.C; ++c)
+          for (int64_t i = 0; i < k.kh; ++i)
+            for (int64_t j = 0; j < k.kw; ++j) {
+              double p = w[((f * k.C + c) * k.kh + i) * k.kw + j] * X(1, c, o / OW * k.sh + i, o % OW * k.sw + j);
+              acc += p;
+              b += std::fabs(p);
+            }
+        want[f * plane + o] = acc;
+        bound[f * plane + o] = b;
+      }
+    const float* bp = with_bias ? bb.data() : nullptr;
+    if (!t->conv2d_blocked_f32(s, x.data() + x_img, wb.data(), bp, y.data(), 0, 1) ||
+        !t->conv2d_blocked_f32(s, x.data() + x_img, wb.data(), bp, y.data(), 1, nfb)) {
+      fail("%s conv2d_blocked refused stride %lld", t->isa, (long long)k.sw);
+      return;
+    }
+    Case c{k.C, k.xh, k.xw, k.sh, k.sw, 0, k.F, k.kh, k.kw};  // for the message: pt, pb hold the strides
+    check_close(t->isa, "conv2d_blocked", c, y.data(), want.data(), bound.data(), k.F * plane, double(k.C * kk + 1));
+    if (y[k.F * plane] != 7.f) fail("%s conv2d_blocked wrote past y", t->isa);
+  }
+  // weight gradient over the images, channels in two calls, added to what dwb holds
+  std::vector<float> dyt(static_cast<size_t>(nimg * plane * fp), 0.f), dwb(wb.size(), 0.f);
+  for (int64_t n = 0; n < nimg; ++n)
+    for (int64_t o = 0; o < plane; ++o)
+      for (int64_t f = 0; f < k.F; ++f) dyt[(n * plane + o) * fp + f] = r.range(-1, 1);
+  std::vector<double> want(k.F * k.C * kk), bound(want.size());
+  for (int64_t f = 0; f < k.F; ++f)
+    for (int64_t e = 0; e < k.C * kk; ++e) {
+      float& d = dwb[((f / B) * k.C * kk + e) * B + f % B];
+      d = r.range(-1, 1);
+      double acc = d, b = std::fabs(d);
+      const int64_t c = e / kk, i = e % kk / k.kw, j = e % k.kw;
+      for (int64_t n = 0; n < nimg; ++n)
+        for (int64_t o = 0; o < plane; ++o) {
+          double p = dyt[(n * plane + o) * fp + f] * X(n, c, o / OW * k.sh + i, o % OW * k.sw + j);
+          acc += p;
+          b += std::fabs(p);
+        }
+      want[f * k.C * kk + e] = acc;
+      bound[f * k.C * kk + e] = b;
+    }
+  const int64_t half = k.C / 2;
+  if (!t->conv2d_blocked_wgrad_f32(s, nimg, x.data(), x_img, dyt.data(), plane * fp, dwb.data(), 0, half) ||
+      !t->conv2d_blocked_wgrad_f32(s, nimg, x.data(), x_img, dyt.data(), plane * fp, dwb.data(), half, k.C)) {
+    if (k.kw <= 7) fail("%s conv2d_blocked_wgrad refused kw=%lld", t->isa, (long long)k.kw);
+    return;
+  }
+  std::vector<float> got(want.size());
+  for (int64_t f = 0; f < k.F; ++f)
+    for (int64_t e = 0; e < k.C * kk; ++e) got[f * k.C * kk + e] = dwb[((f / B) * k.C * kk + e) * B + f % B];
+  for (int64_t f = k.F; f < fp; ++f)  // the padding filters' lanes stay zero
+    for (int64_t e = 0; e < k.C * kk; ++e)
+      if (dwb[((f / B) * k.C * kk + e) * B + f % B] != 0.f) fail("%s conv2d_blocked_wgrad wrote a padding lane", t->isa);
+  Case c{k.C, k.xh, k.xw, k.sh, k.sw, 0, k.F, k.kh, k.kw};
+  check_close(t->isa, "conv2d_blocked_wgrad", c, got.data(), want.data(), bound.data(), got.size(), double(nimg * plane + 1));
+}
+
 }  // namespace
 
 void test_conv(const std::vector<const KernelTable*>& tables) {
@@ -121,6 +208,20 @@ void test_conv(const std::vector<const KernelTable*>& tables) {
     int before = g_failures;
     for (const Case& k : cases) test_case(t, k, r);
     std::printf("  %s direct convolution: %s\n", t->isa, g_failures == before ? "ok" : "FAILED");
+  }
+  // blocked: odd channel and filter counts (tail blocks), one and several blocks, rows of one pixel
+  // and of several tiles, strides 1 and 2, kernels 1x1 to 7x7 (and 8 wide: no weight gradient)
+  const BCase bcases[] = {
+      {32, 15, 15, 1, 1, 64, 3, 3, 2, 2}, {1, 30, 30, 1, 1, 32, 3, 3, 1, 1}, {3, 9, 11, 1, 1, 7, 3, 3, 0, 0},
+      {5, 8, 40, 1, 1, 17, 2, 4, 1, 0},   {6, 14, 14, 2, 2, 33, 3, 3, 1, 1}, {4, 9, 10, 2, 2, 20, 5, 5, 2, 1},
+      {2, 5, 5, 1, 1, 1, 5, 5, 0, 0},     {7, 4, 33, 1, 2, 9, 1, 1, 0, 0},   {3, 12, 12, 1, 1, 5, 7, 7, 3, 3},
+      {2, 6, 20, 1, 1, 3, 2, 8, 0, 1},    {16, 3, 3, 1, 1, 48, 3, 3, 0, 0},  {9, 7, 31, 2, 1, 40, 3, 6, 2, 2},
+  };
+  for (const KernelTable* t : tables) {
+    if (t->conv_block == 0) continue;  // no blocked kernels (scalar: the im2col path)
+    int before = g_failures;
+    for (const BCase& k : bcases) test_blocked_case(t, k, r);
+    std::printf("  %s blocked convolution: %s\n", t->isa, g_failures == before ? "ok" : "FAILED");
   }
 }
 

@@ -94,6 +94,7 @@ inline float vhmax(V v) {
 #include "vector_code.inc"
 constexpr int kVecRegs = 16;
 #include "conv_code.inc"
+#include "conv_blocked.inc"
 #include "transpose_avx.inc"
 // ---------------------------------------------------------------------------------------------
 
@@ -141,6 +142,7 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 
 extern const KernelTable kTable = {"avx2", unary_f32, binary_f32, reduce_f32, softmax_f32,
                                    kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32,
-                                   conv2d_f32, conv2d_wgrad_f32};
+                                   conv2d_f32, conv2d_wgrad_f32, W, conv2d_blocked_f32,
+                                   conv2d_blocked_wgrad_f32};
 
 }  // namespace ndgrad::kernels::avx2

@@ -45,6 +45,19 @@ struct Conv2dShape {
 // The direct kernels may read (never use) up to this many floats past the end of x.
 constexpr int64_t kConvReadSlack = 16;
 
+// One image of a direct 2-D convolution on blocked channels (conv_blocked.inc), strides (1 or 2 across
+// a row) and no dilation: x is (C, xh, xw), padded on every side by the caller; y (F, OH, OW) is
+// y[f, oh, ow] = bias[f] + sum_{c,i,j} w[f, c, i, j] * x[c, oh*sh + i, ow*sw + j]. The weights are
+// blocked by `block` (the table's conv_block) filters: wb[((fb*C + c)*kh + i)*kw + j][l] = w[fb*block + l,
+// c, i, j], zero past F (fpad() = F rounded up to a whole block), as is a blocked bias.
+struct ConvBlockedShape {
+  int64_t C, xh, xw, sh, sw;  // x
+  int64_t F, kh, kw, block;   // w
+  int64_t OH, OW;             // y
+  int64_t top, rows;          // x's rows outside [top, top + rows) are zero: the forward skips them
+  int64_t fpad() const { return (F + block - 1) / block * block; }
+};
+
 // Hot float32 kernels of one ISA. A function returns false when it has no fast path for the
 // requested kind; the caller then runs the generic (scalar reference) loop.
 struct KernelTable {
@@ -78,6 +91,17 @@ struct KernelTable {
   // False when the ISA has no such kernel or kw is too wide for it.
   bool (*conv2d_wgrad_f32)(const Conv2dShape& s, int64_t nimg, const float* x, int64_t x_img, const float* dy,
                            int64_t dy_img, float* dw);
+  // Blocked direct convolution (see ConvBlockedShape); conv_block is its block (0: no such kernels).
+  // Forward: y's filters of blocks [fb0, fb1), bias blocked or null. False for a stride it lacks.
+  int conv_block;
+  bool (*conv2d_blocked_f32)(const ConvBlockedShape& s, const float* x, const float* wb, const float* bias, float* y,
+                             int64_t fb0, int64_t fb1);
+  // Weight gradient of channels [c0, c1) over nimg images (x at x + n*x_img; dyt at dyt + n*dy_img,
+  // (OH*OW, fpad()) pixels by filters, zero past F), added into blocked dwb (the weights' layout):
+  // dwb[f, c, i, j] += sum_{n,oh,ow} dyt[n, oh*OW + ow, f] * x[n, c, oh*sh + i, ow*sw + j]. False
+  // for a stride or kernel width it lacks.
+  bool (*conv2d_blocked_wgrad_f32)(const ConvBlockedShape& s, int64_t nimg, const float* x, int64_t x_img,
+                                   const float* dyt, int64_t dy_img, float* dwb, int64_t c0, int64_t c1);
 };
 
 // The table in use (chosen once: NDGRAD_ISA=scalar|avx2|avx512|neon forces one).

@@ -97,6 +97,7 @@ inline float vhmax(V v) { return vmaxvq_f32(v); }
 #include "vector_code.inc"
 constexpr int kVecRegs = 32;
 #include "conv_code.inc"
+#include "conv_blocked.inc"
 // No NEON packing transpose yet: GEMM falls back to its scalar packing loop.
 bool transpose_pack_f32(const float*, int64_t, int, int64_t, float*, int64_t) { return false; }
 // ---------------------------------------------------------------------------------------------
@@ -138,7 +139,8 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 
 extern const KernelTable kTable = {"neon", unary_f32, binary_f32, reduce_f32, softmax_f32,
                                    kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32,
-                                   conv2d_f32, conv2d_wgrad_f32};
+                                   conv2d_f32, conv2d_wgrad_f32, W, conv2d_blocked_f32,
+                                   conv2d_blocked_wgrad_f32};
 
 }  // namespace ndgrad::kernels::neon
 

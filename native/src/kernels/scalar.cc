@@ -31,6 +31,6 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 
 extern const KernelTable kTable = {"scalar", unary_f32, binary_f32, reduce_f32, softmax_f32,
                                    kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32,
-                                   conv2d_f32, conv2d_wgrad_f32};
+                                   conv2d_f32, conv2d_wgrad_f32, 0, nullptr, nullptr};
 
 }  // namespace ndgrad::kernels::scalar

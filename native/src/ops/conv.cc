@@ -8,13 +8,16 @@
 #include "../kernels/kernels.h"
 #include "../core/threadpool.h"
 #include "ops.h"
-#include "window.h"
+#include "conv.h"
 
 namespace ndgrad {
 namespace ops {
 namespace {
+using conv::Geo;
+using conv::kConv;
+using conv::kDataGrad;
+using conv::kWeightGrad;
 
-enum Which { kConv = 0, kDataGrad = 1, kWeightGrad = 2 };
 // The direct path's limit on filters and channels per group (beyond it im2col + GEMM wins).
 constexpr int64_t kDirectMaxFilters = 64;
 
@@ -30,15 +33,6 @@ struct ConvOptions {
                 v("x_shape", x_shape, kArgument), v("w_shape", w_shape, kArgument))
 };
 
-struct Geo : Window {
-  int64_t F, G, dh, dw, OH, OW;
-  int64_t Cg() const { return C / G; }
-  int64_t Fg() const { return F / G; }
-  int64_t K() const { return Cg() * kh * kw; }
-  Shape x_shape() const { return nd == 1 ? Shape{N, C, W} : Shape{N, C, H, W}; }
-  Shape w_shape() const { return nd == 1 ? Shape{F, Cg(), kw} : Shape{F, Cg(), kh, kw}; }
-  Shape y_shape() const { return nd == 1 ? Shape{N, F, OW} : Shape{N, F, OH, OW}; }
-};
 
 // Geometry from x's and w's shapes (either may come from the options for the gradient ops).
 Geo geometry(const char* op, const ConvOptions& o, const Shape& xs, const Shape& ws) {
@@ -348,7 +342,8 @@ void conv_forward(OpCall& c) {
     NDGRAD_DISPATCH_FLOAT(c.outputs[0].dtype, T, add_bias<T>(c, g));
     return;
   }
-  if (direct_fits(g, c.outputs[0].dtype) && conv_direct(c, g)) return;  // bias added there
+  if (conv::run_blocked(c, g, c.op->param)) return;                     // bias added there
+  if (direct_fits(g, c.outputs[0].dtype) && conv_direct(c, g)) return;  // and there
   NDGRAD_DISPATCH_FLOAT(c.outputs[0].dtype, T, conv_run<T>(c, g));
 }
 

@@ -1,0 +1,30 @@
+// What Convolution (conv.cc) shares with the drivers of its kernel paths (conv_blocked.cc): which of
+// the three ops runs and the geometry of the call.
+#pragma once
+#include "op.h"
+#include "window.h"
+
+namespace ndgrad {
+namespace ops {
+namespace conv {
+
+enum Which { kConv = 0, kDataGrad = 1, kWeightGrad = 2 };
+
+struct Geo : Window {
+  int64_t F, G, dh, dw, OH, OW;
+  int64_t Cg() const { return C / G; }
+  int64_t Fg() const { return F / G; }
+  int64_t K() const { return Cg() * kh * kw; }
+  Shape x_shape() const { return nd == 1 ? Shape{N, C, W} : Shape{N, C, H, W}; }
+  Shape w_shape() const { return nd == 1 ? Shape{F, Cg(), kw} : Shape{F, Cg(), kh, kw}; }
+  Shape y_shape() const { return nd == 1 ? Shape{N, F, OW} : Shape{N, F, OH, OW}; }
+};
+
+// The blocked direct path (conv_blocked.cc) for op `which` when it fits the call (float32, one
+// group, no dilation, strides the kernels have, shapes where it was measured to win): computes c's
+// output and returns true; false when another path must run.
+bool run_blocked(OpCall& c, const Geo& g, int which);
+
+}  // namespace conv
+}  // namespace ops
+}  // namespace ndgrad

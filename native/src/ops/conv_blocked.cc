@@ -1,0 +1,154 @@
+// Convolution's blocked direct path (kernels.h: ConvBlockedShape): the layout changes around the
+// kernels (weights blocked by the SIMD width of filters, x padded, dY turned pixels-by-filters for
+// the weight gradient) and the split of the work over the thread pool. The arrays the ops see stay
+// NCHW; the blocked layouts live only inside one call.
+#include <algorithm>
+#include <cstring>
+
+#include "../core/threadpool.h"
+#include "../kernels/kernels.h"
+#include "conv.h"
+
+namespace ndgrad {
+namespace ops {
+namespace conv {
+namespace {
+
+// Images per partial sum of the weight gradient: fixed, so the sum's order (and its rounding)
+// does not depend on the thread count.
+constexpr int64_t kWgradImages = 16;
+
+// Measured (AMD Zen 5, AVX-512, 1 thread; the CNN step's layers and neighbours): the blocked kernels
+// win once a pixel's sums take enough multiply-adds to pay for writing them out one filter at a
+// time (C*kh*kw >= 32, so not LeNet's first layer) and there are enough filters to fill the lanes.
+bool fits(const Geo& g, DType dt, int which, int64_t block) {
+  if (block == 0 || dt != DType::Float32 || g.G != 1 || g.dh != 1 || g.dw != 1) return false;
+  if (g.sw > 2 || g.kw > 7) return false;
+  if (which == kDataGrad && (g.sh != 1 || g.sw != 1 || g.ph >= g.kh || g.pw >= g.kw)) return false;
+  // the data gradient runs the forward kernel with the roles of C and F exchanged
+  const int64_t in = which == kDataGrad ? g.F : g.C, out = which == kDataGrad ? g.C : g.F;
+  return in * g.kh * g.kw >= 32 && out >= block;
+}
+
+// planes (rows x cols) -> dst planes (prows x pcols) with the data at (top, left), zeros around.
+void pad_planes(const float* src, int64_t planes, int64_t rows, int64_t cols, float* dst, int64_t prows, int64_t pcols,
+                int64_t top, int64_t left) {
+  std::fill(dst, dst + planes * prows * pcols, 0.f);
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t r = 0; r < rows; ++r)
+      std::copy(src + (p * rows + r) * cols, src + (p * rows + r + 1) * cols, dst + (p * prows + top + r) * pcols + left);
+}
+
+// N images of `planes` planes, padded (or used as they are when there is no padding).
+const float* padded_images(const float* src, int64_t N, int64_t planes, int64_t rows, int64_t cols, int64_t top,
+                           int64_t left, NDArray& buf) {
+  if (top == 0 && left == 0) return src;
+  const int64_t prows = rows + 2 * top, pcols = cols + 2 * left, img = planes * prows * pcols;
+  buf = empty(Shape{N, img}, DType::Float32);
+  float* dst = buf.data<float>();
+  parallel_for(N, 1, [&](int64_t a, int64_t b) {
+    for (int64_t n = a; n < b; ++n)
+      pad_planes(src + n * planes * rows * cols, planes, rows, cols, dst + n * img, prows, pcols, top, left);
+  });
+  return dst;
+}
+
+// Weights w (F, C, kh*kw), or for rot the data gradient's (C, F, kh*kw) turned around, blocked by
+// `block` output channels.
+NDArray blocked_weights(const float* w, int64_t F, int64_t C, int64_t kk, int64_t block, bool rot) {
+  const int64_t outs = rot ? C : F, ins = rot ? F : C, fp = (outs + block - 1) / block * block;
+  NDArray wb = zeros(Shape{fp * ins * kk}, DType::Float32);
+  float* d = wb.data<float>();
+  for (int64_t f = 0; f < F; ++f)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t e = 0; e < kk; ++e) {
+        const int64_t o = rot ? c : f, i = rot ? f : c, t = rot ? kk - 1 - e : e;
+        d[(((o / block) * ins + i) * kk + t) * block + o % block] = w[(f * C + c) * kk + e];
+      }
+  return wb;
+}
+
+void forward(OpCall& c, const Geo& g, const kernels::KernelTable& kt, bool data_grad) {
+  const int64_t B = kt.conv_block, kk = g.kh * g.kw;
+  // the data gradient is the forward on dY padded by kernel - 1 - pad, with the weights turned around
+  const int64_t ins = data_grad ? g.F : g.C, outs = data_grad ? g.C : g.F;
+  const int64_t rows = data_grad ? g.OH : g.H, cols = data_grad ? g.OW : g.W;
+  const int64_t top = data_grad ? g.kh - 1 - g.ph : g.ph, left = data_grad ? g.kw - 1 - g.pw : g.pw;
+  const kernels::ConvBlockedShape s{ins, rows + 2 * top, cols + 2 * left, data_grad ? 1 : g.sh, data_grad ? 1 : g.sw,
+                                    outs, g.kh, g.kw, B, data_grad ? g.H : g.OH, data_grad ? g.W : g.OW, top, rows};
+  NDArray wb = blocked_weights(c.inputs[1].data<float>(), g.F, g.C, kk, B, data_grad), bb, xbuf;
+  const float* bias = nullptr;
+  if (!data_grad && c.inputs.size() == 3) {
+    bb = zeros(Shape{s.fpad()}, DType::Float32);
+    std::copy(c.inputs[2].data<float>(), c.inputs[2].data<float>() + g.F, bb.data<float>());
+    bias = bb.data<float>();
+  }
+  const float* x = padded_images(c.inputs[0].data<float>(), g.N, ins, rows, cols, top, left, xbuf);
+  const int64_t x_img = ins * s.xh * s.xw, y_img = outs * s.OH * s.OW;
+  // work items: an image's pair of filter blocks (the kernel's register tile is two blocks)
+  const int64_t nfb = s.fpad() / B, pairs = (nfb + 1) / 2;
+  float* y = c.outputs[0].data<float>();
+  const float* w = wb.data<float>();
+  parallel_for(g.N * pairs, 1, [&](int64_t a, int64_t b) {
+    for (int64_t t = a; t < b; ++t) {
+      const int64_t n = t / pairs, fb = t % pairs * 2;
+      kt.conv2d_blocked_f32(s, x + n * x_img, w, bias, y + n * y_img, fb, std::min(fb + 2, nfb));
+    }
+  });
+}
+
+void weight_grad(OpCall& c, const Geo& g, const kernels::KernelTable& kt) {
+  const int64_t B = kt.conv_block, kk = g.kh * g.kw, plane = g.OH * g.OW;
+  const kernels::ConvBlockedShape s{g.C, g.H + 2 * g.ph, g.W + 2 * g.pw, g.sh, g.sw, g.F, g.kh, g.kw, B, g.OH, g.OW, g.ph, g.H};
+  const int64_t fp = s.fpad(), x_img = g.C * s.xh * s.xw, dy_img = plane * fp;
+  NDArray xbuf;
+  const float* x = padded_images(c.inputs[0].data<float>(), g.N, g.C, g.H, g.W, g.ph, g.pw, xbuf);
+  // dY (N, F, OH*OW) -> dyt (N, OH*OW, fp), filters past F zero
+  NDArray dytbuf = empty(Shape{g.N, dy_img}, DType::Float32);
+  float* dyt = dytbuf.data<float>();
+  const float* dy = c.inputs[1].data<float>();
+  parallel_for(g.N, 1, [&](int64_t a, int64_t b) {
+    for (int64_t n = a; n < b; ++n) {
+      float* d = dyt + n * dy_img;
+      for (int64_t o = 0; o < plane; ++o) {
+        for (int64_t f = 0; f < g.F; ++f) d[o * fp + f] = dy[(n * g.F + f) * plane + o];
+        std::fill(d + o * fp + g.F, d + (o + 1) * fp, 0.f);
+      }
+    }
+  });
+  // one blocked partial per chunk of images; a work item is a chunk's channel
+  const int64_t chunks = (g.N + kWgradImages - 1) / kWgradImages, wsize = fp * g.C * kk;
+  NDArray partials = zeros(Shape{chunks, wsize}, DType::Float32);
+  float* part = partials.data<float>();
+  parallel_for(chunks * g.C, 1, [&](int64_t a, int64_t b) {
+    for (int64_t t = a; t < b; ++t) {
+      const int64_t k = t / g.C, ch = t % g.C, n0 = k * kWgradImages, nn = std::min(kWgradImages, g.N - n0);
+      kt.conv2d_blocked_wgrad_f32(s, nn, x + n0 * x_img, x_img, dyt + n0 * dy_img, dy_img, part + k * wsize, ch, ch + 1);
+    }
+  });
+  // partials summed in chunk order, unblocked into (F, C, kh, kw)
+  float* out = c.outputs[0].data<float>();
+  for (int64_t k = 1; k < chunks; ++k)
+    for (int64_t e = 0; e < wsize; ++e) part[e] += part[k * wsize + e];
+  for (int64_t f = 0; f < g.F; ++f)
+    for (int64_t e = 0; e < g.C * kk; ++e) out[f * g.C * kk + e] = part[((f / B) * g.C * kk + e) * B + f % B];
+}
+
+}  // namespace
+
+bool run_blocked(OpCall& c, const Geo& g, int which) {
+  const kernels::KernelTable& kt = kernels::table();
+  if (!fits(g, c.outputs[0].dtype, which, kt.conv_block)) return false;
+  // a probe (no rows): false where the ISA's kernels lack this stride or kernel width
+  const kernels::ConvBlockedShape probe{1, 1, 1, g.sh, g.sw, 1, g.kh, g.kw, kt.conv_block, 0, 0, 0, 1};
+  const bool have = which == kWeightGrad ? kt.conv2d_blocked_wgrad_f32(probe, 0, nullptr, 0, nullptr, 0, nullptr, 0, 0)
+                                         : kt.conv2d_blocked_f32(probe, nullptr, nullptr, nullptr, nullptr, 0, 0);
+  if (!have) return false;
+  if (which == kWeightGrad) weight_grad(c, g, kt);
+  else forward(c, g, kt, which == kDataGrad);
+  return true;
+}
+
+}  // namespace conv
+}  // namespace ops
+}  // namespace ndgrad
