@@ -342,8 +342,9 @@ void conv_forward(OpCall& c) {
     NDGRAD_DISPATCH_FLOAT(c.outputs[0].dtype, T, add_bias<T>(c, g));
     return;
   }
-  if (conv::run_blocked(c, g, c.op->param)) return;                     // bias added there
-  if (direct_fits(g, c.outputs[0].dtype) && conv_direct(c, g)) return;  // and there
+  const bool direct = direct_fits(g, c.outputs[0].dtype);
+  if (conv::run_blocked(c, g, c.op->param, direct)) return;  // bias added there
+  if (direct && conv_direct(c, g)) return;                    // and there
   NDGRAD_DISPATCH_FLOAT(c.outputs[0].dtype, T, conv_run<T>(c, g));
 }
 

@@ -21,9 +21,10 @@ struct Geo : Window {
 };
 
 // The blocked direct path (conv_blocked.cc) for op `which` when it fits the call (float32, one
-// group, no dilation, strides the kernels have, shapes where it was measured to win): computes c's
-// output and returns true; false when another path must run.
-bool run_blocked(OpCall& c, const Geo& g, int which);
+// group, no dilation, strides the kernels have, shapes where it was measured to win over the direct
+// path, when `direct` says that one fits, or else im2col + GEMM): computes c's output and returns
+// true; false when another path must run.
+bool run_blocked(OpCall& c, const Geo& g, int which, bool direct);
 
 }  // namespace conv
 }  // namespace ops

@@ -18,16 +18,27 @@ namespace {
 // does not depend on the thread count.
 constexpr int64_t kWgradImages = 16;
 
-// Measured (AMD Zen 5, AVX-512, 1 thread; the CNN step's layers and neighbours): the blocked kernels
-// win once a pixel's sums take enough multiply-adds to pay for writing them out one filter at a
-// time (C*kh*kw >= 32, so not LeNet's first layer) and there are enough filters to fill the lanes.
-bool fits(const Geo& g, DType dt, int which, int64_t block) {
+// Share of the lanes the direct kernels (conv_code.inc, lanes along a row) fill on rows of n.
+double row_fill(int64_t n, int64_t lanes) { return double(n) / double((n + lanes - 1) / lanes * lanes); }
+
+// Measured (AMD Zen 5, AVX-512 and AVX2, 1 thread, CPU time; the CNN step's layers, LeNet's, 3x3
+// layers of 4 to 128 channels on 13 to 56 wide rows, stride 2): the blocked kernels need enough
+// multiply-adds per pixel to pay for writing the sums out one filter at a time (C*kh*kw >= 32: not
+// a first layer) and enough filters to fill the lanes. Where the direct kernels fit they win on
+// rows that fill their vectors (32->32 on 28x28: 0.57 vs 0.66 ms forward) and lose on short rows
+// (LeNet's 6->16 on 10x10: 0.15 vs 0.08; the step's 32->64 on 11x11: 1.12 vs 0.71); for the weight
+// gradient the blocked kernel wins from 8 channels on (32->32 on 28x28: 0.54 vs 1.30 ms) and loses
+// below (4->32 on 32x32: 0.72 vs 0.35). Beyond 64 channels the alternative is im2col + GEMM, which
+// the blocked kernels beat (128->128 on 28x28: 5.3 / 5.3 / 4.6 vs 6.9 / 7.2 / 6.4 ms).
+bool fits(const Geo& g, DType dt, int which, int64_t block, bool direct) {
   if (block == 0 || dt != DType::Float32 || g.G != 1 || g.dh != 1 || g.dw != 1) return false;
   if (g.sw > 2 || g.kw > 7) return false;
   if (which == kDataGrad && (g.sh != 1 || g.sw != 1 || g.ph >= g.kh || g.pw >= g.kw)) return false;
   // the data gradient runs the forward kernel with the roles of C and F exchanged
   const int64_t in = which == kDataGrad ? g.F : g.C, out = which == kDataGrad ? g.C : g.F;
-  return in * g.kh * g.kw >= 32 && out >= block;
+  if (in * g.kh * g.kw < 32 || out < block) return false;
+  if (!direct || row_fill(which == kDataGrad ? g.W : g.OW, block) < 0.8) return true;
+  return which == kWeightGrad && g.C >= 8;
 }
 
 // planes (rows x cols) -> dst planes (prows x pcols) with the data at (top, left), zeros around.
@@ -116,14 +127,21 @@ void weight_grad(OpCall& c, const Geo& g, const kernels::KernelTable& kt) {
       }
     }
   });
-  // one blocked partial per chunk of images; a work item is a chunk's channel
+  // One blocked partial per chunk of images; a work item is a chunk's channel. A thread's channels
+  // of a chunk take the images a few at a time (about 256 KiB of dyt), so that those stay in cache
+  // while they all read them (a whole chunk's dyt is 6 MiB for 128 filters on 28x28). Each
+  // channel's sums still add the chunk's images in the same groups and order, whoever runs them.
+  const int64_t group = std::max<int64_t>(1, (int64_t(256) << 10) / (4 * dy_img));
   const int64_t chunks = (g.N + kWgradImages - 1) / kWgradImages, wsize = fp * g.C * kk;
   NDArray partials = zeros(Shape{chunks, wsize}, DType::Float32);
   float* part = partials.data<float>();
   parallel_for(chunks * g.C, 1, [&](int64_t a, int64_t b) {
-    for (int64_t t = a; t < b; ++t) {
-      const int64_t k = t / g.C, ch = t % g.C, n0 = k * kWgradImages, nn = std::min(kWgradImages, g.N - n0);
-      kt.conv2d_blocked_wgrad_f32(s, nn, x + n0 * x_img, x_img, dyt + n0 * dy_img, dy_img, part + k * wsize, ch, ch + 1);
+    for (int64_t k = a / g.C; k * g.C < b; ++k) {
+      const int64_t c0 = std::max(a, k * g.C) - k * g.C, c1 = std::min(b, (k + 1) * g.C) - k * g.C;
+      const int64_t n0 = k * kWgradImages, n1 = std::min(g.N, n0 + kWgradImages);
+      for (int64_t n = n0; n < n1; n += group)
+        kt.conv2d_blocked_wgrad_f32(s, std::min(group, n1 - n), x + n * x_img, x_img, dyt + n * dy_img, dy_img,
+                                    part + k * wsize, c0, c1);
     }
   });
   // partials summed in chunk order, unblocked into (F, C, kh, kw)
@@ -136,9 +154,9 @@ void weight_grad(OpCall& c, const Geo& g, const kernels::KernelTable& kt) {
 
 }  // namespace
 
-bool run_blocked(OpCall& c, const Geo& g, int which) {
+bool run_blocked(OpCall& c, const Geo& g, int which, bool direct) {
   const kernels::KernelTable& kt = kernels::table();
-  if (!fits(g, c.outputs[0].dtype, which, kt.conv_block)) return false;
+  if (!fits(g, c.outputs[0].dtype, which, kt.conv_block, direct)) return false;
   // a probe (no rows): false where the ISA's kernels lack this stride or kernel width
   const kernels::ConvBlockedShape probe{1, 1, 1, g.sh, g.sw, 1, g.kh, g.kw, kt.conv_block, 0, 0, 0, 1};
   const bool have = which == kWeightGrad ? kt.conv2d_blocked_wgrad_f32(probe, 0, nullptr, 0, nullptr, 0, nullptr, 0, 0)
