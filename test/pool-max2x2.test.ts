@@ -1,24 +1,9 @@
-// Max pooling 2x2 / 2 without clipped windows has loops of its own (ops/pool.cc, max_2x2) and, for
-// float32, a kernel per ISA (kernels/pool_code.inc): its values, gradient (_pool_grad) and gradient's
-// gradient (_pool_gather) under every ISA against a JS reference of the generic rule: the max in
-// window order (NaN wins), the gradient routed to the first position holding it.
+// Max pooling 2x2 / 2 without clipped windows has loops of its own (ops/pool.cc, max_2x2): its values,
+// gradient (_pool_grad) and gradient's gradient (_pool_gather) against a JS reference of the generic
+// rule: the max in window order (NaN wins), the gradient routed to the first position holding it.
 import { nd, autograd, NDArray } from '../lib';
 
 type DT = 'float32' | 'float64' | 'int32' | 'uint8';
-const native = nd._native;
-const ISAS: string[] = native.availableIsas();
-const ORIGINAL = nd.backend().isa;
-afterEach(() => {
-  native.selectIsa(ORIGINAL);
-});
-
-// f under each ISA the machine runs
-function eachIsa(f: () => void) {
-  for (const isa of ISAS) {
-    expect(native.selectIsa(isa)).toBe(true);
-    f();
-  }
-}
 
 // Per output element: [max, index of the first position holding it] (indices into x).
 function reference(x: number[], shape: number[]): Array<[number, number]> {
@@ -52,38 +37,34 @@ const same = (got: ArrayLike<number>, want: number[]) => expect(Array.from(got))
 const pool = (x: NDArray) => nd.Pooling(x, { kernel: [2, 2], stride: [2, 2], poolType: 'max' });
 
 // even sizes (the windows tile x), odd sizes (a last row and column outside every window), one window
-const shapes = [[2, 3, 6, 8], [1, 2, 7, 5], [1, 1, 2, 2], [3, 1, 3, 33], [2, 2, 26, 26], [1, 2, 4, 70]];
+const shapes = [[2, 3, 6, 8], [1, 2, 7, 5], [1, 1, 2, 2], [3, 1, 3, 33]];
 
 describe('max pooling 2x2 / 2', () => {
   test.each(['float32', 'float64', 'int32', 'uint8'] as DT[])('values in %s: window order, NaN wins', (dtype) => {
-    eachIsa(() => {
-      for (const s of shapes) {
-        const v = data(s, dtype);
-        same(pool(nd.array(v, { dtype }).reshape(s)).toTypedArray(), reference(v, s).map(([m]) => m));
-      }
-    });
+    for (const s of shapes) {
+      const v = data(s, dtype);
+      same(pool(nd.array(v, { dtype }).reshape(s)).toTypedArray(), reference(v, s).map(([m]) => m));
+    }
   });
 
   test.each(['float32', 'float64'] as DT[])('gradient in %s goes to the first position holding the max', (dtype) => {
-    eachIsa(() => {
-      for (const s of shapes) {
-        const v = data(s, dtype), ref = reference(v, s);
-        const x = nd.array(v, { dtype }).reshape(s);
-        const dy = nd.arange(1, ref.length + 1, 1, { dtype }).reshape(pool(x).shape);
-        dy.attachGrad();
-        const want = new Array<number>(v.length).fill(0);
-        ref.forEach(([, i], o) => { want[i] = o + 1; });
-        // _pool_grad (dy, x) through Pooling's backward; its own gradient in dy is _pool_gather
-        x.attachGrad();
-        let dx: NDArray;
-        const gy = autograd.record(() => {
-          [dx] = autograd.grad(nd.sum(nd.Pooling(x, { kernel: [2, 2], stride: [2, 2] }).mul(dy)), [x], null, { createGraph: true });
-          return nd.sum(dx.mul(nd.arange(0, v.length, 1, { dtype }).reshape(s)));
-        });
-        same(dx!.toTypedArray(), want);
-        gy.backward();
-        same(dy.grad!.toTypedArray(), ref.map(([, i]) => i));
-      }
-    });
+    for (const s of shapes) {
+      const v = data(s, dtype), ref = reference(v, s);
+      const x = nd.array(v, { dtype }).reshape(s);
+      const dy = nd.arange(1, ref.length + 1, 1, { dtype }).reshape(pool(x).shape);
+      dy.attachGrad();
+      const want = new Array<number>(v.length).fill(0);
+      ref.forEach(([, i], o) => { want[i] = o + 1; });
+      // _pool_grad (dy, x) through Pooling's backward; its own gradient in dy is _pool_gather
+      x.attachGrad();
+      let dx: NDArray;
+      const gy = autograd.record(() => {
+        [dx] = autograd.grad(nd.sum(nd.Pooling(x, { kernel: [2, 2], stride: [2, 2] }).mul(dy)), [x], null, { createGraph: true });
+        return nd.sum(dx.mul(nd.arange(0, v.length, 1, { dtype }).reshape(s)));
+      });
+      same(dx!.toTypedArray(), want);
+      gy.backward();
+      same(dy.grad!.toTypedArray(), ref.map(([, i]) => i));
+    }
   });
 });

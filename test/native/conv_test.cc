@@ -192,57 +192,6 @@ void test_blocked_case(const KernelTable* t, const BCase& k, Rng& r) {
   check_close(t->isa, "conv2d_blocked_wgrad", c, got.data(), want.data(), bound.data(), got.size(), double(nimg * plane + 1));
 }
 
-// Max pooling 2x2 / 2 (pool_code.inc) against the rule in plain loops, exactly: small integers
-// (ties), NaN and -inf; rows of one vector's windows or several, odd sizes (a last row and column
-// outside every window).
-void test_maxpool_case(const KernelTable* t, int64_t planes, int64_t H, int64_t W, Rng& r) {
-  const int64_t OH = H / 2, OW = W / 2, plane = H * W, out = planes * OH * OW;
-  std::vector<float> x(static_cast<size_t>(planes * plane)), dw(static_cast<size_t>(out)), dg(x.size());
-  for (auto& v : x) {
-    const int k = static_cast<int>(r.range(0, 40));
-    v = k == 0 ? NAN : k == 1 ? -INFINITY : static_cast<float>(k % 5);
-  }
-  for (auto& v : dw) v = r.range(-1, 1);
-  for (auto& v : dg) v = r.range(-1, 1);
-  std::vector<float> ymax(static_cast<size_t>(out)), ygrad(x.size(), 0.f), ygather(static_cast<size_t>(out));
-  for (int64_t p = 0; p < planes; ++p)
-    for (int64_t oh = 0; oh < OH; ++oh)
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const int64_t at[4] = {p * plane + 2 * oh * W + 2 * ow, p * plane + 2 * oh * W + 2 * ow + 1,
-                               p * plane + (2 * oh + 1) * W + 2 * ow, p * plane + (2 * oh + 1) * W + 2 * ow + 1};
-        float m = x[at[0]];
-        for (int k = 1; k < 4; ++k)
-          if (x[at[k]] > m || x[at[k]] != x[at[k]]) m = x[at[k]];
-        int first = 0;
-        while (!(x[at[first]] == m || (m != m && x[at[first]] != x[at[first]]))) ++first;
-        const int64_t o = (p * OH + oh) * OW + ow;
-        ymax[o] = m;
-        ygrad[at[first]] = dw[o];
-        ygather[o] = dg[at[first]];
-      }
-  const std::vector<float>* want[3] = {&ymax, &ygrad, &ygather};
-  const char* what[3] = {"maxpool2x2", "maxpool2x2 grad", "maxpool2x2 gather"};
-  for (int which = 0; which < 3; ++which) {
-    std::vector<float> y(want[which]->size() + 1, 7.f);  // a guard element
-    if (which == 1)  // rows and columns outside every window are not written
-      for (size_t i = 0; i < x.size(); ++i) y[i] = 0.f;
-    if (!t->maxpool2x2_f32(which, x.data(), which == 1 ? dw.data() : dg.data(), y.data(), planes, H, W)) {
-      fail("%s %s refused", t->isa, what[which]);
-      return;
-    }
-    ++g_checks;
-    for (size_t i = 0; i < want[which]->size(); ++i) {
-      const float g = y[i], w = (*want[which])[i];
-      if (!(g == w || (g != g && w != w))) {
-        fail("%s %s planes=%lld H=%lld W=%lld: [%zu] %g vs %g", t->isa, what[which], (long long)planes, (long long)H,
-             (long long)W, i, g, w);
-        break;
-      }
-    }
-    if (y.back() != 7.f) fail("%s %s wrote past y", t->isa, what[which]);
-  }
-}
-
 }  // namespace
 
 void test_conv(const std::vector<const KernelTable*>& tables) {
@@ -273,13 +222,6 @@ void test_conv(const std::vector<const KernelTable*>& tables) {
     int before = g_failures;
     for (const BCase& k : bcases) test_blocked_case(t, k, r);
     std::printf("  %s blocked convolution: %s\n", t->isa, g_failures == before ? "ok" : "FAILED");
-  }
-  const int64_t pools[][3] = {{3, 2, 2}, {2, 7, 5}, {2, 26, 26}, {3, 11, 11}, {1, 4, 40}, {2, 3, 33}, {1, 6, 64}, {1, 2, 66}};
-  for (const KernelTable* t : tables) {
-    if (!t->maxpool2x2_f32(0, nullptr, nullptr, nullptr, 0, 2, 2)) continue;  // none (scalar: the op's loops)
-    int before = g_failures;
-    for (const auto& k : pools) test_maxpool_case(t, k[0], k[1], k[2], r);
-    std::printf("  %s max pooling 2x2: %s\n", t->isa, g_failures == before ? "ok" : "FAILED");
   }
 }
 

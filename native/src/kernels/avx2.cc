@@ -66,17 +66,6 @@ inline M mnone() { return _mm256_setzero_ps(); }
 inline bool many(M m) { return _mm256_movemask_ps(m) != 0; }
 inline V vselect(M m, V t, V f) { return _mm256_blendv_ps(f, t, m); }  // m ? t : f
 inline V vif(M m, V v) { return _mm256_and_ps(m, v); }  // m ? v : 0
-// Even and odd lanes of the 2W floats lo:hi, and back (pool_code.inc's 2x2 windows).
-inline void vdeinterleave(V lo, V hi, V& even, V& odd) {
-  // shuffle_ps works per 128-bit half: [0 2 8 10 | 4 6 12 14], then the 64-bit pairs are reordered
-  even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xD8));
-  odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xDD)), 0xD8));
-}
-inline void vinterleave(V even, V odd, V& lo, V& hi) {
-  const __m256 a = _mm256_unpacklo_ps(even, odd), b = _mm256_unpackhi_ps(even, odd);
-  lo = _mm256_permute2f128_ps(a, b, 0x20);
-  hi = _mm256_permute2f128_ps(a, b, 0x31);
-}
 inline V vmask01(M m) { return _mm256_and_ps(m, _mm256_set1_ps(1.f)); }
 
 inline VI viset(int i) { return _mm256_set1_epi32(i); }
@@ -106,7 +95,6 @@ inline float vhmax(V v) {
 constexpr int kVecRegs = 16;
 #include "conv_code.inc"
 #include "conv_blocked.inc"
-#include "pool_code.inc"
 #include "transpose_avx.inc"
 // ---------------------------------------------------------------------------------------------
 
@@ -155,6 +143,6 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 extern const KernelTable kTable = {"avx2", unary_f32, binary_f32, reduce_f32, softmax_f32,
                                    kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32,
                                    conv2d_f32, conv2d_wgrad_f32, W, conv2d_blocked_f32,
-                                   conv2d_blocked_wgrad_f32, maxpool2x2_f32};
+                                   conv2d_blocked_wgrad_f32};
 
 }  // namespace ndgrad::kernels::avx2

@@ -66,17 +66,6 @@ inline bool many(M m) { return m != 0; }
 inline V vselect(M m, V t, V f) { return _mm512_mask_blend_ps(m, f, t); }  // m ? t : f
 inline V vif(M m, V v) { return _mm512_maskz_mov_ps(m, v); }  // m ? v : 0
 inline V vmask01(M m) { return _mm512_maskz_mov_ps(m, _mm512_set1_ps(1.f)); }
-// Even and odd lanes of the 2W floats lo:hi, and back (pool_code.inc's 2x2 windows).
-inline void vdeinterleave(V lo, V hi, V& even, V& odd) {
-  const __m512i e = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-  even = _mm512_permutex2var_ps(lo, e, hi);
-  odd = _mm512_permutex2var_ps(lo, _mm512_add_epi32(e, _mm512_set1_epi32(1)), hi);
-}
-inline void vinterleave(V even, V odd, V& lo, V& hi) {
-  const __m512i l = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-  lo = _mm512_permutex2var_ps(even, l, odd);
-  hi = _mm512_permutex2var_ps(even, _mm512_add_epi32(l, _mm512_set1_epi32(8)), odd);
-}
 
 inline VI viset(int i) { return _mm512_set1_epi32(i); }
 inline VI vcvt(V a) { return _mm512_cvtps_epi32(a); }  // round to nearest (a already integral here)
@@ -106,7 +95,6 @@ inline float vhmax(V v) {
 constexpr int kVecRegs = 32;
 #include "conv_code.inc"
 #include "conv_blocked.inc"
-#include "pool_code.inc"
 #include "transpose_avx.inc"
 // ---------------------------------------------------------------------------------------------
 
@@ -159,6 +147,6 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 extern const KernelTable kTable = {"avx512", unary_f32, binary_f32, reduce_f32, softmax_f32,
                                    kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32,
                                    conv2d_f32, conv2d_wgrad_f32, W, conv2d_blocked_f32,
-                                   conv2d_blocked_wgrad_f32, maxpool2x2_f32};
+                                   conv2d_blocked_wgrad_f32};
 
 }  // namespace ndgrad::kernels::avx512

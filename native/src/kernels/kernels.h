@@ -102,12 +102,6 @@ struct KernelTable {
   // for a stride or kernel width it lacks.
   bool (*conv2d_blocked_wgrad_f32)(const ConvBlockedShape& s, int64_t nimg, const float* x, int64_t x_img,
                                    const float* dyt, int64_t dy_img, float* dwb, int64_t c0, int64_t c1);
-  // Max pooling with 2x2 windows, stride 2 and no padding over `planes` planes x (H, W), OH = H/2,
-  // OW = W/2 (pool_code.inc). which 0: y (planes, OH, OW) = each window's max, in the order (0,0),
-  // (0,1), (1,0), (1,1), NaN winning; 1: y (planes, H, W) = d (planes, OH, OW) at each window's first
-  // position holding its max, zero at its other three (a last odd row or column is not written);
-  // 2: y (planes, OH, OW) = d (planes, H, W) read at that position. False when the ISA has none.
-  bool (*maxpool2x2_f32)(int which, const float* x, const float* d, float* y, int64_t planes, int64_t H, int64_t W);
 };
 
 // The table in use (chosen once: NDGRAD_ISA=scalar|avx2|avx512|neon forces one).

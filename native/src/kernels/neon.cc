@@ -74,15 +74,6 @@ inline M mnone() { return vdupq_n_u32(0); }
 inline bool many(M m) { return vmaxvq_u32(m) != 0; }
 inline V vselect(M m, V t, V f) { return vbslq_f32(m, t, f); }  // m ? t : f
 inline V vif(M m, V v) { return vreinterpretq_f32_u32(vandq_u32(m, vreinterpretq_u32_f32(v))); }  // m ? v : 0
-// Even and odd lanes of the 2W floats lo:hi, and back (pool_code.inc's 2x2 windows).
-inline void vdeinterleave(V lo, V hi, V& even, V& odd) {
-  even = vuzp1q_f32(lo, hi);
-  odd = vuzp2q_f32(lo, hi);
-}
-inline void vinterleave(V even, V odd, V& lo, V& hi) {
-  lo = vzip1q_f32(even, odd);
-  hi = vzip2q_f32(even, odd);
-}
 inline V vmask01(M m) { return vif(m, vdupq_n_f32(1.f)); }
 
 inline VI viset(int i) { return vdupq_n_s32(i); }
@@ -107,7 +98,6 @@ inline float vhmax(V v) { return vmaxvq_f32(v); }
 constexpr int kVecRegs = 32;
 #include "conv_code.inc"
 #include "conv_blocked.inc"
-#include "pool_code.inc"
 // No NEON packing transpose yet: GEMM falls back to its scalar packing loop.
 bool transpose_pack_f32(const float*, int64_t, int, int64_t, float*, int64_t) { return false; }
 // ---------------------------------------------------------------------------------------------
@@ -150,7 +140,7 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 extern const KernelTable kTable = {"neon", unary_f32, binary_f32, reduce_f32, softmax_f32,
                                    kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32,
                                    conv2d_f32, conv2d_wgrad_f32, W, conv2d_blocked_f32,
-                                   conv2d_blocked_wgrad_f32, maxpool2x2_f32};
+                                   conv2d_blocked_wgrad_f32};
 
 }  // namespace ndgrad::kernels::neon
 

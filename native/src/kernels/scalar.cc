@@ -15,8 +15,6 @@ bool transpose_pack_f32(const float*, int64_t, int, int64_t, float*, int64_t) { 
 // No direct convolution: the op's im2col + GEMM path is the reference.
 bool conv2d_f32(const Conv2dShape&, const float*, const float*, float*) { return false; }
 bool conv2d_wgrad_f32(const Conv2dShape&, int64_t, const float*, int64_t, const float*, int64_t, float*) { return false; }
-// No 2x2 max-pooling kernel: the op's own loops are the reference.
-bool maxpool2x2_f32(int, const float*, const float*, float*, int64_t, int64_t, int64_t) { return false; }
 
 constexpr int kMR = 4, kNR = 8;
 
@@ -33,7 +31,6 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
 
 extern const KernelTable kTable = {"scalar", unary_f32, binary_f32, reduce_f32, softmax_f32,
                                    kMR, kNR, gemm_micro_f32, dot_f32, axpy_f32, transpose_pack_f32,
-                                   conv2d_f32, conv2d_wgrad_f32, 0, nullptr, nullptr,
-                                   maxpool2x2_f32};
+                                   conv2d_f32, conv2d_wgrad_f32, 0, nullptr, nullptr};
 
 }  // namespace ndgrad::kernels::scalar

@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "../core/threadpool.h"
-#include "../kernels/kernels.h"
 #include "ops.h"
 #include "window.h"
 
@@ -189,17 +188,6 @@ inline int first4(T a, T b, T c, T m) {
 template <class T>
 void max_2x2_run(int which, const PGeo& g, const T* x, const T* d, T* y) {
   const int64_t W = g.W, OH = g.OH, OW = g.OW, plane = g.H * W;
-  if constexpr (std::is_same_v<T, float>) {  // the ISA's kernel, where it has one (a probe of no planes)
-    const kernels::KernelTable& kt = kernels::table();
-    if (kt.maxpool2x2_f32(which, nullptr, nullptr, nullptr, 0, g.H, W)) {
-      // per plane: x and (for _pool_gather) d are whole planes, y and (for _pool_grad) d windows
-      const int64_t xs = plane, ds = which == kGather ? plane : OH * OW, ys = which == kGrad ? plane : OH * OW;
-      parallel_for(g.N * g.C, 1 + 8192 / (OH * OW + 1), [&](int64_t p0, int64_t p1) {
-        kt.maxpool2x2_f32(which, x + p0 * xs, d ? d + p0 * ds : nullptr, y + p0 * ys, p1 - p0, g.H, W);
-      });
-      return;
-    }
-  }
   parallel_for(g.N * g.C, 1 + 8192 / (OH * OW + 1), [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p)
       for (int64_t oh = 0; oh < OH; ++oh) {

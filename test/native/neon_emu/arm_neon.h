@@ -55,10 +55,6 @@ static inline float vminvq_f32(float32x4_t a) { float m = a[0]; for (int i = 1; 
 static inline float32x4_t vbslq_f32(uint32x4_t m, float32x4_t t, float32x4_t f) {
   return (float32x4_t)((m & (uint32x4_t)t) | (~m & (uint32x4_t)f));
 }
-static inline float32x4_t vuzp1q_f32(float32x4_t a, float32x4_t b) { return float32x4_t{a[0], a[2], b[0], b[2]}; }
-static inline float32x4_t vuzp2q_f32(float32x4_t a, float32x4_t b) { return float32x4_t{a[1], a[3], b[1], b[3]}; }
-static inline float32x4_t vzip1q_f32(float32x4_t a, float32x4_t b) { return float32x4_t{a[0], b[0], a[1], b[1]}; }
-static inline float32x4_t vzip2q_f32(float32x4_t a, float32x4_t b) { return float32x4_t{a[2], b[2], a[3], b[3]}; }
 static inline float32x4_t vreinterpretq_f32_u32(uint32x4_t a) { return (float32x4_t)a; }
 static inline uint32x4_t vreinterpretq_u32_f32(float32x4_t a) { return (uint32x4_t)a; }
 static inline int32x4_t vreinterpretq_s32_f32(float32x4_t a) { return (int32x4_t)a; }
