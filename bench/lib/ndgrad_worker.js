@@ -7,6 +7,7 @@ const { serve } = harness;
 // Timed the MXNet way: queued work is waited for before the clock is read (ENGINE.md).
 const measure = (fn, opts = {}) => harness.measure(fn, { ...opts, sync: () => nd.waitAll() });
 const ref = require('./reference');
+const { invoke } = require('../../dist/dispatch'); // the gradient ops by name (convLayer)
 
 nd.random.seed(42);
 
@@ -167,6 +168,28 @@ const handlers = {
     const m = measure(step, { quick, minIters: 5 });
     nd.dispose([x, idx, oh, w1, b1, w2, b2, w3, b3]);
     return done(m, m.perIter * 1e3, { loss: loss.name });
+  },
+
+  // One convolution of the CNN step alone (bench/conv-layers.js): forward with bias, or the data
+  // or weight gradient op (`grad`: 'none' | 'data' | 'weight'), ms per call. Checked first at 64
+  // sampled elements against float64 sums over the same float32 inputs.
+  convLayer: ({ x: xs, w: ws, grad, quick }) => {
+    const x = nd.random.uniform(-1, 1, xs), w = nd.random.uniform(-1, 1, ws), b = nd.random.uniform(-1, 1, [ws[0]]);
+    const k = ws.slice(2), o = { kernel: k, numFilter: ws[0] };
+    const dy = nd.random.uniform(-1, 1, nd.Convolution(x, w, b, o).shape);
+    const a = { kernel: k, num_filter: ws[0], no_bias: true };
+    const run = {
+      none: () => nd.Convolution(x, w, b, o),
+      data: () => invoke('_conv_data_grad', [dy, w], { ...a, x_shape: xs }),
+      weight: () => invoke('_conv_weight_grad', [x, dy], { ...a, w_shape: ws }),
+    }[grad];
+    const r = run();
+    const bad = ref.checkConvSamples(grad, [x, w, b, dy].map((t) => t.toTypedArray()), r.toTypedArray(), xs, ws);
+    r.dispose();
+    if (bad) return nd.dispose([x, w, b, dy]), wrong(bad);
+    const m = measure(() => run().dispose(), { quick });
+    nd.dispose([x, w, b, dy]);
+    return done(m, m.perIter * 1e3);
   },
 
   // FullyConnected 784 -> 512 on one row (µs per forward)

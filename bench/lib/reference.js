@@ -241,4 +241,31 @@ const CNN_PARAMS = [
   ['w3', [10, 1600], Math.sqrt(2 / 1600)], ['b3', [10], 0],
 ];
 
-module.exports = { CNN_PARAMS, checkMatmul, checkElementwise, checkFullyConnected, checkStep, mlpStep, cnnStep, STEP_RTOL };
+// A convolution (stride 1, no padding; `grad` 'none': y = conv(x, w) + b, 'data': dX of dY, 'weight':
+// dW) at 64 sampled elements of `got` against float64 sums of the same float32 inputs, within the
+// float32 bound of the sum's terms. Returns '' or what is wrong.
+function checkConvSamples(grad, [x, w, b, dy], got, [N, C, H, W], [F, , KH, KW]) {
+  const OH = H - KH + 1, OW = W - KW + 1;
+  const X = (n, c, h, v) => x[((n * C + c) * H + h) * W + v], Wt = (f, c, i, j) => w[((f * C + c) * KH + i) * KW + j];
+  const DY = (n, f, h, v) => (h < 0 || h >= OH || v < 0 || v >= OW ? 0 : dy[((n * F + f) * OH + h) * OW + v]);
+  for (let s = 0; s < 64; s++) {
+    const e = Math.floor(((s * 2654435761) % 4294967296) / 4294967296 * got.length);
+    let acc = 0, mag = 0, terms = 0;
+    const add = (t) => { acc += t; mag += Math.abs(t); terms++; };
+    if (grad === 'none') {
+      const ow = e % OW, oh = Math.floor(e / OW) % OH, f = Math.floor(e / (OW * OH)) % F, n = Math.floor(e / (OW * OH * F));
+      add(b[f]);
+      for (let c = 0; c < C; c++) for (let i = 0; i < KH; i++) for (let j = 0; j < KW; j++) add(X(n, c, oh + i, ow + j) * Wt(f, c, i, j));
+    } else if (grad === 'data') {
+      const v = e % W, h = Math.floor(e / W) % H, c = Math.floor(e / (W * H)) % C, n = Math.floor(e / (W * H * C));
+      for (let f = 0; f < F; f++) for (let i = 0; i < KH; i++) for (let j = 0; j < KW; j++) add(DY(n, f, h - i, v - j) * Wt(f, c, i, j));
+    } else {
+      const j = e % KW, i = Math.floor(e / KW) % KH, c = Math.floor(e / (KW * KH)) % C, f = Math.floor(e / (KW * KH * C));
+      for (let n = 0; n < N; n++) for (let h = 0; h < OH; h++) for (let v = 0; v < OW; v++) add(DY(n, f, h, v) * X(n, c, h + i, v + j));
+    }
+    if (!(Math.abs(got[e] - acc) <= 2 * (terms + 1) * 2 ** -24 * mag + 1e-30)) return `convolution (${grad}): element ${e} is ${got[e]}, float64 ${acc}`;
+  }
+  return '';
+}
+
+module.exports = { CNN_PARAMS, checkConvSamples, checkMatmul, checkElementwise, checkFullyConnected, checkStep, mlpStep, cnnStep, STEP_RTOL };

@@ -213,6 +213,35 @@ def check_step_of(what, params, loss_fn, x):
     return check_step(what, loss.item(), grads, loss64.item(), grads64)
 
 
+def w_conv_layer(x, w, grad="none", quick=False, **_):
+    """One convolution alone (bench/conv-layers.js): forward with bias, or the data or weight gradient
+    through aten's convolution_backward (what autograd calls), checked against float64 first."""
+    g = gen()
+    xs, ws = torch.rand(*x, generator=g) * 2 - 1, torch.rand(*w, generator=g) * 2 - 1
+    b = torch.rand(w[0], generator=g) * 2 - 1
+    y = F.conv2d(xs, ws, b)
+    dy = torch.rand(y.shape, generator=g) * 2 - 1
+    mask = {"none": None, "data": [True, False, False], "weight": [False, True, False]}[grad]
+
+    def run(xx, ww, bb, dd):
+        if mask is None:
+            return F.conv2d(xx, ww, bb)
+        r = torch.ops.aten.convolution_backward(dd, xx, ww, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1, mask)
+        return r[0] if grad == "data" else r[1]
+
+    with torch.no_grad():
+        got = run(xs, ws, b, dy)
+        d = [t.double() for t in (xs, ws, b, dy)]
+        want = run(*d)
+        mag = run(*[t.abs() for t in d])
+        k = {"none": x[1] * w[2] * w[3], "data": w[0] * w[2] * w[3], "weight": y.numel() // w[0]}[grad]
+        bad = check_close("convolution (%s)" % grad, got, (want, mag), k)
+        if bad:
+            return wrong(bad)
+        t, it, s = measure(lambda: run(xs, ws, b, dy), quick)
+    return done(t, it, s, t * 1e3)
+
+
 def w_fc(batch=1, quick=False, **_):
     """FullyConnected 784 -> 512 (F.linear), microseconds per forward."""
     g = gen()
@@ -374,6 +403,7 @@ HANDLERS = {
     "elementwise": w_elementwise,
     "mlp": w_mlp,
     "cnn": w_cnn,
+    "convLayer": w_conv_layer,
     "fc": w_fc,
     "tiny": w_tiny,
     "autograd": w_autograd,
