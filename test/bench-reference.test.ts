@@ -114,3 +114,27 @@ test('training-step check (CNN): ndgrad passes, a dropped bias gradient is refus
     expect(ref.checkStep('CNN step', { ...got, grads: { ...got.grads, b2 } }, want)).toMatch(/^CNN step: gradient of b2 off by/);
   });
 });
+
+test('convolution check (bench/conv-layers.js): ndgrad\'s forward and both gradients pass, a sampled element off by a fifth of a product term is refused', () => {
+  nd.tidy(() => {
+    const xs = [3, 8, 9, 7], ws = [20, 8, 3, 2], a = { kernel: [3, 2], num_filter: 20, no_bias: true };
+    const x = nd.random.uniform(-1, 1, xs), w = nd.random.uniform(-1, 1, ws), b = nd.random.uniform(-1, 1, [20]);
+    const y = nd.Convolution(x, w, b, { kernel: [3, 2], numFilter: 20 });
+    const dy = nd.random.uniform(-1, 1, y.shape);
+    const ins = [x, w, b, dy].map((t) => t.toTypedArray());
+    // the gradient ops are reached by name, as the benchmark does
+    const { invoke } = require('../lib/dispatch'); // eslint-disable-line @typescript-eslint/no-require-imports
+    const outs: Record<string, NDArray> = {
+      none: y,
+      data: invoke('_conv_data_grad', [dy, w], { ...a, x_shape: xs }),
+      weight: invoke('_conv_weight_grad', [x, dy], { ...a, w_shape: ws }),
+    };
+    for (const [grad, r] of Object.entries(outs)) {
+      const got = r.toTypedArray() as Float32Array;
+      expect(ref.checkConvSamples(grad, ins, got, xs, ws)).toBe('');
+      const bad = Float32Array.from(got);
+      bad[0] += 0.05; // element 0 is the first sampled one
+      expect(ref.checkConvSamples(grad, ins, bad, xs, ws)).toMatch(new RegExp(`^convolution \\(${grad}\\): element 0 `));
+    }
+  });
+});
