@@ -21,15 +21,17 @@ constexpr int64_t kWgradImages = 16;
 // Share of the lanes the direct kernels (conv_code.inc, lanes along a row) fill on rows of n.
 double row_fill(int64_t n, int64_t lanes) { return double(n) / double((n + lanes - 1) / lanes * lanes); }
 
-// Measured (AMD Zen 5, AVX-512 and AVX2, 1 thread, CPU time; the CNN step's layers, LeNet's, 3x3
-// layers of 4 to 128 channels on 13 to 56 wide rows, stride 2): the blocked kernels need enough
-// multiply-adds per pixel to pay for writing the sums out one filter at a time (C*kh*kw >= 32: not
-// a first layer) and enough filters to fill the lanes. Where the direct kernels fit they win on
-// rows that fill their vectors (32->32 on 28x28: 0.57 vs 0.66 ms forward) and lose on short rows
-// (LeNet's 6->16 on 10x10: 0.15 vs 0.08; the step's 32->64 on 11x11: 1.12 vs 0.71); for the weight
-// gradient the blocked kernel wins from 8 channels on (32->32 on 28x28: 0.54 vs 1.30 ms) and loses
-// below (4->32 on 32x32: 0.72 vs 0.35). Beyond 64 channels the alternative is im2col + GEMM, which
-// the blocked kernels beat (128->128 on 28x28: 5.3 / 5.3 / 4.6 vs 6.9 / 7.2 / 6.4 ms).
+// Measured (AMD Zen 5, 1 thread, CPU ms of forward / data gradient / weight gradient; the CNN
+// step's layers, LeNet's, 3x3 layers of 4 to 128 channels on 11 to 56 wide rows, stride 2): the
+// blocked kernels need enough multiply-adds per pixel to pay for writing the sums out one filter at
+// a time (C*kh*kw >= 32: not a first layer) and enough filters to fill the lanes. Then they beat
+// im2col + GEMM (128->128 on 28x28, AVX-512: 3.7 / 3.7 / 4.0 vs 6.9 / 7.2 / 6.4) and, with AVX2's
+// 8 lanes, the direct kernels everywhere (16->16 on 32x32: 0.35 / 0.35 vs 0.52 / 0.52). With
+// AVX-512's 16 lanes the direct kernels keep rows that fill their vectors with few channels
+// (16->16 on 32x32: 0.18 / 0.17 vs 0.25 / 0.26; 32->32 on 28x28 goes blocked: 0.52 vs 0.57) and
+// lose on short rows (the step's 32->64 on 11x11: 0.65 / 0.77 vs 1.12 / 1.38). The blocked weight
+// gradient wins from 8 channels on (32->32 on 28x28: 0.55 vs 1.30) and loses below (4->32 on
+// 32x32: 0.66 vs 0.36). NEON (4 lanes) is not measured: it takes AVX2's rule.
 bool fits(const Geo& g, DType dt, int which, int64_t block, bool direct) {
   if (block == 0 || dt != DType::Float32 || g.G != 1 || g.dh != 1 || g.dw != 1) return false;
   if (g.sw > 2 || g.kw > 7) return false;
@@ -37,8 +39,9 @@ bool fits(const Geo& g, DType dt, int which, int64_t block, bool direct) {
   // the data gradient runs the forward kernel with the roles of C and F exchanged
   const int64_t in = which == kDataGrad ? g.F : g.C, out = which == kDataGrad ? g.C : g.F;
   if (in * g.kh * g.kw < 32 || out < block) return false;
-  if (!direct || row_fill(which == kDataGrad ? g.W : g.OW, block) < 0.8) return true;
-  return which == kWeightGrad && g.C >= 8;
+  if (!direct) return true;
+  if (which == kWeightGrad) return g.C >= 8 || row_fill(g.OW, block) < 0.8;
+  return block < 16 || in * g.kh * g.kw >= 256 || row_fill(which == kDataGrad ? g.W : g.OW, block) < 0.8;
 }
 
 // planes (rows x cols) -> dst planes (prows x pcols) with the data at (top, left), zeros around.
@@ -48,20 +51,6 @@ void pad_planes(const float* src, int64_t planes, int64_t rows, int64_t cols, fl
   for (int64_t p = 0; p < planes; ++p)
     for (int64_t r = 0; r < rows; ++r)
       std::copy(src + (p * rows + r) * cols, src + (p * rows + r + 1) * cols, dst + (p * prows + top + r) * pcols + left);
-}
-
-// N images of `planes` planes, padded (or used as they are when there is no padding).
-const float* padded_images(const float* src, int64_t N, int64_t planes, int64_t rows, int64_t cols, int64_t top,
-                           int64_t left, NDArray& buf) {
-  if (top == 0 && left == 0) return src;
-  const int64_t prows = rows + 2 * top, pcols = cols + 2 * left, img = planes * prows * pcols;
-  buf = empty(Shape{N, img}, DType::Float32);
-  float* dst = buf.data<float>();
-  parallel_for(N, 1, [&](int64_t a, int64_t b) {
-    for (int64_t n = a; n < b; ++n)
-      pad_planes(src + n * planes * rows * cols, planes, rows, cols, dst + n * img, prows, pcols, top, left);
-  });
-  return dst;
 }
 
 // Weights w (F, C, kh*kw), or for rot the data gradient's (C, F, kh*kw) turned around, blocked by
@@ -87,23 +76,33 @@ void forward(OpCall& c, const Geo& g, const kernels::KernelTable& kt, bool data_
   const int64_t top = data_grad ? g.kh - 1 - g.ph : g.ph, left = data_grad ? g.kw - 1 - g.pw : g.pw;
   const kernels::ConvBlockedShape s{ins, rows + 2 * top, cols + 2 * left, data_grad ? 1 : g.sh, data_grad ? 1 : g.sw,
                                     outs, g.kh, g.kw, B, data_grad ? g.H : g.OH, data_grad ? g.W : g.OW, top, rows};
-  NDArray wb = blocked_weights(c.inputs[1].data<float>(), g.F, g.C, kk, B, data_grad), bb, xbuf;
+  NDArray wb = blocked_weights(c.inputs[1].data<float>(), g.F, g.C, kk, B, data_grad), bb;
   const float* bias = nullptr;
   if (!data_grad && c.inputs.size() == 3) {
     bb = zeros(Shape{s.fpad()}, DType::Float32);
     std::copy(c.inputs[2].data<float>(), c.inputs[2].data<float>() + g.F, bb.data<float>());
     bias = bb.data<float>();
   }
-  const float* x = padded_images(c.inputs[0].data<float>(), g.N, ins, rows, cols, top, left, xbuf);
-  const int64_t x_img = ins * s.xh * s.xw, y_img = outs * s.OH * s.OW;
-  // work items: an image's pair of filter blocks (the kernel's register tile is two blocks)
-  const int64_t nfb = s.fpad() / B, pairs = (nfb + 1) / 2;
+  const float* src = c.inputs[0].data<float>();
+  const int64_t x_img = ins * s.xh * s.xw, y_img = outs * s.OH * s.OW, src_img = ins * rows * cols;
+  // Work items: an image's pair of filter blocks (the kernel's register tile is two blocks), cut
+  // into one run of items per thread; a run pads each of its images once into its own scratch, so
+  // the padded copies take one image per thread, not the batch.
+  const int64_t nfb = s.fpad() / B, pairs = (nfb + 1) / 2, items = g.N * pairs;
+  const int64_t runs = std::max<int64_t>(1, std::min<int64_t>(items, num_threads()));
+  const bool pad = top != 0 || left != 0;
+  NDArray scratch = empty(Shape{pad ? runs : 0, x_img}, DType::Float32);
   float* y = c.outputs[0].data<float>();
   const float* w = wb.data<float>();
-  parallel_for(g.N * pairs, 1, [&](int64_t a, int64_t b) {
-    for (int64_t t = a; t < b; ++t) {
-      const int64_t n = t / pairs, fb = t % pairs * 2;
-      kt.conv2d_blocked_f32(s, x + n * x_img, w, bias, y + n * y_img, fb, std::min(fb + 2, nfb));
+  parallel_for(runs, 1, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* buf = pad ? scratch.data<float>() + r * x_img : nullptr;
+      for (int64_t t = items * r / runs, padded = -1; t < items * (r + 1) / runs; ++t) {
+        const int64_t n = t / pairs, fb = t % pairs * 2;
+        if (pad && n != padded) pad_planes(src + n * src_img, ins, rows, cols, buf, s.xh, s.xw, top, left);
+        padded = n;
+        kt.conv2d_blocked_f32(s, pad ? buf : src + n * src_img, w, bias, y + n * y_img, fb, std::min(fb + 2, nfb));
+      }
     }
   });
 }
@@ -111,45 +110,47 @@ void forward(OpCall& c, const Geo& g, const kernels::KernelTable& kt, bool data_
 void weight_grad(OpCall& c, const Geo& g, const kernels::KernelTable& kt) {
   const int64_t B = kt.conv_block, kk = g.kh * g.kw, plane = g.OH * g.OW;
   const kernels::ConvBlockedShape s{g.C, g.H + 2 * g.ph, g.W + 2 * g.pw, g.sh, g.sw, g.F, g.kh, g.kw, B, g.OH, g.OW, g.ph, g.H};
-  const int64_t fp = s.fpad(), x_img = g.C * s.xh * s.xw, dy_img = plane * fp;
-  NDArray xbuf;
-  const float* x = padded_images(c.inputs[0].data<float>(), g.N, g.C, g.H, g.W, g.ph, g.pw, xbuf);
-  // dY (N, F, OH*OW) -> dyt (N, OH*OW, fp), filters past F zero
-  NDArray dytbuf = empty(Shape{g.N, dy_img}, DType::Float32);
-  float* dyt = dytbuf.data<float>();
+  const int64_t fp = s.fpad(), x_img = g.C * s.xh * s.xw, dy_img = plane * fp, wsize = fp * g.C * kk;
+  const bool pad = g.ph != 0 || g.pw != 0;
+  const float* x = c.inputs[0].data<float>();
   const float* dy = c.inputs[1].data<float>();
-  parallel_for(g.N, 1, [&](int64_t a, int64_t b) {
-    for (int64_t n = a; n < b; ++n) {
-      float* d = dyt + n * dy_img;
-      for (int64_t o = 0; o < plane; ++o) {
-        for (int64_t f = 0; f < g.F; ++f) d[o * fp + f] = dy[(n * g.F + f) * plane + o];
-        std::fill(d + o * fp + g.F, d + (o + 1) * fp, 0.f);
-      }
-    }
-  });
-  // One blocked partial per chunk of images; a work item is a chunk's channel. A thread's channels
-  // of a chunk take the images a few at a time (about 256 KiB of dyt), so that those stay in cache
-  // while they all read them (a whole chunk's dyt is 6 MiB for 128 filters on 28x28). Each
-  // channel's sums still add the chunk's images in the same groups and order, whoever runs them.
+  // One chunk of images at a time, its inputs laid out for the kernel (x padded, dY turned into
+  // dyt: pixels x filters, zero past F), so the copies take a chunk, not the batch.
+  NDArray xbuf = empty(Shape{pad ? kWgradImages : 0, x_img}, DType::Float32);
+  NDArray dytbuf = empty(Shape{kWgradImages, dy_img}, DType::Float32), partial = empty(Shape{wsize}, DType::Float32);
+  NDArray total = zeros(Shape{wsize}, DType::Float32);
+  float *dyt = dytbuf.data<float>(), *part = partial.data<float>(), *sum = total.data<float>();
+  // A thread's channels take the chunk's images a few at a time (about 256 KiB of dyt), so that
+  // those stay in cache while they all read them (a whole chunk's dyt is 6 MiB for 128 filters on
+  // 28x28). Each channel adds the same groups of images in the same order, whoever runs it, and
+  // the chunks' partial sums are added in order: the result does not depend on the thread count.
   const int64_t group = std::max<int64_t>(1, (int64_t(256) << 10) / (4 * dy_img));
-  const int64_t chunks = (g.N + kWgradImages - 1) / kWgradImages, wsize = fp * g.C * kk;
-  NDArray partials = zeros(Shape{chunks, wsize}, DType::Float32);
-  float* part = partials.data<float>();
-  parallel_for(chunks * g.C, 1, [&](int64_t a, int64_t b) {
-    for (int64_t k = a / g.C; k * g.C < b; ++k) {
-      const int64_t c0 = std::max(a, k * g.C) - k * g.C, c1 = std::min(b, (k + 1) * g.C) - k * g.C;
-      const int64_t n0 = k * kWgradImages, n1 = std::min(g.N, n0 + kWgradImages);
-      for (int64_t n = n0; n < n1; n += group)
-        kt.conv2d_blocked_wgrad_f32(s, std::min(group, n1 - n), x + n * x_img, x_img, dyt + n * dy_img, dy_img,
-                                    part + k * wsize, c0, c1);
-    }
-  });
-  // partials summed in chunk order, unblocked into (F, C, kh, kw)
+  for (int64_t n0 = 0; n0 < g.N; n0 += kWgradImages) {
+    const int64_t nn = std::min(kWgradImages, g.N - n0);
+    parallel_for(nn, 1, [&](int64_t a, int64_t b) {
+      for (int64_t i = a; i < b; ++i) {
+        const int64_t n = n0 + i;
+        if (pad) pad_planes(x + n * g.C * g.H * g.W, g.C, g.H, g.W, xbuf.data<float>() + i * x_img, s.xh, s.xw, g.ph, g.pw);
+        float* d = dyt + i * dy_img;
+        for (int64_t o = 0; o < plane; ++o) {
+          for (int64_t f = 0; f < g.F; ++f) d[o * fp + f] = dy[(n * g.F + f) * plane + o];
+          std::fill(d + o * fp + g.F, d + (o + 1) * fp, 0.f);
+        }
+      }
+    });
+    const float* xc = pad ? xbuf.data<float>() : x + n0 * x_img;
+    std::fill(part, part + wsize, 0.f);
+    parallel_for(g.C, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t i = 0; i < nn; i += group)
+        kt.conv2d_blocked_wgrad_f32(s, std::min(group, nn - i), xc + i * x_img, x_img, dyt + i * dy_img, dy_img, part,
+                                    c0, c1);
+    });
+    for (int64_t e = 0; e < wsize; ++e) sum[e] += part[e];
+  }
+  // unblocked into (F, C, kh, kw)
   float* out = c.outputs[0].data<float>();
-  for (int64_t k = 1; k < chunks; ++k)
-    for (int64_t e = 0; e < wsize; ++e) part[e] += part[k * wsize + e];
   for (int64_t f = 0; f < g.F; ++f)
-    for (int64_t e = 0; e < g.C * kk; ++e) out[f * g.C * kk + e] = part[((f / B) * g.C * kk + e) * B + f % B];
+    for (int64_t e = 0; e < g.C * kk; ++e) out[f * g.C * kk + e] = sum[((f / B) * g.C * kk + e) * B + f % B];
 }
 
 }  // namespace
