@@ -127,7 +127,7 @@ export class KVStore {
 
   /** Stores the sum over workers of each pushed value (no optimizer on the store: MXNet's default). */
   push(key: Key | Key[], value: NDArray | NDArray[]): void {
-    for (const [k, v] of this.pairs('push', key, value)) this.collective('allreduce', v, this.stored('push', k, v), 'KVStore.push');
+    for (const [v, s] of this.summed('push', this.pairs('push', key, value))) this.collective('allreduce', v, s, 'KVStore.push');
   }
 
   /** Copies each key's stored value into `out` (one array per key). */
@@ -137,17 +137,18 @@ export class KVStore {
   }
 
   /**
-   * The sum over workers of each value, into `out` (default: the value itself, in place). Like the
-   * Horovod-style stores MXNet's pushpull was made for, it leaves the stored value alone (no extra
-   * copy of large gradients); the key must be initialised, and the value match it.
+   * Push then pull in one call (MXNet's pushpull): the store keeps the sum over workers of each value,
+   * and `out` (default: the value itself, in place) receives it. The key must be initialised, and the
+   * value match it.
    */
   pushpull(key: Key | Key[], value: NDArray | NDArray[], opts: { out?: NDArray | NDArray[] } = {}): void {
     const o = options(opts, 'KVStore.pushpull', optionKeys('out', 'priority'));
     const vs = this.pairs('pushpull', key, value);
     const outs = o.out === undefined ? vs : this.pairs('pushpull', key, o.out);
-    vs.forEach(([k, v], i) => {
-      this.stored('pushpull', k, v);
-      this.collective('allreduce', v, this.checkOut('pushpull', k, v, outs[i][1]), 'KVStore.pushpull');
+    vs.forEach(([k, v], i) => this.checkOut('pushpull', k, v, outs[i][1]));
+    this.summed('pushpull', vs).forEach(([v, s], i) => {
+      this.collective('allreduce', v, s, 'KVStore.pushpull');
+      invoke('copy', [s], null, outs[i][1]);
     });
   }
 
@@ -182,10 +183,19 @@ export class KVStore {
     this.store.clear();
   }
 
+  /**
+   * @internal (value, stored value) of each pair to sum, every pair checked before the first collective
+   * is issued, so that a misuse leaves no rank half-way through a list
+   */
+  private summed(op: string, pairs: [Key, NDArray][]): [NDArray, NDArray][] {
+    return pairs.map(([k, v]) => {
+      if (!SUMMABLE.has(v.dtype)) throw new NDArrayError(`KVStore.${op}: sums are float32, float64 or int32, got ${v.dtype}`, 'DTYPE_MISMATCH');
+      return [v, this.stored(op, k, v)];
+    });
+  }
+
   /** @internal out = the collective over value ('local': a copy, the sum over one worker) */
   private collective(kind: 'allreduce' | 'broadcast', value: NDArray, out: NDArray, op: string): void {
-    if (kind === 'allreduce' && !SUMMABLE.has(value.dtype))
-      throw new NDArrayError(`${op}: sums are float32, float64 or int32, got ${value.dtype}`, 'DTYPE_MISMATCH');
     if (this.type === 'local') {
       if (value !== out) invoke('copy', [value], null, out);
     } else {

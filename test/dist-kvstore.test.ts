@@ -21,6 +21,13 @@ describe("kvstore 'local'", () => {
     const o = nd.zeros([1, 1], { dtype: 'int32' });
     kv.pushpull(3, v, { out: o });
     expect(o.toArray()).toEqual([[9]]);
+    // pushpull is push then pull: the store keeps the sum (MXNet's), whether out is given or not
+    const pulled = nd.zeros([1, 1], { dtype: 'int32' });
+    kv.pull(3, { out: pulled });
+    expect(pulled.toArray()).toEqual([[9]]);
+    kv.pushpull('a', nd.array([6, 8]));
+    kv.pull('a', { out });
+    expect(out.toArray()).toEqual([6, 8]);
     kv.broadcast('b', nd.array([7]), { out: nd.zeros([1]) });
   });
 

@@ -255,13 +255,15 @@ MPI_Datatype sum_type(int dtype) {
 
 size_t elem_size(int dtype) { return dtype == kFloat64 ? 8 : dtype == kUInt8 ? 1 : 4; }
 
-// MPI counts are ints: larger buffers go in pieces of at most 2^30 elements.
-int allreduce_sum(void* buf, size_t bytes, int dtype) {
+// out = the sum over ranks of in (in == out: in place). MPI counts are ints: larger buffers go in
+// pieces of at most 2^30 elements.
+int allreduce_sum(const void* in, void* out, size_t bytes, int dtype) {
   MPI_Datatype t = sum_type(dtype);
   size_t es = elem_size(dtype), n = bytes / es, step = size_t(1) << 30;
   for (size_t i = 0; i < n; i += step) {
     int c = static_cast<int>(std::min(step, n - i));
-    int rc = MPI_Allreduce(MPI_IN_PLACE, static_cast<char*>(buf) + i * es, c, t, MPI_SUM, MPI_COMM_WORLD);
+    const void* send = in == out ? MPI_IN_PLACE : static_cast<const char*>(in) + i * es;
+    int rc = MPI_Allreduce(send, static_cast<char*>(out) + i * es, c, t, MPI_SUM, MPI_COMM_WORLD);
     if (rc != MPI_SUCCESS) return rc;
   }
   return MPI_SUCCESS;
@@ -288,12 +290,13 @@ void run_and_wait(const std::shared_ptr<Job>& j, char* err, size_t len) {
   if (!e.empty()) set_err(err, len, e);
 }
 
-// Arrays in pairs (value, out): out = value (when distinct) and then the collective on out.
-bool copy_pairs(void* const* data, const size_t* bytes, size_t n, char* err, size_t len) {
+// Arrays in pairs (value, out) of equal sizes; `copy`: out = value (when distinct), for a collective
+// in place on out.
+bool check_pairs(void* const* data, const size_t* bytes, size_t n, bool copy, char* err, size_t len) {
   if (n % 2) return set_err(err, len, "dist: expected (value, out) pairs"), false;
   for (size_t i = 0; i < n; i += 2) {
     if (bytes[i] != bytes[i + 1]) return set_err(err, len, "dist: value and out differ in size"), false;
-    if (data[i] != data[i + 1] && bytes[i]) std::memcpy(data[i + 1], data[i], bytes[i]);
+    if (copy && data[i] != data[i + 1] && bytes[i]) std::memcpy(data[i + 1], data[i], bytes[i]);
   }
   return true;
 }
@@ -301,7 +304,7 @@ bool copy_pairs(void* const* data, const size_t* bytes, size_t n, char* err, siz
 // ctx: unused (the comm is process-wide). Each (value, out) pair: out = the sum of value over ranks.
 extern "C" void task_allreduce(void*, void* const* data, const size_t* bytes, const int* dtypes, size_t n, char* err,
                                size_t len) {
-  if (!copy_pairs(data, bytes, n, err, len)) return;
+  if (!check_pairs(data, bytes, n, false, err, len)) return;
   for (size_t i = 1; i < n; i += 2)
     if (sum_type(dtypes[i]) == MPI_DATATYPE_NULL) return set_err(err, len, "dist: sums are float32, float64 or int32");
   std::vector<void*> d(data, data + n);
@@ -309,7 +312,7 @@ extern "C" void task_allreduce(void*, void* const* data, const size_t* bytes, co
   std::vector<int> t(dtypes, dtypes + n);
   run_and_wait(make_job("allreduce", [d, b, t] {
                  for (size_t i = 1; i < d.size(); i += 2) {
-                   int rc = allreduce_sum(d[i], b[i], t[i]);
+                   int rc = allreduce_sum(d[i - 1], d[i], b[i], t[i]);
                    if (rc != MPI_SUCCESS) return rc;
                  }
                  return MPI_SUCCESS;
@@ -320,7 +323,7 @@ extern "C" void task_allreduce(void*, void* const* data, const size_t* bytes, co
 // Each (value, out) pair: out = rank 0's value.
 extern "C" void task_broadcast(void*, void* const* data, const size_t* bytes, const int*, size_t n, char* err,
                                size_t len) {
-  if (!copy_pairs(data, bytes, n, err, len)) return;
+  if (!check_pairs(data, bytes, n, true, err, len)) return;
   std::vector<void*> d(data, data + n);
   std::vector<size_t> b(bytes, bytes + n);
   run_and_wait(make_job("broadcast", [d, b] {
@@ -366,7 +369,7 @@ extern "C" void task_bucket_start(void*, void* const* data, const size_t* bytes,
   void* buf = data[0];
   int t = dtypes[0];
   auto j = make_job("allreduce of a gradient bucket (" + std::to_string(off) + " bytes)",
-                    [buf, off, t] { return allreduce_sum(buf, off, t); });
+                    [buf, off, t] { return allreduce_sum(buf, buf, off, t); });
   {
     std::lock_guard<std::mutex> l(g_buckets_m);
     g_buckets[buf] = j;
