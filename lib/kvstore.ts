@@ -55,7 +55,9 @@ export function mpi(): { module: DistModule; rank: number; size: number } {
   try {
     r = m.init(timeout);
   } catch (e) {
-    throw new NDArrayError(`kvstore 'dist_sync': ${(e as Error).message}; ${INSTALL_HINT}`, 'NO_MPI');
+    const { message, code } = e as Error & { code?: string };
+    if (code === 'DIST_FAILURE') throw new NDArrayError(`kvstore 'dist_sync': ${message}`, 'DIST_FAILURE');
+    throw new NDArrayError(`kvstore 'dist_sync': ${message}; ${INSTALL_HINT}`, 'NO_MPI');
   }
   dist = m;
   world = { rank: r[0], size: r[1] };

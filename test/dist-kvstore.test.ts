@@ -116,6 +116,35 @@ describe('failure ends the job on every rank', () => {
     expect(r.stdout).not.toContain('step 19');
   });
 
+  // A clean exit is a failure of the job only when the other ranks still need the exited one: it tells
+  // them how many collectives it took part in, and one that waits in a later collective fails at once
+  // (not after NDGRAD_DIST_TIMEOUT), its script's error ending the job with MPI_Abort.
+  mpiTest('a rank that exits cleanly (process.exit(0)) at step 5: DIST_FAILURE on the others within seconds, non-zero', async () => {
+    const t = Date.now();
+    const r = await runMpi(2, [fixture('fail.js'), 'exit0']);
+    expect(Date.now() - t).toBeLessThan(20000);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/rank 0 caught DIST_FAILURE: rank 1 exited \(a clean exit, after 6 collectives\) while rank 0 of 2 needs it in collective #7 \(allreduce\)/);
+    expect(r.stdout).not.toContain('step 5');
+  });
+
+  mpiTest('ranks that finish at different times end cleanly: rank 0 works on alone after rank 1 has exited', async () => {
+    const r = await runMpi(2, [fixture('fail.js'), 'uneven']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('rank 1 step 19');
+    expect(r.stdout).toContain('rank 0 saved');
+  });
+
+  mpiTest('a rank whose peers never start MPI: DIST_FAILURE from MPI_Init_thread after NDGRAD_DIST_TIMEOUT', async () => {
+    const r = await runMpi(2, [fixture('init-hang.js')], { NDGRAD_DIST_TIMEOUT: '2' });
+    const [rep] = lines(r.stdout);
+    expect(rep.code).toBe('DIST_FAILURE');
+    expect(rep.message).toContain('MPI_Init_thread did not finish within NDGRAD_DIST_TIMEOUT=2 s');
+    expect(rep.ms).toBeGreaterThanOrEqual(1900);
+    expect(rep.ms).toBeLessThan(10000);
+    expect(r.code).not.toBe(0);  // mpirun ends the job: rank 0 exits without MPI_Finalize
+  });
+
   mpiTest('a rank that stops answering: DIST_FAILURE on the others after NDGRAD_DIST_TIMEOUT, then MPI_Abort', async () => {
     const t = Date.now();
     const r = await runMpi(2, [fixture('fail.js'), 'hang'], { NDGRAD_DIST_TIMEOUT: '2' });

@@ -27,6 +27,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 extern "C" typedef void (*ndgrad_external_task)(void* ctx, void* const* data, const size_t* bytes, const int* dtypes,
                                                 size_t n, char* err, size_t err_len);
@@ -68,42 +69,57 @@ std::shared_ptr<Job> make_job(std::string what, std::function<int()> run) {
   return j;
 }
 
+// How MPI could not be started: NO_MPI (it failed) or DIST_FAILURE (it did not finish in time).
+struct StartError {
+  const char* code = "";
+  std::string message;
+};
+
 class Comm {
  public:
   int rank = 0, size = 1, thread_level = 0;
   double timeout_s = 300;
 
-  // Starts the comm thread and MPI; an error message, or "" once MPI runs.
-  std::string start(double timeout) {
+  // Starts the comm thread and MPI, waiting at most the timeout: MPI_Init_thread waits for every rank
+  // of the job, so a peer that never starts would otherwise hang this one forever.
+  StartError start(double timeout) {
     std::unique_lock<std::mutex> l(m_);
-    if (state_ == State::Running) return "";
-    if (state_ != State::Idle) return "MPI was already finalised in this process";
+    if (state_ == State::Running) return {};
+    if (state_ == State::GaveUp) return {"DIST_FAILURE", init_error_};
+    if (state_ != State::Idle) return {"NO_MPI", state_ == State::Failed ? init_error_ : "MPI was already finalised in this process"};
     timeout_s = timeout;
     thread_ = std::thread([this] { loop(); });
-    cv_.wait(l, [&] { return state_ != State::Idle; });
-    if (state_ != State::Running) return init_error_;
+    if (!cv_.wait_for(l, std::chrono::duration<double>(timeout), [&] { return state_ != State::Idle; })) {
+      char buf[256];
+      std::snprintf(buf, sizeof buf,
+                    "MPI_Init_thread did not finish within NDGRAD_DIST_TIMEOUT=%g s (a rank of the job did not start, "
+                    "or mpirun cannot reach this process)",
+                    timeout);
+      init_error_ = buf;
+      state_ = State::GaveUp;
+      thread_.detach();  // stuck in MPI; the process may still end
+      return {"DIST_FAILURE", init_error_};
+    }
+    if (state_ != State::Running) return {"NO_MPI", init_error_};
     watchdog_ = std::thread([this] { watch(); });
-    return "";
+    return {};
   }
 
   // Queues a job (FIFO, the same order on every rank because every rank issues the same sequence).
   void post(const std::shared_ptr<Job>& j) {
     std::unique_lock<std::mutex> l(m_);
-    if (state_ != State::Running) {
+    if (state_ != State::Running || !broken_.empty()) {
+      std::string e = !broken_.empty() ? broken_ : "MPI is not running (finalised, or never initialised)";
       l.unlock();
-      finish(*j, broken_.empty() ? "MPI is not running (finalised, or never initialised)" : broken_);
-      return;
-    }
-    if (!broken_.empty()) {
-      l.unlock();
-      finish(*j, broken_);
+      finish(*j, e);
       return;
     }
     jobs_.push_back(j);
     cv_.notify_all();
   }
 
-  // MPI_Finalize on the comm thread after the queued jobs; then joins both threads.
+  // A clean exit: after the queued jobs, tells the other ranks how many collectives this one took part
+  // in, then MPI_Finalize on the comm thread; joins both threads. A job that failed ends the job.
   void stop() {
     {
       std::lock_guard<std::mutex> l(m_);
@@ -114,6 +130,7 @@ class Comm {
     thread_.join();
     {
       std::lock_guard<std::mutex> l(m_);
+      if (!broken_.empty()) abort_job(1);
       state_ = State::Done;
       cv_.notify_all();
     }
@@ -132,21 +149,33 @@ class Comm {
   }
 
  private:
-  enum class State { Idle, Running, Stopping, Done, Failed };
+  enum class State { Idle, Running, Stopping, Done, Failed, GaveUp };
   std::mutex m_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Job>> jobs_;
   State state_ = State::Idle;
   std::string init_error_, broken_;
   std::shared_ptr<Job> current_;
-  Clock::time_point current_since_;
+  long long current_index_ = 0;      // the collectives taken so far, the current one included
+  long long peer_limit_ = LLONG_MAX;  // the fewest collectives of a rank that has exited cleanly
+  int peer_exited_ = -1;             // that rank
+  Clock::time_point current_since_, abort_at_;
   std::thread thread_, watchdog_;
+  // Exit notices (a rank's count of collectives at its clean exit), on a communicator of their own,
+  // received by the watchdog thread (needs MPI_THREAD_MULTIPLE) while the comm thread may be blocked
+  // in a collective that the exited rank will never join.
+  static constexpr int kExitTag = 1;
+  MPI_Comm notices_ = MPI_COMM_NULL;
+  std::mutex notice_m_;  // the receive request: tested by the watchdog, cancelled by the comm thread
+  MPI_Request notice_req_ = MPI_REQUEST_NULL;
+  long long notice_ = 0;
 
   void loop() {
     int provided = 0;
-    int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+    int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
     {
       std::lock_guard<std::mutex> l(m_);
+      if (state_ == State::GaveUp) return;  // too late: this rank already reported the failure
       if (rc != MPI_SUCCESS) {
         init_error_ = "MPI_Init_thread failed (error " + std::to_string(rc) + ")";
         state_ = State::Failed;
@@ -157,6 +186,7 @@ class Comm {
       MPI_Comm_rank(MPI_COMM_WORLD, &rank);
       MPI_Comm_size(MPI_COMM_WORLD, &size);
       thread_level = provided;
+      if (provided >= MPI_THREAD_MULTIPLE && MPI_Comm_dup(MPI_COMM_WORLD, &notices_) == MPI_SUCCESS) post_notice_recv();
       state_ = State::Running;
       cv_.notify_all();
     }
@@ -168,12 +198,14 @@ class Comm {
         if (jobs_.empty()) break;  // stopping, everything queued has run
         j = jobs_.front();
         jobs_.pop_front();
+        if (broken_.empty() && current_index_ + 1 > peer_limit_) fail(l, peer_exit_message(current_index_ + 1, *j), 2);
         if (!broken_.empty()) {
           l.unlock();
           finish(*j, broken_);
           continue;
         }
         current_ = j;
+        ++current_index_;
         current_since_ = Clock::now();
       }
       int err = j->run();
@@ -190,14 +222,16 @@ class Comm {
         finish(*j, j->what + " failed on rank " + std::to_string(rank) + ": " + msg);
       }
     }
-    bool broken;
+    long long taken;
     {
       std::lock_guard<std::mutex> l(m_);
-      broken = !broken_.empty();
+      // A job stuck in a collective cannot be finalised cleanly; stop() aborts instead.
+      if (!broken_.empty()) return;
+      taken = current_index_;
     }
-    // A job stuck in a collective cannot be finalised cleanly; the watchdog aborts instead. Finalize
-    // waits for the other ranks, so it is watched like a collective.
-    if (broken) return;
+    send_exit_notices(taken);
+    // Finalize waits for the other ranks (one may still be working, or saving its results), so it is
+    // watched like a collective: NDGRAD_DIST_TIMEOUT.
     {
       std::lock_guard<std::mutex> l(m_);
       current_ = make_job("MPI_Finalize", nullptr);
@@ -208,33 +242,98 @@ class Comm {
     current_ = nullptr;
   }
 
-  // Fails the job that has run past the timeout (its waiters throw DIST_FAILURE, every later job fails
-  // at once), then, after a grace period for the script to report it, ends the job with MPI_Abort: the
-  // collective itself cannot be cancelled, so no rank may wait in it forever.
+  void post_notice_recv() {
+    MPI_Irecv(&notice_, 1, MPI_LONG_LONG, MPI_ANY_SOURCE, kExitTag, notices_, &notice_req_);
+  }
+
+  // This rank's count to every other rank (small messages: sent eagerly, even to a rank blocked in a
+  // collective), and the pending receive cancelled, before MPI_Finalize.
+  void send_exit_notices(long long taken) {
+    std::lock_guard<std::mutex> n(notice_m_);
+    if (notices_ == MPI_COMM_NULL) return;
+    std::vector<MPI_Request> sent;
+    for (int r = 0; r < size; ++r) {
+      if (r == rank) continue;
+      sent.emplace_back();
+      MPI_Isend(&taken, 1, MPI_LONG_LONG, r, kExitTag, notices_, &sent.back());
+    }
+    MPI_Waitall(static_cast<int>(sent.size()), sent.data(), MPI_STATUSES_IGNORE);
+    if (notice_req_ != MPI_REQUEST_NULL) {
+      MPI_Cancel(&notice_req_);
+      MPI_Wait(&notice_req_, MPI_STATUS_IGNORE);
+    }
+  }
+
+  // Reads the exit notices that have arrived (the watchdog, m_ not held): the lowest count wins.
+  void poll_notices() {
+    std::lock_guard<std::mutex> n(notice_m_);
+    for (;;) {
+      if (notice_req_ == MPI_REQUEST_NULL) return;
+      int got = 0;
+      MPI_Status st;
+      if (MPI_Test(&notice_req_, &got, &st) != MPI_SUCCESS || !got) return;
+      {
+        std::lock_guard<std::mutex> l(m_);
+        if (notice_ < peer_limit_) peer_limit_ = notice_, peer_exited_ = st.MPI_SOURCE;
+      }
+      post_notice_recv();
+    }
+  }
+
+  std::string peer_exit_message(long long index, const Job& j) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "rank %d exited (a clean exit, after %lld collectives) while rank %d of %d needs it in collective #%lld "
+                  "(%s), which can never finish; ending the job",
+                  peer_exited_, peer_limit_, rank, size, index, j.what.c_str());
+    return buf;
+  }
+
+  // Fails the current job and every queued one (their waiters throw DIST_FAILURE, later jobs fail at
+  // once), and schedules MPI_Abort after a grace period for the script to report it: a collective
+  // cannot be cancelled, so no rank may wait in it forever. m_ held.
+  void fail(std::unique_lock<std::mutex>& l, const std::string& why, double grace_s) {
+    broken_ = why;
+    abort_at_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(grace_s));
+    std::shared_ptr<Job> stuck = current_;
+    std::deque<std::shared_ptr<Job>> queued;
+    queued.swap(jobs_);
+    cv_.notify_all();
+    l.unlock();
+    std::fprintf(stderr, "NDArrayError [DIST_FAILURE]: %s\n", why.c_str());
+    if (stuck) finish(*stuck, why);
+    for (auto& q : queued) finish(*q, why);
+    l.lock();
+  }
+
+  // Watches the current job: past the timeout, or needing a rank that has exited, it fails; then
+  // MPI_Abort once the grace period is over.
   void watch() {
     std::unique_lock<std::mutex> l(m_);
-    auto tick = std::chrono::milliseconds(std::clamp<long>(static_cast<long>(timeout_s * 100), 10, 1000));
+    auto tick = std::chrono::milliseconds(std::clamp<long>(static_cast<long>(timeout_s * 100), 10, 100));
     while (state_ == State::Running || state_ == State::Stopping) {
       cv_.wait_for(l, tick);
-      if (!current_ || !broken_.empty()) continue;
-      double ran = std::chrono::duration<double>(Clock::now() - current_since_).count();
-      if (ran < timeout_s) continue;
-      char buf[512];
-      std::snprintf(buf, sizeof buf,
-                    "%s did not finish within NDGRAD_DIST_TIMEOUT=%g s on rank %d of %d (another rank failed or stopped "
-                    "answering); ending the job",
-                    current_->what.c_str(), timeout_s, rank, size);
-      broken_ = buf;
-      std::shared_ptr<Job> stuck = current_;
-      std::deque<std::shared_ptr<Job>> queued;
-      queued.swap(jobs_);
       l.unlock();
-      std::fprintf(stderr, "NDArrayError [DIST_FAILURE]: %s\n", buf);
-      finish(*stuck, buf);
-      for (auto& q : queued) finish(*q, buf);
-      std::this_thread::sleep_for(std::chrono::duration<double>(std::min(10.0, std::max(1.0, timeout_s))));
-      abort_job(1);
+      poll_notices();
       l.lock();
+      if (broken_.empty() && current_) {
+        double ran = std::chrono::duration<double>(Clock::now() - current_since_).count();
+        if (current_index_ > peer_limit_ && current_->run) {
+          fail(l, peer_exit_message(current_index_, *current_), 2);
+        } else if (ran >= timeout_s) {
+          char buf[512];
+          std::snprintf(buf, sizeof buf,
+                        "%s did not finish within NDGRAD_DIST_TIMEOUT=%g s on rank %d of %d (another rank failed or "
+                        "stopped answering); ending the job",
+                        current_->what.c_str(), timeout_s, rank, size);
+          fail(l, buf, std::min(10.0, std::max(1.0, timeout_s)));
+        }
+      }
+      if (!broken_.empty() && Clock::now() >= abort_at_) {
+        l.unlock();
+        abort_job(1);
+        l.lock();
+      }
     }
   }
 };
@@ -421,8 +520,8 @@ double first_number(napi_env env, napi_callback_info info, double dflt) {
 
 // init(timeoutSeconds) -> [rank, size, threadLevel]; MPI starts once per process.
 napi_value Init(napi_env env, napi_callback_info info) {
-  std::string e = comm().start(first_number(env, info, 300));
-  if (!e.empty()) return throw_error(env, "NO_MPI", e);
+  StartError e = comm().start(first_number(env, info, 300));
+  if (!e.message.empty()) return throw_error(env, e.code, e.message);
   napi_value r;
   napi_create_array_with_length(env, 3, &r);
   napi_set_element(env, r, 0, number(env, comm().rank));
