@@ -29,7 +29,11 @@ interface DistModule {
 const INSTALL_HINT =
   'install Open MPI (Debian/Ubuntu: `apt-get install libopenmpi-dev openmpi-bin`), then build ndgrad\'s MPI module ' +
   'with `npm run build:dist`';
-const MODULE_PATH = path.join(__dirname, '..', 'native', 'dist', 'build', 'Release', 'ndgrad_dist.node');
+const PREBUILT_NEEDS =
+  'the prebuilt MPI module needs Open MPI 4.1 (libmpi.so.40; Debian/Ubuntu: `apt-get install openmpi-bin`), ' +
+  'or build it against the MPI you have with `npm run build:dist`';
+// the MPI module's directory: node-gyp-build loads its local build, else the prebuild for this platform
+const DIST_DIR = path.join(__dirname, '..', 'native', 'dist');
 
 let dist: DistModule | null = null;
 let world: { rank: number; size: number } | null = null;
@@ -43,10 +47,17 @@ export function mpi(): { module: DistModule; rank: number; size: number } {
   if (process.env.NDGRAD_NO_MPI === '1')
     throw new NDArrayError(`kvstore 'dist_sync': MPI is disabled by NDGRAD_NO_MPI=1; to use it, unset it (or ${INSTALL_HINT})`, 'NO_MPI');
   let m: DistModule;
+  let file = '';
   try {
-    m = require(MODULE_PATH) as DistModule;
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    file = require('node-gyp-build').resolve(DIST_DIR) as string;
+    m = require(file) as DistModule;
   } catch (e) {
-    throw new NDArrayError(`kvstore 'dist_sync': the MPI module could not be loaded (${(e as Error).message.split('\n')[0]}); ${INSTALL_HINT}`, 'NO_MPI');
+    const cause = (e as Error).message.split('\n')[0];
+    if (!file) throw new NDArrayError(`kvstore 'dist_sync': the MPI module is not built and no prebuild fits this platform; ${INSTALL_HINT}`, 'NO_MPI');
+    // a prebuild on a system without Open MPI's library, or with another ABI
+    const prebuilt = file.includes(`${path.sep}prebuilds${path.sep}`);
+    throw new NDArrayError(`kvstore 'dist_sync': the MPI module ${file} could not be loaded (${cause}); ${prebuilt ? PREBUILT_NEEDS : INSTALL_HINT}`, 'NO_MPI');
   }
   const timeout = Number(process.env.NDGRAD_DIST_TIMEOUT ?? 300);
   if (!(timeout > 0))

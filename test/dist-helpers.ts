@@ -1,6 +1,5 @@
 // Children for the distributed tests: plain node, or node under `mpirun -np N` on this machine.
 import { spawn, spawnSync } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
 
 export interface Exit {
@@ -9,7 +8,16 @@ export interface Exit {
   stderr: string;
 }
 
-const MODULE = path.join(__dirname, '..', 'native', 'dist', 'build', 'Release', 'ndgrad_dist.node');
+export const DIST_DIR = path.join(__dirname, '..', 'native', 'dist');
+
+/** The MPI module lib/kvstore.ts loads (its local build, else its prebuild), or '' when there is none. */
+export function distModule(): string {
+  try {
+    return require('node-gyp-build').resolve(DIST_DIR);
+  } catch {
+    return '';
+  }
+}
 
 /** Why the MPI tests cannot run here, or '' when they can. */
 export function mpiMissing(): string {
@@ -19,7 +27,7 @@ export function mpiMissing(): string {
   if (/libasan/.test(process.env.LD_PRELOAD ?? '')) return 'under the sanitizer preload (.ci/sanitize)';
   const r = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) return 'mpirun was not found (Debian/Ubuntu: apt-get install libopenmpi-dev openmpi-bin)';
-  if (!fs.existsSync(MODULE)) return `the MPI module is not built (${MODULE}): npm run build:dist`;
+  if (!distModule()) return `the MPI module is neither built nor prebuilt (${DIST_DIR}): npm run build:dist`;
   return '';
 }
 
