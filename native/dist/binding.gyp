@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "ndgrad_dist",
-      "sources": ["dist.cc"],
+      "sources": ["dist.cc", "comm.cc"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-O2", "-fvisibility=hidden", "<!@(mpicc --showme:compile)"],
       "defines": ["NAPI_VERSION=8", "OMPI_SKIP_MPICXX"],
