@@ -30,6 +30,8 @@ done
 OBJS="$BASELINE_OBJS $OUT/avx2.o $OUT/avx512.o"
 $CXX -O3 -o "$OUT/kernels_test" "$OUT/kernels_test.o" "$OUT/gemm_test.o" "$OUT/conv_test.o" $OBJS -lpthread
 $CXX -O3 -o "$OUT/gemm_bench" "$OUT/gemm_bench.o" $OBJS -lpthread
+# the FMA peak the GEMM is judged against (its loops are asm: no ISA flags)
+$CXX $BASE -o "$OUT/fma_peak" "$ROOT/test/native/fma_peak.cc" -lpthread
 # neon.cc's vector path, built on x86 against an emulation of the NEON intrinsics it uses
 $CXX $BASE -DNDGRAD_NEON_EMULATE -I"$ROOT/test/native/neon_emu" -c "$SRC/kernels/neon.cc" -o "$OUT/neon_emu.o"
 $CXX $BASE -DNDGRAD_HAVE_NEON -c "$SRC/kernels/dispatch.cc" -o "$OUT/dispatch_neon.o"
@@ -40,5 +42,5 @@ for o in $BASELINE_OBJS; do
   if objdump -d "$o" | grep -qE '%[yz]mm'; then echo "ISA LEAK: $o uses ymm/zmm"; bad=1; fi
 done
 [ $bad = 0 ] && echo "objdump: baseline objects contain no ymm/zmm instructions"
-echo "built $OUT/kernels_test $OUT/kernels_test_neon_emu $OUT/gemm_bench"
+echo "built $OUT/kernels_test $OUT/kernels_test_neon_emu $OUT/gemm_bench $OUT/fma_peak"
 exit $bad

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 #include "core/threadpool.h"
@@ -15,7 +16,18 @@ using namespace ndgrad::kernels;
 
 namespace {
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+// GEMM_BENCH_CPUTIME=1: the process's CPU time instead of wall time, so that on a machine shared with
+// other jobs the single-thread figures count only the cycles this process ran (with threads > 1 it
+// adds the pool's threads, spinning included: use wall time there).
+double now() {
+  static const bool cpu = std::getenv("GEMM_BENCH_CPUTIME") != nullptr;
+  if (cpu) {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -84,15 +96,26 @@ int main(int argc, char** argv) {
     for (int threads = 1; threads <= max_threads; threads *= 2) {
       ndgrad::set_num_threads(threads);
       std::printf(" threads=%d\n", threads);
+      std::printf("  gemm 2048^3          %7.1f GFLOP/s\n", bench_gemm(2048, 2048, 2048));
       std::printf("  gemm 1024^3          %7.1f GFLOP/s\n", bench_gemm(1024, 1024, 1024));
       std::printf("  gemm 1024^3 (tA,tB)  %7.1f GFLOP/s\n", bench_gemm(1024, 1024, 1024, true, true));
       std::printf("  gemm 512^3           %7.1f GFLOP/s\n", bench_gemm(512, 512, 512));
       std::printf("  gemm 256^3           %7.1f GFLOP/s\n", bench_gemm(256, 256, 256));
-      std::printf("  gemm 128x784 * 784x512 %5.1f GFLOP/s\n", bench_gemm(128, 512, 784));
+      // The MLP 784-512-512-10 at batch 128, as FullyConnected calls the GEMM: forward x . w^T,
+      // data gradient dy . w, weight gradient dy^T . x (tall-skinny: the depth is the batch).
+      std::printf("  mlp fwd 128x784 * (512x784)^T   %6.1f GFLOP/s\n", bench_gemm(128, 512, 784, false, true));
+      std::printf("  mlp fwd 128x512 * (512x512)^T   %6.1f GFLOP/s\n", bench_gemm(128, 512, 512, false, true));
+      std::printf("  mlp fwd 128x512 * (10x512)^T    %6.1f GFLOP/s\n", bench_gemm(128, 10, 512, false, true));
+      std::printf("  mlp dx  128x512 * 512x512       %6.1f GFLOP/s\n", bench_gemm(128, 512, 512));
+      std::printf("  mlp dx  128x10 * 10x512         %6.1f GFLOP/s\n", bench_gemm(128, 512, 10));
+      std::printf("  mlp dW  (128x512)^T * 128x784   %6.1f GFLOP/s\n", bench_gemm(512, 784, 128, true, false));
+      std::printf("  mlp dW  (128x512)^T * 128x512   %6.1f GFLOP/s\n", bench_gemm(512, 512, 128, true, false));
+      std::printf("  mlp dW  (128x10)^T * 128x512    %6.1f GFLOP/s\n", bench_gemm(10, 512, 128, true, false));
       std::printf("  gemm 1x784 * 784x512   %5.1f GFLOP/s\n", bench_gemm(1, 512, 784));
       std::printf("  gemm 16x784 * 784x512  %5.1f GFLOP/s\n", bench_gemm(16, 512, 784));
       std::printf("  gemm 64^3            %7.1f GFLOP/s\n", bench_gemm(64, 64, 64));
       std::printf("  gemm 32^3            %7.1f GFLOP/s\n", bench_gemm(32, 32, 32));
+      if (std::getenv("GEMM_BENCH_ONLY")) continue;  // GEMM figures only (quicker)
       std::printf("  exp n=1e7            %7.3f ns/elem (table direct %.3f)\n", bench_unary(kExp, 10000000, false),
                   bench_unary(kExp, 10000000, true));
       std::printf("  tanh n=1e7           %7.3f ns/elem\n", bench_unary(kTanh, 10000000, false));
