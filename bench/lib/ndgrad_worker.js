@@ -57,16 +57,18 @@ const param = (shape, scale) => {
 const handlers = {
   info: () => ({ ok: true, backend: nd.backend(), memory: nd.memory() }),
 
-  matmul: ({ n, quick }) => {
-    const a = nd.random.uniform(-1, 1, [n, n]);
-    const b = nd.random.uniform(-1, 1, [n, n]);
-    const c = nd.zeros([n, n]);
-    nd.dot(a, b, { out: c });
-    const bad = ref.checkMatmul(a.toTypedArray(), b.toTypedArray(), c.toTypedArray(), n);
+  // n alone: n x n square; else C (m x n) = op(A) op(B) over depth k, ta / tb as nd.dot's transposes.
+  matmul: ({ n, m = n, k = n, ta = false, tb = false, quick }) => {
+    const a = nd.random.uniform(-1, 1, ta ? [k, m] : [m, k]);
+    const b = nd.random.uniform(-1, 1, tb ? [n, k] : [k, n]);
+    const c = nd.zeros([m, n]);
+    const o = { transposeA: ta, transposeB: tb, out: c };
+    nd.dot(a, b, o);
+    const bad = ref.checkProduct(a.toTypedArray(), b.toTypedArray(), c.toTypedArray(), { m, n, k, ta, tb });
     if (bad) return nd.dispose([a, b, c]), wrong(bad);
-    const m = measure(() => nd.dot(a, b, { out: c }), { quick });
+    const t = measure(() => nd.dot(a, b, o), { quick });
     nd.dispose([a, b, c]);
-    return done(m, (2 * n * n * n) / m.perIter / 1e9);
+    return done(t, (2 * m * n * k) / t.perIter / 1e9);
   },
 
   elementwise: ({ op, n, alloc, quick }) => {

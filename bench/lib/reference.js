@@ -35,20 +35,25 @@ function checkSums(what, got, want, mags, k) {
 
 /** C = A·B (n×n, row-major): checks `samples` entries (a fixed spread of rows and columns). */
 function checkMatmul(A, B, C, n, samples = 256) {
+  return checkProduct(A, B, C, { m: n, n, k: n }, samples, `matmul n=${n}`);
+}
+
+/** C (m x n) = op(A) op(B) with op(A) = A (m x k) or, when ta, A stored (k x m); B likewise (tb: n x k). */
+function checkProduct(A, B, C, { m, n, k, ta = false, tb = false }, samples = 256, what = `product ${m}x${k}x${n}`) {
   const want = [], got = [], mags = [];
   for (let s = 0; s < samples; s++) {
-    const i = (s * 7919) % n, j = (s * 104729 + 13) % n;
-    let v = 0, m = 0;
-    for (let p = 0; p < n; p++) {
-      const t = A[i * n + p] * B[p * n + j];
+    const i = (s * 7919) % m, j = (s * 104729 + 13) % n;
+    let v = 0, mag = 0;
+    for (let p = 0; p < k; p++) {
+      const t = (ta ? A[p * m + i] : A[i * k + p]) * (tb ? B[j * k + p] : B[p * n + j]);
       v += t;
-      m += Math.abs(t);
+      mag += Math.abs(t);
     }
     want.push(v);
-    mags.push(m);
+    mags.push(mag);
     got.push(C[i * n + j]);
   }
-  return checkSums(`matmul n=${n}`, got, want, mags, n);
+  return checkSums(what, got, want, mags, k);
 }
 
 /** Elementwise add (exact: one float32 rounding) or exp (within 8 float32 ulps), every element. */
@@ -268,4 +273,4 @@ function checkConvSamples(grad, [x, w, b, dy], got, [N, C, H, W], [F, , KH, KW])
   return '';
 }
 
-module.exports = { CNN_PARAMS, checkConvSamples, checkMatmul, checkElementwise, checkFullyConnected, checkStep, mlpStep, cnnStep, STEP_RTOL };
+module.exports = { CNN_PARAMS, checkConvSamples, checkMatmul, checkProduct, checkElementwise, checkFullyConnected, checkStep, mlpStep, cnnStep, STEP_RTOL };

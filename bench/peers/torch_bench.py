@@ -114,17 +114,23 @@ def labels(batch, k):
     return torch.tensor([(i * 7 + 3) % k for i in range(batch)], dtype=torch.long)
 
 
-def w_matmul(n, quick=False, **_):
+def w_matmul(n, m=None, k=None, ta=False, tb=False, quick=False, **_):
+    """n alone: an n x n square product; else C (m x n) = op(A) op(B) over depth k (ta/tb: the
+    operand is stored transposed, as nd.dot's transposeA/transposeB)."""
+    m = n if m is None else m
+    k = n if k is None else k
     g = gen()
-    a = torch.rand(n, n, generator=g) * 2 - 1
-    b = torch.rand(n, n, generator=g) * 2 - 1
-    c = torch.empty(n, n)
-    torch.mm(a, b, out=c)
-    bad = check_close("matmul n=%d" % n, c, (a.double() @ b.double(), a.double().abs() @ b.double().abs()), n)
+    a = torch.rand(*((k, m) if ta else (m, k)), generator=g) * 2 - 1
+    b = torch.rand(*((n, k) if tb else (k, n)), generator=g) * 2 - 1
+    opa = a.t() if ta else a
+    opb = b.t() if tb else b
+    c = torch.empty(m, n)
+    torch.mm(opa, opb, out=c)
+    bad = check_close("matmul %dx%dx%d" % (m, k, n), c, (opa.double() @ opb.double(), opa.double().abs() @ opb.double().abs()), k)
     if bad:
         return wrong(bad)
-    t, it, s = measure(lambda: torch.mm(a, b, out=c), quick)
-    return done(t, it, s, 2 * n ** 3 / t / 1e9)
+    t, it, s = measure(lambda: torch.mm(opa, opb, out=c), quick)
+    return done(t, it, s, 2 * m * n * k / t / 1e9)
 
 
 def w_elementwise(op, n, alloc=False, quick=False, **_):
