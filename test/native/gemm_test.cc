@@ -152,6 +152,9 @@ void test_gemm_large(const std::vector<const KernelTable*>& tables) {
       {200, 5, 400, true, true, true},        // few columns: the C^T = B^T A^T path
       {6, 9, 25000, false, true, true},       // deep: chunks of the depth summed in double
       {5, 40, 21000, true, false, false},
+      {7, 20, 6000, true, false, true},       // few tiles, deep: the depth split over threads
+      {9, 33, 2561, false, true, false},      // just past the split's threshold, partial last chunk
+      {3, 3, 30001, false, false, true},      // more chunks than one group holds
   };
   Rng r(6);
   int count = 0;
@@ -173,14 +176,21 @@ void test_gemm_large(const std::vector<const KernelTable*>& tables) {
           mag[i * n + j] += std::fabs(t);
         }
       }
+    std::vector<std::vector<float>> one_thread(tables.size());  // each table's result at 1 thread
     for (int threads : {1, 2})
-    for (const KernelTable* t : tables) {
+    for (size_t ti = 0; ti < tables.size(); ++ti) {
+      const KernelTable* t = tables[ti];
       ndgrad::set_num_threads(threads);
       select_isa(t->isa);
       std::vector<float> c = c0;
       gemm(0, cs.ta, cs.tb, m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc, cs.acc);
       ++g_checks;
       ++count;
+      // Threads split M, N or the depth only in ways that leave every sum's order as it was.
+      if (threads == 1) one_thread[ti] = c;
+      else if (std::memcmp(c.data(), one_thread[ti].data(), sizeof(float) * c.size()) != 0)
+        fail("%s large gemm m=%lld n=%lld k=%lld: 2 threads gave other bits than 1", t->isa, (long long)m,
+             (long long)n, (long long)k);
       bool bad = false;
       for (int64_t i = 0; i < m && !bad; ++i)
         for (int64_t j = 0; j < ldc; ++j) {
@@ -202,7 +212,7 @@ void test_gemm_large(const std::vector<const KernelTable*>& tables) {
         }
     }
   }
-  std::printf("gemm past the blocking sizes (threads 1 and 2): %d products checked\n", count);
+  std::printf("gemm past the blocking sizes (threads 1 and 2, the same bits): %d products checked\n", count);
 }
 
 // One-row products (matrix-vector) with K up to 2^20: every table's dot kernel directly, and the

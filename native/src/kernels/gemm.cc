@@ -19,6 +19,11 @@ constexpr int64_t kKC = 320;   // depth of a packed block (B micro-panel kc x nr
 constexpr int64_t kMC = 192;   // rows of a packed A block (mc x kc in L2)
 constexpr int64_t kNC = 3072;  // columns of a packed B panel (kc x nc in L3)
 constexpr int64_t kSplitK = 32 * kKC;  // depth of one chunk of a deep product (see gemm_f32)
+// Products of fewer micro-tiles than this over a depth of more than 2 * kFewTilesChunk have their
+// depth split into chunks of kFewTilesChunk, computed in parallel (see gemm_f32_split_k).
+constexpr int64_t kFewTiles = 16;
+constexpr int64_t kFewTilesChunk = 4 * kKC;
+constexpr int64_t kChunkGroup = 16;  // chunks in flight at once (bounds the partials' memory)
 constexpr int kMaxTile = 32 * 32;  // largest mr * nr of any table
 // Below kParallelWorkPerTile * mr * nr multiply-adds (0.4M on AVX2, 0.5M on AVX-512: a few µs of
 // work) a GEMM runs on the calling thread only; above it, handing half to a spinning pool worker
@@ -231,6 +236,42 @@ void gemv_f32(const KernelTable& t, bool ta, bool tb, int64_t n, int64_t k, cons
   }
 }
 
+// A deep product with few output tiles (a weight gradient over a large batch, a small C over a
+// long sum): splitting M or N would leave threads idle, so the depth is split instead. The chunks'
+// bounds depend on the shape only; each chunk's product goes to its own buffer (whichever thread
+// computes it) and the partials are added into a double total in chunk order, so the result is the
+// same bits whatever the thread count. The double total also bounds the roundings per term to
+// KC + chunks + 1, as for the deep path of gemm_f32.
+void gemm_f32_split_k(const KernelTable& t, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
+                      int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  const int64_t chunks = (k + kFewTilesChunk - 1) / kFewTilesChunk, mn = m * n;
+  Buffer tot(sizeof(double) * static_cast<size_t>(mn));
+  Buffer parts(sizeof(float) * static_cast<size_t>(kChunkGroup * mn));
+  double* s = static_cast<double*>(tot.p);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) s[i * n + j] = accumulate ? c[i * ldc + j] : 0.0;
+  // Enough chunks per thread to be worth a hand-off (the threshold of the M/N split).
+  const double chunk_work = static_cast<double>(mn) * static_cast<double>(kFewTilesChunk);
+  const int64_t min_chunks =
+      1 + static_cast<int64_t>(static_cast<double>(kParallelWorkPerTile) * t.gemm_mr * t.gemm_nr / chunk_work);
+  for (int64_t g0 = 0; g0 < chunks; g0 += kChunkGroup) {
+    const int64_t g1 = chunks - g0 < kChunkGroup ? chunks : g0 + kChunkGroup;
+    parallel_for(g1 - g0, min_chunks, [&](int64_t c0, int64_t c1) {
+      for (int64_t ci = c0; ci < c1; ++ci) {
+        const int64_t p0 = (g0 + ci) * kFewTilesChunk, kk = k - p0 < kFewTilesChunk ? k - p0 : kFewTilesChunk;
+        gemm_f32_serial(t, ta, tb, m, n, kk, ta ? a + p0 * lda : a + p0, lda, tb ? b + p0 : b + p0 * ldb, ldb,
+                        parts.f() + ci * mn, n, false);
+      }
+    });
+    for (int64_t ci = 0; ci < g1 - g0; ++ci) {
+      const float* part = parts.f() + ci * mn;
+      for (int64_t e = 0; e < mn; ++e) s[e] += part[e];
+    }
+  }
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = static_cast<float>(s[i * n + j]);
+}
+
 void gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
               int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   const KernelTable& t = table();
@@ -251,6 +292,11 @@ void gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
       float* ci = c + i * ldc;
       for (int64_t j = 0; j < n; ++j) ci[j] = accumulate ? ci[j] + ct[j * m + i] : ct[j * m + i];
     }
+    return;
+  }
+  int64_t mt = (m + MR - 1) / MR, nt = (n + NR - 1) / NR;  // micro-tiles along each side
+  if (mt * nt < kFewTiles && k > 2 * kFewTilesChunk) {
+    gemm_f32_split_k(t, ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
     return;
   }
   // Deep products: the driver adds each KC block's partial product into C in float32, so depth k
@@ -274,7 +320,6 @@ void gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
   }
   int threads = num_threads();
   double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  int64_t mt = (m + MR - 1) / MR, nt = (n + NR - 1) / NR;  // micro-tiles along each side
   double min_work = static_cast<double>(kParallelWorkPerTile) * MR * NR;
   if (threads <= 1 || work < min_work || (mt < 2 && nt < 2)) {
     gemm_f32_serial(t, ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
