@@ -108,7 +108,11 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
   __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-  for (int i = 0; i < kMR; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+  for (int i = 0; i < kMR; ++i) {  // both cache lines of each C row when it is unaligned
+    const char* row = reinterpret_cast<const char*>(c + i * ldc);
+    _mm_prefetch(row, _MM_HINT_T0);
+    _mm_prefetch(row + sizeof(float) * kNR - 1, _MM_HINT_T0);
+  }
 #define NDG_FMA2(R, X0, X1)                        \
   av = _mm256_broadcast_ss(a + (P)*kMR + (R));     \
   X0 = _mm256_fmadd_ps(av, b0, X0);                \

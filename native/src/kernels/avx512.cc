@@ -110,7 +110,14 @@ void gemm_micro_f32(int64_t k, const float* a, const float* b, float* c, int64_t
   __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
   __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
   __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
-  for (int i = 0; i < kMR; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+  // Every cache line of the C tile (a row of 32 floats spans two, or three when unaligned), so that
+  // the loads and stores at the end do not wait on memory.
+  for (int i = 0; i < kMR; ++i) {
+    const char* row = reinterpret_cast<const char*>(c + i * ldc);
+    _mm_prefetch(row, _MM_HINT_T0);
+    _mm_prefetch(row + 64, _MM_HINT_T0);
+    _mm_prefetch(row + sizeof(float) * kNR - 1, _MM_HINT_T0);
+  }
 #define NDG_FMA2(R, X0, X1)                          \
   av = _mm512_set1_ps(a[(P)*kMR + (R)]);             \
   X0 = _mm512_fmadd_ps(av, b0, X0);                  \
