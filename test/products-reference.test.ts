@@ -1,6 +1,6 @@
 // Float32 products (dot, batchDot, FullyConnected, Convolution and their gradients) against an
 // independent float64 reference: plain JS loops over the same float32 inputs, sharing nothing with
-// ndgrad's GEMM driver or kernels. Sizes cross every blocking boundary of the GEMM (MC 192, KC 320,
+// ndgrad's GEMM driver or kernels. Sizes cross every blocking boundary of the GEMM (MC 192, KC 256,
 // NC 3072 and the MR x NR tile edges of every ISA: 4x8 scalar, 6x16 AVX2, 8x32 AVX-512, 8x8 NEON),
 // the deep-product chunks, the threading splits, and one-row (matrix-vector) products up to K = 2^20.
 //

@@ -141,8 +141,9 @@ void stagnating(Rng& r, float* x, int64_t n, int64_t stride, int64_t big = 64) {
   for (int64_t i = 0; i < n; ++i) x[i * stride] = i < big ? 4096.f : r.range(0.5f, 1.f);
 }
 
-// Sizes past every blocking boundary (MC 192, KC 320, NC 3072, the MR x NR edges of every table, the
-// deep-product chunks of 10240) with padded leading dimensions, against the double reference.
+// Sizes past every blocking boundary (MC 192, KC 256, NC 3072, the MR x NR edges of every table, the
+// deep-product chunks of 8192, the depth split of 1024) with padded leading dimensions, against the
+// double reference.
 void test_gemm_large(const std::vector<const KernelTable*>& tables) {
   struct Case { int64_t m, n, k; bool ta, tb, acc; };
   const Case cases[] = {
@@ -153,7 +154,7 @@ void test_gemm_large(const std::vector<const KernelTable*>& tables) {
       {6, 9, 25000, false, true, true},       // deep: chunks of the depth summed in double
       {5, 40, 21000, true, false, false},
       {7, 20, 6000, true, false, true},       // few tiles, deep: the depth split over threads
-      {9, 33, 2561, false, true, false},      // just past the split's threshold, partial last chunk
+      {9, 33, 2049, false, true, false},      // just past the split's threshold, partial last chunk
       {3, 3, 30001, false, false, true},      // more chunks than one group holds
   };
   Rng r(6);
