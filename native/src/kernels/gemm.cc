@@ -68,16 +68,18 @@ void pack_panels(const KernelTable& t, bool lines_contiguous, bool depth_major, 
     }
     return;
   }
-  if (lines_contiguous) {  // short copies as plain loops: a libc memcpy call per 32 bytes costs more
+  if (lines_contiguous) {
     for (int64_t ir = 0; ir < extent; ir += R, dst += R * kc) {
       const int r = static_cast<int>(extent - ir < R ? extent - ir : R);
       for (int64_t p = 0; p < kc; ++p) {
         const float* s = src + p * ld + ir;
         float* d = dst + p * R;
         if (r == R) {
-          for (int i = 0; i < R; ++i) d[i] = s[i];
+          std::memcpy(d, s, sizeof(float) * R);
         } else {
-          for (int i = 0; i < R; ++i) d[i] = i < r ? s[i] : 0.f;
+          int i = 0;
+          for (; i < r; ++i) d[i] = s[i];
+          for (; i < R; ++i) d[i] = 0.f;
         }
       }
     }
