@@ -37,8 +37,8 @@ const variable = (shape, scale) => tf.variable(scale ? tf.randomNormal(shape, 0,
 const handlers = {
   info: async () => { await ready; return { ok: true, backend: tf.getBackend() }; },
 
-  matmul: async ({ n, m, quick }) => {
-    if (m !== undefined) return { ok: false, skipped: 'square products only' };
+  matmul: async ({ n, m: rows, quick }) => {
+    if (rows !== undefined) return { ok: false, skipped: 'square products only' };
     await ready;
     const a = uniform([n, n], -1, 1);
     const b = uniform([n, n], -1, 1);
