@@ -45,7 +45,8 @@ export interface Binding {
   init(errorClass: typeof NDArrayError, meta: Float64Array): void;
   opTable(): OpInfo[];
   fromTyped(data: ArrayBufferView, shape: number[], dtype: number): number;
-  toTyped(h: number): Float32Array | Float64Array | Int32Array | Uint8Array;
+  /** `bits`: a bfloat16 array's raw bits as a Uint16Array (otherwise a Float32Array of its values) */
+  toTyped(h: number, bits?: boolean): Float32Array | Float64Array | Int32Array | Uint8Array | Uint16Array;
   item(h: number): number;
   meta(h: number): void;
   release(h: number): void;
