@@ -28,6 +28,8 @@ export interface Backend {
   isa: string;
   threads: number;
   engine: 'threaded' | 'naive';
+  /** the bfloat16 GEMM's micro-kernel: vdpbf16ps where the CPU has AVX512_BF16 and the avx512 table is in use */
+  bf16Gemm: 'avx512_bf16' | 'portable';
 }
 
 export interface MemoryInfo {

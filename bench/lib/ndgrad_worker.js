@@ -57,12 +57,14 @@ const param = (shape, scale) => {
 const handlers = {
   info: () => ({ ok: true, backend: nd.backend(), memory: nd.memory() }),
 
-  matmul: ({ n, quick }) => {
-    const a = nd.random.uniform(-1, 1, [n, n]);
-    const b = nd.random.uniform(-1, 1, [n, n]);
-    const c = nd.zeros([n, n]);
+  // dtype 'bfloat16': bfloat16 operands and result, float32 sums (the result rounded once)
+  matmul: ({ n, quick, dtype = 'float32' }) => {
+    const a = nd.random.uniform(-1, 1, [n, n]).astype(dtype);
+    const b = nd.random.uniform(-1, 1, [n, n]).astype(dtype);
+    const c = nd.zeros([n, n], { dtype });
     nd.dot(a, b, { out: c });
-    const bad = ref.checkMatmul(a.toTypedArray(), b.toTypedArray(), c.toTypedArray(), n);
+    const resultU = dtype === 'bfloat16' ? 2 ** -8 : 0;
+    const bad = ref.checkMatmul(a.toTypedArray(), b.toTypedArray(), c.toTypedArray(), n, 256, resultU);
     if (bad) return nd.dispose([a, b, c]), wrong(bad);
     const m = measure(() => nd.dot(a, b, { out: c }), { quick });
     nd.dispose([a, b, c]);

@@ -25,16 +25,17 @@ function matmulT(a, b, m, k, n, bias) {
 
 /** Checks `got` (float32 entries of a sum of k products each) against the float64 value, within the
  * float32 summation bound (k + 2)·u·sum|terms|. Returns an error message or ''. */
-function checkSums(what, got, want, mags, k) {
+function checkSums(what, got, want, mags, k, resultU = 0) {
   for (let i = 0; i < want.length; i++) {
-    const bound = (k + 2) * U * mags[i] + 1e-30;
+    const bound = (k + 2) * U * mags[i] + resultU * Math.abs(want[i]) + 1e-30;
     if (!(Math.abs(got[i] - want[i]) <= bound)) return `${what}: element ${i} is ${got[i]}, reference ${want[i]} (bound ${bound.toPrecision(3)})`;
   }
   return '';
 }
 
-/** C = A·B (n×n, row-major): checks `samples` entries (a fixed spread of rows and columns). */
-function checkMatmul(A, B, C, n, samples = 256) {
+/** C = A·B (n×n, row-major): checks `samples` entries (a fixed spread of rows and columns);
+ * `resultU`: the unit roundoff of a result rounded to a narrower type (2^-8 for bfloat16). */
+function checkMatmul(A, B, C, n, samples = 256, resultU = 0) {
   const want = [], got = [], mags = [];
   for (let s = 0; s < samples; s++) {
     const i = (s * 7919) % n, j = (s * 104729 + 13) % n;
@@ -48,7 +49,7 @@ function checkMatmul(A, B, C, n, samples = 256) {
     mags.push(m);
     got.push(C[i * n + j]);
   }
-  return checkSums(`matmul n=${n}`, got, want, mags, n);
+  return checkSums(`matmul n=${n}`, got, want, mags, n, resultU);
 }
 
 /** Elementwise add (exact: one float32 rounding) or exp (within 8 float32 ulps), every element. */

@@ -37,7 +37,8 @@ const variable = (shape, scale) => tf.variable(scale ? tf.randomNormal(shape, 0,
 const handlers = {
   info: async () => { await ready; return { ok: true, backend: tf.getBackend() }; },
 
-  matmul: async ({ n, quick }) => {
+  matmul: async ({ n, quick, dtype }) => {
+    if (dtype && dtype !== 'float32') return { ok: false, skipped: `TF.js has no ${dtype} matmul` };
     await ready;
     const a = uniform([n, n], -1, 1);
     const b = uniform([n, n], -1, 1);

@@ -75,11 +75,12 @@ def wrong(msg):
     return {"ok": False, "error": "wrong result (checked before timing): " + msg}
 
 
-def check_close(what, got, want, k):
+def check_close(what, got, want, k, result_u=0.0):
     """got (float32) against want (float64) within the float32 bound of sums of k products:
-    (k + 2) * 2^-24 * sum|terms|, with sum|terms| bounded by the same product of absolute values."""
+    (k + 2) * 2^-24 * sum|terms|, with sum|terms| bounded by the same product of absolute values;
+    result_u: the unit roundoff of a result rounded to a narrower type (2^-8 for bfloat16)."""
     err = (got.double() - want[0]).abs()
-    bound = (k + 2) * 2.0 ** -24 * want[1] + 1e-30
+    bound = (k + 2) * 2.0 ** -24 * want[1] + result_u * want[0].abs() + 1e-30
     bad = (err > bound).nonzero()
     if len(bad):
         i = tuple(bad[0].tolist())
@@ -114,13 +115,15 @@ def labels(batch, k):
     return torch.tensor([(i * 7 + 3) % k for i in range(batch)], dtype=torch.long)
 
 
-def w_matmul(n, quick=False, **_):
+def w_matmul(n, quick=False, dtype="float32", **_):
     g = gen()
-    a = torch.rand(n, n, generator=g) * 2 - 1
-    b = torch.rand(n, n, generator=g) * 2 - 1
-    c = torch.empty(n, n)
+    t = torch.bfloat16 if dtype == "bfloat16" else torch.float32
+    a = (torch.rand(n, n, generator=g) * 2 - 1).to(t)
+    b = (torch.rand(n, n, generator=g) * 2 - 1).to(t)
+    c = torch.empty(n, n, dtype=t)
     torch.mm(a, b, out=c)
-    bad = check_close("matmul n=%d" % n, c, (a.double() @ b.double(), a.double().abs() @ b.double().abs()), n)
+    bad = check_close("matmul n=%d" % n, c, (a.double() @ b.double(), a.double().abs() @ b.double().abs()), n,
+                      2.0 ** -8 if dtype == "bfloat16" else 0.0)
     if bad:
         return wrong(bad)
     t, it, s = measure(lambda: torch.mm(a, b, out=c), quick)
