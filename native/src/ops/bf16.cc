@@ -46,7 +46,7 @@ ArrayList invoke_in_float32(const OpDef& op, InputList inputs, const Options& op
   ArrayList wide;
   SmallVec<uint64_t, 4> versions;
   for (const NDArray& a : inputs) {
-    wide.push_back(a.dtype == DType::BFloat16 ? astype(a, DType::Float32) : a.plain());
+    wide.push_back(a.dtype == DType::BFloat16 ? astype(a, DType::Float32) : a);  // with its autograd entry
     versions.push_back(wide.back().version());
   }
   bool round_out = out && is_bf16(0);
