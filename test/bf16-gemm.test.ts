@@ -95,10 +95,28 @@ describe('bfloat16 GEMM', () => {
     });
   });
 
-  test('mixing bfloat16 and float32 operands is DTYPE_MISMATCH', () => {
+  test('FullyConnected on bfloat16 x, weight and bias, under every ISA', () => {
+    const x = bf16([37, 3, 5, 7], 3), w = bf16([45, 105], 4), b = bf16([45], 5);
+    for (const isa of ISAS) {
+      native.selectIsa(isa);
+      nd.tidy(() => {
+        const y = nd.FullyConnected(x, w, b, { numHidden: 45 });
+        expect(y.dtype).toBe('bfloat16');
+        // the bias is one more term of each sum: a column of ones against it
+        const x1 = nd.concat([x.reshape([37, 105]), nd.ones([37, 1], { dtype: 'bfloat16' })], { dim: 1 });
+        const w1 = nd.concat([w, b.reshape([45, 1])], { dim: 1 });
+        expectClose(y, x1, w1, false, true, 106);
+      });
+    }
+    nd.dispose([x, w, b]);
+  });
+
+  test('bfloat16 mixed with float32 operands computes in float32 and gives bfloat16', () => {
     nd.tidy(() => {
-      const a = nd.ones([2, 2], { dtype: 'bfloat16' }), b = nd.ones([2, 2]);
-      expect(() => nd.dot(a, b)).toThrow(expect.objectContaining({ code: 'DTYPE_MISMATCH' }));
+      const a = bf16([3, 4], 1), b = nd.random.uniform(-1, 1, [4, 5]);
+      const y = nd.dot(a, b);
+      expect(y.dtype).toBe('bfloat16');
+      expect(y.toArray()).toEqual(nd.dot(a.astype('float32'), b).astype('bfloat16').toArray());
     });
   });
 });

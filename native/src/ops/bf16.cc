@@ -2,7 +2,8 @@
 // inputs are widened with a recorded astype (so a gradient flows back to them, rounded to
 // bfloat16), the op runs on float32, and each float32 result is rounded to bfloat16 once, again by
 // a recorded astype. Widening is exact, so only the ops' own rounding and the final rounding differ
-// from float32. Ops flagged kBF16Storage (views, astype, full/arange/eye) take bfloat16 directly.
+// from float32. Ops flagged kBF16Storage (views, astype, full/arange/eye) take bfloat16 directly,
+// and so do those flagged kBF16Native (dot, FullyConnected: the bfloat16 GEMM) when every input is.
 #include "bf16.h"
 
 #include "ops.h"
@@ -35,6 +36,12 @@ bool natural_dtypes(const OpDef& op, InputList inputs, const Options& options, D
   return true;
 }
 }  // namespace
+
+bool all_bf16(InputList inputs) {
+  for (const NDArray& a : inputs)
+    if (a.dtype != DType::BFloat16) return false;
+  return true;
+}
 
 ArrayList invoke_in_float32(const OpDef& op, InputList inputs, const Options& options, const NDArray* out) {
   DTypeList natural;

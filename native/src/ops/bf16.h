@@ -6,6 +6,7 @@ namespace ndgrad {
 namespace ops {
 
 bool has_bf16(InputList inputs);
+bool all_bf16(InputList inputs);
 // Runs `op` (not kBF16Storage) on float32 copies of its bfloat16 inputs and rounds its float32
 // results to bfloat16; a bfloat16 input the op updates in place gets the new values back.
 ArrayList invoke_in_float32(const OpDef& op, InputList inputs, const Options& options, const NDArray* out);

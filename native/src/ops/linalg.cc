@@ -145,7 +145,7 @@ void bd_backward(GradCall& g) {
 }
 
 constexpr OpDef product(const char* name) {
-  return OpDef::named(name).arity(2).saves(3).with_flags(kScratch | kBF16Storage).with_options<ProductOptions>();
+  return OpDef::named(name).arity(2).saves(3).with_flags(kScratch | kBF16Native).with_options<ProductOptions>();
 }
 const OpDef kDot = product("dot").rules(product_infer, product_forward, dot_backward);
 const OpDef kBatchDot =
