@@ -89,14 +89,14 @@ function relNormError(got, want) {
 }
 
 /** Compares { loss, grads: { name: array } } with the reference, normwise. */
-function checkStep(what, got, want) {
+function checkStep(what, got, want, rtol = STEP_RTOL) {
   const le = Math.abs(got.loss - want.loss) / Math.max(Math.abs(want.loss), 1e-30);
-  if (!(le <= STEP_RTOL)) return `${what}: loss ${got.loss}, reference ${want.loss}`;
+  if (!(le <= rtol)) return `${what}: loss ${got.loss}, reference ${want.loss}`;
   for (const k of Object.keys(want.grads)) {
     if (!got.grads[k]) return `${what}: no gradient for ${k}`;
     if (got.grads[k].length !== want.grads[k].length) return `${what}: gradient of ${k} has ${got.grads[k].length} elements, expected ${want.grads[k].length}`;
     const e = relNormError(got.grads[k], want.grads[k]);
-    if (!(e <= STEP_RTOL)) return `${what}: gradient of ${k} off by ${e.toPrecision(3)} (normwise), bound ${STEP_RTOL}`;
+    if (!(e <= rtol)) return `${what}: gradient of ${k} off by ${e.toPrecision(3)} (normwise), bound ${rtol}`;
   }
   return '';
 }

@@ -100,7 +100,8 @@ const handlers = {
     return done(m, m.perIter * 1e3);
   },
 
-  cnn: async ({ batch, quick }) => {
+  cnn: async ({ batch, quick, dtype }) => {
+    if (dtype && dtype !== 'float32') return { ok: false, skipped: `TF.js has no ${dtype} convolution` };
     await ready;
     // TF.js convolutions are NHWC.
     const x = uniform([batch, 28, 28, 1], 0, 1);

@@ -180,13 +180,14 @@ def w_mlp(batch=128, quick=False, steps=10, **_):
     return done(t, it, s, t * 1e3)
 
 
-def w_cnn(batch=32, quick=False, **_):
+def w_cnn(batch=32, quick=False, dtype="float32", **_):
     torch.manual_seed(42)
-    x = torch.rand(batch, 1, 28, 28)
+    t = torch.bfloat16 if dtype == "bfloat16" else torch.float32
+    x = torch.rand(batch, 1, 28, 28).to(t)
     y = labels(batch, 10)
-    c1 = torch.nn.Conv2d(1, 32, 3)
-    c2 = torch.nn.Conv2d(32, 64, 3)
-    fc = torch.nn.Linear(1600, 10)
+    c1 = torch.nn.Conv2d(1, 32, 3).to(t)
+    c2 = torch.nn.Conv2d(32, 64, 3).to(t)
+    fc = torch.nn.Linear(1600, 10).to(t)
     params = list(c1.parameters()) + list(c2.parameters()) + list(fc.parameters())
 
     def step():
@@ -198,22 +199,23 @@ def w_cnn(batch=32, quick=False, **_):
         loss.backward()
 
     bad = check_step_of("CNN step", params, lambda ps, xx: F.cross_entropy(F.linear(F.max_pool2d(F.relu(F.conv2d(
-        F.max_pool2d(F.relu(F.conv2d(xx, ps[0], ps[1])), 2), ps[2], ps[3])), 2).flatten(1), ps[4], ps[5]), y, reduction="sum"), x)
+        F.max_pool2d(F.relu(F.conv2d(xx, ps[0], ps[1])), 2), ps[2], ps[3])), 2).flatten(1), ps[4], ps[5]), y, reduction="sum"), x,
+        2.0 ** -3 if dtype == "bfloat16" else 1e-4)  # bfloat16 rounded at every op; a wrong kernel is off by O(1)
     if bad:
         return wrong(bad)
     t, it, s = measure(step, quick, min_iters=5)
     return done(t, it, s, t * 1e3)
 
 
-def check_step_of(what, params, loss_fn, x):
-    """One step's loss and gradients (float32) against the same step on float64 copies."""
+def check_step_of(what, params, loss_fn, x, rtol=1e-4):
+    """One step's loss and gradients (float32 or bfloat16) against the same step on float64 copies."""
     ps = [p.detach().clone().requires_grad_(True) for p in params]
     loss = loss_fn(ps, x)
     grads = torch.autograd.grad(loss, ps)
     ps64 = [p.detach().double().requires_grad_(True) for p in params]
     loss64 = loss_fn(ps64, x.double())
     grads64 = torch.autograd.grad(loss64, ps64)
-    return check_step(what, loss.item(), grads, loss64.item(), grads64)
+    return check_step(what, loss.item(), grads, loss64.item(), grads64, rtol)
 
 
 def w_conv_layer(x, w, grad="none", quick=False, **_):
