@@ -150,6 +150,7 @@ describe('ops on bfloat16: float32 arithmetic, one rounding', () => {
     for (const [op, f] of [
       ['random_uniform', () => nd.random.uniform(0, 1, [2], { dtype: 'bfloat16' })],
       ['random_normal', () => nd.random.normal(0, 1, [2], { dtype: 'bfloat16' })],
+      ['one_hot', () => nd.oneHot(nd.array([0, 1]), 3, { dtype: 'bfloat16' })],
     ] as const) {
       const e = errorOf(f);
       expect(e.code).toBe('DTYPE_MISMATCH');
