@@ -28,7 +28,7 @@
           "ldflags": ["<!@(node native/glibc-compat.js ldflags <(target_arch))"]
         }],
         ["target_arch=='x64'", {
-          "dependencies": ["ndgrad_avx2", "ndgrad_avx512"],
+          "dependencies": ["ndgrad_avx2", "ndgrad_avx512", "ndgrad_avx512bf16"],
           "defines": ["NDGRAD_HAVE_AVX2", "NDGRAD_HAVE_AVX512"]
         }],
         ["target_arch=='arm64'", {
@@ -55,6 +55,14 @@
           "sources": ["<!@(node native/sources.js x64_avx512)"],
           "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mfma"],
           "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mfma"] },
+          "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX512"] } }
+        },
+        {
+          "target_name": "ndgrad_avx512bf16",
+          "type": "static_library",
+          "sources": ["<!@(node native/sources.js x64_avx512bf16)"],
+          "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512bf16"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512bf16"] },
           "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX512"] } }
         }
       ]

@@ -3,7 +3,10 @@
 // into a fresh net for the final test, and the training curves drawn as an SVG next to them.
 //
 //   npm run demo [-- --data DIR] [--subset] [--epochs N] [--model mlp|cnn|both] [--batch-size B]
-//                [--lr LR] [--out DIR]
+//                [--lr LR] [--out DIR] [--dtype float32|bfloat16]
+//
+// --dtype bfloat16: the parameters are cast to bfloat16 (BatchNorm's stay float32) and trained with
+// float32 master copies (the optimizer's multiPrecision); every op computes in float32 and rounds.
 //
 // Data: DIR, else /usr/share/datasets/fashion-mnist when present (Debian/Ubuntu package
 // dataset-fashion-mnist), else the 3000 + 1000 image subset bundled in examples/data/.
@@ -24,10 +27,11 @@ interface Args {
   batchSize: number;
   lr: number;
   out: string;
+  dtype: 'float32' | 'bfloat16';
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { data: null, subset: false, epochs: null, model: 'both', batchSize: 128, lr: 0.002, out: path.join(__dirname, '..', 'output') };
+  const a: Args = { data: null, subset: false, epochs: null, model: 'both', batchSize: 128, lr: 0.002, out: path.join(__dirname, '..', 'output'), dtype: 'float32' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -45,6 +49,11 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--batch-size') a.batchSize = Math.round(number());
     else if (flag === '--lr') a.lr = number();
     else if (flag === '--out') a.out = value();
+    else if (flag === '--dtype') {
+      const d = value();
+      if (d !== 'float32' && d !== 'bfloat16') throw new Error('--dtype is float32 or bfloat16');
+      a.dtype = d;
+    }
     else if (flag === '--model') {
       const m = value();
       if (m !== 'mlp' && m !== 'cnn' && m !== 'both') throw new Error('--model is mlp, cnn or both');
@@ -80,16 +89,21 @@ function shown(file: string): string {
 }
 
 async function train(name: string, make: () => gluon.nn.Sequential, data: { train: gluon.data.Dataset; test: gluon.data.Dataset }, args: Args, epochs: number): Promise<void> {
-  console.log(`\n${name}: ${epochs} epoch${epochs === 1 ? '' : 's'}, Adam from lr ${args.lr} on a cosine schedule, batch ${args.batchSize}`);
+  console.log(`\n${name}: ${epochs} epoch${epochs === 1 ? '' : 's'}, Adam from lr ${args.lr} on a cosine schedule, batch ${args.batchSize}, ${args.dtype}`);
   const toTensor = new gluon.data.vision.transforms.ToTensor();
   const trainLoader = new gluon.data.DataLoader(data.train.transformFirst(toTensor), { batchSize: args.batchSize, shuffle: true, seed: 1 });
   const testLoader = new gluon.data.DataLoader(data.test.transformFirst(toTensor), { batchSize: 1000 });
   nd.random.seed(1);
   const net = make();
   net.initialize(new init.Xavier());
+  const mixed = args.dtype === 'bfloat16';
+  if (mixed) {
+    nd.tidy(() => net.forward(nd.zeros([1, 1, 28, 28])).dispose()); // shapes inferred: cast converts every parameter
+    net.cast('bfloat16');
+  }
   // the learning rate falls to 0 along a cosine over the run, so the last epochs settle
   const schedule = new lrScheduler.CosineScheduler(epochs * trainLoader.length, { baseLr: args.lr });
-  const trainer = new gluon.Trainer(net.collectParams(), 'adam', { lrScheduler: schedule });
+  const trainer = new gluon.Trainer(net.collectParams(), 'adam', { lrScheduler: schedule, multiPrecision: mixed });
   const estimator = new gluon.Estimator({
     net, trainer, loss: new gluon.loss.SoftmaxCrossEntropyLoss(),
     trainMetrics: new gluon.metric.Accuracy(), valMetrics: new gluon.metric.Accuracy(),
@@ -99,13 +113,15 @@ async function train(name: string, make: () => gluon.nn.Sequential, data: { trai
   const seconds = (Date.now() - start) / 1000;
 
   fs.mkdirSync(args.out, { recursive: true });
-  const file = path.join(args.out, `fashion-mnist-${name.toLowerCase()}.params`);
+  const tag = `${name.toLowerCase()}${mixed ? '-bf16' : ''}`;
+  const file = path.join(args.out, `fashion-mnist-${tag}.params`);
   net.saveParameters(file);
   trainer.dispose();
   net.dispose();
 
   // a fresh net with the saved parameters: its test accuracy is the one reported
   const reloaded = make();
+  if (mixed) reloaded.cast('bfloat16');
   reloaded.loadParameters(file);
   const check = new gluon.Estimator({ net: reloaded, loss: new gluon.loss.SoftmaxCrossEntropyLoss(), valMetrics: new gluon.metric.Accuracy() });
   const final = await check.evaluate(testLoader);
@@ -113,7 +129,7 @@ async function train(name: string, make: () => gluon.nn.Sequential, data: { trai
   reloaded.dispose();
   console.log(`${name}: ${seconds.toFixed(1)} s; reloaded from ${shown(file)}: test accuracy ${final.accuracy.toFixed(4)}`);
 
-  const svg = path.join(args.out, `fashion-mnist-${name.toLowerCase()}.svg`);
+  const svg = path.join(args.out, `fashion-mnist-${tag}.svg`);
   const series = (key: 'loss' | 'accuracy') => [
     { name: 'train', color: '#1f77b4', values: history.map((h) => h.train[key]) },
     { name: 'test', color: '#d62728', values: history.map((h) => h.val![key]) },

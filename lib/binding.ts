@@ -28,6 +28,8 @@ export interface Backend {
   isa: string;
   threads: number;
   engine: 'threaded' | 'naive';
+  /** the bfloat16 GEMM's micro-kernel: vdpbf16ps where the CPU has AVX512_BF16 and the avx512 table is in use */
+  bf16Gemm: 'avx512_bf16' | 'portable';
 }
 
 export interface MemoryInfo {
@@ -45,7 +47,8 @@ export interface Binding {
   init(errorClass: typeof NDArrayError, meta: Float64Array): void;
   opTable(): OpInfo[];
   fromTyped(data: ArrayBufferView, shape: number[], dtype: number): number;
-  toTyped(h: number): Float32Array | Float64Array | Int32Array | Uint8Array;
+  /** `bits`: a bfloat16 array's raw bits as a Uint16Array (otherwise a Float32Array of its values) */
+  toTyped(h: number, bits?: boolean): Float32Array | Float64Array | Int32Array | Uint8Array | Uint16Array;
   item(h: number): number;
   meta(h: number): void;
   release(h: number): void;

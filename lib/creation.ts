@@ -15,7 +15,7 @@ const ARRAY_KEYS = optionKeys('dtype');
 function dtypeOf(opts: { dtype?: DType } | null | undefined, def: DType = 'float32', op = 'array', keys: string | ReadonlySet<string> = ARRAY_KEYS): DType {
   const d = options(opts, op, keys).dtype ?? def;
   if (typeof d !== 'string' || !Object.prototype.hasOwnProperty.call(DTYPE_CODE, d))
-    throw new NDArrayError(`${op}: unknown dtype ${typeof d === 'string' ? `'${d}'` : describeValue(d)} (float32, float64, int32, uint8)`, 'BAD_ARGUMENT');
+    throw new NDArrayError(`${op}: unknown dtype ${typeof d === 'string' ? `'${d}'` : describeValue(d)} (float32, float64, int32, uint8, bfloat16)`, 'BAD_ARGUMENT');
   return d;
 }
 

@@ -13,13 +13,14 @@ import { DType, DTYPE_CODE, NDArray } from './ndarray';
 if (os.endianness() !== 'LE') throw new Error('ndgrad: array files need a little-endian host');
 
 /** @internal */
-export const ELEMENT_BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, uint8: 1 };
+export const ELEMENT_BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, uint8: 1, bfloat16: 2 };
 
 const VIEW = {
   float32: Float32Array,
   float64: Float64Array,
   int32: Int32Array,
   uint8: Uint8Array,
+  bfloat16: Uint16Array, // the raw bits
 } as const;
 
 /** @internal a BAD_FILE error whose message starts with the operation and names the file */
@@ -132,7 +133,7 @@ export function createAll<T>(items: T[], make: (item: T) => NDArray): NDArray[] 
 
 /** @internal an array's element bytes (a copy out of native memory) */
 export function bytesOf(x: NDArray): Uint8Array {
-  const t = x.toTypedArray();
+  const t = native.toTyped(x.hFor('save'), true);
   return new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
 }
 

@@ -9,10 +9,27 @@ const LINE_WIDTH = 75;
 const PRECISION = 8;
 
 type Fmt = (v: number) => string;
+/** a double rounded to the array's dtype */
+type Rounding = (v: number) => number;
+
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+/** @internal v rounded to bfloat16 once, ties to even, as the native conversion rounds */
+export function bf16Round(v: number): number {
+  if (Number.isNaN(v)) return NaN;
+  F32[0] = v;
+  const u = U32[0];
+  const low = u & 0xffff;
+  // a float32 that is exactly a bfloat16 tie may come from a double above or below it
+  const tie = F32[0] !== v ? Math.abs(v) > Math.abs(F32[0]) : (u & 0x10000) !== 0;
+  U32[0] = ((u & 0xffff0000) >>> 0) + (low > 0x8000 || (low === 0x8000 && tie) ? 0x10000 : 0);
+  return F32[0];
+}
+const ROUNDING: Record<string, Rounding> = { float32: Math.fround, float64: (v) => v, bfloat16: bf16Round };
 
 /** Shortest digits (at most PRECISION) that read back as the same value in the array's dtype. */
-function shortest(v: number, f32: boolean, render: (v: number, digits: number) => string): string {
-  const same = (s: string) => (f32 ? Math.fround(parseFloat(s)) : parseFloat(s)) === v;
+function shortest(v: number, round: Rounding, render: (v: number, digits: number) => string): string {
+  const same = (s: string) => round(parseFloat(s)) === v;
   for (let p = 0; p < PRECISION; p++) {
     const s = render(v, p);
     if (same(s)) return s;
@@ -20,7 +37,7 @@ function shortest(v: number, f32: boolean, render: (v: number, digits: number) =
   return render(v, PRECISION);
 }
 
-function floatFormatter(values: number[], f32: boolean): Fmt {
+function floatFormatter(values: number[], round: Rounding): Fmt {
   const finite = values.filter((v) => Number.isFinite(v));
   const abs = finite.filter((v) => v !== 0).map(Math.abs);
   let exp = false;
@@ -42,7 +59,7 @@ function floatFormatter(values: number[], f32: boolean): Fmt {
     let precision = 0;
     let expSize = 2;
     for (const v of finite) {
-      const [m, e] = shortest(v, f32, (x, p) => x.toExponential(p)).split('e');
+      const [m, e] = shortest(v, round, (x, p) => x.toExponential(p)).split('e');
       precision = Math.max(precision, (m.split('.')[1] || '').length);
       expSize = Math.max(expSize, e.length - 1);
     }
@@ -59,7 +76,7 @@ function floatFormatter(values: number[], f32: boolean): Fmt {
     };
   } else {
     const positional = (v: number): string => {
-      let s = shortest(v, f32, (x, p) => x.toFixed(p));
+      let s = shortest(v, round, (x, p) => x.toFixed(p));
       if ((Object.is(v, -0) || v < 0) && !s.startsWith('-')) s = '-' + s;
       return s.includes('.') ? s : s + '.';
     };
@@ -104,10 +121,11 @@ function extendLine(s: string, line: string, word: string, width: number, prefix
  * keeping one zero after the point ("6.0"), else scientific with trailing zeros trimmed ("1e-05").
  */
 function scalarStr(v: number, dtype: string): string {
-  if (dtype !== 'float32' && dtype !== 'float64') return String(v);
+  const round = ROUNDING[dtype];
+  if (!round) return String(v);
   if (Number.isNaN(v)) return 'nan';
   if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
-  const f32 = dtype === 'float32';
+  const f32 = dtype !== 'float64';
   const a = Math.abs(v);
   if (a === 0 || (a >= 1e-4 && a < (f32 ? 1e8 : 1e16))) {
     // String(x) of the shortest decimal is positional in this range (JS switches at 1e-7 and 1e21)
@@ -115,7 +133,7 @@ function scalarStr(v: number, dtype: string): string {
     if (f32) {
       for (let p = 1; p <= 9; p++) {
         const s = v.toPrecision(p);
-        if (Math.fround(parseFloat(s)) === v) {
+        if (round(parseFloat(s)) === v) {
           digits = String(parseFloat(s));
           break;
         }
@@ -128,7 +146,7 @@ function scalarStr(v: number, dtype: string): string {
   let exp = '';
   for (let p = 0; p <= 16; p++) {
     const s = v.toExponential(p);
-    if ((f32 ? Math.fround(parseFloat(s)) : parseFloat(s)) === v) {
+    if (round(parseFloat(s)) === v) {
       [mant, exp] = s.split('e');
       break;
     }
@@ -158,8 +176,8 @@ export function formatArray(data: ArrayLike<number>, shape: number[], dtype: str
     else for (const i of shown(shape[axis])) gather(axis + 1, offset + i * strides[axis]);
   };
   if (size > 0) gather(0, 0);
-  const isFloat = dtype === 'float32' || dtype === 'float64';
-  const fmt = isFloat ? floatFormatter(values, dtype === 'float32') : intFormatter(values);
+  const round = ROUNDING[dtype];
+  const fmt = round ? floatFormatter(values, round) : intFormatter(values);
   if (size === 0) return '[]';
 
   const rec = (axis: number, offset: number, hanging: string, width: number): string => {

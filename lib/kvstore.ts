@@ -98,7 +98,8 @@ export function distTask(task: keyof DistModule['tasks'], arrays: NDArray[], wri
   native.engineCall(m.tasks[task], m.ctx, arrays.map((a) => a.hFor(op)), written, 'DIST_FAILURE');
 }
 
-const SUMMABLE = new Set(['float32', 'float64', 'int32']);
+/** bfloat16 is summed in float32 and rounded once */
+const SUMMABLE = new Set(['float32', 'float64', 'int32', 'bfloat16']);
 
 function isKey(k: unknown): k is Key {
   return typeof k === 'string' || (typeof k === 'number' && Number.isInteger(k) && k >= 0);
@@ -202,7 +203,7 @@ export class KVStore {
    */
   private summed(op: string, pairs: [Key, NDArray][]): [NDArray, NDArray][] {
     return pairs.map(([k, v]) => {
-      if (!SUMMABLE.has(v.dtype)) throw new NDArrayError(`KVStore.${op}: sums are float32, float64 or int32, got ${v.dtype}`, 'DTYPE_MISMATCH');
+      if (!SUMMABLE.has(v.dtype)) throw new NDArrayError(`KVStore.${op}: sums are float32, float64, int32 or bfloat16, got ${v.dtype}`, 'DTYPE_MISMATCH');
       return [v, this.stored(op, k, v)];
     });
   }

@@ -28,7 +28,7 @@ const FLAG_NAMES = [
   'float32', 'float64', 'float16', 'uint8', 'int32', 'int8', 'int64', 'bool', 'int16', 'uint16', 'uint32',
   'uint64', 'bfloat16',
 ];
-const FLAG_OF: Record<DType, number> = { float32: 0, float64: 1, uint8: 3, int32: 4 };
+const FLAG_OF: Record<DType, number> = { float32: 0, float64: 1, uint8: 3, int32: 4, bfloat16: 12 };
 const DTYPE_OF_FLAG = new Map<number, DType>(Object.entries(FLAG_OF).map(([k, v]) => [v, k as DType]));
 const STORAGE_NAMES: Record<number, string> = { 1: 'row_sparse', 2: 'csr' };
 /** MXNet's device types: cpu, gpu, cpu_pinned, cpu_shared (arrays of every one load on the CPU) */

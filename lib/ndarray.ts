@@ -11,11 +11,15 @@ import { NDArrayError } from './errors';
 import { formatArray } from './format';
 import { ownHandle, register, track, unregister } from './memory';
 
-export type DType = 'float32' | 'float64' | 'int32' | 'uint8';
+/**
+ * Element types. 'bfloat16' (the upper half of a float32: float32's range, 8 significant bits) is
+ * stored in 2 bytes; ops compute on it in float32 and round each result to bfloat16 (ties to even).
+ */
+export type DType = 'float32' | 'float64' | 'int32' | 'uint8' | 'bfloat16';
 /** @internal the dtypes in the order of their native codes */
-export const DTYPES: DType[] = ['float32', 'float64', 'int32', 'uint8'];
+export const DTYPES: DType[] = ['float32', 'float64', 'int32', 'uint8', 'bfloat16'];
 /** @internal the native dtype codes */
-export const DTYPE_CODE: Record<DType, number> = { float32: 0, float64: 1, int32: 2, uint8: 3 };
+export const DTYPE_CODE: Record<DType, number> = { float32: 0, float64: 1, int32: 2, uint8: 3, bfloat16: 4 };
 
 export type Operand = NDArray | number;
 export interface OutOption {
@@ -90,8 +94,9 @@ export class NDArray {
     this.dispose();
   }
 
+  /** A copy of the elements in their dtype's typed array; a bfloat16 array gives a Float32Array (each value exact). */
   toTypedArray(): Float32Array | Float64Array | Int32Array | Uint8Array {
-    return native.toTyped(this.hFor('toTypedArray'));
+    return native.toTyped(this.hFor('toTypedArray')) as Float32Array | Float64Array | Int32Array | Uint8Array;
   }
   /** The values as nested lists, one level per axis (a number for a 0-d array). */
   toArray(): NestedArray {

@@ -16,9 +16,12 @@ import {
 } from './fileio';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
-const DESCR: Record<DType, string> = { float32: '<f4', float64: '<f8', int32: '<i4', uint8: '|u1' };
+// MXNet 2 writes bfloat16 as a structured type (NumPy has no bfloat16): [('bfloat16', '<u2')]
+const DESCR: Record<DType, string> = {
+  float32: "'<f4'", float64: "'<f8'", int32: "'<i4'", uint8: "'|u1'", bfloat16: "[('bfloat16', '<u2')]",
+};
 /** NumPy's type codes (kind + size) of the dtypes ndgrad has */
-const KIND: Record<string, DType> = { f4: 'float32', f8: 'float64', i4: 'int32', u1: 'uint8' };
+const KIND: Record<string, DType> = { f4: 'float32', f8: 'float64', i4: 'int32', u1: 'uint8', bfloat16: 'bfloat16' };
 const OTHER_KINDS: Record<string, string> = {
   f2: 'float16', i1: 'int8', i2: 'int16', i8: 'int64', u2: 'uint16', u4: 'uint32', u8: 'uint64', b1: 'bool',
   c8: 'complex64', c16: 'complex128',
@@ -51,11 +54,11 @@ export function parseNpy(src: ByteSource, op: string, where: string): NpyArray {
   const start = 8 + lenBytes;
   if (size < start + hlen) throw fail(`truncated in the header (${hlen} bytes, the file has ${size - start})`);
   const text = src.read(start, hlen).toString(major === 3 ? 'utf8' : 'latin1');
-  const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(text)?.[1];
+  // MXNet 2's bfloat16, [('bfloat16', '<u2')], reads as the type code 'bfloat16'
+  const bf16 = /['"]descr['"]\s*:\s*\[\(\s*['"]bfloat16['"]\s*,\s*['"]([<>|=]?)u2['"]\s*\)\s*,?\s*\]/.exec(text);
+  const descr = bf16 ? `${bf16[1]}bfloat16` : /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(text)?.[1];
   const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text)?.[1];
   const shapeText = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
-  // MXNet 2 describes bfloat16 as a structured type: [('bfloat16', '<u2')]
-  if (/['"]descr['"]\s*:\s*\[\(\s*['"]bfloat16['"]/.test(text)) throw fail('dtype bfloat16 is not supported by ndgrad');
   if (descr === undefined || fortran === undefined || shapeText === undefined) throw fail(`bad header ${JSON.stringify(text.trim())}`);
   const dims = shapeText.split(',').map((s) => s.trim().replace(/L$/, '')).filter((s) => s !== '');
   if (dims.some((s) => !/^\d+$/.test(s)) || dims.length > 32) throw fail(`bad shape (${shapeText})`);
@@ -75,7 +78,8 @@ export function parseNpy(src: ByteSource, op: string, where: string): NpyArray {
     if (order !== '>' || ELEMENT_BYTES[dtype] === 1) return b;
     // big-endian data: swapped in a copy, natively (Buffer.swap32/64)
     const copy = Buffer.from(b);
-    return ELEMENT_BYTES[dtype] === 4 ? copy.swap32() : copy.swap64();
+    const n = ELEMENT_BYTES[dtype];
+    return n === 2 ? copy.swap16() : n === 4 ? copy.swap32() : copy.swap64();
   };
   return { dtype, shape, data, fortran: fortran === 'True' && shape.length > 1 };
 }
@@ -97,7 +101,7 @@ export function npyToArray(a: NpyArray): NDArray {
 /** @internal the .npy header of x (version 1.0, padded to 64 bytes as NumPy pads it) */
 export function npyHeader(x: NDArray): Buffer {
   const shape = x.ndim === 1 ? `(${x.shape[0]},)` : `(${x.shape.join(', ')})`;
-  let dict = `{'descr': '${DESCR[x.dtype]}', 'fortran_order': False, 'shape': ${shape}, }`;
+  let dict = `{'descr': ${DESCR[x.dtype]}, 'fortran_order': False, 'shape': ${shape}, }`;
   const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
   dict = dict.padEnd(total - 10 - 1, ' ') + '\n';
   const b = Buffer.alloc(total);

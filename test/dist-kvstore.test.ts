@@ -85,7 +85,7 @@ mpiTest("'dist_sync' outside mpirun is one worker: rank 0 of 1, sums are the val
   expect([rep.rank, rep.n, rep.mismatches]).toEqual([0, 1, []]);
 });
 
-mpiTest('2 ranks: init broadcasts, sums of float32/float64/int32 and many keys, broadcast, bit-identical', async () => {
+mpiTest('2 ranks: init broadcasts, sums of float32/float64/int32/bfloat16 and many keys, broadcast, bit-identical', async () => {
   const r = await runMpi(2, [fixture('kvstore.js')]);
   expect(r.code).toBe(0);
   const reps = lines(r.stdout).sort((a, b) => a.rank - b.rank);

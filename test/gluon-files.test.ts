@@ -63,6 +63,7 @@ describe('round trips', () => {
     ['float64', () => nd.array([Math.PI, -1e300, 5e-324, 0], { dtype: 'float64' })],
     ['int32', () => nd.array([2147483647, -2147483648, 0, 7], { dtype: 'int32' })],
     ['uint8', () => nd.array([[0, 255], [128, 1]], { dtype: 'uint8' })],
+    ['bfloat16', () => nd.array([[1.5, -2.25, 3e-7], [Infinity, NaN, -0]], { dtype: 'bfloat16' })],
     ['empty [0]', () => nd.zeros([0])],
     ['empty [3, 0, 2]', () => nd.zeros([3, 0, 2], { dtype: 'float64' })],
     ['4-d', () => nd.arange(0, 120).reshape([2, 3, 4, 5])],
@@ -81,6 +82,18 @@ describe('round trips', () => {
     }
     x.dispose();
     expect(liveMemory()).toEqual(start);
+  });
+
+  test('bfloat16 is MXNet\'s dtype flag 12 with the 2-byte bits, and loads back as bfloat16', () => {
+    const x = nd.array([1, -2.5, 3.140625], { dtype: 'bfloat16' });
+    nd.save(tmp('bf.params'), [x]);
+    const bits = Buffer.alloc(6);
+    [0x3f80, 0xc020, 0x4049].forEach((v, i) => bits.writeUInt16LE(v, 2 * i));
+    expect(fs.readFileSync(tmp('bf.params'))).toEqual(Buffer.concat(fileParts([record(2, 12, [3], bits)], [])));
+    const [y] = asList(nd.load(tmp('bf.params')));
+    expect(y.dtype).toBe('bfloat16');
+    expect(arr(y)).toEqual([1, -2.5, 3.140625]);
+    nd.dispose([x, y]);
   });
 
   test('V2 records; a 0-d array makes every record V3 (MXNet reads a file in one shape semantics)', () => {
@@ -234,7 +247,7 @@ describe('BAD_FILE, naming the file, with nothing created', () => {
   });
 
   test.each([
-    [2, 'float16'], [5, 'int8'], [6, 'int64'], [7, 'bool'], [12, 'bfloat16'],
+    [2, 'float16'], [5, 'int8'], [6, 'int64'], [7, 'bool'], [9, 'uint16'],
   ])('dtype flag %i (%s) is named', (flag, name) => {
     bad(write('dtype', fileParts([record(2, FLAG.float32, [1], f32([1])), record(2, flag, [1], Buffer.alloc(8))], [])), new RegExp(`array 1 \\(of 2\\): dtype ${name}`));
   });

@@ -303,7 +303,7 @@ describe("an op's options are parsed once into its typed struct", () => {
     try {
       const e = errorOf(() => native.opN(astype, [h], { dtype: 'float16' }, -1));
       expect(e.code).toBe('BAD_ARGUMENT');
-      expect(e.message).toBe("astype: unknown dtype 'float16' (float32, float64, int32, uint8)");
+      expect(e.message).toBe("astype: unknown dtype 'float16' (float32, float64, int32, uint8, bfloat16)");
       const r = native.opN(astype, [h], { dtype: 'int32' }, -1) as number;
       expect(Array.from(native.toTyped(r))).toEqual([1]);
       native.release(r);

@@ -58,13 +58,22 @@ const handlers = {
   info: () => ({ ok: true, backend: nd.backend(), memory: nd.memory() }),
 
   // n alone: n x n square; else C (m x n) = op(A) op(B) over depth k, ta / tb as nd.dot's transposes.
-  matmul: ({ n, m = n, k = n, ta = false, tb = false, quick }) => {
-    const a = nd.random.uniform(-1, 1, ta ? [k, m] : [m, k]);
-    const b = nd.random.uniform(-1, 1, tb ? [n, k] : [k, n]);
-    const c = nd.zeros([m, n]);
+  // dtype 'bfloat16': bfloat16 operands and result, float32 sums (the result rounded once)
+  matmul: ({ n, m = n, k = n, ta = false, tb = false, quick, dtype = 'float32' }) => {
+    const operand = (shape) => {
+      const x = nd.random.uniform(-1, 1, shape);
+      if (dtype === 'float32') return x;
+      const y = x.astype(dtype);
+      x.dispose();
+      return y;
+    };
+    const a = operand(ta ? [k, m] : [m, k]);
+    const b = operand(tb ? [n, k] : [k, n]);
+    const c = nd.zeros([m, n], { dtype });
     const o = { transposeA: ta, transposeB: tb, out: c };
     nd.dot(a, b, o);
-    const bad = ref.checkProduct(a.toTypedArray(), b.toTypedArray(), c.toTypedArray(), { m, n, k, ta, tb });
+    const resultU = dtype === 'bfloat16' ? 2 ** -8 : 0;
+    const bad = ref.checkProduct(a.toTypedArray(), b.toTypedArray(), c.toTypedArray(), { m, n, k, ta, tb }, 256, undefined, resultU);
     if (bad) return nd.dispose([a, b, c]), wrong(bad);
     const t = measure(() => nd.dot(a, b, o), { quick });
     nd.dispose([a, b, c]);
@@ -139,13 +148,26 @@ const handlers = {
     return done(m, m.perIter * 1e3, { loss: loss.name, steps: count, before, afterWarm, afterSteps });
   },
 
-  cnn: ({ batch, quick }) => {
+  // dtype 'bfloat16': input and parameters in bfloat16 (every op in float32, rounded; the dense layer
+  // on the bfloat16 GEMM), checked against the float64 step of the same bfloat16 values within 2^-3
+  cnn: ({ batch, quick, dtype = 'float32' }) => {
     const miss = need('Convolution', 'Pooling', 'FullyConnected');
     if (miss) return miss;
-    const x = nd.random.uniform(0, 1, [batch, 1, 28, 28]);
+    // a bfloat16 copy replaces the float32 array
+    const cast = (a) => {
+      if (dtype === 'float32') return a;
+      const c = nd.keep(nd.tidy(() => a.astype(dtype)));
+      a.dispose();
+      return c;
+    };
+    const x = cast(nd.random.uniform(0, 1, [batch, 1, 28, 28]));
     const { idx, oneHot: oh } = labelsFor(batch, 10);
     const loss = lossFn(idx, oh);
-    const { w1, b1, w2, b2, w3, b3 } = Object.fromEntries(ref.CNN_PARAMS.map(([k, shape, scale]) => [k, param(shape, scale)]));
+    const { w1, b1, w2, b2, w3, b3 } = Object.fromEntries(ref.CNN_PARAMS.map(([k, shape, scale]) => {
+      const p = cast(param(shape, scale));
+      if (dtype !== 'float32') p.attachGrad();
+      return [k, p];
+    }));
     const pool = { kernel: [2, 2], stride: [2, 2], poolType: 'max' };
     const forward = () =>
       autograd.record(() => {
@@ -165,7 +187,8 @@ const handlers = {
       for (const [k, v] of Object.entries({ w1, b1, w2, b2, w3, b3 })) got.grads[k] = v.grad.toTypedArray();
     });
     const P = { w1: f64(w1), b1: f64(b1), w2: f64(w2), b2: f64(b2), w3: f64(w3), b3: f64(b3) };
-    const bad = ref.checkStep('CNN step', got, ref.cnnStep(f64(x), P, Array.from(idx.toTypedArray()), batch));
+    const rtol = dtype === 'float32' ? undefined : 2 ** -3; // 8-bit significands rounded at every op: a wrong kernel is off by O(1)
+    const bad = ref.checkStep('CNN step', got, ref.cnnStep(f64(x), P, Array.from(idx.toTypedArray()), batch), rtol);
     if (bad) return nd.dispose([x, idx, oh, w1, b1, w2, b2, w3, b3]), wrong(bad);
     const m = measure(step, { quick, minIters: 5 });
     nd.dispose([x, idx, oh, w1, b1, w2, b2, w3, b3]);

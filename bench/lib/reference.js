@@ -25,21 +25,22 @@ function matmulT(a, b, m, k, n, bias) {
 
 /** Checks `got` (float32 entries of a sum of k products each) against the float64 value, within the
  * float32 summation bound (k + 2)·u·sum|terms|. Returns an error message or ''. */
-function checkSums(what, got, want, mags, k) {
+function checkSums(what, got, want, mags, k, resultU = 0) {
   for (let i = 0; i < want.length; i++) {
-    const bound = (k + 2) * U * mags[i] + 1e-30;
+    const bound = (k + 2) * U * mags[i] + resultU * Math.abs(want[i]) + 1e-30;
     if (!(Math.abs(got[i] - want[i]) <= bound)) return `${what}: element ${i} is ${got[i]}, reference ${want[i]} (bound ${bound.toPrecision(3)})`;
   }
   return '';
 }
 
-/** C = A·B (n×n, row-major): checks `samples` entries (a fixed spread of rows and columns). */
-function checkMatmul(A, B, C, n, samples = 256) {
-  return checkProduct(A, B, C, { m: n, n, k: n }, samples, `matmul n=${n}`);
+/** C = A·B (n×n, row-major): checks `samples` entries (a fixed spread of rows and columns);
+ * `resultU`: the unit roundoff of a result rounded to a narrower type (2^-8 for bfloat16). */
+function checkMatmul(A, B, C, n, samples = 256, resultU = 0) {
+  return checkProduct(A, B, C, { m: n, n, k: n }, samples, `matmul n=${n}`, resultU);
 }
 
 /** C (m x n) = op(A) op(B) with op(A) = A (m x k) or, when ta, A stored (k x m); B likewise (tb: n x k). */
-function checkProduct(A, B, C, { m, n, k, ta = false, tb = false }, samples = 256, what = `product ${m}x${k}x${n}`) {
+function checkProduct(A, B, C, { m, n, k, ta = false, tb = false }, samples = 256, what = `product ${m}x${k}x${n}`, resultU = 0) {
   const want = [], got = [], mags = [];
   for (let s = 0; s < samples; s++) {
     const i = (s * 7919) % m, j = (s * 104729 + 13) % n;
@@ -53,7 +54,7 @@ function checkProduct(A, B, C, { m, n, k, ta = false, tb = false }, samples = 25
     mags.push(mag);
     got.push(C[i * n + j]);
   }
-  return checkSums(what, got, want, mags, k);
+  return checkSums(what, got, want, mags, k, resultU);
 }
 
 /** Elementwise add (exact: one float32 rounding) or exp (within 8 float32 ulps), every element. */
@@ -93,14 +94,14 @@ function relNormError(got, want) {
 }
 
 /** Compares { loss, grads: { name: array } } with the reference, normwise. */
-function checkStep(what, got, want) {
+function checkStep(what, got, want, rtol = STEP_RTOL) {
   const le = Math.abs(got.loss - want.loss) / Math.max(Math.abs(want.loss), 1e-30);
-  if (!(le <= STEP_RTOL)) return `${what}: loss ${got.loss}, reference ${want.loss}`;
+  if (!(le <= rtol)) return `${what}: loss ${got.loss}, reference ${want.loss}`;
   for (const k of Object.keys(want.grads)) {
     if (!got.grads[k]) return `${what}: no gradient for ${k}`;
     if (got.grads[k].length !== want.grads[k].length) return `${what}: gradient of ${k} has ${got.grads[k].length} elements, expected ${want.grads[k].length}`;
     const e = relNormError(got.grads[k], want.grads[k]);
-    if (!(e <= STEP_RTOL)) return `${what}: gradient of ${k} off by ${e.toPrecision(3)} (normwise), bound ${STEP_RTOL}`;
+    if (!(e <= rtol)) return `${what}: gradient of ${k} off by ${e.toPrecision(3)} (normwise), bound ${rtol}`;
   }
   return '';
 }

@@ -37,8 +37,9 @@ const variable = (shape, scale) => tf.variable(scale ? tf.randomNormal(shape, 0,
 const handlers = {
   info: async () => { await ready; return { ok: true, backend: tf.getBackend() }; },
 
-  matmul: async ({ n, m: rows, quick }) => {
+  matmul: async ({ n, m: rows, quick, dtype }) => {
     if (rows !== undefined) return { ok: false, skipped: 'square products only' };
+    if (dtype && dtype !== 'float32') return { ok: false, skipped: `TF.js has no ${dtype} matmul` };
     await ready;
     const a = uniform([n, n], -1, 1);
     const b = uniform([n, n], -1, 1);
@@ -100,7 +101,8 @@ const handlers = {
     return done(m, m.perIter * 1e3);
   },
 
-  cnn: async ({ batch, quick }) => {
+  cnn: async ({ batch, quick, dtype }) => {
+    if (dtype && dtype !== 'float32') return { ok: false, skipped: `TF.js has no ${dtype} convolution` };
     await ready;
     // TF.js convolutions are NHWC.
     const x = uniform([batch, 28, 28, 1], 0, 1);

@@ -75,11 +75,12 @@ def wrong(msg):
     return {"ok": False, "error": "wrong result (checked before timing): " + msg}
 
 
-def check_close(what, got, want, k):
+def check_close(what, got, want, k, result_u=0.0):
     """got (float32) against want (float64) within the float32 bound of sums of k products:
-    (k + 2) * 2^-24 * sum|terms|, with sum|terms| bounded by the same product of absolute values."""
+    (k + 2) * 2^-24 * sum|terms|, with sum|terms| bounded by the same product of absolute values;
+    result_u: the unit roundoff of a result rounded to a narrower type (2^-8 for bfloat16)."""
     err = (got.double() - want[0]).abs()
-    bound = (k + 2) * 2.0 ** -24 * want[1] + 1e-30
+    bound = (k + 2) * 2.0 ** -24 * want[1] + result_u * want[0].abs() + 1e-30
     bad = (err > bound).nonzero()
     if len(bad):
         i = tuple(bad[0].tolist())
@@ -114,19 +115,22 @@ def labels(batch, k):
     return torch.tensor([(i * 7 + 3) % k for i in range(batch)], dtype=torch.long)
 
 
-def w_matmul(n, m=None, k=None, ta=False, tb=False, quick=False, **_):
+def w_matmul(n, m=None, k=None, ta=False, tb=False, quick=False, dtype="float32", **_):
     """n alone: an n x n square product; else C (m x n) = op(A) op(B) over depth k (ta/tb: the
-    operand is stored transposed, as nd.dot's transposeA/transposeB)."""
+    operand is stored transposed, as nd.dot's transposeA/transposeB). dtype "bfloat16": bfloat16
+    operands and result."""
     m = n if m is None else m
     k = n if k is None else k
     g = gen()
-    a = torch.rand(*((k, m) if ta else (m, k)), generator=g) * 2 - 1
-    b = torch.rand(*((n, k) if tb else (k, n)), generator=g) * 2 - 1
+    t = torch.bfloat16 if dtype == "bfloat16" else torch.float32
+    a = (torch.rand(*((k, m) if ta else (m, k)), generator=g) * 2 - 1).to(t)
+    b = (torch.rand(*((n, k) if tb else (k, n)), generator=g) * 2 - 1).to(t)
     opa = a.t() if ta else a
     opb = b.t() if tb else b
-    c = torch.empty(m, n)
+    c = torch.empty(m, n, dtype=t)
     torch.mm(opa, opb, out=c)
-    bad = check_close("matmul %dx%dx%d" % (m, k, n), c, (opa.double() @ opb.double(), opa.double().abs() @ opb.double().abs()), k)
+    bad = check_close("matmul %dx%dx%d" % (m, k, n), c, (opa.double() @ opb.double(), opa.double().abs() @ opb.double().abs()), k,
+                      2.0 ** -8 if dtype == "bfloat16" else 0.0)
     if bad:
         return wrong(bad)
     t, it, s = measure(lambda: torch.mm(opa, opb, out=c), quick)
@@ -183,13 +187,14 @@ def w_mlp(batch=128, quick=False, steps=10, **_):
     return done(t, it, s, t * 1e3)
 
 
-def w_cnn(batch=32, quick=False, **_):
+def w_cnn(batch=32, quick=False, dtype="float32", **_):
     torch.manual_seed(42)
-    x = torch.rand(batch, 1, 28, 28)
+    t = torch.bfloat16 if dtype == "bfloat16" else torch.float32
+    x = torch.rand(batch, 1, 28, 28).to(t)
     y = labels(batch, 10)
-    c1 = torch.nn.Conv2d(1, 32, 3)
-    c2 = torch.nn.Conv2d(32, 64, 3)
-    fc = torch.nn.Linear(1600, 10)
+    c1 = torch.nn.Conv2d(1, 32, 3).to(t)
+    c2 = torch.nn.Conv2d(32, 64, 3).to(t)
+    fc = torch.nn.Linear(1600, 10).to(t)
     params = list(c1.parameters()) + list(c2.parameters()) + list(fc.parameters())
 
     def step():
@@ -201,22 +206,23 @@ def w_cnn(batch=32, quick=False, **_):
         loss.backward()
 
     bad = check_step_of("CNN step", params, lambda ps, xx: F.cross_entropy(F.linear(F.max_pool2d(F.relu(F.conv2d(
-        F.max_pool2d(F.relu(F.conv2d(xx, ps[0], ps[1])), 2), ps[2], ps[3])), 2).flatten(1), ps[4], ps[5]), y, reduction="sum"), x)
+        F.max_pool2d(F.relu(F.conv2d(xx, ps[0], ps[1])), 2), ps[2], ps[3])), 2).flatten(1), ps[4], ps[5]), y, reduction="sum"), x,
+        2.0 ** -3 if dtype == "bfloat16" else 1e-4)  # bfloat16 rounded at every op; a wrong kernel is off by O(1)
     if bad:
         return wrong(bad)
     t, it, s = measure(step, quick, min_iters=5)
     return done(t, it, s, t * 1e3)
 
 
-def check_step_of(what, params, loss_fn, x):
-    """One step's loss and gradients (float32) against the same step on float64 copies."""
+def check_step_of(what, params, loss_fn, x, rtol=1e-4):
+    """One step's loss and gradients (float32 or bfloat16) against the same step on float64 copies."""
     ps = [p.detach().clone().requires_grad_(True) for p in params]
     loss = loss_fn(ps, x)
     grads = torch.autograd.grad(loss, ps)
     ps64 = [p.detach().double().requires_grad_(True) for p in params]
     loss64 = loss_fn(ps64, x.double())
     grads64 = torch.autograd.grad(loss64, ps64)
-    return check_step(what, loss.item(), grads, loss64.item(), grads64)
+    return check_step(what, loss.item(), grads, loss64.item(), grads64, rtol)
 
 
 def w_conv_layer(x, w, grad="none", quick=False, **_):

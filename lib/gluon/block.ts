@@ -174,9 +174,10 @@ export class Block {
   zeroGrad(): void {
     this.collectParams().zeroGrad();
   }
-  /** Converts every parameter to dtype. */
+  /** Converts every parameter to dtype: each child casts its own (BatchNorm keeps float32 for bfloat16, as MXNet for float16). */
   cast(dtype: DType): this {
-    for (const p of this.collectParams().values()) p.cast(dtype);
+    for (const s of this._ownSlots()) s.param.cast(dtype);
+    for (const [, child] of this._children()) child.cast(dtype);
     return this;
   }
   /** ndgrad runs imperatively: returns the block unchanged. */

@@ -17,6 +17,7 @@
 // different buckets across ranks, which the reduction cannot detect.
 import { onGradReady } from '../autograd';
 import { zeros } from '../creation';
+import { ELEMENT_BYTES } from '../fileio';
 import { dispose, keep } from '../memory';
 import type { NDArray } from '../ndarray';
 import { distTask } from '../kvstore';
@@ -92,7 +93,7 @@ export class GradBuckets {
     };
     for (const p of [...ps].reverse()) {
       const g = p.grad();
-      const bytes = g.size * (g.dtype === 'float64' ? 8 : g.dtype === 'uint8' ? 1 : 4);
+      const bytes = g.size * ELEMENT_BYTES[g.dtype];
       const o = open.get(g.dtype);
       if (o && o.bytes + bytes > cap) close(g.dtype);
       const cur = open.get(g.dtype) ?? { members: [], bytes: 0, size: 0 };

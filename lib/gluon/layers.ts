@@ -126,6 +126,10 @@ export class BatchNorm extends HybridBlock {
     const c = x.shape[this.axis < 0 ? x.shape.length + this.axis : this.axis];
     for (const n of ['gamma', 'beta', 'running_mean', 'running_var']) this.params.get(n).shape = [c];
   }
+  /** The statistics and their scale stay float32 for bfloat16 data (MXNet does so for float16). */
+  cast(dtype: DType): this {
+    return super.cast(dtype === 'bfloat16' ? 'float32' : dtype);
+  }
   hybridForward(F: F, x: NDArray, p: Record<string, NDArray>): NDArray {
     return F.BatchNorm(x, p.gamma, p.beta, p.running_mean, p.running_var, {
       eps: this.epsilon, momentum: this.momentum, fixGamma: !this.scale, useGlobalStats: this.useGlobalStats, axis: this.axis,

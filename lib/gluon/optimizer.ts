@@ -6,6 +6,7 @@ import { optionKeys, options } from '../args';
 import { keep } from '../memory';
 import { NDArray } from '../ndarray';
 import { zeros } from '../creation';
+import { invoke } from '../dispatch';
 import { LRScheduler } from './lr_scheduler';
 import * as u from './update_ops';
 
@@ -19,7 +20,11 @@ export interface OptimizerOptions {
   /** gradients are multiplied by this first (the Trainer sets it to 1 / batchSize) */
   rescaleGrad?: number;
   lrScheduler?: LRScheduler | null;
-  /** accepted for porting; float32 and float64 weights update in their own precision */
+  /**
+   * bfloat16 weights are updated through float32 master copies (MXNet's multi_precision): the
+   * update runs on the master copy with the gradient widened to float32, then the weight gets the
+   * master copy rounded to bfloat16. float32 and float64 weights update in their own precision.
+   */
   multiPrecision?: boolean;
   beginNumUpdate?: number;
 }
@@ -91,11 +96,19 @@ export abstract class Optimizer {
 
   /** How many state arrays a weight needs (each shaped and typed like it). */
   abstract get numStates(): number;
-  /** Zero states for one weight, kept out of any tidy scope (the Trainer owns them). */
+  /**
+   * Zero states for one weight, kept out of any tidy scope (the Trainer owns them). With
+   * multiPrecision a bfloat16 weight's are float32, after its float32 master copy.
+   */
   createState(_index: number, weight: NDArray): NDArray[] {
-    const s: NDArray[] = [];
-    for (let i = 0; i < this.numStates; i++) s.push(keep(zeros(weight.shape, { dtype: weight.dtype })));
+    const master = this.masterCopy(weight);
+    const s: NDArray[] = master ? [keep(weight.astype('float32'))] : [];
+    for (let i = 0; i < this.numStates; i++) s.push(keep(zeros(weight.shape, { dtype: master ? 'float32' : weight.dtype })));
     return s;
+  }
+  /** @internal whether a weight is updated through a float32 master copy (its first state) */
+  masterCopy(weight: NDArray): boolean {
+    return this.multiPrecision && weight.dtype === 'bfloat16';
   }
 
   protected updateCount(indices: number[]): void {
@@ -129,12 +142,22 @@ export abstract class Optimizer {
         'BAD_ARGUMENT',
       );
     if (n === 0) return;
-    for (let b = 0; b < n; b += MAX_WEIGHTS_PER_CALL) {
-      const e = Math.min(n, b + MAX_WEIGHTS_PER_CALL);
-      const idx = indices.slice(b, e);
-      const arrays: NDArray[] = [];
-      for (let i = b; i < e; i++) arrays.push(weights[i], grads[i], ...states[i]);
-      this.fused(idx, arrays);
+    const wide: NDArray[] = []; // float32 copies of bfloat16 gradients (multiPrecision)
+    try {
+      for (let b = 0; b < n; b += MAX_WEIGHTS_PER_CALL) {
+        const e = Math.min(n, b + MAX_WEIGHTS_PER_CALL);
+        const idx = indices.slice(b, e);
+        const arrays: NDArray[] = [];
+        for (let i = b; i < e; i++) {
+          if (!this.masterCopy(weights[i])) arrays.push(weights[i], grads[i], ...states[i]);
+          else wide.push(grads[i].astype('float32')), arrays.push(states[i][0], wide[wide.length - 1], ...states[i].slice(1));
+        }
+        this.fused(idx, arrays);
+      }
+      // each bfloat16 weight gets its updated master copy, rounded once
+      weights.forEach((w, i) => this.masterCopy(w) && invoke('astype', [states[i][0]], { dtype: 'bfloat16' }, w));
+    } finally {
+      for (const g of wide) g.dispose();
     }
   }
 

@@ -156,15 +156,18 @@ export class Trainer {
     if (!doc || doc.format !== FORMAT || doc.version !== 1 || !Array.isArray(doc.states) || !doc.info)
       throw fail('not a trainer states file');
     if (doc.optimizer !== this.optimizer.name) throw fail(`holds ${doc.optimizer} states, the trainer uses ${this.optimizer.name}`);
-    const ctor = { float32: Float32Array, float64: Float64Array } as const;
-    const checked: [number, { dtype: 'float32' | 'float64'; shape: number[]; bytes: Buffer }[]][] = [];
+    // saveStates writes bfloat16 states (of bfloat16 weights without multiPrecision) as float32 values
+    const ctor = { float32: Float32Array, float64: Float64Array, bfloat16: Float32Array } as const;
+    const checked: [number, { dtype: 'float32' | 'float64' | 'bfloat16'; shape: number[]; bytes: Buffer }[]][] = [];
     for (const s of doc.states) {
       const p = this.params[s?.index];
       if (!p || !Array.isArray(s.arrays)) throw fail(`state for unknown parameter index ${String(s?.index)}`);
       const w = p.data();
-      if (s.arrays.length !== this.optimizer.numStates) throw fail(`'${p.name}' has ${s.arrays.length} states, expected ${this.optimizer.numStates}`);
+      const master = this.optimizer.masterCopy(w); // a float32 master copy first, float32 states
+      const count = this.optimizer.numStates + (master ? 1 : 0), dtype = master ? 'float32' : w.dtype;
+      if (s.arrays.length !== count) throw fail(`'${p.name}' has ${s.arrays.length} states, expected ${count}`);
       const arrs = s.arrays.map((a: any) => {
-        if (a.dtype !== w.dtype) throw fail(`a state of '${p.name}' has dtype ${a.dtype}, the parameter ${w.dtype}`, 'DTYPE_MISMATCH');
+        if (a.dtype !== dtype) throw fail(`a state of '${p.name}' has dtype ${a.dtype}, expected ${dtype}`, 'DTYPE_MISMATCH');
         if (!Array.isArray(a.shape) || a.shape.join() !== w.shape.join())
           throw fail(`a state of '${p.name}' has shape (${a.shape}), the parameter (${w.shape})`, 'SHAPE_MISMATCH');
         const bytes = Buffer.from(String(a.data), 'base64');

@@ -12,6 +12,8 @@
 #include <mpi.h>
 #include <node_api.h>
 
+#include "../src/core/bf16.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -30,23 +32,31 @@ extern "C" typedef void (*ndgrad_external_task)(void* ctx, void* const* data, co
 
 namespace {
 
-// The main addon's element types (native/src/core/dtype.h: Float32, Float64, Int32, UInt8).
-enum : int { kFloat32 = 0, kFloat64 = 1, kInt32 = 2, kUInt8 = 3 };
+// The main addon's element types (native/src/core/dtype.h: Float32, Float64, Int32, UInt8, BFloat16).
+enum : int { kFloat32 = 0, kFloat64 = 1, kInt32 = 2, kUInt8 = 3, kBFloat16 = 4 };
 
 MPI_Datatype sum_type(int dtype) {
   switch (dtype) {
     case kFloat32: return MPI_FLOAT;
     case kFloat64: return MPI_DOUBLE;
     case kInt32: return MPI_INT;
+    case kBFloat16: return MPI_FLOAT;  // summed in float32 (allreduce_sum widens it)
     default: return MPI_DATATYPE_NULL;
   }
 }
 
-size_t elem_size(int dtype) { return dtype == kFloat64 ? 8 : dtype == kUInt8 ? 1 : 4; }
+size_t elem_size(int dtype) { return dtype == kFloat64 ? 8 : dtype == kUInt8 ? 1 : dtype == kBFloat16 ? 2 : 4; }
 
 // out = the sum over ranks of in (in == out: in place). MPI counts are ints: larger buffers go in
 // pieces of at most 2^30 elements.
 int allreduce_sum(const void* in, void* out, size_t bytes, int dtype) {
+  if (dtype == kBFloat16) {  // the sum in float32, rounded to bfloat16 once
+    std::vector<float> w(bytes / 2);
+    ndgrad::bf16_to_float_n(static_cast<const uint16_t*>(in), w.data(), static_cast<int64_t>(w.size()));
+    int rc = allreduce_sum(w.data(), w.data(), w.size() * sizeof(float), kFloat32);
+    if (rc == MPI_SUCCESS) ndgrad::float_to_bf16_n(w.data(), static_cast<uint16_t*>(out), static_cast<int64_t>(w.size()));
+    return rc;
+  }
   MPI_Datatype t = sum_type(dtype);
   size_t es = elem_size(dtype), n = bytes / es, step = size_t(1) << 30;
   for (size_t i = 0; i < n; i += step) {
@@ -95,7 +105,7 @@ extern "C" void task_allreduce(void*, void* const* data, const size_t* bytes, co
                                size_t len) {
   if (!check_pairs(data, bytes, n, false, err, len)) return;
   for (size_t i = 1; i < n; i += 2)
-    if (sum_type(dtypes[i]) == MPI_DATATYPE_NULL) return set_err(err, len, "dist: sums are float32, float64 or int32");
+    if (sum_type(dtypes[i]) == MPI_DATATYPE_NULL) return set_err(err, len, "dist: sums are float32, float64, int32 or bfloat16");
   std::vector<void*> d(data, data + n);
   std::vector<size_t> b(bytes, bytes + n);
   std::vector<int> t(dtypes, dtypes + n);

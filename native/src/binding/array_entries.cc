@@ -9,7 +9,8 @@ namespace binding {
 
 // fromTyped(typedArray, shape: number[], dtype code): the view may be over an ArrayBuffer or a
 // SharedArrayBuffer (read through napi_get_typedarray_info's data pointer, which serves both); its
-// elements convert to dtype as astype converts them.
+// elements convert to dtype as astype converts them. A Uint16Array holds bfloat16 bits (files), for
+// dtype bfloat16 only.
 ENTRY(FromTyped) {
   if (!info[0].IsTypedArray()) fail(code::BAD_ARGUMENT, "array: expected a typed array");
   napi_typedarray_type tt;
@@ -25,6 +26,7 @@ ENTRY(FromTyped) {
     case napi_int32_array: st = DType::Int32; break;
     case napi_uint8_array:
     case napi_uint8_clamped_array: st = DType::UInt8; break;
+    case napi_uint16_array: st = DType::BFloat16; break;
     default: fail(code::BAD_ARGUMENT, "array: unsupported typed array");
   }
   Napi::Array sh = array_arg(info[1], "array: shape");
@@ -37,8 +39,10 @@ ENTRY(FromTyped) {
     shape.push_back(static_cast<int64_t>(d));
   }
   int code_ = int_arg(info[2], "array: dtype code");
-  if (code_ < 0 || code_ > 3) fail(code::BAD_ARGUMENT, "bad dtype code");
+  if (code_ < 0 || code_ >= kDTypeCount) fail(code::BAD_ARGUMENT, "bad dtype code");
   DType t = static_cast<DType>(code_);
+  if (st == DType::BFloat16 && t != DType::BFloat16)
+    fail(code::BAD_ARGUMENT, "array: a Uint16Array is read as bfloat16 bits, for dtype bfloat16 only");
   if (static_cast<uint64_t>(numel(shape)) != len)
     fail(code::SHAPE_MISMATCH, "array: ", len, " values do not fill shape ", shape_str(shape));
   // Reading the shape list above could run JS (a getter) that detached or shrank the buffer: the
@@ -57,14 +61,19 @@ ENTRY(FromTyped) {
 }
 END_ENTRY
 
+// toTyped(h, bits?): a copy of the elements; bfloat16 gives a Float32Array of the same values, or
+// its raw bits as a Uint16Array when `bits` (files).
 ENTRY(ToTyped) {
   const NDArray& a = get(env, info[0]);
+  bool bits = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   engine::wait_to_read(a);
-  size_t n = static_cast<size_t>(a.size()), bytes = a.nbytes();
-  napi_typedarray_type tt = a.dtype == DType::Float32   ? napi_float32_array
-                            : a.dtype == DType::Float64 ? napi_float64_array
-                            : a.dtype == DType::Int32   ? napi_int32_array
-                                                        : napi_uint8_array;
+  bool widen = a.dtype == DType::BFloat16 && !bits;
+  size_t n = static_cast<size_t>(a.size()), bytes = widen ? n * 4 : a.nbytes();
+  napi_typedarray_type tt = a.dtype == DType::Float32    ? napi_float32_array
+                            : a.dtype == DType::Float64  ? napi_float64_array
+                            : a.dtype == DType::Int32    ? napi_int32_array
+                            : a.dtype == DType::BFloat16 ? (bits ? napi_uint16_array : napi_float32_array)
+                                                         : napi_uint8_array;
   // An ArrayBuffer V8 cannot allocate (too large, or out of memory) is OUT_OF_MEMORY naming the
   // array, not V8's RangeError.
   void* dst = nullptr;
@@ -75,7 +84,8 @@ ENTRY(ToTyped) {
     fail(code::OUT_OF_MEMORY, "toTypedArray: cannot allocate a ", dtype_name(a.dtype), " typed array of ", n,
          " elements (", bytes, " bytes) for shape ", shape_str(a.shape));
   }
-  if (bytes) std::memcpy(dst, a.raw(), bytes);
+  if (widen) bf16_to_float_n(static_cast<const uint16_t*>(a.raw()), static_cast<float*>(dst), a.size());
+  else if (bytes) std::memcpy(dst, a.raw(), bytes);
   if (napi_create_typedarray(env, tt, n, buffer, 0, &out) != napi_ok) {
     napi_value ignored;
     napi_get_and_clear_last_exception(env, &ignored);

@@ -41,6 +41,7 @@ ENTRY(Backend) {
   o.Set("isa", kernels::table().isa);
   o.Set("threads", num_threads());
   o.Set("engine", engine::name());
+  o.Set("bf16Gemm", kernels::gemm_bf16_kernel());
   return o;
 }
 END_ENTRY

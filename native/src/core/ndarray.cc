@@ -4,6 +4,7 @@
 
 #include "error.h"
 #include "pool_alloc.h"
+#include "threadpool.h"
 
 namespace ndgrad {
 
@@ -12,6 +13,7 @@ bool parse_dtype(const std::string& s, DType* out) {
   else if (s == "float64") *out = DType::Float64;
   else if (s == "int32") *out = DType::Int32;
   else if (s == "uint8") *out = DType::UInt8;
+  else if (s == "bfloat16") *out = DType::BFloat16;
   else return false;
   return true;
 }
@@ -80,7 +82,7 @@ NDArray view(const NDArray& a, const Shape& shape, int64_t offset_elems) {
 
 void fill(const NDArray& a, double value) {
   int64_t n = a.size();
-  NDGRAD_DISPATCH_DTYPE(a.dtype, T, {
+  NDGRAD_DISPATCH_STORAGE(a.dtype, T, {
     T* p = a.data<T>();
     T v = from_double<T>(value);
     for (int64_t i = 0; i < n; ++i) p[i] = v;
@@ -93,11 +95,19 @@ void copy_into(const NDArray& src, const NDArray& dst) {
     if (src.raw() != dst.raw()) std::memmove(dst.raw(), src.raw(), src.nbytes());
     return;
   }
-  NDGRAD_DISPATCH_DTYPE(src.dtype, S, {
+  if (src.dtype == DType::BFloat16 && dst.dtype == DType::Float32)
+    return parallel_for(n, 1 << 15, [&](int64_t b, int64_t e) {
+      bf16_to_float_n(static_cast<const uint16_t*>(src.raw()) + b, dst.data<float>() + b, e - b);
+    });
+  if (src.dtype == DType::Float32 && dst.dtype == DType::BFloat16)
+    return parallel_for(n, 1 << 15, [&](int64_t b, int64_t e) {
+      float_to_bf16_n(src.data<float>() + b, static_cast<uint16_t*>(dst.raw()) + b, e - b);
+    });
+  NDGRAD_DISPATCH_STORAGE(src.dtype, S, {
     const S* s = src.data<S>();
-    NDGRAD_DISPATCH_DTYPE(dst.dtype, D, {
+    NDGRAD_DISPATCH_STORAGE(dst.dtype, D, {
       D* d = dst.data<D>();
-      for (int64_t i = 0; i < n; ++i) d[i] = from_double<D>(static_cast<double>(s[i]));
+      for (int64_t i = 0; i < n; ++i) d[i] = from_double<D>(to_double(s[i]));
     });
   });
 }
@@ -113,12 +123,12 @@ NDArray from_data(const void* src, DType src_type, const Shape& shape, DType dty
 
 double read_scalar(const NDArray& a, int64_t i) {
   double r = 0;
-  NDGRAD_DISPATCH_DTYPE(a.dtype, T, { r = static_cast<double>(a.data<T>()[i]); });
+  NDGRAD_DISPATCH_STORAGE(a.dtype, T, { r = to_double(a.data<T>()[i]); });
   return r;
 }
 
 void write_scalar(const NDArray& a, int64_t i, double v) {
-  NDGRAD_DISPATCH_DTYPE(a.dtype, T, { a.data<T>()[i] = from_double<T>(v); });
+  NDGRAD_DISPATCH_STORAGE(a.dtype, T, { a.data<T>()[i] = from_double<T>(v); });
 }
 
 }  // namespace ndgrad

@@ -71,6 +71,27 @@ bool cpu_has_avx2() { return false; }
 bool cpu_has_avx512() { return false; }
 #endif
 
+}  // namespace
+
+#if defined(__x86_64__) || defined(_M_X64)
+// AVX512_BF16 (vdpbf16ps): CPUID leaf 7 sub-leaf 1, EAX bit 5.
+bool cpu_has_avx512_bf16() {
+  static const bool has = [] {  // once: CPUID exits to the hypervisor in a VM
+    if (!cpu_has_avx512()) return false;
+    unsigned r[4];
+    cpuid(7, 0, r);
+    if (r[0] < 1) return false;
+    cpuid(7, 1, r);
+    return (r[0] & (1u << 5)) != 0;
+  }();
+  return has;
+}
+#else
+bool cpu_has_avx512_bf16() { return false; }
+#endif
+
+namespace {
+
 const KernelTable* by_name(const char* name) {
   if (std::strcmp(name, "scalar") == 0) return &scalar::kTable;
 #if defined(NDGRAD_HAVE_AVX2)

@@ -130,9 +130,12 @@ void random_forward(OpCall& c) {
   });
 }
 
-const OpDef kFull = OpDef::named("full").arity(0).rules(full_infer, full_forward).with_options<FullOptions>();
-const OpDef kArange = OpDef::named("arange").arity(0).rules(arange_infer, arange_forward).with_options<ArangeOptions>();
-const OpDef kEye = OpDef::named("eye").arity(0).rules(eye_infer, eye_forward).with_options<EyeOptions>();
+const OpDef kFull = OpDef::named("full").arity(0).rules(full_infer, full_forward).with_flags(kBF16Storage)
+                        .with_options<FullOptions>();
+const OpDef kArange = OpDef::named("arange").arity(0).rules(arange_infer, arange_forward)
+                          .with_flags(kBF16Storage).with_options<ArangeOptions>();
+const OpDef kEye = OpDef::named("eye").arity(0).rules(eye_infer, eye_forward).with_flags(kBF16Storage)
+                       .with_options<EyeOptions>();
 const OpDef kUniform = OpDef::named("random_uniform").arity(0).rules(random_infer, random_forward)
                            .with_flags(kRandom).with_options<RandomOptions<false>>();
 const OpDef kNormal = OpDef::named("random_normal").arity(0).rules(random_infer, random_forward)

@@ -1,7 +1,8 @@
 // Products through the packed GEMM: dot (MXNet: contracts the last axis of a with the first of b;
 // transposes for 2-D operands) and batch_dot (a (B..., M, K) x b (B..., K, N) -> (B..., M, N), one
 // GEMM per batch). transposeA / transposeB swap an operand's last two axes; each backward is the
-// same product again, so mixed second order works.
+// same product again, so mixed second order works. bfloat16 operands go to the bfloat16 GEMM
+// (float32 sums, rounded once), so their gradients' products do too.
 #include "../kernels/kernels.h"
 #include "ops.h"
 
@@ -100,6 +101,15 @@ void product_forward(OpCall& c) {
   NDArray& y = c.outputs[0];
   size_t es = dtype_size(y.dtype);
   int64_t lda = ta ? d.m : d.k, ldb = tb ? d.k : d.n;
+  if (y.dtype == DType::BFloat16) {
+    NDArray sums = empty(Shape{d.m, d.n}, DType::Float32);
+    for (int64_t i = 0; i < d.batch; ++i) {
+      kernels::gemm_bf16(ta, tb, d.m, d.n, d.k, static_cast<const uint16_t*>(a.raw()) + i * d.m * d.k, lda,
+                         static_cast<const uint16_t*>(b.raw()) + i * d.k * d.n, ldb, sums.data<float>(), d.n, false);
+      copy_into(sums, view(y, Shape{d.m, d.n}, i * d.m * d.n));
+    }
+    return;
+  }
   for (int64_t i = 0; i < d.batch; ++i)
     kernels::gemm(static_cast<int>(y.dtype), ta, tb, d.m, d.n, d.k, static_cast<const char*>(a.raw()) + i * d.m * d.k * es,
                   lda, static_cast<const char*>(b.raw()) + i * d.k * d.n * es, ldb,
@@ -135,7 +145,7 @@ void bd_backward(GradCall& g) {
 }
 
 constexpr OpDef product(const char* name) {
-  return OpDef::named(name).arity(2).saves(3).with_flags(kScratch).with_options<ProductOptions>();
+  return OpDef::named(name).arity(2).saves(3).with_flags(kScratch | kBF16Native).with_options<ProductOptions>();
 }
 const OpDef kDot = product("dot").rules(product_infer, product_forward, dot_backward);
 const OpDef kBatchDot =

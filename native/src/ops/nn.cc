@@ -147,12 +147,25 @@ void fc_infer(OpCall& c) {
   c.out_dtypes = {c.inputs[0].dtype};
 }
 
+// bfloat16 x, weight and bias: float32 sums from the bfloat16 GEMM (the bias widened into them),
+// rounded once.
+void fc_forward_bf16(OpCall& c, const FcDims& d, bool no_bias) {
+  NDArray sums = empty(Shape{d.m, d.n}, DType::Float32);
+  if (!no_bias)
+    for (int64_t i = 0; i < d.m; ++i)
+      bf16_to_float_n(static_cast<const uint16_t*>(c.inputs[2].raw()), sums.data<float>() + i * d.n, d.n);
+  kernels::gemm_bf16(false, true, d.m, d.n, d.k, static_cast<const uint16_t*>(c.inputs[0].raw()), d.k,
+                     static_cast<const uint16_t*>(c.inputs[1].raw()), d.k, sums.data<float>(), d.n, !no_bias);
+  copy_into(sums, view(c.outputs[0], sums.shape));
+}
+
 void fc_forward(OpCall& c) {
   ShapeList in;
   for (auto& a : c.inputs) in.push_back(a.shape);
   bool no_bias = false;
   FcDims d = fc_dims(c.name(), c.opts<FcOptions>(), in, &no_bias);
   NDArray& y = c.outputs[0];
+  if (y.dtype == DType::BFloat16) return fc_forward_bf16(c, d, no_bias);
   int t = static_cast<int>(y.dtype);
   if (!no_bias && d.m > 0) {  // y = bias broadcast over rows, then y += x2 · wᵀ
     Shape sb = broadcast_strides(c.inputs[2].shape, Shape{d.m, d.n});
@@ -174,7 +187,7 @@ void fc_backward(GradCall& g) {
 const OpDef kDropout = OpDef::named("Dropout").alias("dropout").rules(dropout_infer, dropout_forward, dropout_backward)
                            .saves(1).with_flags(kRandom).with_options<DropoutOptions>();
 const OpDef kFullyConnected = OpDef::named("FullyConnected").arity(-1).rules(fc_infer, fc_forward, fc_backward).saves(3)
-                                  .with_flags(kScratch).with_options<FcOptions>();
+                                  .with_flags(kScratch | kBF16Native).with_options<FcOptions>();
 OpRegistrar r_dropout(kDropout), r_fc(kFullyConnected);
 
 }  // namespace

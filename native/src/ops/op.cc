@@ -8,6 +8,7 @@
 
 #include "../autograd/tape.h"
 #include "../engine/engine.h"
+#include "bf16.h"
 
 namespace ndgrad {
 namespace ops {
@@ -269,6 +270,8 @@ ArrayList run_in_place(const OpDef& op, OpCall& c, const NDArray* out) {
 }  // namespace
 
 ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, const NDArray* out) {
+  if (!(op.flags & kBF16Storage) && has_bf16(inputs) && !((op.flags & kBF16Native) && all_bf16(inputs)))
+    return invoke_in_float32(op, inputs, options, out);
   OpCall c;
   c.op = &op;
   c.inputs = inputs;
@@ -282,6 +285,7 @@ ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, cons
   if (c.options->type() != op.options)
     fail(code::BAD_ARGUMENT, op.name, ": internal error: called with options of another op");
   op.infer(c);
+  if (!(op.flags & (kBF16Storage | kBF16Native))) check_bf16_results(c);
   if (op.flags & kInPlace) return run_in_place(op, c, out);
   size_t nout = c.out_shapes.size();
   for (const Shape& s : c.out_shapes) {

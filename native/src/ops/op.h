@@ -124,6 +124,11 @@ enum OpFlags : unsigned {
   // outputs (the optimizers' multi-tensor updates): never recorded; a written array may not be part
   // of a recorded graph nor share storage with another input; each written array's version is bumped
   kInPlace = 1u << 5,
+  // handles bfloat16 arrays as storage (views, astype, creation): not computed in float32 (bf16.cc)
+  kBF16Storage = 1u << 6,
+  // takes bfloat16 arrays directly when every array input is bfloat16 (products on the bfloat16
+  // GEMM); mixed with other dtypes, computed in float32 as any op (bf16.cc)
+  kBF16Native = 1u << 7,
 };
 
 // An op's definition, written with named setters from OpDef::named (C++17 has no designated

@@ -43,7 +43,7 @@ NDArray reshape_grad(const NDArray& g, const Shape& shape);
 // Copies into a new arrangement (rearrange.cc)
 NDArray broadcast_to(const NDArray& x, const Shape& shape);
 NDArray transpose(const NDArray& x, const std::vector<int64_t>& axes);
-NDArray astype(const NDArray& x, DType dtype);
+NDArray astype(const NDArray& x, DType dtype, const NDArray* out = nullptr);
 NDArray swapaxes(const NDArray& x, int a, int b);
 NDArray flip(const NDArray& x, const std::vector<int64_t>& axes);
 // Not an op: y (contiguous, `shape`) = x viewed from element `offset` with `strides` (any sign),

@@ -117,7 +117,7 @@ void read(const Attrs& a, const char* op, const char* k, DType& v) {
   if (!a.has(k)) return;
   std::string name = a.string(op, k, "");
   if (!parse_dtype(name, &v))
-    fail(code::BAD_ARGUMENT, op, ": unknown dtype '", name, "' (float32, float64, int32, uint8)");
+    fail(code::BAD_ARGUMENT, op, ": unknown dtype '", name, "' (float32, float64, int32, uint8, bfloat16)");
 }
 
 void read(const Attrs& a, const char* op, const char* k, Floats& v) {

@@ -307,7 +307,7 @@ const OpDef kBroadcastTo = OpDef::named("broadcast_to").alias("broadcastTo")
                                .rules(broadcast_infer, broadcast_forward, broadcast_backward)
                                .with_options<BroadcastOptions>();
 const OpDef kAstype = OpDef::named("astype").alias("cast Cast").rules(astype_infer, astype_forward, astype_backward)
-                          .with_flags(kAliasSafe).with_options<AstypeOptions>();
+                          .with_flags(kAliasSafe | kBF16Storage).with_options<AstypeOptions>();
 const OpDef kSwap = OpDef::named("swapaxes").alias("SwapAxis swapAxes").rules(swap_infer, swap_forward, swap_backward)
                         .with_options<SwapOptions>();
 const OpDef kTile = OpDef::named("tile").rules(tile_infer, tile_forward, tile_backward).with_options<TileOptions>();
@@ -333,7 +333,7 @@ NDArray broadcast_to(const NDArray& x, const Shape& shape) {
 NDArray transpose(const NDArray& x, const std::vector<int64_t>& axes) {
   return invoke1(kTranspose, {&x}, TransposeOptions{axes});
 }
-NDArray astype(const NDArray& x, DType dtype) { return invoke1(kAstype, {&x}, AstypeOptions{dtype}); }
+NDArray astype(const NDArray& x, DType dtype, const NDArray* out) { return invoke1(kAstype, {&x}, AstypeOptions{dtype}, out); }
 NDArray swapaxes(const NDArray& x, int a, int b) { return invoke1(kSwap, {&x}, SwapOptions{a, b}); }
 NDArray flip(const NDArray& x, const std::vector<int64_t>& axes) { return invoke1(kFlip, {&x}, FlipOptions{axes}); }
 

@@ -166,13 +166,17 @@ void noop_forward(OpCall&) {}
 
 // The view ops share one gradient: reshape back.
 const OpDef kReshape = OpDef::named("reshape").alias("Reshape").rules(reshape_infer, noop_forward, reshape_back)
-                           .with_options<ShapeOptions>();
+                           .with_flags(kBF16Storage).with_options<ShapeOptions>();
 const OpDef kExpandDims = OpDef::named("expand_dims").alias("expandDims")
-                              .rules(expand_dims_infer, noop_forward, reshape_back).with_options<AxisOptions>();
+                              .rules(expand_dims_infer, noop_forward, reshape_back)
+                              .with_flags(kBF16Storage).with_options<AxisOptions>();
 const OpDef kSqueeze =
-    OpDef::named("squeeze").rules(squeeze_infer, noop_forward, reshape_back).with_options<AxesOptions>();
-const OpDef kFlatten = OpDef::named("flatten").alias("Flatten").rules(flatten_infer, noop_forward, reshape_back);
-const OpDef kAt = OpDef::named("at").rules(at_infer, at_forward, at_backward).with_options<IndexOptions>();
+    OpDef::named("squeeze").rules(squeeze_infer, noop_forward, reshape_back).with_flags(kBF16Storage)
+        .with_options<AxesOptions>();
+const OpDef kFlatten = OpDef::named("flatten").alias("Flatten").rules(flatten_infer, noop_forward, reshape_back)
+                           .with_flags(kBF16Storage);
+const OpDef kAt = OpDef::named("at").rules(at_infer, at_forward, at_backward).with_flags(kBF16Storage)
+                       .with_options<IndexOptions>();
 OpRegistrar r1(kReshape), r2(kExpandDims), r3(kSqueeze), r4(kFlatten), r5(kAt);
 
 }  // namespace
