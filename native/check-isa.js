@@ -40,8 +40,9 @@ if (objects.length === 0) {
   process.exit(1);
 }
 
-// avx2.o / avx512.o (node-gyp) or avx2.cc.o / avx512.cc.o (cmake)
-const ISA_OBJECT = /^(avx2|avx512)(\.cc)?\.o$/;
+// avx2.o / avx512.o / bf16_avx512.o (node-gyp) or avx2.cc.o / avx512.cc.o / bf16_avx512.cc.o (cmake);
+// bf16_avx512 is the AVX512_BF16 GEMM kernel, called only when CPUID reports the extension
+const ISA_OBJECT = /^(avx2|avx512|bf16_avx512)(\.cc)?\.o$/;
 // Non-SIMD x86 mnemonics that start with 'v' (virtualisation, segment verification).
 const NOT_SIMD = /^(verr|verw|vmcall|vmlaunch|vmresume|vmxoff|vmxon|vmread|vmwrite|vmptrld|vmptrst|vmclear|vmfunc|vmrun|vmload|vmsave|vmmcall|vmgexit)$/;
 
