@@ -9,7 +9,7 @@ mkdir -p "$OUT"
 SRC="$ROOT/native/src"
 FLAGS="-std=c++17 -O2 -fPIC -Wall -Wno-unused-function -I$SRC"
 OBJS=""
-for f in $(cd "$SRC" && ls ops/*.cc autograd/*.cc core/*.cc engine/*.cc kernels/generic.cc kernels/scalar.cc kernels/gemm.cc \
+for f in $(cd "$SRC" && ls ops/*.cc autograd/*.cc core/*.cc engine/*.cc kernels/generic.cc kernels/scalar.cc kernels/gemm.cc kernels/gemm_bf16.cc \
   kernels/dispatch.cc) "$ROOT/test/native/opcall_alloc_test.cc"; do
   case "$f" in /*) src="$f" ;; *) src="$SRC/$f" ;; esac
   o="$OUT/$(echo "$f" | tr '/' '_' | sed 's/\.cc$/.o/')"
