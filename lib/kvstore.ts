@@ -21,7 +21,7 @@ interface DistModule {
   init(timeoutSeconds: number): [number, number, number];
   finalize(): void;
   abort(code: number): void;
-  tasks: { allreduce: object; broadcast: object; barrier: object; bucketStart: object; bucketFinish: object };
+  tasks: { allreduce: object; pushpull: object; broadcast: object; barrier: object; bucketStart: object; bucketFinish: object };
   ctx: object;
   mpiVersion: string;
 }
@@ -161,8 +161,15 @@ export class KVStore {
     const outs = o.out === undefined ? vs : this.pairs('pushpull', key, o.out);
     vs.forEach(([k, v], i) => this.checkOut('pushpull', k, v, outs[i][1]));
     this.summed('pushpull', vs).forEach(([v, s], i) => {
-      this.collective('allreduce', v, s, 'KVStore.pushpull');
-      invoke('copy', [s], null, outs[i][1]);
+      const out = outs[i][1];
+      if (this.type === 'local') {
+        invoke('copy', [v], null, s);
+        invoke('copy', [s], null, out);
+      } else {
+        // one task: the sum into out (in place when out is the value), copied into the store piece by
+        // piece while the rest is still being summed
+        distTask('pushpull', [v, out, s], [false, true, true], 'KVStore.pushpull');
+      }
     });
   }
 

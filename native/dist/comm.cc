@@ -21,6 +21,18 @@ std::string wait(Job& j) {
   return j.err;
 }
 
+void advance(Job& j) {
+  std::lock_guard<std::mutex> l(j.m);
+  ++j.pieces;
+  j.cv.notify_all();
+}
+
+std::string wait_pieces(Job& j, size_t pieces) {
+  std::unique_lock<std::mutex> l(j.m);
+  j.cv.wait(l, [&] { return j.done || j.pieces >= pieces; });
+  return j.done ? j.err : std::string();
+}
+
 std::shared_ptr<Job> make_job(std::string what, std::function<int()> run) {
   auto j = std::make_shared<Job>();
   j->what = std::move(what);

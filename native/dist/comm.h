@@ -24,6 +24,7 @@ struct Job {
   std::mutex m;
   std::condition_variable cv;
   bool done = false;
+  size_t pieces = 0;                 // pieces of the collective finished so far (advance)
   std::string err;
 };
 
@@ -31,6 +32,10 @@ struct Job {
 void finish(Job& j, const std::string& err);
 // Waits until the job has ended; its error message, or "".
 std::string wait(Job& j);
+// Counts one more finished piece of a job's collective (on the comm thread).
+void advance(Job& j);
+// Waits until `pieces` pieces of the job are finished or the job has ended; the job's error, or "".
+std::string wait_pieces(Job& j, size_t pieces);
 std::shared_ptr<Job> make_job(std::string what, std::function<int()> run);
 
 // How MPI could not be started: NO_MPI (it failed) or DIST_FAILURE (it did not finish in time).

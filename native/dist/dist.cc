@@ -119,6 +119,46 @@ extern "C" void task_allreduce(void*, void* const* data, const size_t* bytes, co
                err, len);
 }
 
+// The piece of a pushpull's sum: small enough that it is still in cache when this thread copies it
+// into the store, large enough that each MPI call's fixed cost is negligible.
+constexpr size_t kPieceBytes = size_t(4) << 20;
+
+// Each (value, out, store) triple (MXNet's pushpull: push, then pull): out = the sum of value over
+// ranks (in place when value is out), and the store keeps it. The sum runs in pieces on the comm
+// thread; this thread copies each finished piece into the store meanwhile, so the store's copy
+// overlaps the reduction instead of following it.
+extern "C" void task_pushpull(void*, void* const* data, const size_t* bytes, const int* dtypes, size_t n, char* err,
+                              size_t len) {
+  if (n % 3) return set_err(err, len, "dist: expected (value, out, store) triples");
+  for (size_t i = 0; i < n; i += 3) {
+    if (bytes[i] != bytes[i + 1] || bytes[i] != bytes[i + 2]) return set_err(err, len, "dist: value, out and store differ in size");
+    if (sum_type(dtypes[i]) == MPI_DATATYPE_NULL) return set_err(err, len, "dist: sums are float32, float64, int32 or bfloat16");
+  }
+  std::vector<void*> d(data, data + n);
+  std::vector<size_t> b(bytes, bytes + n);
+  std::vector<int> t(dtypes, dtypes + n);
+  auto j = make_job("allreduce", nullptr);
+  j->run = [d, b, t, job = j.get()] {  // the job outlives its run: the comm thread holds it meanwhile
+    for (size_t i = 0; i < d.size(); i += 3)
+      for (size_t o = 0; o < b[i]; o += kPieceBytes) {
+        int rc = allreduce_sum(static_cast<char*>(d[i]) + o, static_cast<char*>(d[i + 1]) + o, std::min(kPieceBytes, b[i] - o), t[i]);
+        if (rc != MPI_SUCCESS) return rc;
+        advance(*job);
+      }
+    return MPI_SUCCESS;
+  };
+  comm().post(j);
+  size_t piece = 0;
+  for (size_t i = 0; i < n; i += 3)
+    for (size_t o = 0; o < bytes[i]; o += kPieceBytes) {
+      std::string e = wait_pieces(*j, ++piece);
+      if (!e.empty()) return set_err(err, len, e);
+      std::memcpy(static_cast<char*>(data[i + 2]) + o, static_cast<char*>(data[i + 1]) + o, std::min(kPieceBytes, bytes[i] - o));
+    }
+  std::string e = wait(*j);
+  if (!e.empty()) set_err(err, len, e);
+}
+
 // Each (value, out) pair: out = rank 0's value.
 extern "C" void task_broadcast(void*, void* const* data, const size_t* bytes, const int*, size_t n, char* err,
                                size_t len) {
@@ -272,6 +312,7 @@ napi_value ModuleInit(napi_env env, napi_value exports) {
     const char* name;
     ndgrad_external_task fn;
   } tasks[] = {{"allreduce", task_allreduce},
+               {"pushpull", task_pushpull},
                {"broadcast", task_broadcast},
                {"barrier", task_barrier},
                {"bucketStart", task_bucket_start},
