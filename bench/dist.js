@@ -5,7 +5,7 @@
 // 2. Training throughput of the Fashion-MNIST CNN (synthetic 1x28x28 images, 64 per rank per step,
 //    weak scaling) on 1 rank and on 2 ranks, alternated 7 rounds; each rank gets NDGRAD_NUM_THREADS =
 //    cores / ranks.
-// node bench/dist.js [--quick] [--rounds R]; as a worker under mpirun: --worker pushpull|cnn.
+// node bench/dist.js [--quick] [--rounds R] [--only pushpull|cnn]; as a worker under mpirun: --worker pushpull|cnn.
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -15,6 +15,7 @@ const path = require('path');
 const args = process.argv.slice(2);
 const flag = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const quick = args.includes('--quick');
+const only = flag('--only', null);
 const FLOATS = 16 << 20; // 64 MiB
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
@@ -77,8 +78,16 @@ function main() {
   const exe = path.join(tmp, 'allreduce');
   const cc = spawnSync('mpicc', ['-O2', '-o', exe, path.join(__dirname, 'mpi', 'allreduce.c')], { stdio: 'inherit' });
   if (cc.status !== 0) throw new Error('mpicc failed: install Open MPI (Debian/Ubuntu: apt-get install libopenmpi-dev openmpi-bin)');
-  const load = () => os.loadavg()[0].toFixed(2);
   console.log(`bench/dist: ${os.cpus().length} cores, load ${load()} at start`);
+  if (only !== 'cnn') pushpullRows(exe, rounds, iters);
+  if (only !== 'pushpull') cnnRows(rounds);
+  console.log(`load ${load()} at end`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+const load = () => os.loadavg()[0].toFixed(2);
+
+function pushpullRows(exe, rounds, iters) {
   const c = [], js = [];
   for (let r = 0; r < rounds; r++) {
     c.push(mpirun(2, [exe, String(FLOATS), String(iters)]).median);
@@ -89,6 +98,9 @@ function main() {
   console.log(`allreduce 64 MiB float32, 2 ranks: C MPI_Allreduce ${(mc * 1000).toFixed(1)} ms (${gbs(mc)} GB/s), ` +
     `kvstore pushpull ${(mj * 1000).toFixed(1)} ms (${gbs(mj)} GB/s): ${(mc / mj).toFixed(2)}x of C (goal >= 0.9x)`);
   console.log(`  per round, C ms: ${c.map((s) => (s * 1000).toFixed(1)).join(' ')}; pushpull ms: ${js.map((s) => (s * 1000).toFixed(1)).join(' ')}`);
+}
+
+function cnnRows(rounds) {
   const steps = quick ? 10 : 60;
   const cores = os.cpus().length;
   const cnn = (np, threads) => mpirun(np, [process.execPath, __filename, '--worker', 'cnn', String(steps)], { NDGRAD_NUM_THREADS: String(threads) }).imagesPerSec;
@@ -101,8 +113,6 @@ function main() {
     runs.map(([np, th], i) => `${np} rank(s) x ${th} thread(s) ${m[i].toFixed(0)}`).join(', ') +
     `; 2 ranks vs 1: ${(m[2] / m[0]).toFixed(2)}x (vs 1 rank x ${runs[1][1]} thread(s): ${(m[2] / m[1]).toFixed(2)}x)`);
   runs.forEach(([np, th], i) => console.log(`  per round, ${np} rank(s) x ${th} thread(s): ${got[i].map((v) => v.toFixed(0)).join(' ')}`));
-  console.log(`load ${load()} at end`);
-  fs.rmSync(tmp, { recursive: true, force: true });
 }
 
 if (args[0] === '--worker') {
