@@ -152,4 +152,11 @@ describe('failure ends the job on every rank', () => {
     expect(r.code).not.toBe(0);
     expect(r.stdout).toMatch(/rank 0 caught DIST_FAILURE: allreduce did not finish within NDGRAD_DIST_TIMEOUT=2 s/);
   });
+
+  mpiTest('a collective failed by the timeout keeps its buffers: a peer joining late cannot write into reused memory', async () => {
+    const r = await runMpi(2, [fixture('fail.js'), 'late'], { NDGRAD_DIST_TIMEOUT: '2' });
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toMatch(/rank 0 caught DIST_FAILURE: allreduce did not finish within NDGRAD_DIST_TIMEOUT=2 s/);
+    expect(r.stdout).not.toContain('written by MPI');
+  });
 });

@@ -7,6 +7,10 @@
 
 namespace ndgrad_dist {
 
+// The main addon's mark of a task whose buffers may still be written (ndgrad_external_in_use in
+// native/src/engine/engine.h; this module does not include the main addon's headers).
+const std::string kInUse = "\x01";
+
 void finish(Job& j, const std::string& err) {
   std::lock_guard<std::mutex> l(j.m);
   if (j.done) return;
@@ -15,10 +19,15 @@ void finish(Job& j, const std::string& err) {
   j.cv.notify_all();
 }
 
+// The error of an ended job, j.m held.
+std::string error_of(const Job& j) {
+  return j.stuck ? kInUse + j.err : j.err;
+}
+
 std::string wait(Job& j) {
   std::unique_lock<std::mutex> l(j.m);
   j.cv.wait(l, [&] { return j.done; });
-  return j.err;
+  return error_of(j);
 }
 
 void advance(Job& j) {
@@ -30,7 +39,7 @@ void advance(Job& j) {
 std::string wait_pieces(Job& j, size_t pieces) {
   std::unique_lock<std::mutex> l(j.m);
   j.cv.wait(l, [&] { return j.done || j.pieces >= pieces; });
-  return j.done ? j.err : std::string();
+  return j.done ? error_of(j) : std::string();
 }
 
 std::shared_ptr<Job> make_job(std::string what, std::function<int()> run) {
@@ -228,7 +237,13 @@ void Comm::fail(std::unique_lock<std::mutex>& l, const std::string& why, double 
   cv_.notify_all();
   l.unlock();
   std::fprintf(stderr, "NDArrayError [DIST_FAILURE]: %s\n", why.c_str());
-  if (stuck) finish(*stuck, why);
+  if (stuck) {
+    {
+      std::lock_guard<std::mutex> g(stuck->m);
+      stuck->stuck = true;
+    }
+    finish(*stuck, why);
+  }
   for (auto& q : queued) finish(*q, why);
   l.lock();
 }

@@ -25,12 +25,14 @@ struct Job {
   std::condition_variable cv;
   bool done = false;
   size_t pieces = 0;                 // pieces of the collective finished so far (advance)
+  bool stuck = false;                // failed while its collective ran: MPI may still write its buffers
   std::string err;
 };
 
 // Ends a job with an error message ("" for success); only the first call counts.
 void finish(Job& j, const std::string& err);
-// Waits until the job has ended; its error message, or "".
+// Waits until the job has ended; its error message, or "". The message of a job that failed while its
+// collective ran begins with ndgrad_external_in_use (engine.h): its buffers must outlive the process.
 std::string wait(Job& j);
 // Counts one more finished piece of a job's collective (on the comm thread).
 void advance(Job& j);

@@ -115,6 +115,10 @@ struct ExternalTask final : engine::Task {
     }
     char err[512] = {0};
     fn(ctx, data.data(), bytes.data(), dtypes.data(), arrays.size(), err, sizeof err);
+    if (err[0] == ndgrad_external_in_use) {
+      new std::vector<NDArray>(arrays);  // deliberately never freed: see ndgrad_external_in_use
+      throw Error(code, err + 1);
+    }
     if (err[0]) throw Error(code, err);
   }
 };

@@ -16,8 +16,12 @@
 // The C signature of work another native module queues through the binding's engineCall (the MPI
 // module's collectives): it gets each array's data, byte size and dtype code, and reports a failure
 // by writing a message into `err` (NUL-terminated, at most `err_len` bytes).
+// A message that begins with ndgrad_external_in_use says the task failed while work it could not stop
+// (an MPI collective ended by the watchdog) may still write the data: the arrays are then kept alive
+// until the process ends (MPI_Abort follows within seconds), so their memory is never reused under it.
 extern "C" typedef void (*ndgrad_external_task)(void* ctx, void* const* data, const size_t* bytes, const int* dtypes,
                                                 size_t n, char* err, size_t err_len);
+#define ndgrad_external_in_use '\x01'
 
 namespace ndgrad {
 namespace engine {
