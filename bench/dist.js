@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Distributed benchmarks (`npm run bench:dist`; needs Open MPI and `npm run build:dist`):
-// 1. kvstore pushpull of a 64 MiB float32 buffer against a plain C MPI_Allreduce of the same size,
+// 1. kvstore pushpull of a 64 MiB float32 buffer against a plain C MPI_Allreduce of the same size (and
+//    against C summing in ndgrad's 4 MiB pieces),
 //    each under `mpirun -np 2` with the same options, alternated 7 rounds (median of the rounds' medians).
 // 2. Training throughput of the Fashion-MNIST CNN (synthetic 1x28x28 images, 64 per rank per step,
 //    weak scaling) on 1 rank and on 2 ranks, alternated 7 rounds; each rank gets NDGRAD_NUM_THREADS =
@@ -88,16 +89,21 @@ function main() {
 const load = () => os.loadavg()[0].toFixed(2);
 
 function pushpullRows(exe, rounds, iters) {
-  const c = [], js = [];
+  const c = [], pieces = [], js = [];
+  // ndgrad's sums go in pieces of 4 MiB (native/dist/dist.cc, kPieceBytes): C in the same pieces too
+  const PIECE = 1 << 20;
   for (let r = 0; r < rounds; r++) {
     c.push(mpirun(2, [exe, String(FLOATS), String(iters)]).median);
+    pieces.push(mpirun(2, [exe, String(FLOATS), String(iters), String(PIECE)]).median);
     js.push(mpirun(2, [process.execPath, __filename, '--worker', 'pushpull', String(iters)]).median);
   }
-  const [mc, mj] = [median(c), median(js)];
+  const [mc, mp, mj] = [median(c), median(pieces), median(js)];
   const gbs = (s) => ((FLOATS * 4) / s / 1e9).toFixed(2);
-  console.log(`allreduce 64 MiB float32, 2 ranks: C MPI_Allreduce ${(mc * 1000).toFixed(1)} ms (${gbs(mc)} GB/s), ` +
-    `kvstore pushpull ${(mj * 1000).toFixed(1)} ms (${gbs(mj)} GB/s): ${(mc / mj).toFixed(2)}x of C (goal >= 0.9x)`);
-  console.log(`  per round, C ms: ${c.map((s) => (s * 1000).toFixed(1)).join(' ')}; pushpull ms: ${js.map((s) => (s * 1000).toFixed(1)).join(' ')}`);
+  const ms = (s) => (s * 1000).toFixed(1);
+  console.log(`allreduce 64 MiB float32, 2 ranks: C MPI_Allreduce ${ms(mc)} ms (${gbs(mc)} GB/s), ` +
+    `kvstore pushpull ${ms(mj)} ms (${gbs(mj)} GB/s): ${(mc / mj).toFixed(2)}x of C (goal >= 0.9x)`);
+  console.log(`  C in 4 MiB pieces (as ndgrad sums): ${ms(mp)} ms; pushpull ${(mp / mj).toFixed(2)}x of it`);
+  console.log(`  per round, C ms: ${c.map(ms).join(' ')}; C in pieces: ${pieces.map(ms).join(' ')}; pushpull ms: ${js.map(ms).join(' ')}`);
 }
 
 function cnnRows(rounds) {

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -47,23 +48,32 @@ MPI_Datatype sum_type(int dtype) {
 
 size_t elem_size(int dtype) { return dtype == kFloat64 ? 8 : dtype == kUInt8 ? 1 : dtype == kBFloat16 ? 2 : 4; }
 
-// out = the sum over ranks of in (in == out: in place). MPI counts are ints: larger buffers go in
-// pieces of at most 2^30 elements.
-int allreduce_sum(const void* in, void* out, size_t bytes, int dtype) {
-  if (dtype == kBFloat16) {  // the sum in float32, rounded to bfloat16 once
-    std::vector<float> w(bytes / 2);
-    ndgrad::bf16_to_float_n(static_cast<const uint16_t*>(in), w.data(), static_cast<int64_t>(w.size()));
-    int rc = allreduce_sum(w.data(), w.data(), w.size() * sizeof(float), kFloat32);
-    if (rc == MPI_SUCCESS) ndgrad::float_to_bf16_n(w.data(), static_cast<uint16_t*>(out), static_cast<int64_t>(w.size()));
-    return rc;
-  }
+// The piece of a sum: every MPI_Allreduce covers at most this much. Open MPI's temporary buffers
+// then stay small and reused (a 64 MiB one is mapped and faulted in afresh at every call), the data is
+// still in cache when it is reduced, and a pushpull copies each finished piece into its store while the
+// next is summed.
+constexpr size_t kPieceBytes = size_t(4) << 20;
+
+// out = the sum over ranks of in (in == out: in place), one piece at a time; `on_piece` runs after each.
+int allreduce_sum(const void* in, void* out, size_t bytes, int dtype, const std::function<void()>& on_piece = {}) {
   MPI_Datatype t = sum_type(dtype);
-  size_t es = elem_size(dtype), n = bytes / es, step = size_t(1) << 30;
-  for (size_t i = 0; i < n; i += step) {
-    int c = static_cast<int>(std::min(step, n - i));
-    const void* send = in == out ? MPI_IN_PLACE : static_cast<const char*>(in) + i * es;
-    int rc = MPI_Allreduce(send, static_cast<char*>(out) + i * es, c, t, MPI_SUM, MPI_COMM_WORLD);
+  size_t es = elem_size(dtype);
+  std::vector<float> wide;  // bfloat16 is summed in float32 and rounded once
+  for (size_t o = 0; o < bytes; o += kPieceBytes) {
+    size_t len = std::min(kPieceBytes, bytes - o), n = len / es;
+    const char* src = static_cast<const char*>(in) + o;
+    char* dst = static_cast<char*>(out) + o;
+    int rc;
+    if (dtype == kBFloat16) {
+      wide.resize(n);
+      ndgrad::bf16_to_float_n(reinterpret_cast<const uint16_t*>(src), wide.data(), static_cast<int64_t>(n));
+      rc = MPI_Allreduce(MPI_IN_PLACE, wide.data(), static_cast<int>(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+      if (rc == MPI_SUCCESS) ndgrad::float_to_bf16_n(wide.data(), reinterpret_cast<uint16_t*>(dst), static_cast<int64_t>(n));
+    } else {
+      rc = MPI_Allreduce(in == out ? MPI_IN_PLACE : src, dst, static_cast<int>(n), t, MPI_SUM, MPI_COMM_WORLD);
+    }
     if (rc != MPI_SUCCESS) return rc;
+    if (on_piece) on_piece();
   }
   return MPI_SUCCESS;
 }
@@ -119,10 +129,6 @@ extern "C" void task_allreduce(void*, void* const* data, const size_t* bytes, co
                err, len);
 }
 
-// The piece of a pushpull's sum: small enough that it is still in cache when this thread copies it
-// into the store, large enough that each MPI call's fixed cost is negligible.
-constexpr size_t kPieceBytes = size_t(4) << 20;
-
 // Each (value, out, store) triple (MXNet's pushpull: push, then pull): out = the sum of value over
 // ranks (in place when value is out), and the store keeps it. The sum runs in pieces on the comm
 // thread; this thread copies each finished piece into the store meanwhile, so the store's copy
@@ -139,12 +145,10 @@ extern "C" void task_pushpull(void*, void* const* data, const size_t* bytes, con
   std::vector<int> t(dtypes, dtypes + n);
   auto j = make_job("allreduce", nullptr);
   j->run = [d, b, t, job = j.get()] {  // the job outlives its run: the comm thread holds it meanwhile
-    for (size_t i = 0; i < d.size(); i += 3)
-      for (size_t o = 0; o < b[i]; o += kPieceBytes) {
-        int rc = allreduce_sum(static_cast<char*>(d[i]) + o, static_cast<char*>(d[i + 1]) + o, std::min(kPieceBytes, b[i] - o), t[i]);
-        if (rc != MPI_SUCCESS) return rc;
-        advance(*job);
-      }
+    for (size_t i = 0; i < d.size(); i += 3) {
+      int rc = allreduce_sum(d[i], d[i + 1], b[i], t[i], [job] { advance(*job); });
+      if (rc != MPI_SUCCESS) return rc;
+    }
     return MPI_SUCCESS;
   };
   comm().post(j);
