@@ -143,5 +143,15 @@ const char* gemm_bf16_kernel();
 // CPUID (and XGETBV) say AVX512_BF16 is usable (dispatch.cc).
 bool cpu_has_avx512_bf16();
 
+// ---- bfloat16 blocked convolution (conv_bf16.cc): ConvBlockedShape's forward with bfloat16 x and
+// weights (raw bits), float32 sums, on vdpbf16ps. Channels go in pairs (s.C counts pairs; an odd
+// count's last pair has a zero channel): xp[((c*xh + r)*xw + col)*2 + h] = x[2c + h, r, col] and
+// wb[((((fb*C + c)*kh + i)*kw + j)*block + l)*2 + h] = w[fb*block + l, 2c + h, i, j] with block 16;
+// bias (float32) blocked as the float32 kernel's, or null; y float32 (F, OH, OW), filters of blocks
+// [fb0, fb1). False where there is no such kernel (no AVX512_BF16, another table forced, a stride
+// other than 1 or 2): the caller computes in float32 instead.
+bool conv2d_blocked_bf16(const ConvBlockedShape& s, const uint16_t* xp, const uint16_t* wb, const float* bias, float* y,
+                         int64_t fb0, int64_t fb1);
+
 }  // namespace kernels
 }  // namespace ndgrad

@@ -332,9 +332,25 @@ bool conv_direct(OpCall& c, const Geo& g) {
   return true;
 }
 
+void conv_forward(OpCall& c);
+
+// bfloat16 arrays: the vdpbf16ps kernels where they fit, else the float32 paths on float32 copies
+// with the result rounded once (the numbers of bf16.cc's rule for ops without a bfloat16 kernel).
+void conv_forward_bf16(OpCall& c, const Geo& g) {
+  if (g.N > 0 && g.K() > 0 && g.OH * g.OW > 0 && conv::run_blocked_bf16(c, g, c.op->param)) return;
+  ArrayList wide;
+  for (const NDArray& a : c.inputs) wide.push_back(astype(a, DType::Float32));
+  OpCall wc = c;
+  wc.inputs = InputList(wide);
+  wc.outputs = {empty(c.outputs[0].shape, DType::Float32)};
+  conv_forward(wc);
+  copy_into(wc.outputs[0], c.outputs[0]);
+}
+
 void conv_forward(OpCall& c) {
   Geo g = call_geo(c);
   if (c.outputs[0].size() == 0) return;
+  if (c.outputs[0].dtype == DType::BFloat16) return conv_forward_bf16(c, g);
   // Empty contraction (no images for the weight gradient, no channels or taps): zeros (+ bias),
   // before conv_run sizes a scratch buffer for one image.
   if (g.N == 0 || g.K() == 0 || g.Fg() == 0 || g.OH * g.OW == 0) {
@@ -371,7 +387,10 @@ void conv_backward(GradCall& g) {
       // over axes (0, 2, 3) strides through all of dY: 9x slower for LeNet's first layer)
       const Shape& ys = dy.shape;
       int64_t N = ys[0], F = ys[1], hw = N * F == 0 ? 0 : dy.size() / (N * F);
-      g.in_grads[2] = sum(sum(reshape(dy, Shape{N, F, hw}), {2}, false), {0}, false);
+      // (bfloat16: both sums in float32, rounded once)
+      const bool bf = dy.dtype == DType::BFloat16;
+      NDArray db = sum(sum(reshape(bf ? astype(dy, DType::Float32) : dy, Shape{N, F, hw}), {2}, false), {0}, false);
+      g.in_grads[2] = bf ? astype(db, DType::BFloat16) : db;
     }
   } else if (which == kDataGrad) {  // a = dY, b = W; out-grad has x's shape
     Options at = grad_options(g, g.out_shapes[0], g.in_shapes[1]);
@@ -386,7 +405,7 @@ void conv_backward(GradCall& g) {
 
 // Each of the three is the others' gradient, called with the shapes backward passes.
 constexpr OpDef conv_op(const char* name, int which) {
-  return OpDef::named(name).arity(2).rules(conv_infer, conv_forward, conv_backward).saves(3).with_flags(kScratch)
+  return OpDef::named(name).arity(2).rules(conv_infer, conv_forward, conv_backward).saves(3).with_flags(kScratch | kBF16Native)
       .row(which).with_options<ConvOptions>();
 }
 const OpDef kDefs[] = {
