@@ -171,10 +171,11 @@ const handlers = {
     const pool = { kernel: [2, 2], stride: [2, 2], poolType: 'max' };
     const forward = () =>
       autograd.record(() => {
-        let h = nd.Convolution(x, w1, b1, { kernel: [3, 3], numFilter: 32 });
-        h = nd.Pooling(nd.relu(h), pool);
-        h = nd.Convolution(h, w2, b2, { kernel: [3, 3], numFilter: 64 });
-        h = nd.Pooling(nd.relu(h), pool);
+        // conv + relu as one op (what Gluon's Conv2D with activation 'relu' records)
+        let h = nd.Convolution(x, w1, b1, { kernel: [3, 3], numFilter: 32, act: 'relu' });
+        h = nd.Pooling(h, pool);
+        h = nd.Convolution(h, w2, b2, { kernel: [3, 3], numFilter: 64, act: 'relu' });
+        h = nd.Pooling(h, pool);
         return loss.f(nd.FullyConnected(h, w3, b3, { numHidden: 10 }));
       });
     const step = () => nd.tidy(() => forward().backward());

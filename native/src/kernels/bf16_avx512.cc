@@ -101,7 +101,8 @@ NDG_NO_CARRY_BF void conv_tile(const ConvBlockedShape& s, const uint16_t* xp, co
   NDG_UNROLL_BF
   for (int k = 0; k < FBK; ++k) {
     NDG_UNROLL_BF
-    for (int p = 0; p < P; ++p) _mm512_storeu_ps(buf + p * kLanes, acc[k][p]);
+    for (int p = 0; p < P; ++p)
+      _mm512_storeu_ps(buf + p * kLanes, s.relu ? _mm512_max_ps(acc[k][p], _mm512_setzero_ps()) : acc[k][p]);
     const int64_t f0 = (fb + k) * kLanes, nf = s.F - f0 < kLanes ? s.F - f0 : kLanes;
     float* yr = y + f0 * plane + oh * s.OW + ow0;
     for (int64_t f = 0; f < nf; ++f)

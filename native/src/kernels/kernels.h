@@ -55,6 +55,7 @@ struct ConvBlockedShape {
   int64_t F, kh, kw, block;   // w
   int64_t OH, OW;             // y
   int64_t top, rows;          // x's rows outside [top, top + rows) are zero: the forward skips them
+  bool relu = false;          // the forward's sums go out as max(sum, 0) (a fused ReLU)
   int64_t fpad() const { return (F + block - 1) / block * block; }
 };
 

@@ -9,6 +9,10 @@ namespace ops {
 namespace conv {
 
 enum Which { kConv = 0, kDataGrad = 1, kWeightGrad = 2 };
+// Added to kConv in the row of _conv_relu: relu(Convolution(...)) with the ReLU in the output pass.
+constexpr int kFusedRelu = 4;
+inline int which_op(const OpCall& c) { return c.op->param & 3; }
+inline bool fused_relu(const OpCall& c) { return (c.op->param & kFusedRelu) != 0; }
 
 struct Geo : Window {
   int64_t F, G, dh, dw, OH, OW;

@@ -64,9 +64,10 @@ bool run_blocked_bf16(OpCall& c, const Geo& g, int which) {
   // one channel: 0.59 vs 0.26 ms) writing the sums out costs more than the pairs save, and fewer
   // than 16 outputs leave lanes empty; the float32 kernels do better there.
   if (ins * kk < 32 || outs < kLanes) return false;
-  const kernels::ConvBlockedShape s{(ins + 1) / 2, rows + 2 * top, cols + 2 * left, data_grad ? 1 : g.sh,
-                                    data_grad ? 1 : g.sw, outs, g.kh, g.kw, kLanes, data_grad ? g.H : g.OH,
-                                    data_grad ? g.W : g.OW, top, rows};
+  kernels::ConvBlockedShape s{(ins + 1) / 2, rows + 2 * top, cols + 2 * left, data_grad ? 1 : g.sh,
+                              data_grad ? 1 : g.sw, outs, g.kh, g.kw, kLanes, data_grad ? g.H : g.OH,
+                              data_grad ? g.W : g.OW, top, rows};
+  s.relu = !data_grad && fused_relu(c);
   kernels::ConvBlockedShape probe = s;
   probe.OH = 0;
   if (!kernels::conv2d_blocked_bf16(probe, nullptr, nullptr, nullptr, nullptr, 0, 0)) return false;

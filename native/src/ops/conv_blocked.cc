@@ -74,8 +74,9 @@ void forward(OpCall& c, const Geo& g, const kernels::KernelTable& kt, bool data_
   const int64_t ins = data_grad ? g.F : g.C, outs = data_grad ? g.C : g.F;
   const int64_t rows = data_grad ? g.OH : g.H, cols = data_grad ? g.OW : g.W;
   const int64_t top = data_grad ? g.kh - 1 - g.ph : g.ph, left = data_grad ? g.kw - 1 - g.pw : g.pw;
-  const kernels::ConvBlockedShape s{ins, rows + 2 * top, cols + 2 * left, data_grad ? 1 : g.sh, data_grad ? 1 : g.sw,
-                                    outs, g.kh, g.kw, B, data_grad ? g.H : g.OH, data_grad ? g.W : g.OW, top, rows};
+  kernels::ConvBlockedShape s{ins, rows + 2 * top, cols + 2 * left, data_grad ? 1 : g.sh, data_grad ? 1 : g.sw,
+                              outs, g.kh, g.kw, B, data_grad ? g.H : g.OH, data_grad ? g.W : g.OW, top, rows};
+  s.relu = !data_grad && fused_relu(c);
   NDArray wb = blocked_weights(c.inputs[1].data<float>(), g.F, g.C, kk, B, data_grad), bb;
   const float* bias = nullptr;
   if (!data_grad && c.inputs.size() == 3) {
