@@ -4,7 +4,7 @@
 // gradients, under every ISA and on each kernel path (blocked, direct, im2col, bfloat16); float64
 // gradients against finite differences; one node on the tape.
 import { autograd, gluon, nd, NDArray } from '../lib';
-import { check } from './helpers';
+import { check, checkSecondOrder } from './helpers';
 
 const native = nd._native;
 const ISAS: string[] = native.availableIsas();
@@ -59,7 +59,7 @@ describe('Convolution with a fused ReLU', () => {
     }
   });
 
-  test('float64 gradients of x, weight and bias against finite differences (away from the kink)', () => {
+  test('float64 gradients of x, weight and bias, and second order, against finite differences (away from the kink)', () => {
     nd.random.seed(12);
     const x = nd.random.uniform(-1, 1, [2, 3, 6, 7]).astype('float64'), w = nd.random.uniform(-1, 1, [5, 3, 3, 3]).astype('float64');
     const b = nd.random.uniform(-1, 1, [5]).astype('float64');
@@ -67,6 +67,7 @@ describe('Convolution with a fused ReLU', () => {
     const z = nd.Convolution(x, w, b, { ...opts, act: null }).toTypedArray() as Float64Array;
     expect(Math.min(...Array.from(z, Math.abs))).toBeGreaterThan(1e-4); // no output within the differences' reach of 0
     check((xa, wa, ba) => nd.Convolution(xa, wa, ba, opts), [x, w, b]);
+    checkSecondOrder((xa) => nd.Convolution(xa, w, b, opts), x); // createGraph through the mask and the gradient ops
     nd.dispose([x, w, b]);
   });
 
