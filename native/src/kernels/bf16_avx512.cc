@@ -136,10 +136,106 @@ void conv_rows(const ConvBlockedShape& s, const uint16_t* xp, const uint16_t* wb
   }
 }
 
+// Weight gradient: a tile is FBK filter blocks x R kernel rows x KW taps of one channel, summed
+// over every pixel pair of nimg images: per pair FBK dY vectors (16 filters x 2 pixels) are loaded
+// and R x KW pairs of x broadcast. An odd row's last pixel pairs with nothing: its x partner is
+// masked to zero (dY's is zero), so an Inf or NaN there cannot leak into the sums.
+constexpr int kWAcc = 28, kMaxKW = 7;
+
+template <int FBK, int R, int KW, int S>
+NDG_NO_CARRY_BF void wgrad_tile(const ConvBlockedShape& s, int64_t nimg, const uint16_t* xq, int64_t x_img,
+                                const uint16_t* dyq, int64_t dy_img, float* dwb, int64_t fb, int64_t c, int64_t i0) {
+  __m512 acc[FBK][R][KW];
+  NDG_UNROLL_BF
+  for (int k = 0; k < FBK; ++k)
+    NDG_UNROLL_BF
+    for (int r = 0; r < R; ++r)
+      NDG_UNROLL_BF
+      for (int j = 0; j < KW; ++j) acc[k][r][j] = _mm512_setzero_ps();
+  const int64_t fp = (s.F + kLanes - 1) / kLanes * kLanes, owp = (s.OW + 1) / 2, whole = s.OW / 2;
+  const __m512i low = _mm512_set1_epi32(0xffff);
+  auto pair = [&](const uint16_t* xr, const uint16_t* dr, int64_t q, bool tail) {
+    __m512bh dv[FBK];
+    NDG_UNROLL_BF
+    for (int k = 0; k < FBK; ++k) dv[k] = (__m512bh)_mm512_loadu_si512(dr + (q * fp + k * kLanes) * 2);
+    NDG_UNROLL_BF
+    for (int r = 0; r < R; ++r)
+      NDG_UNROLL_BF
+      for (int j = 0; j < KW; ++j) {
+        __m512bh xv = bcast_pair(xr + (r * s.xw + 2 * q * S + j) * 2);
+        if (tail) xv = (__m512bh)_mm512_and_si512((__m512i)xv, low);
+        NDG_UNROLL_BF
+        for (int k = 0; k < FBK; ++k) acc[k][r][j] = _mm512_dpbf16_ps(acc[k][r][j], dv[k], xv);
+      }
+  };
+  for (int64_t n = 0; n < nimg; ++n)
+    for (int64_t oh = 0; oh < s.OH; ++oh) {
+      const uint16_t* xr = xq + n * x_img + (c * s.xh + oh * s.sh + i0) * s.xw * 2;
+      const uint16_t* dr = dyq + n * dy_img + (oh * owp * fp + fb * kLanes) * 2;
+      for (int64_t q = 0; q < whole; ++q) pair(xr, dr, q, false);
+      if (whole < owp) pair(xr, dr, whole, true);
+    }
+  NDG_UNROLL_BF
+  for (int k = 0; k < FBK; ++k)
+    NDG_UNROLL_BF
+    for (int r = 0; r < R; ++r)
+      NDG_UNROLL_BF
+      for (int j = 0; j < KW; ++j) {
+        float* d = dwb + (((fb + k) * s.C + c) * s.kh * s.kw + (i0 + r) * s.kw + j) * kLanes;
+        _mm512_storeu_ps(d, _mm512_add_ps(_mm512_loadu_ps(d), acc[k][r][j]));
+      }
+}
+
+template <int FBK, int R, int KW, int S>
+void wgrad_tile_rest(int64_t r, const ConvBlockedShape& s, int64_t nimg, const uint16_t* xq, int64_t x_img,
+                     const uint16_t* dyq, int64_t dy_img, float* dwb, int64_t fb, int64_t c, int64_t i0) {
+  if constexpr (R > 1) {
+    if (r < R) return wgrad_tile_rest<FBK, R - 1, KW, S>(r, s, nimg, xq, x_img, dyq, dy_img, dwb, fb, c, i0);
+  }
+  wgrad_tile<FBK, R, KW, S>(s, nimg, xq, x_img, dyq, dy_img, dwb, fb, c, i0);
+}
+
+template <int KW, int S>
+void wgrad_kw(const ConvBlockedShape& s, int64_t nimg, const uint16_t* xq, int64_t x_img, const uint16_t* dyq,
+              int64_t dy_img, float* dwb, int64_t c0, int64_t c1) {
+  constexpr int FBK = kWAcc >= 2 * KW ? 2 : 1;
+  constexpr int RM = kWAcc / (FBK * KW) < 3 ? kWAcc / (FBK * KW) : 3;
+  const int64_t nfb = (s.F + kLanes - 1) / kLanes;
+  for (int64_t c = c0; c < c1; ++c)
+    for (int64_t fb = 0; fb < nfb; fb += FBK) {
+      const bool full = fb + FBK <= nfb;
+      for (int64_t i0 = 0; i0 < s.kh; i0 += RM) {
+        const int64_t r = s.kh - i0 < RM ? s.kh - i0 : RM;
+        if (full) wgrad_tile_rest<FBK, RM, KW, S>(r, s, nimg, xq, x_img, dyq, dy_img, dwb, fb, c, i0);
+        else wgrad_tile_rest<1, RM, KW, S>(r, s, nimg, xq, x_img, dyq, dy_img, dwb, fb, c, i0);
+      }
+    }
+}
+
+template <int S>
+void wgrad_s(const ConvBlockedShape& s, int64_t nimg, const uint16_t* xq, int64_t x_img, const uint16_t* dyq,
+             int64_t dy_img, float* dwb, int64_t c0, int64_t c1) {
+  switch (s.kw) {
+    case 1: return wgrad_kw<1, S>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+    case 2: return wgrad_kw<2, S>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+    case 3: return wgrad_kw<3, S>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+    case 4: return wgrad_kw<4, S>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+    case 5: return wgrad_kw<5, S>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+    case 6: return wgrad_kw<6, S>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+    default: return wgrad_kw<7, S>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+  }
+}
+
 #undef NDG_UNROLL_BF
 #undef NDG_NO_CARRY_BF
 
 }  // namespace
+
+void conv_blocked_wgrad(const ConvBlockedShape& s, int64_t nimg, const uint16_t* xq, int64_t x_img, const uint16_t* dyq,
+                        int64_t dy_img, float* dwb, int64_t c0, int64_t c1) {
+  if (s.sw == 1) wgrad_s<1>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+  else wgrad_s<2>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+}
 
 void conv_blocked(const ConvBlockedShape& s, const uint16_t* xp, const uint16_t* wb, const float* bias, float* y,
                   int64_t fb0, int64_t fb1) {

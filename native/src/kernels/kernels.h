@@ -153,6 +153,14 @@ bool cpu_has_avx512_bf16();
 // other than 1 or 2): the caller computes in float32 instead.
 bool conv2d_blocked_bf16(const ConvBlockedShape& s, const uint16_t* xp, const uint16_t* wb, const float* bias, float* y,
                          int64_t fb0, int64_t fb1);
+// Its weight gradient for channels [c0, c1) (s.C counts channels here) over nimg images, added
+// into float32 dwb (conv2d_blocked_wgrad_f32's blocked layout, block 16). Output pixels go in pairs
+// along a row (an odd row's last one alone): dyq[n*dy_img + ((oh*OWP + q)*fpad + f)*2 + h] = dY[n,
+// f, oh, 2q + h] (OWP = OW/2 rounded up; zero past F and past the row) and xq[n*x_img + ((c*xh + r)
+// *xw + col)*2 + h] = x[n, c, r, col + h*sw] (x padded; zero past the row). False as the forward,
+// or for kw > 7.
+bool conv2d_blocked_wgrad_bf16(const ConvBlockedShape& s, int64_t nimg, const uint16_t* xq, int64_t x_img,
+                               const uint16_t* dyq, int64_t dy_img, float* dwb, int64_t c0, int64_t c1);
 
 }  // namespace kernels
 }  // namespace ndgrad

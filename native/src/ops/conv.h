@@ -30,10 +30,10 @@ struct Geo : Window {
 // true; false when another path must run.
 bool run_blocked(OpCall& c, const Geo& g, int which, bool direct);
 
-// The bfloat16 path (conv_bf16.cc) for op `which` on bfloat16 arrays: forward and data gradient on
-// vdpbf16ps with float32 sums, rounded once. False when it does not fit (groups, dilation, the
-// data gradient's stride, the weight gradient) or the CPU lacks the kernel: the caller then
-// computes on float32 copies.
+// The bfloat16 path (conv_bf16.cc) for op `which` on bfloat16 arrays: forward, data and weight
+// gradient on vdpbf16ps with float32 sums, rounded once. False when it does not fit (groups,
+// dilation, the data gradient's stride, kernels wider than 7) or the CPU lacks the kernel: the
+// caller then computes on float32 copies.
 bool run_blocked_bf16(OpCall& c, const Geo& g, int which);
 
 }  // namespace conv
