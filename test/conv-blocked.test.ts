@@ -1,8 +1,9 @@
 // Convolution's blocked direct path (ops/conv_blocked.cc, kernels/conv_blocked.inc: filters in the
 // vector lanes), taken for float32 with enough channels and filters: forward (with bias), data and
 // weight gradients under every ISA against float64 loops over the same float32 inputs, with tails of
-// filter blocks, batch 1, strides, padding and a partial chunk of images; and the same bits at 1 and
-// 2 threads.
+// filter blocks, batch 1, strides (the data gradient's one phase of rows and columns at a time: a 1x1
+// kernel's phases without taps, a dropped remainder), padding and a partial chunk of images; and the
+// same bits at 1 and 2 threads.
 import { autograd, nd } from '../lib';
 import { ConvCase as Case, convReference as reference, withThreads } from './conv-reference';
 
@@ -21,6 +22,9 @@ const cases: [string, Case][] = [
   ['batch 1, 5x5, pad 2', { x: [1, 4, 12, 17], w: [17, 4, 5, 5], stride: [1, 1], pad: [2, 2] }],
   ['stride 2, pad 1', { x: [3, 8, 11, 10], w: [24, 8, 3, 3], stride: [2, 2], pad: [1, 1] }],
   ['stride 2 across, 1 down', { x: [2, 16, 7, 16], w: [16, 16, 3, 3], stride: [1, 2], pad: [0, 1] }],
+  ['stride 2, 1x1 (phases without taps), 32 -> 32', { x: [2, 32, 9, 20], w: [32, 32, 1, 1], stride: [2, 2], pad: [0, 0] }],
+  ['stride 2, 5x5, pad 2, odd sizes, 24 -> 20', { x: [2, 20, 13, 21], w: [24, 20, 5, 5], stride: [2, 2], pad: [2, 2] }],
+  ['strides 3 down, 2 across, 4x3, pad 1 (a dropped remainder)', { x: [2, 17, 12, 19], w: [16, 17, 4, 3], stride: [3, 2], pad: [1, 1] }],
   ['17 images (a partial chunk of the weight gradient)', { x: [17, 32, 6, 6], w: [16, 32, 3, 3], stride: [1, 1], pad: [1, 1] }],
 ];
 
