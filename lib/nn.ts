@@ -2,6 +2,7 @@
 // Pooling, BatchNorm, LayerNorm, Dropout, FullyConnected (math in native/src/ops/softmax.cc,
 // activation.cc, conv.cc, pool.cc, norm.cc, nn.cc).
 import { options } from './args';
+import { opOptionKeys } from './binding';
 import { addMethods, invoke } from './dispatch';
 import { NDArrayError } from './errors';
 import { NDArray, OutOption } from './ndarray';
@@ -42,7 +43,12 @@ export interface ConvolutionOptions extends OutOption {
   numFilter?: number;
   numGroup?: number;
   noBias?: boolean;
+  /** @internal relu(Convolution(...)) as one op (_conv_relu: the ReLU in the output pass; Gluon's Conv2D with activation 'relu') */
+  act?: 'relu' | null;
 }
+
+// Convolution's option keys and the internal `act`
+let convKeys: ReadonlySet<string> | undefined;
 
 /** 1-D (NCW) or 2-D (NCHW) convolution; weight (numFilter, C / numGroup, ...kernel). */
 export function Convolution(
@@ -55,7 +61,7 @@ export function Convolution(
     opts = bias;
     bias = undefined;
   }
-  opts = options(opts, 'Convolution') as ConvolutionOptions;
+  opts = options(opts, 'Convolution', (convKeys ??= new Set([...opOptionKeys('Convolution'), 'act']))) as ConvolutionOptions;
   if (!opts || opts.kernel === undefined)
     throw new NDArrayError('Convolution: options { kernel } are required', 'BAD_ARGUMENT');
   const b = bias as NDArray | null | undefined;
@@ -71,7 +77,10 @@ export function Convolution(
     num_group: opts.numGroup ?? 1,
     no_bias: noBias,
   };
-  return invoke('Convolution', noBias ? [x, weight] : [x, weight, b as NDArray], attrs, opts.out);
+  if (opts.act !== undefined && opts.act !== null && opts.act !== 'relu')
+    throw new NDArrayError(`Convolution: act must be 'relu' or null, got ${JSON.stringify(opts.act)}`, 'BAD_ARGUMENT');
+  const op = opts.act === 'relu' ? '_conv_relu' : 'Convolution';
+  return invoke(op, noBias ? [x, weight] : [x, weight, b as NDArray], attrs, opts.out);
 }
 
 export interface PoolingOptions extends OutOption {

@@ -1,9 +1,11 @@
 // Convolution's blocked direct path (ops/conv_blocked.cc, kernels/conv_blocked.inc: filters in the
 // vector lanes), taken for float32 with enough channels and filters: forward (with bias), data and
 // weight gradients under every ISA against float64 loops over the same float32 inputs, with tails of
-// filter blocks, batch 1, strides, padding and a partial chunk of images; and the same bits at 1 and
-// 2 threads.
-import { autograd, nd, NDArray } from '../lib';
+// filter blocks, batch 1, strides (the data gradient's one phase of rows and columns at a time: a 1x1
+// kernel's phases without taps, a dropped remainder), padding and a partial chunk of images; and the
+// same bits at 1 and 2 threads.
+import { autograd, nd } from '../lib';
+import { ConvCase as Case, convReference as reference, withThreads } from './conv-reference';
 
 const native = nd._native;
 const ISAS: string[] = native.availableIsas();
@@ -14,59 +16,15 @@ afterEach(() => {
   native.selectIsa(ORIGINAL);
 });
 
-interface Case {
-  x: number[];
-  w: number[];
-  stride: [number, number];
-  pad: [number, number];
-}
-
-// y, dx, dw of sum(y * head) in float64, with sum |terms| per element (the rounding bound's scale).
-function reference(X: Float32Array, Wt: Float32Array, B: Float32Array, G: Float32Array, c: Case) {
-  const [N, C, H, W] = c.x, [F, , KH, KW] = c.w, [sh, sw] = c.stride, [ph, pw] = c.pad;
-  const OH = Math.floor((H + 2 * ph - KH) / sh) + 1, OW = Math.floor((W + 2 * pw - KW) / sw) + 1;
-  const y = new Float64Array(N * F * OH * OW), ym = new Float64Array(y.length);
-  const dx = new Float64Array(X.length), dxm = new Float64Array(X.length);
-  const dw = new Float64Array(Wt.length), dwm = new Float64Array(Wt.length);
-  for (let n = 0; n < N; n++)
-    for (let f = 0; f < F; f++)
-      for (let oh = 0; oh < OH; oh++)
-        for (let ow = 0; ow < OW; ow++) {
-          const o = ((n * F + f) * OH + oh) * OW + ow, g = G[o];
-          y[o] = B[f];
-          ym[o] = Math.abs(B[f]);
-          for (let ch = 0; ch < C; ch++)
-            for (let i = 0; i < KH; i++)
-              for (let j = 0; j < KW; j++) {
-                const h = oh * sh - ph + i, v = ow * sw - pw + j;
-                if (h < 0 || h >= H || v < 0 || v >= W) continue;
-                const xi = ((n * C + ch) * H + h) * W + v, wi = ((f * C + ch) * KH + i) * KW + j;
-                y[o] += X[xi] * Wt[wi];
-                ym[o] += Math.abs(X[xi] * Wt[wi]);
-                dx[xi] += g * Wt[wi];
-                dxm[xi] += Math.abs(g * Wt[wi]);
-                dw[wi] += g * X[xi];
-                dwm[wi] += Math.abs(g * X[xi]);
-              }
-        }
-  return { y: [y, ym], dx: [dx, dxm], dw: [dw, dwm], terms: { y: C * KH * KW + 1, dx: F * KH * KW, dw: N * OH * OW } };
-}
-
-function withThreads<T>(threads: number, f: () => T): T {
-  const prev = native.setNumThreads(threads);
-  try {
-    return f();
-  } finally {
-    native.setNumThreads(prev);
-  }
-}
-
 const cases: [string, Case][] = [
   ['the CNN step\'s second layer, batch 3', { x: [3, 32, 13, 13], w: [64, 32, 3, 3], stride: [1, 1], pad: [0, 0] }],
   ['odd channels and filters (tail blocks), pad 1', { x: [3, 13, 9, 11], w: [21, 13, 3, 3], stride: [1, 1], pad: [1, 1] }],
   ['batch 1, 5x5, pad 2', { x: [1, 4, 12, 17], w: [17, 4, 5, 5], stride: [1, 1], pad: [2, 2] }],
   ['stride 2, pad 1', { x: [3, 8, 11, 10], w: [24, 8, 3, 3], stride: [2, 2], pad: [1, 1] }],
   ['stride 2 across, 1 down', { x: [2, 16, 7, 16], w: [16, 16, 3, 3], stride: [1, 2], pad: [0, 1] }],
+  ['stride 2, 1x1 (phases without taps), 32 -> 32', { x: [2, 32, 9, 20], w: [32, 32, 1, 1], stride: [2, 2], pad: [0, 0] }],
+  ['stride 2, 5x5, pad 2, odd sizes, 24 -> 20', { x: [2, 20, 13, 21], w: [24, 20, 5, 5], stride: [2, 2], pad: [2, 2] }],
+  ['strides 3 down, 2 across, 4x3, pad 1 (a dropped remainder)', { x: [2, 17, 12, 19], w: [16, 17, 4, 3], stride: [3, 2], pad: [1, 1] }],
   ['17 images (a partial chunk of the weight gradient)', { x: [17, 32, 6, 6], w: [16, 32, 3, 3], stride: [1, 1], pad: [1, 1] }],
 ];
 

@@ -171,10 +171,11 @@ const handlers = {
     const pool = { kernel: [2, 2], stride: [2, 2], poolType: 'max' };
     const forward = () =>
       autograd.record(() => {
-        let h = nd.Convolution(x, w1, b1, { kernel: [3, 3], numFilter: 32 });
-        h = nd.Pooling(nd.relu(h), pool);
-        h = nd.Convolution(h, w2, b2, { kernel: [3, 3], numFilter: 64 });
-        h = nd.Pooling(nd.relu(h), pool);
+        // conv + relu as one op (what Gluon's Conv2D with activation 'relu' records)
+        let h = nd.Convolution(x, w1, b1, { kernel: [3, 3], numFilter: 32, act: 'relu' });
+        h = nd.Pooling(h, pool);
+        h = nd.Convolution(h, w2, b2, { kernel: [3, 3], numFilter: 64, act: 'relu' });
+        h = nd.Pooling(h, pool);
         return loss.f(nd.FullyConnected(h, w3, b3, { numHidden: 10 }));
       });
     const step = () => nd.tidy(() => forward().backward());
@@ -198,10 +199,11 @@ const handlers = {
   // One convolution of the CNN step alone (bench/conv-layers.js): forward with bias, or the data
   // or weight gradient op (`grad`: 'none' | 'data' | 'weight'), ms per call. Checked first at 64
   // sampled elements against float64 sums over the same float32 inputs.
-  convLayer: ({ x: xs, w: ws, grad, quick }) => {
-    const x = nd.random.uniform(-1, 1, xs), w = nd.random.uniform(-1, 1, ws), b = nd.random.uniform(-1, 1, [ws[0]]);
+  convLayer: ({ x: xs, w: ws, grad, quick, dtype = 'float32' }) => {
+    const u = (shape) => nd.keep(nd.tidy(() => nd.random.uniform(-1, 1, shape).astype(dtype)));
+    const x = u(xs), w = u(ws), b = u([ws[0]]);
     const k = ws.slice(2), o = { kernel: k, numFilter: ws[0] };
-    const dy = nd.random.uniform(-1, 1, nd.Convolution(x, w, b, o).shape);
+    const dy = u(nd.tidy(() => nd.Convolution(x, w, b, o).shape));
     const a = { kernel: k, num_filter: ws[0], no_bias: true };
     const run = {
       none: () => nd.Convolution(x, w, b, o),
@@ -209,7 +211,8 @@ const handlers = {
       weight: () => invoke('_conv_weight_grad', [x, dy], { ...a, w_shape: ws }),
     }[grad];
     const r = run();
-    const bad = ref.checkConvSamples(grad, [x, w, b, dy].map((t) => t.toTypedArray()), r.toTypedArray(), xs, ws);
+    const f32 = (t) => nd.tidy(() => t.astype('float32').toTypedArray());
+    const bad = ref.checkConvSamples(grad, [x, w, b, dy].map(f32), f32(r), xs, ws, dtype === 'float32' ? 0 : 2 ** -8);
     r.dispose();
     if (bad) return nd.dispose([x, w, b, dy]), wrong(bad);
     const m = measure(() => run().dispose(), { quick });

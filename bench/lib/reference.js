@@ -250,7 +250,8 @@ const CNN_PARAMS = [
 // A convolution (stride 1, no padding; `grad` 'none': y = conv(x, w) + b, 'data': dX of dY, 'weight':
 // dW) at 64 sampled elements of `got` against float64 sums of the same float32 inputs, within the
 // float32 bound of the sum's terms. Returns '' or what is wrong.
-function checkConvSamples(grad, [x, w, b, dy], got, [N, C, H, W], [F, , KH, KW]) {
+// resultU: the unit roundoff of a result rounded to a narrower type (2^-8 for bfloat16).
+function checkConvSamples(grad, [x, w, b, dy], got, [N, C, H, W], [F, , KH, KW], resultU = 0) {
   const OH = H - KH + 1, OW = W - KW + 1;
   const X = (n, c, h, v) => x[((n * C + c) * H + h) * W + v], Wt = (f, c, i, j) => w[((f * C + c) * KH + i) * KW + j];
   const DY = (n, f, h, v) => (h < 0 || h >= OH || v < 0 || v >= OW ? 0 : dy[((n * F + f) * OH + h) * OW + v]);
@@ -269,7 +270,7 @@ function checkConvSamples(grad, [x, w, b, dy], got, [N, C, H, W], [F, , KH, KW])
       const j = e % KW, i = Math.floor(e / KW) % KH, c = Math.floor(e / (KW * KH)) % C, f = Math.floor(e / (KW * KH * C));
       for (let n = 0; n < N; n++) for (let h = 0; h < OH; h++) for (let v = 0; v < OW; v++) add(DY(n, f, h, v) * X(n, c, h + i, v + j));
     }
-    if (!(Math.abs(got[e] - acc) <= 2 * (terms + 1) * 2 ** -24 * mag + 1e-30)) return `convolution (${grad}): element ${e} is ${got[e]}, float64 ${acc}`;
+    if (!(Math.abs(got[e] - acc) <= 2 * (terms + 1) * 2 ** -24 * mag + resultU * Math.abs(acc) + 1e-30)) return `convolution (${grad}): element ${e} is ${got[e]}, float64 ${acc}`;
   }
   return '';
 }

@@ -225,14 +225,16 @@ def check_step_of(what, params, loss_fn, x, rtol=1e-4):
     return check_step(what, loss.item(), grads, loss64.item(), grads64, rtol)
 
 
-def w_conv_layer(x, w, grad="none", quick=False, **_):
+def w_conv_layer(x, w, grad="none", quick=False, dtype="float32", **_):
     """One convolution alone (bench/conv-layers.js): forward with bias, or the data or weight gradient
-    through aten's convolution_backward (what autograd calls), checked against float64 first."""
+    through aten's convolution_backward (what autograd calls), checked against float64 first.
+    dtype "bfloat16": bfloat16 operands and result."""
     g = gen()
-    xs, ws = torch.rand(*x, generator=g) * 2 - 1, torch.rand(*w, generator=g) * 2 - 1
-    b = torch.rand(w[0], generator=g) * 2 - 1
+    t = torch.bfloat16 if dtype == "bfloat16" else torch.float32
+    xs, ws = (torch.rand(*x, generator=g) * 2 - 1).to(t), (torch.rand(*w, generator=g) * 2 - 1).to(t)
+    b = (torch.rand(w[0], generator=g) * 2 - 1).to(t)
     y = F.conv2d(xs, ws, b)
-    dy = torch.rand(y.shape, generator=g) * 2 - 1
+    dy = (torch.rand(y.shape, generator=g) * 2 - 1).to(t)
     mask = {"none": None, "data": [True, False, False], "weight": [False, True, False]}[grad]
 
     def run(xx, ww, bb, dd):
@@ -247,7 +249,7 @@ def w_conv_layer(x, w, grad="none", quick=False, **_):
         want = run(*d)
         mag = run(*[t.abs() for t in d])
         k = {"none": x[1] * w[2] * w[3], "data": w[0] * w[2] * w[3], "weight": y.numel() // w[0]}[grad]
-        bad = check_close("convolution (%s)" % grad, got, (want, mag), k)
+        bad = check_close("convolution (%s)" % grad, got, (want, mag), k, 2.0 ** -8 if dtype == "bfloat16" else 0.0)
         if bad:
             return wrong(bad)
         t, it, s = measure(lambda: run(xs, ws, b, dy), quick)

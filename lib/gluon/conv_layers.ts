@@ -67,9 +67,11 @@ class Conv extends HybridBlock {
     this.params.get('weight').shape = [this.channels, x.shape[1] / this.groups, ...this.kernel];
   }
   hybridForward(F: F, x: NDArray, p: { weight: NDArray; bias?: NDArray }): NDArray {
-    const o = { kernel: this.kernel, stride: this.strides, pad: this.padding, dilate: this.dilation, numFilter: this.channels, numGroup: this.groups };
+    // a ReLU goes into the convolution's output pass (one op, _conv_relu); other activations follow it
+    const relu = this.act === 'relu';
+    const o = { kernel: this.kernel, stride: this.strides, pad: this.padding, dilate: this.dilation, numFilter: this.channels, numGroup: this.groups, act: relu ? 'relu' as const : null };
     const y = p.bias ? F.Convolution(x, p.weight, p.bias, o) : F.Convolution(x, p.weight, { ...o, noBias: true });
-    return this.act ? activate(F, y, this.act) : y;
+    return this.act && !relu ? activate(F, y, this.act) : y;
   }
 }
 exposeParams(Conv, { weight: 'weight', bias: 'bias' });

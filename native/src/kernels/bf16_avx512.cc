@@ -1,10 +1,14 @@
-// The bfloat16 GEMM micro-kernel on AVX512_BF16 (vdpbf16ps): each instruction multiplies 16 pairs
-// of bfloat16 and adds both products to 16 float32 sums. Compiled with -mavx512bf16 in a library of
-// its own and called only when CPUID says the CPU has AVX512_BF16 (gemm_bf16.cc). No static
-// initialisers, STL or shared inline headers here (ODR): only the packed layout of gemm_bf16.cc.
+// The bfloat16 kernels on AVX512_BF16 (vdpbf16ps): each instruction multiplies 16 pairs of
+// bfloat16 and adds both products to 16 float32 sums. The GEMM micro-kernel and the blocked
+// convolution. Compiled with -mavx512bf16 in a library of its own and called only when CPUID says
+// the CPU has AVX512_BF16 (gemm_bf16.cc, conv_bf16.cc). No static initialisers, STL or shared
+// inline headers here (ODR): only the packed layouts of gemm_bf16.cc and kernels.h.
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
+
+#include "kernels.h"
 
 namespace ndgrad {
 namespace kernels {
@@ -37,6 +41,206 @@ void gemm_micro(int64_t kp, const uint16_t* a, const uint16_t* b, float* c, int6
     _mm512_storeu_ps(ci, acc[i][0]);
     _mm512_storeu_ps(ci + 16, acc[i][1]);
   }
+}
+
+// ---- Blocked convolution (kernels.h: conv2d_blocked_bf16's layouts) ----
+// A tile is FBK filter blocks x P output pixels of one row, FBK x P float32 sums in registers; per
+// (channel pair, tap) FBK weight vectors (16 filters x 2 channels) are loaded and P pairs of x
+// broadcast: 2 x 14 sums, 2 weights and a broadcast of 32 registers, as the float32 kernel.
+namespace {
+
+constexpr int kLanes = 16, kFbk = 2, kMaxP = 14;
+
+inline __m512bh bcast_pair(const uint16_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return (__m512bh)_mm512_set1_epi32(v);
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define NDG_UNROLL_BF _Pragma("GCC unroll 16")
+#define NDG_NO_CARRY_BF __attribute__((optimize("no-predictive-commoning")))  // see conv_blocked.inc
+#else
+#define NDG_UNROLL_BF
+#define NDG_NO_CARRY_BF
+#endif
+
+template <int FBK, int P, int S>
+NDG_NO_CARRY_BF void conv_tile(const ConvBlockedShape& s, const uint16_t* xp, const uint16_t* wb, const float* bias,
+                               float* y, int64_t fb, int64_t oh, int64_t ow0) {
+  __m512 acc[FBK][P];
+  const int64_t wblk = s.C * s.kh * s.kw * 2 * kLanes;  // one filter block's weights
+  NDG_UNROLL_BF
+  for (int k = 0; k < FBK; ++k) {
+    __m512 b0 = bias ? _mm512_loadu_ps(bias + (fb + k) * kLanes) : _mm512_setzero_ps();
+    NDG_UNROLL_BF
+    for (int p = 0; p < P; ++p) acc[k][p] = b0;
+  }
+  const uint16_t* wk = wb + fb * wblk;
+  const int64_t r0 = s.top - oh * s.sh, r1 = s.top + s.rows - oh * s.sh;  // taps on rows with data
+  const int64_t i0 = r0 > 0 ? r0 : 0, i1 = r1 < s.kh ? r1 : s.kh;
+  for (int64_t c = 0; c < s.C; ++c)
+    for (int64_t i = i0; i < i1; ++i) {
+      const uint16_t* xr = xp + ((c * s.xh + oh * s.sh + i) * s.xw + ow0 * S) * 2;
+      const uint16_t* wr = wk + (c * s.kh + i) * s.kw * 2 * kLanes;
+      for (int64_t j = 0; j < s.kw; ++j) {
+        __m512bh wv[FBK];
+        NDG_UNROLL_BF
+        for (int k = 0; k < FBK; ++k) wv[k] = (__m512bh)_mm512_loadu_si512(wr + k * wblk + j * 2 * kLanes);
+        NDG_UNROLL_BF
+        for (int p = 0; p < P; ++p) {
+          __m512bh xv = bcast_pair(xr + (p * S + j) * 2);
+          NDG_UNROLL_BF
+          for (int k = 0; k < FBK; ++k) acc[k][p] = _mm512_dpbf16_ps(acc[k][p], wv[k], xv);
+        }
+      }
+    }
+  // lanes are filters, y is NCHW: out through a small buffer, one filter at a time
+  const int64_t plane = s.OH * s.OW;
+  float buf[P * kLanes];
+  NDG_UNROLL_BF
+  for (int k = 0; k < FBK; ++k) {
+    NDG_UNROLL_BF
+    for (int p = 0; p < P; ++p)
+      _mm512_storeu_ps(buf + p * kLanes, s.relu ? _mm512_max_ps(acc[k][p], _mm512_setzero_ps()) : acc[k][p]);
+    const int64_t f0 = (fb + k) * kLanes, nf = s.F - f0 < kLanes ? s.F - f0 : kLanes;
+    float* yr = y + f0 * plane + oh * s.OW + ow0;
+    for (int64_t f = 0; f < nf; ++f)
+      NDG_UNROLL_BF
+      for (int p = 0; p < P; ++p) yr[f * plane + p] = buf[p * kLanes + f];
+  }
+}
+
+template <int FBK, int P, int S>
+void conv_tile_rest(int64_t p, const ConvBlockedShape& s, const uint16_t* xp, const uint16_t* wb, const float* bias,
+                    float* y, int64_t fb, int64_t oh, int64_t ow0) {
+  if constexpr (P > 1) {
+    if (p < P) return conv_tile_rest<FBK, P - 1, S>(p, s, xp, wb, bias, y, fb, oh, ow0);
+  }
+  conv_tile<FBK, P, S>(s, xp, wb, bias, y, fb, oh, ow0);
+}
+
+template <int S>
+void conv_rows(const ConvBlockedShape& s, const uint16_t* xp, const uint16_t* wb, const float* bias, float* y,
+               int64_t fb0, int64_t fb1) {
+  const int64_t tiles = (s.OW + kMaxP - 1) / kMaxP, pt = (s.OW + tiles - 1) / tiles;  // equal tiles
+  for (int64_t fb = fb0; fb < fb1; fb += kFbk) {
+    const bool pair = fb + 1 < fb1;
+    for (int64_t oh = 0; oh < s.OH; ++oh)
+      for (int64_t ow0 = 0; ow0 < s.OW; ow0 += pt) {
+        const int64_t p = s.OW - ow0 < pt ? s.OW - ow0 : pt;
+        if (pair) conv_tile_rest<kFbk, kMaxP, S>(p, s, xp, wb, bias, y, fb, oh, ow0);
+        else conv_tile_rest<1, kMaxP, S>(p, s, xp, wb, bias, y, fb, oh, ow0);
+      }
+    if (!pair) fb -= kFbk - 1;
+  }
+}
+
+// Weight gradient: a tile is FBK filter blocks x R kernel rows x KW taps of one channel, summed
+// over every pixel pair of nimg images: per pair FBK dY vectors (16 filters x 2 pixels) are loaded
+// and R x KW pairs of x broadcast. An odd row's last pixel pairs with nothing: its x partner is
+// masked to zero (dY's is zero), so an Inf or NaN there cannot leak into the sums.
+constexpr int kWAcc = 28, kMaxKW = 7;
+
+template <int FBK, int R, int KW, int S>
+NDG_NO_CARRY_BF void wgrad_tile(const ConvBlockedShape& s, int64_t nimg, const uint16_t* xq, int64_t x_img,
+                                const uint16_t* dyq, int64_t dy_img, float* dwb, int64_t fb, int64_t c, int64_t i0) {
+  __m512 acc[FBK][R][KW];
+  NDG_UNROLL_BF
+  for (int k = 0; k < FBK; ++k)
+    NDG_UNROLL_BF
+    for (int r = 0; r < R; ++r)
+      NDG_UNROLL_BF
+      for (int j = 0; j < KW; ++j) acc[k][r][j] = _mm512_setzero_ps();
+  const int64_t fp = (s.F + kLanes - 1) / kLanes * kLanes, owp = (s.OW + 1) / 2, whole = s.OW / 2;
+  const __m512i low = _mm512_set1_epi32(0xffff);
+  auto pair = [&](const uint16_t* xr, const uint16_t* dr, int64_t q, bool tail) {
+    __m512bh dv[FBK];
+    NDG_UNROLL_BF
+    for (int k = 0; k < FBK; ++k) dv[k] = (__m512bh)_mm512_loadu_si512(dr + (q * fp + k * kLanes) * 2);
+    NDG_UNROLL_BF
+    for (int r = 0; r < R; ++r)
+      NDG_UNROLL_BF
+      for (int j = 0; j < KW; ++j) {
+        __m512bh xv = bcast_pair(xr + (r * s.xw + 2 * q * S + j) * 2);
+        if (tail) xv = (__m512bh)_mm512_and_si512((__m512i)xv, low);
+        NDG_UNROLL_BF
+        for (int k = 0; k < FBK; ++k) acc[k][r][j] = _mm512_dpbf16_ps(acc[k][r][j], dv[k], xv);
+      }
+  };
+  for (int64_t n = 0; n < nimg; ++n)
+    for (int64_t oh = 0; oh < s.OH; ++oh) {
+      const uint16_t* xr = xq + n * x_img + (c * s.xh + oh * s.sh + i0) * s.xw * 2;
+      const uint16_t* dr = dyq + n * dy_img + (oh * owp * fp + fb * kLanes) * 2;
+      for (int64_t q = 0; q < whole; ++q) pair(xr, dr, q, false);
+      if (whole < owp) pair(xr, dr, whole, true);
+    }
+  NDG_UNROLL_BF
+  for (int k = 0; k < FBK; ++k)
+    NDG_UNROLL_BF
+    for (int r = 0; r < R; ++r)
+      NDG_UNROLL_BF
+      for (int j = 0; j < KW; ++j) {
+        float* d = dwb + (((fb + k) * s.C + c) * s.kh * s.kw + (i0 + r) * s.kw + j) * kLanes;
+        _mm512_storeu_ps(d, _mm512_add_ps(_mm512_loadu_ps(d), acc[k][r][j]));
+      }
+}
+
+template <int FBK, int R, int KW, int S>
+void wgrad_tile_rest(int64_t r, const ConvBlockedShape& s, int64_t nimg, const uint16_t* xq, int64_t x_img,
+                     const uint16_t* dyq, int64_t dy_img, float* dwb, int64_t fb, int64_t c, int64_t i0) {
+  if constexpr (R > 1) {
+    if (r < R) return wgrad_tile_rest<FBK, R - 1, KW, S>(r, s, nimg, xq, x_img, dyq, dy_img, dwb, fb, c, i0);
+  }
+  wgrad_tile<FBK, R, KW, S>(s, nimg, xq, x_img, dyq, dy_img, dwb, fb, c, i0);
+}
+
+template <int KW, int S>
+void wgrad_kw(const ConvBlockedShape& s, int64_t nimg, const uint16_t* xq, int64_t x_img, const uint16_t* dyq,
+              int64_t dy_img, float* dwb, int64_t c0, int64_t c1) {
+  constexpr int FBK = kWAcc >= 2 * KW ? 2 : 1;
+  constexpr int RM = kWAcc / (FBK * KW) < 3 ? kWAcc / (FBK * KW) : 3;
+  const int64_t nfb = (s.F + kLanes - 1) / kLanes;
+  for (int64_t c = c0; c < c1; ++c)
+    for (int64_t fb = 0; fb < nfb; fb += FBK) {
+      const bool full = fb + FBK <= nfb;
+      for (int64_t i0 = 0; i0 < s.kh; i0 += RM) {
+        const int64_t r = s.kh - i0 < RM ? s.kh - i0 : RM;
+        if (full) wgrad_tile_rest<FBK, RM, KW, S>(r, s, nimg, xq, x_img, dyq, dy_img, dwb, fb, c, i0);
+        else wgrad_tile_rest<1, RM, KW, S>(r, s, nimg, xq, x_img, dyq, dy_img, dwb, fb, c, i0);
+      }
+    }
+}
+
+template <int S>
+void wgrad_s(const ConvBlockedShape& s, int64_t nimg, const uint16_t* xq, int64_t x_img, const uint16_t* dyq,
+             int64_t dy_img, float* dwb, int64_t c0, int64_t c1) {
+  switch (s.kw) {
+    case 1: return wgrad_kw<1, S>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+    case 2: return wgrad_kw<2, S>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+    case 3: return wgrad_kw<3, S>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+    case 4: return wgrad_kw<4, S>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+    case 5: return wgrad_kw<5, S>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+    case 6: return wgrad_kw<6, S>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+    default: return wgrad_kw<7, S>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+  }
+}
+
+#undef NDG_UNROLL_BF
+#undef NDG_NO_CARRY_BF
+
+}  // namespace
+
+void conv_blocked_wgrad(const ConvBlockedShape& s, int64_t nimg, const uint16_t* xq, int64_t x_img, const uint16_t* dyq,
+                        int64_t dy_img, float* dwb, int64_t c0, int64_t c1) {
+  if (s.sw == 1) wgrad_s<1>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+  else wgrad_s<2>(s, nimg, xq, x_img, dyq, dy_img, dwb, c0, c1);
+}
+
+void conv_blocked(const ConvBlockedShape& s, const uint16_t* xp, const uint16_t* wb, const float* bias, float* y,
+                  int64_t fb0, int64_t fb1) {
+  if (s.sw == 1) conv_rows<1>(s, xp, wb, bias, y, fb0, fb1);
+  else conv_rows<2>(s, xp, wb, bias, y, fb0, fb1);
 }
 
 }  // namespace avx512bf16

@@ -55,6 +55,7 @@ struct ConvBlockedShape {
   int64_t F, kh, kw, block;   // w
   int64_t OH, OW;             // y
   int64_t top, rows;          // x's rows outside [top, top + rows) are zero: the forward skips them
+  bool relu = false;          // the forward's sums go out as max(sum, 0) (a fused ReLU)
   int64_t fpad() const { return (F + block - 1) / block * block; }
 };
 
@@ -142,6 +143,24 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, cons
 const char* gemm_bf16_kernel();
 // CPUID (and XGETBV) say AVX512_BF16 is usable (dispatch.cc).
 bool cpu_has_avx512_bf16();
+
+// ---- bfloat16 blocked convolution (conv_bf16.cc): ConvBlockedShape's forward with bfloat16 x and
+// weights (raw bits), float32 sums, on vdpbf16ps. Channels go in pairs (s.C counts pairs; an odd
+// count's last pair has a zero channel): xp[((c*xh + r)*xw + col)*2 + h] = x[2c + h, r, col] and
+// wb[((((fb*C + c)*kh + i)*kw + j)*block + l)*2 + h] = w[fb*block + l, 2c + h, i, j] with block 16;
+// bias (float32) blocked as the float32 kernel's, or null; y float32 (F, OH, OW), filters of blocks
+// [fb0, fb1). False where there is no such kernel (no AVX512_BF16, another table forced, a stride
+// other than 1 or 2): the caller computes in float32 instead.
+bool conv2d_blocked_bf16(const ConvBlockedShape& s, const uint16_t* xp, const uint16_t* wb, const float* bias, float* y,
+                         int64_t fb0, int64_t fb1);
+// Its weight gradient for channels [c0, c1) (s.C counts channels here) over nimg images, added
+// into float32 dwb (conv2d_blocked_wgrad_f32's blocked layout, block 16). Output pixels go in pairs
+// along a row (an odd row's last one alone): dyq[n*dy_img + ((oh*OWP + q)*fpad + f)*2 + h] = dY[n,
+// f, oh, 2q + h] (OWP = OW/2 rounded up; zero past F and past the row) and xq[n*x_img + ((c*xh + r)
+// *xw + col)*2 + h] = x[n, c, r, col + h*sw] (x padded; zero past the row). False as the forward,
+// or for kw > 7.
+bool conv2d_blocked_wgrad_bf16(const ConvBlockedShape& s, int64_t nimg, const uint16_t* xq, int64_t x_img,
+                               const uint16_t* dyq, int64_t dy_img, float* dwb, int64_t c0, int64_t c1);
 
 }  // namespace kernels
 }  // namespace ndgrad

@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "../kernels/kernels.h"
+#include "../core/bf16.h"
 #include "../core/threadpool.h"
+#include "../kernels/kernels.h"
 #include "ops.h"
 #include "conv.h"
 
@@ -131,7 +132,7 @@ Shape shape_option(const OpCall& c, const Maybe<Ints>& s, const char* key) {
 // Inputs per op: conv (x, w[, b]); data_grad (dy, w) + attr x_shape; weight_grad (x, dy) + attr w_shape.
 Geo call_geo(const OpCall& c) {
   const ConvOptions& o = c.opts<ConvOptions>();
-  switch (c.op->param) {
+  switch (conv::which_op(c)) {
     case kConv: return geometry(c.name(), o, c.inputs[0].shape, c.inputs[1].shape);
     case kDataGrad: return geometry(c.name(), o, shape_option(c, o.x_shape, "x_shape"), c.inputs[1].shape);
     default: return geometry(c.name(), o, c.inputs[0].shape, shape_option(c, o.w_shape, "w_shape"));
@@ -140,7 +141,7 @@ Geo call_geo(const OpCall& c) {
 
 void conv_infer(OpCall& c) {
   const char* op = c.name();
-  int which = c.op->param;
+  int which = conv::which_op(c);
   if (which == kConv) {
     bool no_bias = c.opts<ConvOptions>().no_bias;
     size_t want = no_bias ? 2 : 3;
@@ -164,11 +165,12 @@ void conv_infer(OpCall& c) {
   c.out_dtypes = {c.inputs[0].dtype};
 }
 
+// The output pass of the paths without it in their kernels: y += bias, then the fused ReLU.
 template <class T>
 void add_bias(OpCall& c, const Geo& g) {
   int64_t ohw = g.OH * g.OW;
   T* out = c.outputs[0].data<T>();
-  if (c.op->param == kConv && c.inputs.size() == 3) {
+  if (conv::which_op(c) == kConv && c.inputs.size() == 3) {
     const T* b = c.inputs[2].data<T>();
     for (int64_t n = 0; n < g.N; ++n)
       for (int64_t f = 0; f < g.F; ++f) {
@@ -176,6 +178,8 @@ void add_bias(OpCall& c, const Geo& g) {
         for (int64_t i = 0; i < ohw; ++i) y[i] += b[f];
       }
   }
+  if (conv::fused_relu(c))
+    for (int64_t i = 0, n = c.outputs[0].size(); i < n; ++i) out[i] = out[i] > T(0) ? out[i] : T(0);
 }
 
 // Images are processed in chunks of nb: one im2col matrix (K, nb*OH*OW) per chunk and group, so
@@ -183,7 +187,7 @@ void add_bias(OpCall& c, const Geo& g) {
 // the layout changes run in parallel over the images.
 template <class T>
 void conv_run(OpCall& c, const Geo& g) {
-  int which = c.op->param;
+  int which = conv::which_op(c);
   int dt = static_cast<int>(c.outputs[0].dtype);
   int64_t ohw = g.OH * g.OW, K = g.K(), Fg = g.Fg(), hw = g.H * g.W;
   const int64_t kChunkElems = int64_t(8) << 20;  // im2col buffer budget per chunk (elements)
@@ -270,7 +274,7 @@ void in_parts(int64_t n, int64_t per_part, const F& fn) {
 
 bool conv_direct(OpCall& c, const Geo& g) {
   const kernels::KernelTable& kt = kernels::table();
-  const int which = c.op->param;
+  const int which = conv::which_op(c);
   const int64_t Cg = g.Cg(), Fg = g.Fg(), kk = g.kh * g.kw, slack = kernels::kConvReadSlack;
   float* out = c.outputs[0].data<float>();
   if (which == kWeightGrad) {
@@ -318,6 +322,7 @@ bool conv_direct(OpCall& c, const Geo& g) {
   const int64_t src_ch = fwd ? g.C : g.F, src_w = fwd ? g.W : g.OW, lpad = fwd ? g.pw : g.kw - 1 - g.pw;
   const int64_t dst_img = (fwd ? g.F : g.C) * s.OH * s.OW;
   const float* bias = fwd && c.inputs.size() == 3 ? c.inputs[2].data<float>() : nullptr;
+  const bool relu = fwd && conv::fused_relu(c);
   in_parts(g.N * g.G, s.C * s.H * s.xw + slack, [&](int64_t a, int64_t b, float* buf) {
     for (int64_t t = a; t < b; ++t) {
       int64_t n = t / g.G, gr = t % g.G;
@@ -327,14 +332,32 @@ bool conv_direct(OpCall& c, const Geo& g) {
       if (bias)  // while this image's outputs are in cache
         for (int64_t f = 0; f < s.F; ++f)
           for (int64_t e = 0; e < s.OH * s.OW; ++e) y[f * s.OH * s.OW + e] += bias[gr * s.F + f];
+      if (relu)
+        for (int64_t e = 0; e < s.F * s.OH * s.OW; ++e) y[e] = y[e] > 0.f ? y[e] : 0.f;
     }
   });
   return true;
 }
 
+void conv_forward(OpCall& c);
+
+// bfloat16 arrays: the vdpbf16ps kernels where they fit, else the float32 paths on float32 copies
+// with the result rounded once (the numbers of bf16.cc's rule for ops without a bfloat16 kernel).
+void conv_forward_bf16(OpCall& c, const Geo& g) {
+  if (g.N > 0 && g.K() > 0 && g.OH * g.OW > 0 && conv::run_blocked_bf16(c, g, conv::which_op(c))) return;
+  ArrayList wide;
+  for (const NDArray& a : c.inputs) wide.push_back(astype(a, DType::Float32));
+  OpCall wc = c;
+  wc.inputs = InputList(wide);
+  wc.outputs = {empty(c.outputs[0].shape, DType::Float32)};
+  conv_forward(wc);
+  copy_into(wc.outputs[0], c.outputs[0]);
+}
+
 void conv_forward(OpCall& c) {
   Geo g = call_geo(c);
   if (c.outputs[0].size() == 0) return;
+  if (c.outputs[0].dtype == DType::BFloat16) return conv_forward_bf16(c, g);
   // Empty contraction (no images for the weight gradient, no channels or taps): zeros (+ bias),
   // before conv_run sizes a scratch buffer for one image.
   if (g.N == 0 || g.K() == 0 || g.Fg() == 0 || g.OH * g.OW == 0) {
@@ -343,7 +366,7 @@ void conv_forward(OpCall& c) {
     return;
   }
   const bool direct = direct_fits(g, c.outputs[0].dtype);
-  if (conv::run_blocked(c, g, c.op->param, direct)) return;  // bias added there
+  if (conv::run_blocked(c, g, conv::which_op(c), direct)) return;  // bias and ReLU applied there
   if (direct && conv_direct(c, g)) return;                    // and there
   NDGRAD_DISPATCH_FLOAT(c.outputs[0].dtype, T, conv_run<T>(c, g));
 }
@@ -357,10 +380,13 @@ ConvOptions grad_options(const GradCall& g, const Shape& x_shape, const Shape& w
   return o;
 }
 NDArray conv_call(int which, const NDArray& a, const NDArray& b, const Options& o);
+NDArray relu_mask(const NDArray& dy, const NDArray& y);
 
 void conv_backward(GradCall& g) {
-  int which = g.op->param;
+  int which = g.op->param & 3;
   NDArray dy = g.out_grad(0);
+  // _conv_relu: the gradient of the convolution's sums, dy where the output is positive (relu's rule)
+  if (g.op->param & conv::kFusedRelu) dy = relu_mask(dy, g.outputs[0]);
   const NDArray &a = g.inputs[0], &b = g.inputs[1];
   if (which == kConv) {
     Options at = grad_options(g, g.in_shapes[0], g.in_shapes[1]);
@@ -371,7 +397,10 @@ void conv_backward(GradCall& g) {
       // over axes (0, 2, 3) strides through all of dY: 9x slower for LeNet's first layer)
       const Shape& ys = dy.shape;
       int64_t N = ys[0], F = ys[1], hw = N * F == 0 ? 0 : dy.size() / (N * F);
-      g.in_grads[2] = sum(sum(reshape(dy, Shape{N, F, hw}), {2}, false), {0}, false);
+      // (bfloat16: both sums in float32, rounded once)
+      const bool bf = dy.dtype == DType::BFloat16;
+      NDArray db = sum(sum(reshape(bf ? astype(dy, DType::Float32) : dy, Shape{N, F, hw}), {2}, false), {0}, false);
+      g.in_grads[2] = bf ? astype(db, DType::BFloat16) : db;
     }
   } else if (which == kDataGrad) {  // a = dY, b = W; out-grad has x's shape
     Options at = grad_options(g, g.out_shapes[0], g.in_shapes[1]);
@@ -384,17 +413,76 @@ void conv_backward(GradCall& g) {
   }
 }
 
+// _conv_relu_mask(dy, y) = dy * (y > 0), relu's gradient rule in one pass over dY (bfloat16
+// directly: the product rounds to itself), the same numbers as the two ops of mul(dy, y > 0).
+void mask_infer(OpCall& c) {
+  expect_same_dtype(c);
+  expect_float(c, 0);
+  if (c.inputs[0].shape != c.inputs[1].shape)
+    fail(code::SHAPE_MISMATCH, c.name(), ": gradient ", shape_str(c.inputs[0].shape), " and output ",
+         shape_str(c.inputs[1].shape), " differ");
+  c.out_shapes = {c.inputs[0].shape};
+  c.out_dtypes = {c.inputs[0].dtype};
+}
+
+// 1 where v > 0, else 0, made from bits: GCC turns a factor (v > 0 ? 1 : 0) into a branch, which
+// mispredicts half the time on the random signs of a layer's outputs (20x slower), and does not
+// vectorise.
+inline float one_if_positive(float v) {
+  uint32_t b = -static_cast<uint32_t>(v > 0.f) & 0x3f800000u;
+  float m;
+  std::memcpy(&m, &b, 4);
+  return m;
+}
+inline double one_if_positive(double v) {
+  uint64_t b = -static_cast<uint64_t>(v > 0.0) & 0x3ff0000000000000ull;
+  double m;
+  std::memcpy(&m, &b, 8);
+  return m;
+}
+
+template <class T, class Load, class Store>
+void mask_run(OpCall& c, Load load, Store store) {
+  const T* __restrict dy = static_cast<const T*>(c.inputs[0].raw());
+  const T* __restrict y = static_cast<const T*>(c.inputs[1].raw());
+  T* __restrict out = static_cast<T*>(c.outputs[0].raw());
+  parallel_for(c.outputs[0].size(), 1 << 15, [&](int64_t a, int64_t b) {
+    for (int64_t i = a; i < b; ++i) out[i] = store(load(dy[i]) * one_if_positive(load(y[i])));
+  });
+}
+
+void mask_forward(OpCall& c) {
+  auto same = [](auto v) { return v; };
+  switch (c.outputs[0].dtype) {
+    case DType::Float32: return mask_run<float>(c, same, same);
+    case DType::Float64: return mask_run<double>(c, same, same);
+    default: return mask_run<uint16_t>(c, [](uint16_t v) { return bf16_to_float(v); }, [](float v) { return float_to_bf16(v); });
+  }
+}
+
+void mask_backward(GradCall& g) {  // linear in dy; y's gradient is zero (a step function)
+  if (g.need[0]) g.in_grads[0] = relu_mask(g.out_grad(0), g.inputs[1]);
+}
+
 // Each of the three is the others' gradient, called with the shapes backward passes.
 constexpr OpDef conv_op(const char* name, int which) {
-  return OpDef::named(name).arity(2).rules(conv_infer, conv_forward, conv_backward).saves(3).with_flags(kScratch)
+  return OpDef::named(name).arity(2).rules(conv_infer, conv_forward, conv_backward).saves(3).with_flags(kScratch | kBF16Native)
       .row(which).with_options<ConvOptions>();
 }
 const OpDef kDefs[] = {
     conv_op("Convolution", kConv).alias("convolution").arity(-1),
     conv_op("_conv_data_grad", kDataGrad),
     conv_op("_conv_weight_grad", kWeightGrad),
+    // relu(Convolution(...)) as one op (Gluon's Conv2D with activation 'relu'): the ReLU in the
+    // output pass, its mask taken from the saved output in backward
+    conv_op("_conv_relu", kConv | conv::kFusedRelu).arity(-1).saves(3, 1),
 };
-OpRegistrar r0(kDefs[0]), r1(kDefs[1]), r2(kDefs[2]);
+OpRegistrar r0(kDefs[0]), r1(kDefs[1]), r2(kDefs[2]), r3(kDefs[3]);
+const OpDef kReluMask = OpDef::named("_conv_relu_mask").arity(2).rules(mask_infer, mask_forward, mask_backward).saves(2)
+                            .with_flags(kBF16Native);
+OpRegistrar r4(kReluMask);
+
+NDArray relu_mask(const NDArray& dy, const NDArray& y) { return invoke1(kReluMask, {&dy, &y}, Options()); }
 
 NDArray conv_call(int which, const NDArray& a, const NDArray& b, const Options& o) {
   return invoke1(kDefs[which], {&a, &b}, o);

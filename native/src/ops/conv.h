@@ -9,6 +9,10 @@ namespace ops {
 namespace conv {
 
 enum Which { kConv = 0, kDataGrad = 1, kWeightGrad = 2 };
+// Added to kConv in the row of _conv_relu: relu(Convolution(...)) with the ReLU in the output pass.
+constexpr int kFusedRelu = 4;
+inline int which_op(const OpCall& c) { return c.op->param & 3; }
+inline bool fused_relu(const OpCall& c) { return (c.op->param & kFusedRelu) != 0; }
 
 struct Geo : Window {
   int64_t F, G, dh, dw, OH, OW;
@@ -25,6 +29,12 @@ struct Geo : Window {
 // path, when `direct` says that one fits, or else im2col + GEMM): computes c's output and returns
 // true; false when another path must run.
 bool run_blocked(OpCall& c, const Geo& g, int which, bool direct);
+
+// The bfloat16 path (conv_bf16.cc) for op `which` on bfloat16 arrays: forward, data and weight
+// gradient on vdpbf16ps with float32 sums, rounded once. False when it does not fit (groups,
+// dilation, the data gradient's stride, kernels wider than 7) or the CPU lacks the kernel: the
+// caller then computes on float32 copies.
+bool run_blocked_bf16(OpCall& c, const Geo& g, int which);
 
 }  // namespace conv
 }  // namespace ops
