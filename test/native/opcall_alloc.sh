@@ -9,8 +9,9 @@ mkdir -p "$OUT"
 SRC="$ROOT/native/src"
 FLAGS="-std=c++17 -O2 -fPIC -Wall -Wno-unused-function -I$SRC"
 OBJS=""
-for f in $(cd "$SRC" && ls ops/*.cc autograd/*.cc core/*.cc engine/*.cc kernels/generic.cc kernels/scalar.cc kernels/gemm.cc kernels/gemm_bf16.cc \
-  kernels/dispatch.cc) "$ROOT/test/native/opcall_alloc_test.cc"; do
+# the baseline sources of native/sources.json without the binding (N-API) and the glibc shim
+for f in $(node "$ROOT/native/sources.js" core | tr ' ' '\n' | grep -v -e /binding/ -e /compat/ | sed 's|^native/src/||') \
+  "$ROOT/test/native/opcall_alloc_test.cc"; do
   case "$f" in /*) src="$f" ;; *) src="$SRC/$f" ;; esac
   o="$OUT/$(echo "$f" | tr '/' '_' | sed 's/\.cc$/.o/')"
   if [ ! -f "$o" ] || [ "$src" -nt "$o" ] || [ -n "$(find "$SRC" -name '*.h' -newer "$o" | head -1)" ]; then
