@@ -37,16 +37,18 @@ END_ENTRY
 // The inputs are borrowed from the handle table (no NDArray copies); nothing adds a handle until
 // the op has returned.
 ENTRY(Op1) {
+  EnvData& d = data(info);
   const ops::OpDef& op = op_by_id(info[0]);
-  const NDArray* in[] = {&get(env, info[1])};
-  return Napi::Number::New(env, put_result(env, ops::invoke1(op, ops::InputList(in, 1)), op.name));
+  const NDArray* in[] = {&get(env, d, info[1])};
+  return Napi::Number::New(env, put_result(env, d, ops::invoke1(op, ops::InputList(in, 1)), op.name));
 }
 END_ENTRY
 
 ENTRY(Op2) {
+  EnvData& d = data(info);
   const ops::OpDef& op = op_by_id(info[0]);
-  const NDArray* in[] = {&get(env, info[1]), &get(env, info[2])};
-  return Napi::Number::New(env, put_result(env, ops::invoke1(op, ops::InputList(in, 2)), op.name));
+  const NDArray* in[] = {&get(env, d, info[1]), &get(env, d, info[2])};
+  return Napi::Number::New(env, put_result(env, d, ops::invoke1(op, ops::InputList(in, 2)), op.name));
 }
 END_ENTRY
 
@@ -58,8 +60,9 @@ ENTRY(OpScalar) {
   at.set_number("scalar", info[2].As<Napi::Number>().DoubleValue());
   if (info[3].ToBoolean().Value()) at.set_flag("reverse", true);
   ops::Options opts = ops::parse_options(op, at);
-  const NDArray* in[] = {&get(env, info[1])};
-  return Napi::Number::New(env, put_result(env, ops::invoke1(op, ops::InputList(in, 1), opts), op.name));
+  EnvData& d = data(info);
+  const NDArray* in[] = {&get(env, d, info[1])};
+  return Napi::Number::New(env, put_result(env, d, ops::invoke1(op, ops::InputList(in, 1), opts), op.name));
 }
 END_ENTRY
 
