@@ -277,7 +277,8 @@ ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, cons
   c.inputs = inputs;
   // No options given: the op's defaults (made once per op).
   c.options = options.type() || !op.options ? &options : &op.options->defaults();
-  c.training = autograd::is_training();
+  const autograd::Mode mode = autograd::mode();
+  c.training = mode.training;
   if (op.num_inputs >= 0 && static_cast<int>(c.inputs.size()) != op.num_inputs)
     fail(code::BAD_ARGUMENT, op.name, ": expects ", op.num_inputs, " array inputs, got ", c.inputs.size());
   for (auto& a : c.inputs)
@@ -307,7 +308,7 @@ ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, cons
         fail(code::SHAPE_MISMATCH, op.name, ": a view of shape ", shape_str(s), " at offset ", c.view_offset,
              " does not fit in the input of shape ", shape_str(src.shape), " (internal error)");
   }
-  bool recording = autograd::is_recording();
+  const bool recording = mode.recording;
 
   if (out) {
     if (nout != 1) fail(code::BAD_ARGUMENT, op.name, ": 'out' needs an op with one output");
