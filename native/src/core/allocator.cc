@@ -106,7 +106,7 @@ struct ThreadCache {
   bool front = true;     // off on engine threads (use_front_cache) and once the thread has ended
   bool adopted = false;  // listed for allocator_stats, emptied when the thread ends
   bool ended = false;    // emptied at thread end: objects freed later go to the system
-  OwnCounter cached_bytes, cached_blocks, cache_hits;
+  OwnCounter cached_bytes, cached_blocks, cache_hits, live_blocks;
   void* pop(int cls) {
     void* p = head[cls];
     head[cls] = *static_cast<void**>(p);
@@ -181,6 +181,8 @@ struct CacheOwner {
     tc->empty_all();
     g_cache_hits.fetch_add(tc->cache_hits.get(), std::memory_order_relaxed);
     tc->cache_hits.add(-tc->cache_hits.get());
+    g_live_blocks.fetch_add(tc->live_blocks.get(), std::memory_order_relaxed);
+    tc->live_blocks.add(-tc->live_blocks.get());
     for (size_t i = 0; i < l.caches.size(); ++i)
       if (l.caches[i] == tc) {
         l.caches[i] = l.caches.back();
@@ -237,6 +239,16 @@ bool reserve(int64_t rounded) {
                                                  " (nd.setMemoryLimit, NDGRAD_MEMORY_LIMIT)");
 }
 
+// Blocks are counted per thread (no locked instruction; a block freed on another thread makes that
+// thread's count negative, and the sum is right); live bytes stay one shared counter, which the
+// memory limit needs.
+void count_live_block(int64_t d) {
+  ThreadCache& tc = t_cache;
+  if (tc.ended) return void(g_live_blocks.fetch_add(d, std::memory_order_relaxed));
+  if (!tc.adopted) adopt(tc);
+  tc.live_blocks.add(d);
+}
+
 }  // namespace
 
 size_t reserve_block(size_t bytes) {
@@ -260,13 +272,13 @@ size_t reserve_block(size_t bytes) {
     allocator_trim();
     if (!reserve(r)) over_limit(bytes, rounded);
   }
-  g_live_blocks.fetch_add(1, std::memory_order_relaxed);
+  count_live_block(1);
   return rounded;
 }
 
 void unreserve_block(size_t granted) {
   g_live_bytes.fetch_sub(static_cast<int64_t>(granted), std::memory_order_relaxed);
-  g_live_blocks.fetch_sub(1, std::memory_order_relaxed);
+  count_live_block(-1);
 }
 
 void* take_block(size_t granted) {
@@ -358,14 +370,15 @@ void put_object(void* p, size_t bytes) {
 AllocatorStats allocator_stats() {
   AllocatorStats s{};
   s.live_bytes = g_live_bytes.load();
-  s.live_blocks = g_live_blocks.load();
   s.system_allocs = g_system_allocs.load();
   ThreadList& l = thread_list();
   std::lock_guard<std::mutex> lock(l.mu);
   s.cache_hits = g_cache_hits.load();
   s.cached_bytes = g_cached_bytes.load();
   s.cached_blocks = g_cached_blocks.load();
+  s.live_blocks = g_live_blocks.load();
   for (const ThreadCache* tc : l.caches) {
+    s.live_blocks += tc->live_blocks.get();
     s.cache_hits += tc->cache_hits.get();
     s.cached_bytes += tc->cached_bytes.get();
     s.cached_blocks += tc->cached_blocks.get();
