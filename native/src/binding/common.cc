@@ -81,7 +81,8 @@ void release(Napi::Env env, EnvData& d, int32_t h) {
   Slot* s = find(d, h);
   if (!s) return;  // already released: disposing twice is harmless
   d.held_bytes -= static_cast<int64_t>(s->array.nbytes());
-  s->array = NDArray();
+  s->array.storage.reset();  // the rest of a dead slot's array is overwritten by the next put
+  s->array.node.reset();
   s->live = false;
   s->gen = (s->gen + 1) & kGenMask;
   d.free_ids.push_back(static_cast<uint32_t>(h) & kIndexMask);
@@ -162,9 +163,10 @@ const ops::OpDef& op_by_id(const Napi::Value& v) {
   const auto& all = ops::all_ops();
   double d;
   if (napi_get_value_double(v.Env(), v, &d) != napi_ok) fail(code::BAD_ARGUMENT, "bad op id");
-  if (!(d >= 0 && d < static_cast<double>(all.size())) || d != std::floor(d)) fail(code::BAD_ARGUMENT, "bad op id ", d);
-  int64_t id = static_cast<int64_t>(d);
-  return *all[static_cast<size_t>(id)];
+  if (!(d >= 0 && d < static_cast<double>(all.size()))) fail(code::BAD_ARGUMENT, "bad op id ", d);
+  size_t id = static_cast<size_t>(d);  // in range: the conversion is exact for whole numbers
+  if (static_cast<double>(id) != d) fail(code::BAD_ARGUMENT, "bad op id ", d);
+  return *all[id];
 }
 
 namespace {

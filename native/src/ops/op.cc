@@ -145,8 +145,9 @@ void naming_allocation_errors(const OpDef& op, const OpCall& c, F f) {
 // The outputs (or `out`, unless computed aside) and forward's state arrays, at the call.
 void allocate(OpCall& c, const NDArray* out, bool aside) {
   size_t nout = c.out_shapes.size();
+  c.outputs.clear();  // made in place (no default arrays to overwrite); a retry starts again
   for (size_t i = 0; i < nout; ++i)
-    c.outputs[i] = out && !aside ? out->plain() : empty(c.out_shapes[i], c.out_dtypes[i]);
+    c.outputs.push_back(out && !aside ? out->plain() : empty(c.out_shapes[i], c.out_dtypes[i]));
   c.state.resize(c.state_shapes.size());
   for (size_t i = 0; i < c.state_shapes.size(); ++i) c.state[i] = empty(c.state_shapes[i], c.state_dtypes[i]);
 }
@@ -269,10 +270,14 @@ ArrayList run_in_place(const OpDef& op, OpCall& c, const NDArray* out) {
 }
 }  // namespace
 
-ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, const NDArray* out) {
-  if (!(op.flags & kBF16Storage) && has_bf16(inputs) && !((op.flags & kBF16Native) && all_bf16(inputs)))
-    return invoke_in_float32(op, inputs, options, out);
-  OpCall c;
+namespace {
+// The whole of invoke, into `c` (made by the caller): the results are left in c.outputs, so invoke1
+// takes its one result from there without moving the list.
+void run_call(const OpDef& op, InputList inputs, const Options& options, const NDArray* out, OpCall& c) {
+  if (!(op.flags & kBF16Storage) && has_bf16(inputs) && !((op.flags & kBF16Native) && all_bf16(inputs))) {
+    c.outputs = invoke_in_float32(op, inputs, options, out);
+    return;
+  }
   c.op = &op;
   c.inputs = inputs;
   // No options given: the op's defaults (made once per op).
@@ -287,7 +292,10 @@ ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, cons
     fail(code::BAD_ARGUMENT, op.name, ": internal error: called with options of another op");
   op.infer(c);
   if (!(op.flags & (kBF16Storage | kBF16Native))) check_bf16_results(c);
-  if (op.flags & kInPlace) return run_in_place(op, c, out);
+  if (op.flags & kInPlace) {
+    c.outputs = run_in_place(op, c, out);
+    return;
+  }
   size_t nout = c.out_shapes.size();
   for (const Shape& s : c.out_shapes) {
     if (s.size() > kMaxDims)
@@ -327,9 +335,8 @@ ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, cons
       if (overlaps(a, *out) && !((op.flags & kAliasSafe) && exact_alias(a, *out))) aside = true;
   if (out && (op.flags & kScratch)) aside = true;  // computed aside (see kScratch)
 
-  c.outputs.resize(nout);
   if (c.view_of >= 0 && !out) {
-    for (size_t i = 0; i < nout; ++i) c.outputs[i] = view(c.inputs[c.view_of], c.out_shapes[i], c.view_offset);
+    for (size_t i = 0; i < nout; ++i) c.outputs.push_back(view(c.inputs[c.view_of], c.out_shapes[i], c.view_offset));
   } else {
     naming_allocation_errors(op, c, [&] {
       try {
@@ -353,12 +360,19 @@ ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, cons
     c.outputs[0].node = out->node;
     c.outputs[0].out_index = out->out_index;
   }
+}
+}  // namespace
+
+ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, const NDArray* out) {
+  OpCall c;
+  run_call(op, inputs, options, out, c);
   return std::move(c.outputs);
 }
 
 NDArray invoke1(const OpDef& op, InputList inputs, const Options& options, const NDArray* out) {
-  ArrayList r = invoke(op, inputs, options, out);
-  return std::move(r[0]);
+  OpCall c;
+  run_call(op, inputs, options, out, c);
+  return std::move(c.outputs[0]);
 }
 
 NDArray invoke1(const char* name, InputList inputs, const Options& options) {
