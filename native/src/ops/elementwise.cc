@@ -71,6 +71,14 @@ void unary_forward(OpCall& c) {
   k::unary(r.kind, static_cast<int>(y.dtype), x.raw(), y.raw(), y.size());
 }
 
+// The fast path's form of unary_forward for a result of the input's dtype (the same kernel call).
+bool unary_flat_ok(const OpDef& op, DType t, size_t n) {
+  return n == 1 && (kUnary[op.param].keeps_int || float_result(t) == t);
+}
+void unary_flat(const OpDef& op, DType t, const void* const* in, void* out, int64_t size) {
+  k::unary(kUnary[op.param].kind, static_cast<int>(t), in[0], out, size);
+}
+
 void unary_backward(GradCall& g) {
   const UnaryRow& r = kUnary[g.op->param];
   g.in_grads[0] = r.grad(g.inputs[0], g.outputs[0], g.out_grad(0));
@@ -189,6 +197,16 @@ void binary_forward(OpCall& c) {
             y.raw());
 }
 
+
+// The fast path's form of binary_forward for two arrays of one shape and dtype and a result of
+// that dtype (the same kernel call as its same-shape branch).
+bool binary_flat_ok(const OpDef& op, DType t, size_t n) {
+  return n == 2 && (!kBinary[op.param].float_result || float_result(t) == t);
+}
+void binary_flat(const OpDef& op, DType t, const void* const* in, void* out, int64_t size) {
+  const int64_t one = 1;
+  k::binary(kBinary[op.param].kind, static_cast<int>(t), 1, &size, in[0], &one, in[1], &one, out);
+}
 
 void binary_backward(GradCall& g) {
   const BinaryRow& r = binary_row(g.op);
@@ -318,7 +336,7 @@ struct RegisterTables {
       g_unary_defs[i] = OpDef::named(r.name).alias(r.aliases).of_kind("unary")
                             .rules(unary_infer, unary_forward, r.grad ? unary_backward : nullptr)
                             .saves(r.save_in, r.save_out).with_flags((r.grad ? 0u : unsigned(kNoGrad)) | kAliasSafe)
-                            .row(i);
+                            .row(i).flat_kernel(unary_flat_ok, unary_flat);
       register_op(g_unary_defs[i]);
     }
     for (int i = 0; i < kNumBinary; ++i) {
@@ -326,7 +344,7 @@ struct RegisterTables {
       g_binary_defs[i] = OpDef::named(r.name).alias(r.aliases).of_kind("binary").arity(-1)
                              .rules(binary_infer, binary_forward, r.grad ? binary_backward : nullptr)
                              .saves(r.save_in, r.save_out).with_flags((r.grad ? 0u : unsigned(kNoGrad)) | kAliasSafe)
-                             .row(i).with_options<ScalarOptions>();
+                             .row(i).with_options<ScalarOptions>().flat_kernel(binary_flat_ok, binary_flat);
       for (const FusedBackward& f : kFusedBackward)
         if (f.kind == r.kind) g_binary_defs[i] = g_binary_defs[i].fused_backward(f.rule);
       register_op(g_binary_defs[i]);

@@ -92,11 +92,13 @@ void expect_float(const OpCall& c, size_t i) {
     fail(code::DTYPE_MISMATCH, c.name(), ": expects a float32 or float64 array, got ", dtype_name(c.inputs[i].dtype));
 }
 
-std::string shapes_of(const OpCall& c) {
+std::string shapes_of(const OpCall& c) { return shapes_of(c.inputs); }
+
+std::string shapes_of(InputList inputs) {
   std::string s;
-  for (size_t i = 0; i < c.inputs.size(); ++i) {
+  for (size_t i = 0; i < inputs.size(); ++i) {
     if (i) s += ", ";
-    s += shape_str(c.inputs[i].shape);
+    s += shape_str(inputs[i].shape);
   }
   return s;
 }
@@ -131,15 +133,19 @@ void run_forward(const OpDef& op, OpCall& c, bool recording) {
 
 // Runs f, naming the op in allocation failures (the allocator and kernels do not know it).
 template <class F>
-void naming_allocation_errors(const OpDef& op, const OpCall& c, F f) {
+void naming_allocation_errors(const OpDef& op, InputList inputs, F f) {
   try {
     f();
   } catch (const AllocationError& e) {
-    std::string in = c.inputs.empty() ? "" : " (inputs " + shapes_of(c) + ")";
+    std::string in = inputs.empty() ? "" : " (inputs " + shapes_of(inputs) + ")";
     throw Error(e.code(), std::string(op.name) + in + ": " + e.message());
   } catch (const std::bad_alloc&) {
     throw Error(code::OUT_OF_MEMORY, std::string(op.name) + ": out of memory (the system refused an allocation)");
   }
+}
+template <class F>
+void naming_allocation_errors(const OpDef& op, const OpCall& c, F f) {
+  naming_allocation_errors(op, c.inputs, f);
 }
 
 // The outputs (or `out`, unless computed aside) and forward's state arrays, at the call.
@@ -271,6 +277,82 @@ ArrayList run_in_place(const OpDef& op, OpCall& c, const NDArray* out) {
 }  // namespace
 
 namespace {
+// ---- the fast path of elementwise calls (OpDef::flat) ----
+// A call on arrays of one shape and dtype, without options or `out`, that gives one result of that
+// shape and dtype and is not recorded: the op's flat kernel, run (now or queued) with the engine's
+// rules as any call, but without infer, the call record and forward's generic checks. The result
+// is the one forward would give: flat makes forward's own kernel call for such inputs.
+constexpr size_t kFlatMaxInputs = 4;
+
+bool takes_fast_path(const OpDef& op, InputList inputs, const Options& options, const NDArray* out, bool recording) {
+  if (!op.flat_ok || out || options.type() || inputs.empty() || inputs.size() > kFlatMaxInputs) return false;
+  const NDArray& a = inputs[0];
+  if (!a.defined() || a.dtype == DType::BFloat16) return false;  // bfloat16 is computed in float32 (bf16.cc)
+  for (size_t i = 1; i < inputs.size(); ++i) {
+    const NDArray& b = inputs[i];
+    if (!b.defined() || b.dtype != a.dtype || b.shape != a.shape) return false;
+  }
+  if (recording && autograd::should_record(inputs)) return false;
+  return op.flat_ok(op, a.dtype, inputs.size());
+}
+
+void flat_compute(const OpDef& op, InputList inputs, const NDArray& y) {
+  const void* in[kFlatMaxInputs];
+  for (size_t i = 0; i < inputs.size(); ++i) in[i] = inputs[i].raw();
+  op.flat(op, y.dtype, in, y.raw(), y.size());
+}
+
+size_t note_flat(InputList inputs, const NDArray& y, engine::Task& t) {
+  size_t work_bytes = y.nbytes();
+  for (const NDArray& a : inputs) {
+    t.reads.push_back(a.storage.get());
+    work_bytes += a.nbytes();
+  }
+  t.writes.push_back(y.storage.get());
+  return work_bytes;
+}
+
+// Run at the call: borrows the inputs and the result.
+struct FlatNow final : engine::Task {
+  const OpDef& op;
+  InputList inputs;
+  const NDArray& y;
+  FlatNow(const OpDef& o, InputList in, const NDArray& out) : op(o), inputs(in), y(out) {}
+  void run() override { naming_allocation_errors(op, inputs, [&] { flat_compute(op, inputs, y); }); }
+};
+
+// Queued: owns plain copies (an input disposed meanwhile stays alive until the work has run).
+struct FlatQueued final : engine::Task {
+  const OpDef& op;
+  SmallVec<NDArray, kFlatMaxInputs> inputs;
+  NDArray y;
+  FlatQueued(const FlatNow& now) : op(now.op), y(now.y.plain()) {
+    for (const NDArray& a : now.inputs) inputs.push_back(a.plain());
+    reads = now.reads;
+    writes = now.writes;
+    pending_bytes = y.nbytes();
+  }
+  void run() override { naming_allocation_errors(op, InputList(inputs), [&] { flat_compute(op, InputList(inputs), y); }); }
+};
+
+NDArray run_flat(const OpDef& op, InputList inputs) {
+  const NDArray& a = inputs[0];
+  NDArray y;
+  naming_allocation_errors(op, inputs, [&] {
+    try {
+      y = empty(a.shape, a.dtype);
+    } catch (const AllocationError&) {
+      if (!engine::drained_for_memory()) throw;
+      y = empty(a.shape, a.dtype);  // queued work has released what it held
+    }
+  });
+  if (y.size() == 0) return y;  // nothing to compute (as invoke skips forward)
+  FlatNow now(op, inputs, y);
+  if (engine::run_now(note_flat(inputs, y, now))) engine::run_here(now);
+  else engine::submit(std::make_unique<FlatQueued>(now));
+  return y;
+}
+
 // The whole of invoke, into `c` (made by the caller): the results are left in c.outputs, so invoke1
 // takes its one result from there without moving the list.
 void run_call(const OpDef& op, InputList inputs, const Options& options, const NDArray* out, OpCall& c) {
@@ -364,12 +446,18 @@ void run_call(const OpDef& op, InputList inputs, const Options& options, const N
 }  // namespace
 
 ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, const NDArray* out) {
+  if (takes_fast_path(op, inputs, options, out, autograd::is_recording())) {
+    ArrayList r;
+    r.push_back(run_flat(op, inputs));
+    return r;
+  }
   OpCall c;
   run_call(op, inputs, options, out, c);
   return std::move(c.outputs);
 }
 
 NDArray invoke1(const OpDef& op, InputList inputs, const Options& options, const NDArray* out) {
+  if (takes_fast_path(op, inputs, options, out, autograd::is_recording())) return run_flat(op, inputs);
   OpCall c;
   run_call(op, inputs, options, out, c);
   return std::move(c.outputs[0]);
