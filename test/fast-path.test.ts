@@ -72,6 +72,16 @@ describe.each(DTYPES)('%s arrays of one shape', (dtype) => {
         expectSamePaths((o) => binaryOp(name, a, b, o));
       });
   });
+  test.each(BINARY)('%s with a number operand, on either side: the fast path gives the generic path\'s result', (name) => {
+    for (const shape of SHAPES)
+      nd.tidy(() => {
+        const a = values(shape, dtype, 4);
+        for (const v of [2.5, 3, -1.75, 0]) {
+          expectSamePaths((o) => binaryOp(name, a, v, o));
+          expectSamePaths((o) => binaryOp(name, v, a, o));
+        }
+      });
+  });
   test.each(UNARY)('%s: the fast path gives the generic path\'s result', (name) => {
     for (const shape of SHAPES)
       nd.tidy(() => {
@@ -131,6 +141,14 @@ describe('the boundary of the fast path', () => {
     });
   });
 
+  test('a number operand is converted to the array\'s dtype, as the generic path does', () => {
+    nd.tidy(() => {
+      expect(nd.add(nd.array([1, 2], { dtype: 'int32' }), 2.75).toArray()).toEqual([3, 4]);
+      expect(nd.multiply(nd.array([1, 2], { dtype: 'uint8' }), 300).dtype).toBe('uint8');
+      expect(nd.divide(nd.array([1, 2], { dtype: 'int32' }), 2).toArray()).toEqual([0.5, 1]);
+    });
+  });
+
   test('while recording, a call on variables is recorded (generic path), one on constants is not', () => {
     nd.tidy(() => {
       const x = values([4], 'float32', 12), c = values([4], 'float32', 13);
@@ -139,10 +157,10 @@ describe('the boundary of the fast path', () => {
         const k = nd.multiply(c, c); // constants: not in the graph
         expect(nd._native.inGraph(k._h)).toBe(false);
         expectSame(k, nd.multiply(c, c, { out: nd.zeros([4]) }));
-        return nd.multiply(x, k).sum();
+        return nd.multiply(x, k).mul(2).sum();
       });
       y.backward();
-      expectSame(x.grad!, nd.multiply(c, c));
+      expectSame(x.grad!, nd.multiply(c, c).mul(2));
     });
   });
 

@@ -52,17 +52,15 @@ ENTRY(Op2) {
 }
 END_ENTRY
 
-// opScalar(op, h, number, reverse): the number parsed into the op's options as any option is.
+// opScalar(op, h, number, reverse)
 ENTRY(OpScalar) {
-  const ops::OpDef& op = op_by_id(info[0]);
-  if (!info[2].IsNumber()) fail(code::BAD_ARGUMENT, op.name, ": expected a number operand");
-  ops::Attrs at;
-  at.set_number("scalar", info[2].As<Napi::Number>().DoubleValue());
-  if (info[3].ToBoolean().Value()) at.set_flag("reverse", true);
-  ops::Options opts = ops::parse_options(op, at);
   EnvData& d = data(info);
-  const NDArray* in[] = {&get(env, d, info[1])};
-  return Napi::Number::New(env, put_result(env, d, ops::invoke1(op, ops::InputList(in, 1), opts), op.name));
+  const ops::OpDef& op = op_by_id(info[0]);
+  double v;
+  if (napi_get_value_double(env, info[2], &v) != napi_ok) fail(code::BAD_ARGUMENT, op.name, ": expected a number operand");
+  bool reverse = info[3].ToBoolean().Value();
+  const NDArray& x = get(env, d, info[1]);
+  return Napi::Number::New(env, put_result(env, d, ops::invoke_scalar(op, x, v, reverse), op.name));
 }
 END_ENTRY
 

@@ -284,8 +284,14 @@ namespace {
 // is the one forward would give: flat makes forward's own kernel call for such inputs.
 constexpr size_t kFlatMaxInputs = 4;
 
-bool takes_fast_path(const OpDef& op, InputList inputs, const Options& options, const NDArray* out, bool recording) {
-  if (!op.flat_ok || out || options.type() || inputs.empty() || inputs.size() > kFlatMaxInputs) return false;
+// The number operand of a call with one (invoke_scalar), carried to the kernel.
+struct Number {
+  double value;
+  bool reverse;
+};
+
+bool takes_fast_path(const OpDef& op, InputList inputs, bool scalar, bool recording) {
+  if (!op.flat_ok || inputs.empty() || inputs.size() > kFlatMaxInputs) return false;
   const NDArray& a = inputs[0];
   if (!a.defined() || a.dtype == DType::BFloat16) return false;  // bfloat16 is computed in float32 (bf16.cc)
   for (size_t i = 1; i < inputs.size(); ++i) {
@@ -293,13 +299,16 @@ bool takes_fast_path(const OpDef& op, InputList inputs, const Options& options, 
     if (!b.defined() || b.dtype != a.dtype || b.shape != a.shape) return false;
   }
   if (recording && autograd::should_record(inputs)) return false;
-  return op.flat_ok(op, a.dtype, inputs.size());
+  return op.flat_ok(op, a.dtype, inputs.size(), scalar);
+}
+bool takes_fast_path(const OpDef& op, InputList inputs, const Options& options, const NDArray* out, bool recording) {
+  return !out && !options.type() && takes_fast_path(op, inputs, false, recording);
 }
 
-void flat_compute(const OpDef& op, InputList inputs, const NDArray& y) {
+void flat_compute(const OpDef& op, InputList inputs, const Number* number, const NDArray& y) {
   const void* in[kFlatMaxInputs];
   for (size_t i = 0; i < inputs.size(); ++i) in[i] = inputs[i].raw();
-  op.flat(op, y.dtype, in, y.raw(), y.size());
+  op.flat(op, y.dtype, in, number ? &number->value : nullptr, number && number->reverse, y.raw(), y.size());
 }
 
 size_t note_flat(InputList inputs, const NDArray& y, engine::Task& t) {
@@ -316,26 +325,33 @@ size_t note_flat(InputList inputs, const NDArray& y, engine::Task& t) {
 struct FlatNow final : engine::Task {
   const OpDef& op;
   InputList inputs;
+  const Number* number;
   const NDArray& y;
-  FlatNow(const OpDef& o, InputList in, const NDArray& out) : op(o), inputs(in), y(out) {}
-  void run() override { naming_allocation_errors(op, inputs, [&] { flat_compute(op, inputs, y); }); }
+  FlatNow(const OpDef& o, InputList in, const Number* num, const NDArray& out) : op(o), inputs(in), number(num), y(out) {}
+  void run() override { naming_allocation_errors(op, inputs, [&] { flat_compute(op, inputs, number, y); }); }
 };
 
 // Queued: owns plain copies (an input disposed meanwhile stays alive until the work has run).
 struct FlatQueued final : engine::Task {
   const OpDef& op;
   SmallVec<NDArray, kFlatMaxInputs> inputs;
+  Number number;
+  bool has_number;
   NDArray y;
-  FlatQueued(const FlatNow& now) : op(now.op), y(now.y.plain()) {
+  explicit FlatQueued(const FlatNow& now)
+      : op(now.op), number(now.number ? *now.number : Number{0, false}), has_number(now.number), y(now.y.plain()) {
     for (const NDArray& a : now.inputs) inputs.push_back(a.plain());
     reads = now.reads;
     writes = now.writes;
     pending_bytes = y.nbytes();
   }
-  void run() override { naming_allocation_errors(op, InputList(inputs), [&] { flat_compute(op, InputList(inputs), y); }); }
+  void run() override {
+    InputList in(inputs);
+    naming_allocation_errors(op, in, [&] { flat_compute(op, in, has_number ? &number : nullptr, y); });
+  }
 };
 
-NDArray run_flat(const OpDef& op, InputList inputs) {
+NDArray run_flat(const OpDef& op, InputList inputs, const Number* number = nullptr) {
   const NDArray& a = inputs[0];
   NDArray y;
   naming_allocation_errors(op, inputs, [&] {
@@ -347,7 +363,7 @@ NDArray run_flat(const OpDef& op, InputList inputs) {
     }
   });
   if (y.size() == 0) return y;  // nothing to compute (as invoke skips forward)
-  FlatNow now(op, inputs, y);
+  FlatNow now(op, inputs, number, y);
   if (engine::run_now(note_flat(inputs, y, now))) engine::run_here(now);
   else engine::submit(std::make_unique<FlatQueued>(now));
   return y;
@@ -461,6 +477,17 @@ NDArray invoke1(const OpDef& op, InputList inputs, const Options& options, const
   OpCall c;
   run_call(op, inputs, options, out, c);
   return std::move(c.outputs[0]);
+}
+
+NDArray invoke_scalar(const OpDef& op, const NDArray& x, double v, bool reverse) {
+  if (takes_fast_path(op, {&x}, true, autograd::is_recording())) {
+    const Number number{v, reverse};
+    return run_flat(op, {&x}, &number);
+  }
+  Attrs at;
+  at.set_number("scalar", v);
+  if (reverse) at.set_flag("reverse", true);
+  return invoke1(op, {&x}, parse_options(op, at));
 }
 
 NDArray invoke1(const char* name, InputList inputs, const Options& options) {
