@@ -52,6 +52,8 @@ export interface Binding {
   item(h: number): number;
   meta(h: number): void;
   release(h: number): void;
+  /** releases handles[0..n) */
+  releaseList(handles: Int32Array, n: number): void;
   op1(op: number, a: number): number;
   op2(op: number, a: number, b: number): number;
   opScalar(op: number, a: number, s: number, reverse: boolean): number;

@@ -72,6 +72,31 @@ export function ownHandle(a: NDArray): NDArray {
   return a;
 }
 
+// A tidy scope's arrays are released by one native call: a call per array cost about as much as the
+// op that made it. Arrays with more to undo (registered with the backstop, owning a gradient) go
+// through dispose().
+let freeHandles = new Int32Array(1024);
+let freeCount = 0;
+
+function disposeLater(a: NDArray): void {
+  if (a._h < 0) return;
+  if (a._registered || a._ownsGrad) return a.dispose();
+  if (freeCount === freeHandles.length) {
+    const grown = new Int32Array(freeCount * 2);
+    grown.set(freeHandles);
+    freeHandles = grown;
+  }
+  freeHandles[freeCount++] = a._h;
+  a._h = -1;
+}
+
+function releaseDisposed(): void {
+  if (freeCount === 0) return;
+  const n = freeCount;
+  freeCount = 0;
+  native.releaseList(freeHandles, n);
+}
+
 function popScope(scope: Scope): void {
   const i = scopes.lastIndexOf(scope);
   if (i >= 0) scopes.length = i;
@@ -158,11 +183,14 @@ export function tidy<T>(fn: () => T): T {
     }
   } catch (e) {
     popScope(scope);
-    for (const a of scope) if (!a._kept) a.dispose();
+    for (const a of scope) if (!a._kept) disposeLater(a);
+    releaseDisposed();
     throw e;
   }
   popScope(scope);
-  for (const a of scope) {
+  // An index loop: V8 did not inline the array iterator here (a call per array).
+  for (let i = 0; i < scope.length; i++) {
+    const a = scope[i];
     if (a._kept || a === single || (keep !== null && keep.has(a))) {
       if (a._h >= 0) track(a); // hand it to the enclosing scope (or the GC backstop)
     } else {
@@ -173,9 +201,10 @@ export function tidy<T>(fn: () => T): T {
         g._kept = false;
         track(g);
       }
-      a.dispose();
+      disposeLater(a);
     }
   }
+  releaseDisposed();
   return result;
 }
 

@@ -84,19 +84,27 @@ type MethodsOf<T> = { [K in keyof T]: (opts?: OutOption) => NDArray };
 type BinaryMethods = { [K in BinaryName]: (b: Operand, opts?: OutOption) => NDArray };
 type ReduceMethods = { [K in ReduceName]: (axis?: AxisOrOptions, opts?: AxisOptions) => NDArray };
 
+// Each method calls its function directly (looking it up by name per call was a polymorphic keyed
+// load, a tenth of a tiny op).
 const proto = NDArray.prototype as any;
-for (const name of UNARY_OPS.flatMap((o) => o.names))
+for (const name of UNARY_OPS.flatMap((o) => o.names)) {
+  const f = table[name];
   proto[name] = function (this: NDArray, opts?: OutOption) {
-    return ops[name](this, opts);
+    return f(this, opts);
   };
-for (const name of BINARY_OPS.flatMap((o) => o.names))
+}
+for (const name of BINARY_OPS.flatMap((o) => o.names)) {
+  const f = table[name];
   proto[name] = function (this: NDArray, b: Operand, opts?: OutOption) {
-    return ops[name](this, b, opts);
+    return f(this, b, opts);
   };
-for (const name of REDUCE_OPS.flatMap((o) => o.names))
+}
+for (const name of REDUCE_OPS.flatMap((o) => o.names)) {
+  const f = table[name];
   proto[name] = function (this: NDArray, axis?: AxisOrOptions, opts?: AxisOptions) {
-    return ops[name](this, axis, opts);
+    return f(this, axis, opts);
   };
+}
 addMethods({ clip });
 
 export const elementwiseOps = { clip, where };

@@ -9,21 +9,23 @@ namespace ndgrad {
 namespace autograd {
 namespace {
 
-thread_local bool t_recording = false;
-thread_local bool t_training = false;
+thread_local Mode t_mode;  // both flags in one thread-local: an op call looks them up once
 
 }  // namespace
 
-bool is_recording() { return t_recording; }
-bool is_training() { return t_training; }
+Mode mode() { return t_mode; }
+bool is_recording() { return t_mode.recording; }
+bool is_training() { return t_mode.training; }
 bool set_recording(bool on) {
-  bool p = t_recording;
-  t_recording = on;
+  Mode& m = t_mode;
+  bool p = m.recording;
+  m.recording = on;
   return p;
 }
 bool set_training(bool on) {
-  bool p = t_training;
-  t_training = on;
+  Mode& m = t_mode;
+  bool p = m.training;
+  m.training = on;
   return p;
 }
 

@@ -12,6 +12,11 @@
 namespace ndgrad {
 namespace autograd {
 
+struct Mode {
+  bool recording = false;
+  bool training = false;
+};
+Mode mode();  // both flags at once (ops::invoke reads both per call)
 bool is_recording();
 bool is_training();
 bool set_recording(bool on);  // returns the previous value

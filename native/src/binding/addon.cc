@@ -7,11 +7,12 @@ namespace ndgrad {
 namespace binding {
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
-  env.SetInstanceData(new EnvData());
+  EnvData* d = new EnvData();
+  env.SetInstanceData(d);
 #define EXPORT(name, fn)                                                                   \
   do {                                                                                     \
     napi_value f;                                                                          \
-    if (napi_create_function(env, name, NAPI_AUTO_LENGTH, boundary<fn>, nullptr, &f) != napi_ok) \
+    if (napi_create_function(env, name, NAPI_AUTO_LENGTH, boundary<fn>, d, &f) != napi_ok) \
       throw Napi::Error::New(env);                                                         \
     exports.Set(name, Napi::Value(env, f));                                                \
   } while (0)
@@ -22,6 +23,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   EXPORT("item", Item);
   EXPORT("meta", Meta);
   EXPORT("release", Release);
+  EXPORT("releaseList", ReleaseList);
   EXPORT("op1", Op1);
   EXPORT("op2", Op2);
   EXPORT("opScalar", OpScalar);

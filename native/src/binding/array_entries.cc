@@ -112,7 +112,21 @@ ENTRY(Meta) {
 END_ENTRY
 
 ENTRY(Release) {
-  release(env, int_arg(info[0], "dispose"));
+  release(env, data(info), int_arg(info[0], "dispose"));
+  return env.Undefined();
+}
+END_ENTRY
+
+// releaseList(handles: Int32Array, n): releases handles[0..n) (a tidy scope's arrays in one call).
+ENTRY(ReleaseList) {
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    fail(code::BAD_ARGUMENT, "releaseList: expected an Int32Array");
+  Napi::Int32Array hs = info[0].As<Napi::Int32Array>();
+  uint32_t n = static_cast<uint32_t>(int_arg(info[1], "releaseList"));
+  if (n > hs.ElementLength()) fail(code::BAD_ARGUMENT, "releaseList: more handles than the list holds");
+  EnvData& d = data(info);
+  const int32_t* h = hs.Data();
+  for (uint32_t i = 0; i < n; ++i) release(env, d, h[i]);
   return env.Undefined();
 }
 END_ENTRY

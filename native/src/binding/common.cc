@@ -17,8 +17,8 @@ void report_memory(Napi::Env env, EnvData& d) noexcept {
   }
 }
 
-int32_t put(Napi::Env env, NDArray a) {
-  EnvData& d = data(env);
+namespace {
+int32_t put(Napi::Env env, EnvData& d, NDArray a) {
   uint32_t idx;
   if (!d.free_ids.empty()) {
     idx = d.free_ids.back();
@@ -36,9 +36,11 @@ int32_t put(Napi::Env env, NDArray a) {
   report_memory(env, d);
   return static_cast<int32_t>((s.gen << kIndexBits) | idx);
 }
+}  // namespace
 
-Slot* find(Napi::Env env, int32_t h) {
-  EnvData& d = data(env);
+int32_t put(Napi::Env env, NDArray a) { return put(env, data(env), std::move(a)); }
+
+Slot* find(EnvData& d, int32_t h) {
   uint32_t u = static_cast<uint32_t>(h), idx = u & kIndexMask, gen = (u >> kIndexBits) & kGenMask;
   if (h < 0 || idx >= d.slots.size()) return nullptr;
   Slot& s = d.slots[idx];
@@ -63,19 +65,24 @@ std::string string_arg(const Napi::Value& v, const char* what) {
   return v.As<Napi::String>().Utf8Value();
 }
 
-NDArray& get(Napi::Env env, const Napi::Value& v) {
-  if (!v.IsNumber()) fail(code::BAD_ARGUMENT, "expected an NDArray");
-  Slot* s = find(env, v.As<Napi::Number>().Int32Value());
+NDArray& get(Napi::Env env, const Napi::Value& v) { return get(env, data(env), v); }
+
+NDArray& get(napi_env env, EnvData& d, napi_value v) {
+  int32_t h;
+  if (napi_get_value_int32(env, v, &h) != napi_ok) fail(code::BAD_ARGUMENT, "expected an NDArray");
+  Slot* s = find(d, h);
   if (!s) fail(code::DISPOSED, "the NDArray was disposed");
   return s->array;
 }
 
-void release(Napi::Env env, int32_t h) {
-  Slot* s = find(env, h);
+void release(Napi::Env env, int32_t h) { release(env, data(env), h); }
+
+void release(Napi::Env env, EnvData& d, int32_t h) {
+  Slot* s = find(d, h);
   if (!s) return;  // already released: disposing twice is harmless
-  EnvData& d = data(env);
   d.held_bytes -= static_cast<int64_t>(s->array.nbytes());
-  s->array = NDArray();
+  s->array.storage.reset();  // the rest of a dead slot's array is overwritten by the next put
+  s->array.node.reset();
   s->live = false;
   s->gen = (s->gen + 1) & kGenMask;
   d.free_ids.push_back(static_cast<uint32_t>(h) & kIndexMask);
@@ -83,20 +90,23 @@ void release(Napi::Env env, int32_t h) {
   report_memory(env, d);
 }
 
-void write_meta(Napi::Env env, const NDArray& a) {
-  EnvData& d = data(env);
+void write_meta(Napi::Env env, const NDArray& a) { write_meta(data(env), a); }
+
+void write_meta(EnvData& d, const NDArray& a) {
   if (!d.meta_data || d.meta_len < 2 + a.ndim()) return;
   d.meta_data[0] = static_cast<double>(a.dtype);
   d.meta_data[1] = static_cast<double>(a.ndim());
   for (size_t i = 0; i < a.ndim(); ++i) d.meta_data[2 + i] = static_cast<double>(a.shape[i]);
 }
 
-int32_t put_result(Napi::Env env, NDArray a, const char* op) {
+int32_t put_result(Napi::Env env, NDArray a, const char* op) { return put_result(env, data(env), std::move(a), op); }
+
+int32_t put_result(Napi::Env env, EnvData& d, NDArray a, const char* op) {
   if (a.ndim() > kMaxDims)
     fail(code::BAD_ARGUMENT, op, ": the result of shape ", shape_str(a.shape), " has ", a.ndim(),
          " dimensions; at most ", kMaxDims, " are supported");
-  write_meta(env, a);
-  return put(env, std::move(a));
+  write_meta(d, a);
+  return put(env, d, std::move(a));
 }
 
 // ---- the JS/C++ boundary ----
@@ -151,11 +161,12 @@ void throw_current(napi_env env) noexcept {
 
 const ops::OpDef& op_by_id(const Napi::Value& v) {
   const auto& all = ops::all_ops();
-  if (!v.IsNumber()) fail(code::BAD_ARGUMENT, "bad op id");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d < static_cast<double>(all.size())) || d != std::floor(d)) fail(code::BAD_ARGUMENT, "bad op id ", d);
-  int64_t id = static_cast<int64_t>(d);
-  return *all[static_cast<size_t>(id)];
+  double d;
+  if (napi_get_value_double(v.Env(), v, &d) != napi_ok) fail(code::BAD_ARGUMENT, "bad op id");
+  if (!(d >= 0 && d < static_cast<double>(all.size()))) fail(code::BAD_ARGUMENT, "bad op id ", d);
+  size_t id = static_cast<size_t>(d);  // in range: the conversion is exact for whole numbers
+  if (static_cast<double>(id) != d) fail(code::BAD_ARGUMENT, "bad op id ", d);
+  return *all[id];
 }
 
 namespace {

@@ -52,15 +52,24 @@ struct EnvData {
 };
 
 inline EnvData& data(Napi::Env env) { return *env.GetInstanceData<EnvData>(); }
+// The same, from the data pointer every export is created with (addon.cc): no N-API call.
+inline EnvData& data(const Napi::CallbackInfo& info) { return *static_cast<EnvData*>(info.Data()); }
 
 // ---- the handle table ----
 int32_t put(Napi::Env env, NDArray a);
-Slot* find(Napi::Env env, int32_t h);
+Slot* find(EnvData& d, int32_t h);
+inline Slot* find(Napi::Env env, int32_t h) { return find(data(env), h); }
 NDArray& get(Napi::Env env, const Napi::Value& v);   // DISPOSED for a stale handle
+// The per-op entry points' form: `d` from data(info), and a failed int32 read is the type check (one
+// N-API call per handle, no napi_typeof first).
+NDArray& get(napi_env env, EnvData& d, napi_value v);
 void release(Napi::Env env, int32_t h);              // disposing twice is harmless
+void release(Napi::Env env, EnvData& d, int32_t h);
 void write_meta(Napi::Env env, const NDArray& a);
+void write_meta(EnvData& d, const NDArray& a);
 // A result handed to JS; `op` names the op in the error for a rank JS cannot describe.
 int32_t put_result(Napi::Env env, NDArray a, const char* op = "array");
+int32_t put_result(Napi::Env env, EnvData& d, NDArray a, const char* op);
 
 // Argument accessors: a JS value of the wrong type is BAD_ARGUMENT naming the entry point, never a
 // Napi type error or a crash (Napi's As<T>() does not check).

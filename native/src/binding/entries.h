@@ -20,6 +20,7 @@ Napi::Value ToTyped(const Napi::CallbackInfo& info);
 Napi::Value Item(const Napi::CallbackInfo& info);
 Napi::Value Meta(const Napi::CallbackInfo& info);
 Napi::Value Release(const Napi::CallbackInfo& info);
+Napi::Value ReleaseList(const Napi::CallbackInfo& info);
 
 // engine_entries.cc
 void InitEngine(Napi::Env env);

@@ -37,29 +37,30 @@ END_ENTRY
 // The inputs are borrowed from the handle table (no NDArray copies); nothing adds a handle until
 // the op has returned.
 ENTRY(Op1) {
+  EnvData& d = data(info);
   const ops::OpDef& op = op_by_id(info[0]);
-  const NDArray* in[] = {&get(env, info[1])};
-  return Napi::Number::New(env, put_result(env, ops::invoke1(op, ops::InputList(in, 1)), op.name));
+  const NDArray* in[] = {&get(env, d, info[1])};
+  return Napi::Number::New(env, put_result(env, d, ops::invoke1(op, ops::InputList(in, 1)), op.name));
 }
 END_ENTRY
 
 ENTRY(Op2) {
+  EnvData& d = data(info);
   const ops::OpDef& op = op_by_id(info[0]);
-  const NDArray* in[] = {&get(env, info[1]), &get(env, info[2])};
-  return Napi::Number::New(env, put_result(env, ops::invoke1(op, ops::InputList(in, 2)), op.name));
+  const NDArray* in[] = {&get(env, d, info[1]), &get(env, d, info[2])};
+  return Napi::Number::New(env, put_result(env, d, ops::invoke1(op, ops::InputList(in, 2)), op.name));
 }
 END_ENTRY
 
-// opScalar(op, h, number, reverse): the number parsed into the op's options as any option is.
+// opScalar(op, h, number, reverse)
 ENTRY(OpScalar) {
+  EnvData& d = data(info);
   const ops::OpDef& op = op_by_id(info[0]);
-  if (!info[2].IsNumber()) fail(code::BAD_ARGUMENT, op.name, ": expected a number operand");
-  ops::Attrs at;
-  at.set_number("scalar", info[2].As<Napi::Number>().DoubleValue());
-  if (info[3].ToBoolean().Value()) at.set_flag("reverse", true);
-  ops::Options opts = ops::parse_options(op, at);
-  const NDArray* in[] = {&get(env, info[1])};
-  return Napi::Number::New(env, put_result(env, ops::invoke1(op, ops::InputList(in, 1), opts), op.name));
+  double v;
+  if (napi_get_value_double(env, info[2], &v) != napi_ok) fail(code::BAD_ARGUMENT, op.name, ": expected a number operand");
+  bool reverse = info[3].ToBoolean().Value();
+  const NDArray& x = get(env, d, info[1]);
+  return Napi::Number::New(env, put_result(env, d, ops::invoke_scalar(op, x, v, reverse), op.name));
 }
 END_ENTRY
 

@@ -78,10 +78,35 @@ bool global_put(int cls, size_t rounded, void* p) {
   return true;
 }
 
+// A counter only its own thread writes: a relaxed load and store (no locked instruction on the op
+// path); allocator_stats reads every thread's.
+struct OwnCounter {
+  std::atomic<int64_t> v{0};
+  void add(int64_t d) { v.store(v.load(std::memory_order_relaxed) + d, std::memory_order_relaxed); }
+  int64_t get() const { return v.load(std::memory_order_relaxed); }
+};
+
+// Freed fixed-size objects (pool_alloc.h) of one 64-byte size class, linked through themselves.
+struct ObjectList {
+  void* head = nullptr;
+  int n = 0;
+};
+constexpr int kObjectClasses = 32;  // objects up to 2 KiB (a graph node is about 1.2 KiB)
+constexpr int kObjectsPerClass = 1 << 15;
+
+// This thread's front cache: small freed blocks per size class and pooled objects, with their
+// counters. All the per-thread state of the op path in one trivially destructible, constant-
+// initialised object, so a function reaches it with one TLS lookup and no guard; the thread's
+// CacheOwner (made when the thread first caches something) empties it when the thread ends.
 struct ThreadCache {
   // Per class, freed blocks linked through their first bytes (every block is at least 64 bytes).
   void* head[kThreadClasses] = {};
   int count[kThreadClasses] = {};
+  ObjectList objects[kObjectClasses] = {};
+  bool front = true;     // off on engine threads (use_front_cache) and once the thread has ended
+  bool adopted = false;  // listed for allocator_stats, emptied when the thread ends
+  bool ended = false;    // emptied at thread end: objects freed later go to the system
+  OwnCounter cached_bytes, cached_blocks, cache_hits, live_blocks;
   void* pop(int cls) {
     void* p = head[cls];
     head[cls] = *static_cast<void**>(p);
@@ -97,17 +122,6 @@ struct ThreadCache {
     size_t n = kThreadClassBytes / rounded;
     return n < kThreadSlots ? kThreadSlots : static_cast<int>(n);
   }
-  ~ThreadCache() {  // a finishing worker thread hands its blocks to the shared cache
-    for (int cls = 0; cls < kThreadClasses; ++cls)
-      while (count[cls] > 0) {
-        size_t rounded;
-        void* p = pop(cls);
-        class_size(cls, &rounded);
-        g_cached_bytes.fetch_sub(static_cast<int64_t>(rounded), std::memory_order_relaxed);
-        g_cached_blocks.fetch_sub(1, std::memory_order_relaxed);
-        if (!global_put(cls, rounded, p)) std::free(p);
-      }
-  }
   static size_t class_size(int cls, size_t* rounded) {
     if (cls < 3) {
       *rounded = size_t(64) << cls;
@@ -121,10 +135,72 @@ struct ThreadCache {
     *rounded = (size_t(1) << lg) + steps * (size_t(1) << (lg - 1));
     return *rounded;
   }
+  // Hands every cached block to the shared cache (or the system) and frees the pooled objects.
+  void empty_all() {
+    for (int cls = 0; cls < kThreadClasses; ++cls)
+      while (count[cls] > 0) {
+        size_t rounded;
+        void* p = pop(cls);
+        class_size(cls, &rounded);
+        cached_bytes.add(-static_cast<int64_t>(rounded));
+        cached_blocks.add(-1);
+        if (!global_put(cls, rounded, p)) std::free(p);
+      }
+    for (ObjectList& l : objects)
+      while (l.n > 0) {
+        void* p = l.head;
+        l.head = *static_cast<void**>(p);
+        --l.n;
+        ::operator delete(p);
+      }
+  }
 };
 
 thread_local ThreadCache t_cache;
-thread_local bool t_front_cache = true;  // off on engine threads (use_front_cache)
+
+// The threads whose front caches allocator_stats sums, and what ended threads counted.
+struct ThreadList {
+  std::mutex mu;
+  std::vector<ThreadCache*> caches;
+};
+ThreadList& thread_list() {
+  static ThreadList* l = new ThreadList();  // leaked, like the cache: threads end during teardown
+  return *l;
+}
+
+// Empties its thread's cache when the thread ends; from then on the thread frees straight to the
+// shared cache and the system (objects freed later by other thread-exit code must not be kept).
+struct CacheOwner {
+  ThreadCache* tc = nullptr;
+  ~CacheOwner() {
+    if (!tc) return;
+    ThreadList& l = thread_list();
+    std::lock_guard<std::mutex> lock(l.mu);
+    tc->front = false;
+    tc->ended = true;
+    tc->empty_all();
+    g_cache_hits.fetch_add(tc->cache_hits.get(), std::memory_order_relaxed);
+    tc->cache_hits.add(-tc->cache_hits.get());
+    g_live_blocks.fetch_add(tc->live_blocks.get(), std::memory_order_relaxed);
+    tc->live_blocks.add(-tc->live_blocks.get());
+    for (size_t i = 0; i < l.caches.size(); ++i)
+      if (l.caches[i] == tc) {
+        l.caches[i] = l.caches.back();
+        l.caches.pop_back();
+        break;
+      }
+  }
+};
+
+// First time this thread caches something: list it for the stats and arrange its emptying.
+void adopt(ThreadCache& tc) {
+  thread_local CacheOwner owner;
+  owner.tc = &tc;
+  tc.adopted = true;
+  ThreadList& l = thread_list();
+  std::lock_guard<std::mutex> lock(l.mu);
+  l.caches.push_back(&tc);
+}
 
 std::string byte_str(int64_t b) {
   const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
@@ -163,6 +239,16 @@ bool reserve(int64_t rounded) {
                                                  " (nd.setMemoryLimit, NDGRAD_MEMORY_LIMIT)");
 }
 
+// Blocks are counted per thread (no locked instruction; a block freed on another thread makes that
+// thread's count negative, and the sum is right); live bytes stay one shared counter, which the
+// memory limit needs.
+void count_live_block(int64_t d) {
+  ThreadCache& tc = t_cache;
+  if (tc.ended) return void(g_live_blocks.fetch_add(d, std::memory_order_relaxed));
+  if (!tc.adopted) adopt(tc);
+  tc.live_blocks.add(d);
+}
+
 }  // namespace
 
 size_t reserve_block(size_t bytes) {
@@ -186,27 +272,27 @@ size_t reserve_block(size_t bytes) {
     allocator_trim();
     if (!reserve(r)) over_limit(bytes, rounded);
   }
-  g_live_blocks.fetch_add(1, std::memory_order_relaxed);
+  count_live_block(1);
   return rounded;
 }
 
 void unreserve_block(size_t granted) {
   g_live_bytes.fetch_sub(static_cast<int64_t>(granted), std::memory_order_relaxed);
-  g_live_blocks.fetch_sub(1, std::memory_order_relaxed);
+  count_live_block(-1);
 }
 
 void* take_block(size_t granted) {
   size_t rounded;
   int cls = class_of(granted, &rounded);
   const int64_t r = static_cast<int64_t>(rounded);
-  void* p = nullptr;
-  if (cls < kThreadClasses && t_front_cache && t_cache.count[cls] > 0) {
-    p = t_cache.pop(cls);
-    g_cached_bytes.fetch_sub(r, std::memory_order_relaxed);
-    g_cached_blocks.fetch_sub(1, std::memory_order_relaxed);
-  } else {
-    p = global_take(cls, rounded);
+  ThreadCache& tc = t_cache;
+  if (cls < kThreadClasses && tc.front && tc.count[cls] > 0) {
+    tc.cached_bytes.add(-r);
+    tc.cached_blocks.add(-1);
+    tc.cache_hits.add(1);
+    return tc.pop(cls);
   }
+  void* p = global_take(cls, rounded);
   if (p) {
     g_cache_hits.fetch_add(1, std::memory_order_relaxed);
     return p;
@@ -227,10 +313,12 @@ void put_block(void* p, size_t granted) {
   if (!p) return;
   size_t rounded;
   int cls = class_of(granted, &rounded);
-  if (cls < kThreadClasses && t_front_cache && t_cache.count[cls] < ThreadCache::capacity(rounded)) {
-    t_cache.push(cls, p);
-    g_cached_bytes.fetch_add(static_cast<int64_t>(rounded), std::memory_order_relaxed);
-    g_cached_blocks.fetch_add(1, std::memory_order_relaxed);
+  ThreadCache& tc = t_cache;
+  if (cls < kThreadClasses && tc.front && tc.count[cls] < ThreadCache::capacity(rounded)) {
+    if (!tc.adopted) adopt(tc);
+    tc.push(cls, p);
+    tc.cached_bytes.add(static_cast<int64_t>(rounded));
+    tc.cached_blocks.add(1);
     return;
   }
   if (!global_put(cls, rounded, p)) std::free(p);
@@ -254,29 +342,61 @@ void free_bytes(void* p, size_t granted) {
   unreserve_block(granted);
 }
 
-void use_front_cache(bool on) { t_front_cache = on; }
+void use_front_cache(bool on) { t_cache.front = on; }
+
+void* take_object(size_t bytes) {
+  size_t cls = (bytes + 63) / 64 - 1;
+  if (cls >= kObjectClasses) return ::operator new(bytes);
+  ObjectList& l = t_cache.objects[cls];
+  if (l.n == 0) return ::operator new((cls + 1) * 64);  // any object of the class may reuse it
+  void* p = l.head;
+  l.head = *static_cast<void**>(p);
+  --l.n;
+  return p;
+}
+
+void put_object(void* p, size_t bytes) {
+  size_t cls = (bytes + 63) / 64 - 1;
+  ThreadCache& tc = t_cache;
+  if (cls >= kObjectClasses || tc.ended) return ::operator delete(p);
+  ObjectList& l = tc.objects[cls];
+  if (l.n >= kObjectsPerClass) return ::operator delete(p);
+  if (!tc.adopted) adopt(tc);
+  *static_cast<void**>(p) = l.head;
+  l.head = p;
+  ++l.n;
+}
 
 AllocatorStats allocator_stats() {
   AllocatorStats s{};
   s.live_bytes = g_live_bytes.load();
-  s.live_blocks = g_live_blocks.load();
   s.system_allocs = g_system_allocs.load();
+  ThreadList& l = thread_list();
+  std::lock_guard<std::mutex> lock(l.mu);
   s.cache_hits = g_cache_hits.load();
   s.cached_bytes = g_cached_bytes.load();
   s.cached_blocks = g_cached_blocks.load();
+  s.live_blocks = g_live_blocks.load();
+  for (const ThreadCache* tc : l.caches) {
+    s.live_blocks += tc->live_blocks.get();
+    s.cache_hits += tc->cache_hits.get();
+    s.cached_bytes += tc->cached_bytes.get();
+    s.cached_blocks += tc->cached_blocks.get();
+  }
   return s;
 }
 
 void allocator_trim() {
   // This thread's front cache and the shared cache; other threads' front caches hold at most
   // kThreadSlots small blocks per class and return them when the thread ends.
+  ThreadCache& tc = t_cache;
   for (int cls = 0; cls < kThreadClasses; ++cls) {
     size_t rounded;
     ThreadCache::class_size(cls, &rounded);
-    while (t_cache.count[cls] > 0) {
-      std::free(t_cache.pop(cls));
-      g_cached_bytes.fetch_sub(static_cast<int64_t>(rounded), std::memory_order_relaxed);
-      g_cached_blocks.fetch_sub(1, std::memory_order_relaxed);
+    while (tc.count[cls] > 0) {
+      std::free(tc.pop(cls));
+      tc.cached_bytes.add(-static_cast<int64_t>(rounded));
+      tc.cached_blocks.add(-1);
     }
   }
   Cache& c = cache();

@@ -32,6 +32,9 @@ AllocatorStats allocator_stats();
 // blocks its JS thread allocated (queued work holds them last): through the shared cache they go back
 // to the JS thread, where a per-thread cache would keep them from it.
 void use_front_cache(bool on);
+// Fixed-size objects (storages, graph nodes: pool_alloc.h), kept per thread for reuse when freed.
+void* take_object(size_t bytes);
+void put_object(void* p, size_t bytes);
 // Returns every cached block to the system.
 void allocator_trim();
 

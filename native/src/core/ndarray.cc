@@ -32,11 +32,9 @@ NDArray empty(const Shape& shape, DType dtype) {
   if (!zero) {
     const int64_t limit = (int64_t(1) << 62) / static_cast<int64_t>(dtype_size(dtype));
     int64_t m = 1;
-    for (int64_t d : shape) {
-      if (m > limit / d)  // AllocationError: ops::invoke names the op
+    for (int64_t d : shape)  // a multiply with an overflow check, not a division per dim
+      if (__builtin_mul_overflow(m, d, &m) || m > limit)  // AllocationError: ops::invoke names the op
         throw AllocationError(code::OUT_OF_MEMORY, "cannot allocate an array of shape " + shape_str(shape) + ": too large");
-      m *= d;
-    }
   }
   NDArray a;
   a.shape = shape;

@@ -4,16 +4,6 @@
 
 namespace ndgrad {
 
-int64_t numel(const Shape& s) {
-  // -1 when the count overflows int64 (no signed-overflow UB; ops::invoke refuses such shapes).
-  for (int64_t d : s)
-    if (d == 0) return 0;
-  int64_t n = 1;
-  for (int64_t d : s)
-    if (__builtin_mul_overflow(n, d, &n)) return -1;
-  return n;
-}
-
 std::string shape_str(const Shape& s) {
   std::string r = "(";
   for (size_t i = 0; i < s.size(); ++i) {

@@ -21,9 +21,9 @@ class Shape {
   explicit Shape(const std::vector<int64_t>& d) { assign(d.data(), d.size()); }
   Shape(size_t n, int64_t v) { resize(n, v); }
   Shape(const int64_t* p, size_t n) { assign(p, n); }
-  Shape(const Shape& o) { assign(o.data(), o.size()); }
+  Shape(const Shape& o) { copy(o); }
   Shape& operator=(const Shape& o) {
-    if (this != &o) assign(o.data(), o.size());
+    if (this != &o) copy(o);
     return *this;
   }
   Shape(Shape&& o) noexcept { steal(o); }
@@ -67,12 +67,23 @@ class Shape {
     --n_;
   }
   bool operator==(const Shape& o) const {
-    return n_ == o.n_ && std::memcmp(data(), o.data(), n_ * sizeof(int64_t)) == 0;
+    if (n_ != o.n_) return false;
+    const int64_t *a = data(), *b = o.data();
+    for (size_t i = 0; i < n_; ++i)  // a few dims: a loop beats a call to memcmp
+      if (a[i] != b[i]) return false;
+    return true;
   }
   bool operator!=(const Shape& o) const { return !(*this == o); }
   std::vector<int64_t> vec() const { return std::vector<int64_t>(begin(), end()); }
 
  private:
+  // Shapes are copied and moved several times per op: an inline shape is one fixed-size copy
+  // (a few vector moves), not a call to memmove for n elements.
+  void copy(const Shape& o) {
+    if (o.heap_ || heap_) return assign(o.data(), o.n_);
+    std::memcpy(inl_, o.inl_, sizeof inl_);
+    n_ = o.n_;
+  }
   void assign(const int64_t* p, size_t n) {
     reserve(n);
     if (n) std::memmove(data(), p, n * sizeof(int64_t));
@@ -101,7 +112,7 @@ class Shape {
       o.heap_ = nullptr;
     } else {
       heap_ = nullptr;
-      std::memcpy(inl_, o.inl_, n_ * sizeof(int64_t));
+      std::memcpy(inl_, o.inl_, sizeof inl_);
     }
     o.n_ = 0;
   }
@@ -111,7 +122,16 @@ class Shape {
   size_t n_ = 0;
 };
 
-int64_t numel(const Shape& s);
+// The element count; -1 when it overflows int64 (no signed-overflow UB; ops::invoke refuses such
+// shapes). Inline: the op path asks for it a dozen times per call.
+inline int64_t numel(const Shape& s) {
+  for (int64_t d : s)
+    if (d == 0) return 0;
+  int64_t n = 1;
+  for (int64_t d : s)
+    if (__builtin_mul_overflow(n, d, &n)) return -1;
+  return n;
+}
 // a * b for dimension products (outer/inner/batch sizes), saturating at INT64_MAX instead of signed
 // overflow: an empty array may have dims whose product passes int64; its value is then never used
 // for a loop, since a 0 elsewhere makes the whole array empty.

@@ -21,8 +21,13 @@ constexpr size_t kInlineBytes = 64 * 1024;  // ENGINE.md: a small op on an idle 
 constexpr int64_t kDefaultMaxTasks = 4096;
 constexpr int64_t kDefaultMaxBytes = int64_t(256) << 20;
 
-thread_local Engine* t_engine = nullptr;
-thread_local int t_in_task = 0;  // > 0 while a task runs on this thread (its nested op calls run now)
+// This thread's engine and task depth in one thread-local: the op path looks it up once per use
+// (each thread-local of a dlopen'd library costs a __tls_get_addr call).
+struct ThisThread {
+  Engine* engine = nullptr;
+  int in_task = 0;  // > 0 while a task runs on this thread (its nested op calls run now)
+};
+thread_local ThisThread t_this;
 
 // Errors are rare: one lock for every storage's error field keeps the fast path a relaxed load.
 std::mutex g_error_mu;
@@ -268,15 +273,15 @@ class Engine {
   }
 };
 
-RunningTask::RunningTask() { ++t_in_task; }
-RunningTask::~RunningTask() { --t_in_task; }
+RunningTask::RunningTask() : depth_(&t_this.in_task) { ++*depth_; }
+RunningTask::~RunningTask() { --*depth_; }
 
 Engine* create(bool threaded) { return new Engine(threaded); }
 void destroy(Engine* e) {
-  if (t_engine == e) t_engine = nullptr;
+  if (t_this.engine == e) t_this.engine = nullptr;
   delete e;
 }
-void bind_to_this_thread(Engine* e) { t_engine = e; }
+void bind_to_this_thread(Engine* e) { t_this.engine = e; }
 
 bool threaded_from_env() {
   const char* v = std::getenv("NDGRAD_ENGINE");
@@ -286,33 +291,37 @@ bool threaded_from_env() {
 }
 
 bool run_now(size_t work_bytes) {
-  Engine* e = t_engine;
-  if (!e || !e->threaded || t_in_task) return true;
+  const ThisThread& tt = t_this;
+  Engine* e = tt.engine;
+  if (!e || !e->threaded || tt.in_task) return true;
   return work_bytes <= kInlineBytes && e->outstanding.load(std::memory_order_acquire) == 0;
 }
 
-void submit(std::unique_ptr<Task> t) { t_engine->push(std::move(t)); }
+void submit(std::unique_ptr<Task> t) { t_this.engine->push(std::move(t)); }
 
 bool after_queued(std::unique_ptr<Task> fn) {
-  Engine* e = t_engine;
+  Engine* e = t_this.engine;
   if (!e || !e->threaded || e->outstanding.load(std::memory_order_acquire) == 0) return false;
   e->push(std::move(fn));
   return true;
 }
 
 void run_here(Task& t) {
-  Engine* e = t_engine;
-  if (!e || !e->threaded || t_in_task) return t.run();
+  const ThisThread& tt = t_this;
+  Engine* e = tt.engine;
+  if (!e || !e->threaded || tt.in_task) return t.run();
   e->execute(t);
 }
 
 void wait_all() {
-  if (t_engine && !t_in_task) t_engine->wait_idle();
+  const ThisThread& tt = t_this;
+  if (tt.engine && !tt.in_task) tt.engine->wait_idle();
 }
 
 bool drained_for_memory() {
-  Engine* e = t_engine;
-  if (!e || t_in_task || e->outstanding.load(std::memory_order_acquire) == 0) return false;
+  const ThisThread& tt = t_this;
+  Engine* e = tt.engine;
+  if (!e || tt.in_task || e->outstanding.load(std::memory_order_acquire) == 0) return false;
   e->wait_idle();
   return true;
 }
@@ -329,15 +338,16 @@ void wait_to_read(const NDArray& a) {
 
 void throw_pending_error(bool wait) {
   if (wait) wait_all();
-  if (!t_engine) return;
-  if (std::shared_ptr<DeferredError> e = t_engine->next_unreported()) throw_reported(e);
+  Engine* en = t_this.engine;
+  if (!en) return;
+  if (std::shared_ptr<DeferredError> e = en->next_unreported()) throw_reported(e);
 }
 
-const char* name() { return t_engine && !t_engine->threaded ? "naive" : "threaded"; }
+const char* name() { return t_this.engine && !t_this.engine->threaded ? "naive" : "threaded"; }
 
 QueueStats queue_stats() {
   QueueStats s{0, 0, kDefaultMaxTasks, kDefaultMaxBytes};
-  if (Engine* e = t_engine) s = {e->outstanding.load(), e->queued_bytes.load(), e->max_tasks, e->max_bytes};
+  if (Engine* e = t_this.engine) s = {e->outstanding.load(), e->queued_bytes.load(), e->max_tasks, e->max_bytes};
   return s;
 }
 

@@ -64,6 +64,9 @@ class RunningTask {
   ~RunningTask();
   RunningTask(const RunningTask&) = delete;
   RunningTask& operator=(const RunningTask&) = delete;
+
+ private:
+  int* depth_;  // this thread's task depth, looked up once
 };
 // Queues `t` (blocks first while the queue is over its bound). Only after run_now() said false.
 void submit(std::unique_ptr<Task> t);

@@ -71,6 +71,14 @@ void unary_forward(OpCall& c) {
   k::unary(r.kind, static_cast<int>(y.dtype), x.raw(), y.raw(), y.size());
 }
 
+// The fast path's form of unary_forward for a result of the input's dtype (the same kernel call).
+bool unary_flat_ok(const OpDef& op, DType t, size_t n, bool scalar) {
+  return n == 1 && !scalar && (kUnary[op.param].keeps_int || float_result(t) == t);
+}
+void unary_flat(const OpDef& op, DType t, const void* const* in, const double*, bool, void* out, int64_t size) {
+  k::unary(kUnary[op.param].kind, static_cast<int>(t), in[0], out, size);
+}
+
 void unary_backward(GradCall& g) {
   const UnaryRow& r = kUnary[g.op->param];
   g.in_grads[0] = r.grad(g.inputs[0], g.outputs[0], g.out_grad(0));
@@ -157,6 +165,20 @@ void binary_infer(OpCall& c) {
   c.out_dtypes = {r.float_result ? float_result(t) : t};
 }
 
+// The two flat kernel calls of binary_forward, which the fast path (binary_flat) makes too.
+void binary_same_shape(int kind, DType t, const void* a, const void* b, void* y, int64_t n) {
+  const int64_t one = 1;
+  k::binary(kind, static_cast<int>(t), 1, &n, a, &one, b, &one, y);
+}
+void binary_number(int kind, DType t, const void* a, double v, bool rev, void* y, int64_t n) {
+  // The number operand lives on the stack, converted to the result dtype, with stride 0.
+  alignas(8) unsigned char buf[8];
+  NDGRAD_DISPATCH_DTYPE(t, T, { *reinterpret_cast<T*>(buf) = from_double<T>(v); });
+  const int64_t one = 1, zero1 = 0;
+  k::binary(kind, static_cast<int>(t), 1, &n, rev ? buf : a, rev ? &zero1 : &one, rev ? a : buf, rev ? &one : &zero1,
+            y);
+}
+
 void binary_forward(OpCall& c) {
   const BinaryRow& r = binary_row(c.op);
   NDArray& y = c.outputs[0];
@@ -166,29 +188,29 @@ void binary_forward(OpCall& c) {
   if (a->dtype != y.dtype) a = &(a_conv = astype(a->plain(), y.dtype));
   const int dt = static_cast<int>(y.dtype);
   const int64_t n = y.size();
-  const int64_t one = 1, zero1 = 0;
   const ScalarOptions& so = c.opts<ScalarOptions>();
-  if (so.scalar) {
-    // The number operand lives on the stack, converted to the result dtype, with stride 0.
-    alignas(8) unsigned char buf[8];
-    double v = *so.scalar;
-    NDGRAD_DISPATCH_DTYPE(y.dtype, T, { *reinterpret_cast<T*>(buf) = from_double<T>(v); });
-    bool rev = so.reverse;
-    k::binary(r.kind, dt, 1, &n, rev ? buf : a->raw(), rev ? &zero1 : &one, rev ? a->raw() : buf,
-              rev ? &one : &zero1, y.raw());
-    return;
-  }
+  if (so.scalar) return binary_number(r.kind, y.dtype, a->raw(), *so.scalar, so.reverse, y.raw(), n);
   const NDArray* b = &c.inputs[1];
   if (b->dtype != y.dtype) b = &(b_conv = astype(b->plain(), y.dtype));
-  if (a->shape == y.shape && b->shape == y.shape) {  // same shape: one flat loop
-    k::binary(r.kind, dt, 1, &n, a->raw(), &one, b->raw(), &one, y.raw());
-    return;
-  }
+  if (a->shape == y.shape && b->shape == y.shape)  // same shape: one flat loop
+    return binary_same_shape(r.kind, y.dtype, a->raw(), b->raw(), y.raw(), n);
   Shape sa = broadcast_strides(a->shape, y.shape), sb = broadcast_strides(b->shape, y.shape);
   k::binary(r.kind, dt, static_cast<int>(y.ndim()), y.shape.data(), a->raw(), sa.data(), b->raw(), sb.data(),
             y.raw());
 }
 
+
+// The fast path's form of binary_forward for two arrays of one shape and dtype, or one array and
+// a number, and a result of that dtype (forward's kernel calls for those cases).
+bool binary_flat_ok(const OpDef& op, DType t, size_t n, bool scalar) {
+  return n == (scalar ? 1u : 2u) && (!kBinary[op.param].float_result || float_result(t) == t);
+}
+void binary_flat(const OpDef& op, DType t, const void* const* in, const double* scalar, bool reverse, void* out,
+                 int64_t size) {
+  const int kind = kBinary[op.param].kind;
+  if (scalar) return binary_number(kind, t, in[0], *scalar, reverse, out, size);
+  binary_same_shape(kind, t, in[0], in[1], out, size);
+}
 
 void binary_backward(GradCall& g) {
   const BinaryRow& r = binary_row(g.op);
@@ -318,7 +340,7 @@ struct RegisterTables {
       g_unary_defs[i] = OpDef::named(r.name).alias(r.aliases).of_kind("unary")
                             .rules(unary_infer, unary_forward, r.grad ? unary_backward : nullptr)
                             .saves(r.save_in, r.save_out).with_flags((r.grad ? 0u : unsigned(kNoGrad)) | kAliasSafe)
-                            .row(i);
+                            .row(i).flat_kernel(unary_flat_ok, unary_flat);
       register_op(g_unary_defs[i]);
     }
     for (int i = 0; i < kNumBinary; ++i) {
@@ -326,7 +348,7 @@ struct RegisterTables {
       g_binary_defs[i] = OpDef::named(r.name).alias(r.aliases).of_kind("binary").arity(-1)
                              .rules(binary_infer, binary_forward, r.grad ? binary_backward : nullptr)
                              .saves(r.save_in, r.save_out).with_flags((r.grad ? 0u : unsigned(kNoGrad)) | kAliasSafe)
-                             .row(i).with_options<ScalarOptions>();
+                             .row(i).with_options<ScalarOptions>().flat_kernel(binary_flat_ok, binary_flat);
       for (const FusedBackward& f : kFusedBackward)
         if (f.kind == r.kind) g_binary_defs[i] = g_binary_defs[i].fused_backward(f.rule);
       register_op(g_binary_defs[i]);

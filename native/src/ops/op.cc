@@ -92,11 +92,13 @@ void expect_float(const OpCall& c, size_t i) {
     fail(code::DTYPE_MISMATCH, c.name(), ": expects a float32 or float64 array, got ", dtype_name(c.inputs[i].dtype));
 }
 
-std::string shapes_of(const OpCall& c) {
+std::string shapes_of(const OpCall& c) { return shapes_of(c.inputs); }
+
+std::string shapes_of(InputList inputs) {
   std::string s;
-  for (size_t i = 0; i < c.inputs.size(); ++i) {
+  for (size_t i = 0; i < inputs.size(); ++i) {
     if (i) s += ", ";
-    s += shape_str(c.inputs[i].shape);
+    s += shape_str(inputs[i].shape);
   }
   return s;
 }
@@ -131,22 +133,27 @@ void run_forward(const OpDef& op, OpCall& c, bool recording) {
 
 // Runs f, naming the op in allocation failures (the allocator and kernels do not know it).
 template <class F>
-void naming_allocation_errors(const OpDef& op, const OpCall& c, F f) {
+void naming_allocation_errors(const OpDef& op, InputList inputs, F f) {
   try {
     f();
   } catch (const AllocationError& e) {
-    std::string in = c.inputs.empty() ? "" : " (inputs " + shapes_of(c) + ")";
+    std::string in = inputs.empty() ? "" : " (inputs " + shapes_of(inputs) + ")";
     throw Error(e.code(), std::string(op.name) + in + ": " + e.message());
   } catch (const std::bad_alloc&) {
     throw Error(code::OUT_OF_MEMORY, std::string(op.name) + ": out of memory (the system refused an allocation)");
   }
 }
+template <class F>
+void naming_allocation_errors(const OpDef& op, const OpCall& c, F f) {
+  naming_allocation_errors(op, c.inputs, f);
+}
 
 // The outputs (or `out`, unless computed aside) and forward's state arrays, at the call.
 void allocate(OpCall& c, const NDArray* out, bool aside) {
   size_t nout = c.out_shapes.size();
+  c.outputs.clear();  // made in place (no default arrays to overwrite); a retry starts again
   for (size_t i = 0; i < nout; ++i)
-    c.outputs[i] = out && !aside ? out->plain() : empty(c.out_shapes[i], c.out_dtypes[i]);
+    c.outputs.push_back(out && !aside ? out->plain() : empty(c.out_shapes[i], c.out_dtypes[i]));
   c.state.resize(c.state_shapes.size());
   for (size_t i = 0; i < c.state_shapes.size(); ++i) c.state[i] = empty(c.state_shapes[i], c.state_dtypes[i]);
 }
@@ -269,15 +276,112 @@ ArrayList run_in_place(const OpDef& op, OpCall& c, const NDArray* out) {
 }
 }  // namespace
 
-ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, const NDArray* out) {
-  if (!(op.flags & kBF16Storage) && has_bf16(inputs) && !((op.flags & kBF16Native) && all_bf16(inputs)))
-    return invoke_in_float32(op, inputs, options, out);
-  OpCall c;
+namespace {
+// ---- the fast path of elementwise calls (OpDef::flat) ----
+// A call on arrays of one shape and dtype, without options or `out`, that gives one result of that
+// shape and dtype and is not recorded: the op's flat kernel, run (now or queued) with the engine's
+// rules as any call, but without infer, the call record and forward's generic checks. The result
+// is the one forward would give: flat makes forward's own kernel call for such inputs.
+constexpr size_t kFlatMaxInputs = 4;
+
+// The number operand of a call with one (invoke_scalar), carried to the kernel.
+struct Number {
+  double value;
+  bool reverse;
+};
+
+bool takes_fast_path(const OpDef& op, InputList inputs, bool scalar, bool recording) {
+  if (!op.flat_ok || inputs.empty() || inputs.size() > kFlatMaxInputs) return false;
+  const NDArray& a = inputs[0];
+  if (!a.defined() || a.dtype == DType::BFloat16) return false;  // bfloat16 is computed in float32 (bf16.cc)
+  for (size_t i = 1; i < inputs.size(); ++i) {
+    const NDArray& b = inputs[i];
+    if (!b.defined() || b.dtype != a.dtype || b.shape != a.shape) return false;
+  }
+  if (recording && autograd::should_record(inputs)) return false;
+  return op.flat_ok(op, a.dtype, inputs.size(), scalar);
+}
+bool takes_fast_path(const OpDef& op, InputList inputs, const Options& options, const NDArray* out, bool recording) {
+  return !out && !options.type() && takes_fast_path(op, inputs, false, recording);
+}
+
+void flat_compute(const OpDef& op, InputList inputs, const Number* number, const NDArray& y) {
+  const void* in[kFlatMaxInputs];
+  for (size_t i = 0; i < inputs.size(); ++i) in[i] = inputs[i].raw();
+  op.flat(op, y.dtype, in, number ? &number->value : nullptr, number && number->reverse, y.raw(), y.size());
+}
+
+size_t note_flat(InputList inputs, const NDArray& y, engine::Task& t) {
+  size_t work_bytes = y.nbytes();
+  for (const NDArray& a : inputs) {
+    t.reads.push_back(a.storage.get());
+    work_bytes += a.nbytes();
+  }
+  t.writes.push_back(y.storage.get());
+  return work_bytes;
+}
+
+// Run at the call: borrows the inputs and the result.
+struct FlatNow final : engine::Task {
+  const OpDef& op;
+  InputList inputs;
+  const Number* number;
+  const NDArray& y;
+  FlatNow(const OpDef& o, InputList in, const Number* num, const NDArray& out) : op(o), inputs(in), number(num), y(out) {}
+  void run() override { naming_allocation_errors(op, inputs, [&] { flat_compute(op, inputs, number, y); }); }
+};
+
+// Queued: owns plain copies (an input disposed meanwhile stays alive until the work has run).
+struct FlatQueued final : engine::Task {
+  const OpDef& op;
+  SmallVec<NDArray, kFlatMaxInputs> inputs;
+  Number number;
+  bool has_number;
+  NDArray y;
+  explicit FlatQueued(const FlatNow& now)
+      : op(now.op), number(now.number ? *now.number : Number{0, false}), has_number(now.number), y(now.y.plain()) {
+    for (const NDArray& a : now.inputs) inputs.push_back(a.plain());
+    reads = now.reads;
+    writes = now.writes;
+    pending_bytes = y.nbytes();
+  }
+  void run() override {
+    InputList in(inputs);
+    naming_allocation_errors(op, in, [&] { flat_compute(op, in, has_number ? &number : nullptr, y); });
+  }
+};
+
+NDArray run_flat(const OpDef& op, InputList inputs, const Number* number = nullptr) {
+  const NDArray& a = inputs[0];
+  NDArray y;
+  naming_allocation_errors(op, inputs, [&] {
+    try {
+      y = empty(a.shape, a.dtype);
+    } catch (const AllocationError&) {
+      if (!engine::drained_for_memory()) throw;
+      y = empty(a.shape, a.dtype);  // queued work has released what it held
+    }
+  });
+  if (y.size() == 0) return y;  // nothing to compute (as invoke skips forward)
+  FlatNow now(op, inputs, number, y);
+  if (engine::run_now(note_flat(inputs, y, now))) engine::run_here(now);
+  else engine::submit(std::make_unique<FlatQueued>(now));
+  return y;
+}
+
+// The whole of invoke, into `c` (made by the caller): the results are left in c.outputs, so invoke1
+// takes its one result from there without moving the list.
+void run_call(const OpDef& op, InputList inputs, const Options& options, const NDArray* out, OpCall& c) {
+  if (!(op.flags & kBF16Storage) && has_bf16(inputs) && !((op.flags & kBF16Native) && all_bf16(inputs))) {
+    c.outputs = invoke_in_float32(op, inputs, options, out);
+    return;
+  }
   c.op = &op;
   c.inputs = inputs;
   // No options given: the op's defaults (made once per op).
   c.options = options.type() || !op.options ? &options : &op.options->defaults();
-  c.training = autograd::is_training();
+  const autograd::Mode mode = autograd::mode();
+  c.training = mode.training;
   if (op.num_inputs >= 0 && static_cast<int>(c.inputs.size()) != op.num_inputs)
     fail(code::BAD_ARGUMENT, op.name, ": expects ", op.num_inputs, " array inputs, got ", c.inputs.size());
   for (auto& a : c.inputs)
@@ -286,7 +390,10 @@ ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, cons
     fail(code::BAD_ARGUMENT, op.name, ": internal error: called with options of another op");
   op.infer(c);
   if (!(op.flags & (kBF16Storage | kBF16Native))) check_bf16_results(c);
-  if (op.flags & kInPlace) return run_in_place(op, c, out);
+  if (op.flags & kInPlace) {
+    c.outputs = run_in_place(op, c, out);
+    return;
+  }
   size_t nout = c.out_shapes.size();
   for (const Shape& s : c.out_shapes) {
     if (s.size() > kMaxDims)
@@ -307,7 +414,7 @@ ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, cons
         fail(code::SHAPE_MISMATCH, op.name, ": a view of shape ", shape_str(s), " at offset ", c.view_offset,
              " does not fit in the input of shape ", shape_str(src.shape), " (internal error)");
   }
-  bool recording = autograd::is_recording();
+  const bool recording = mode.recording;
 
   if (out) {
     if (nout != 1) fail(code::BAD_ARGUMENT, op.name, ": 'out' needs an op with one output");
@@ -326,9 +433,8 @@ ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, cons
       if (overlaps(a, *out) && !((op.flags & kAliasSafe) && exact_alias(a, *out))) aside = true;
   if (out && (op.flags & kScratch)) aside = true;  // computed aside (see kScratch)
 
-  c.outputs.resize(nout);
   if (c.view_of >= 0 && !out) {
-    for (size_t i = 0; i < nout; ++i) c.outputs[i] = view(c.inputs[c.view_of], c.out_shapes[i], c.view_offset);
+    for (size_t i = 0; i < nout; ++i) c.outputs.push_back(view(c.inputs[c.view_of], c.out_shapes[i], c.view_offset));
   } else {
     naming_allocation_errors(op, c, [&] {
       try {
@@ -352,12 +458,36 @@ ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, cons
     c.outputs[0].node = out->node;
     c.outputs[0].out_index = out->out_index;
   }
+}
+}  // namespace
+
+ArrayList invoke(const OpDef& op, InputList inputs, const Options& options, const NDArray* out) {
+  if (takes_fast_path(op, inputs, options, out, autograd::is_recording())) {
+    ArrayList r;
+    r.push_back(run_flat(op, inputs));
+    return r;
+  }
+  OpCall c;
+  run_call(op, inputs, options, out, c);
   return std::move(c.outputs);
 }
 
 NDArray invoke1(const OpDef& op, InputList inputs, const Options& options, const NDArray* out) {
-  ArrayList r = invoke(op, inputs, options, out);
-  return std::move(r[0]);
+  if (takes_fast_path(op, inputs, options, out, autograd::is_recording())) return run_flat(op, inputs);
+  OpCall c;
+  run_call(op, inputs, options, out, c);
+  return std::move(c.outputs[0]);
+}
+
+NDArray invoke_scalar(const OpDef& op, const NDArray& x, double v, bool reverse) {
+  if (takes_fast_path(op, {&x}, true, autograd::is_recording())) {
+    const Number number{v, reverse};
+    return run_flat(op, {&x}, &number);
+  }
+  Attrs at;
+  at.set_number("scalar", v);
+  if (reverse) at.set_flag("reverse", true);
+  return invoke1(op, {&x}, parse_options(op, at));
 }
 
 NDArray invoke1(const char* name, InputList inputs, const Options& options) {

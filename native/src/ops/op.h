@@ -151,6 +151,14 @@ struct OpDef {
   // Optional: the same gradients as `backward` through fused kernels that are not differentiable;
   // the tape uses it for a backward pass that is not recorded (createGraph off).
   void (*backward_fused)(GradCall&) = nullptr;
+  // Optional, for elementwise ops (invoke's fast path): `flat_ok` says whether a call on `n` arrays of
+  // one shape and dtype `t`, without options (or with only a number operand, `scalar`: invoke_scalar),
+  // gives one result of that same shape and dtype; `flat` then computes it over the flat buffers,
+  // exactly as forward does for such a call (both make the same kernel call), so invoke skips
+  // infer, the call record and forward's generic checks.
+  bool (*flat_ok)(const OpDef& op, DType t, size_t n, bool scalar) = nullptr;
+  void (*flat)(const OpDef& op, DType t, const void* const* in, const double* scalar, bool reverse, void* out,
+               int64_t size) = nullptr;
 
   static constexpr OpDef named(const char* n) {
     OpDef d;
@@ -176,6 +184,14 @@ struct OpDef {
   constexpr OpDef with_flags(unsigned f) const { return with(&OpDef::flags, f); }
   constexpr OpDef fused_backward(void (*b)(GradCall&)) const { return with(&OpDef::backward_fused, b); }
   constexpr OpDef row(int p) const { return with(&OpDef::param, p); }
+  constexpr OpDef flat_kernel(bool (*ok)(const OpDef&, DType, size_t, bool),
+                              void (*run)(const OpDef&, DType, const void* const*, const double*, bool, void*,
+                                          int64_t)) const {
+    OpDef d = *this;
+    d.flat_ok = ok;
+    d.flat = run;
+    return d;
+  }
   template <class P>
   constexpr OpDef with_options() const {
     return with(&OpDef::options, &kOptionType<P>);
@@ -211,12 +227,16 @@ struct OpRegistrar {
 ArrayList invoke(const OpDef& op, InputList inputs, const Options& options = Options(), const NDArray* out = nullptr);
 NDArray invoke1(const OpDef& op, InputList inputs, const Options& options = Options(), const NDArray* out = nullptr);
 NDArray invoke1(const char* name, InputList inputs, const Options& options = Options());
+// A binary op with a number operand: `x op v`, or `v op x` when `reverse` (the op's options
+// {scalar, reverse}, which the generic path parses as any option).
+NDArray invoke_scalar(const OpDef& op, const NDArray& x, double v, bool reverse);
 const OpDef& op_ref(const char* name);  // aborts registration bugs early: throws if unknown
 
 // Shared validation helpers for infer functions.
 void expect_float(const OpCall& c, size_t i);
 void expect_same_dtype(const OpCall& c);
 std::string shapes_of(const OpCall& c);
+std::string shapes_of(InputList inputs);
 
 }  // namespace ops
 }  // namespace ndgrad
