@@ -156,6 +156,8 @@ void test_gemm_large(const std::vector<const KernelTable*>& tables) {
       {7, 20, 6000, true, false, true},       // few tiles, deep: the depth split over threads
       {9, 33, 2049, false, true, false},      // just past the split's threshold, partial last chunk
       {3, 3, 30001, false, false, true},      // more chunks than one group holds
+      {100, 2000, 700, false, true, true},    // the packed depth in two groups (2 + 1 blocks of 236)
+      {4400, 40, 256, true, false, false},    // A past the packing budget (A shared at 2, 3 threads): two row groups
   };
   Rng r(6);
   int count = 0;
@@ -178,7 +180,7 @@ void test_gemm_large(const std::vector<const KernelTable*>& tables) {
         }
       }
     std::vector<std::vector<float>> one_thread(tables.size());  // each table's result at 1 thread
-    for (int threads : {1, 2})
+    for (int threads : {1, 2, 3})
     for (size_t ti = 0; ti < tables.size(); ++ti) {
       const KernelTable* t = tables[ti];
       ndgrad::set_num_threads(threads);
@@ -190,8 +192,8 @@ void test_gemm_large(const std::vector<const KernelTable*>& tables) {
       // Threads split M, N or the depth only in ways that leave every sum's order as it was.
       if (threads == 1) one_thread[ti] = c;
       else if (std::memcmp(c.data(), one_thread[ti].data(), sizeof(float) * c.size()) != 0)
-        fail("%s large gemm m=%lld n=%lld k=%lld: 2 threads gave other bits than 1", t->isa, (long long)m,
-             (long long)n, (long long)k);
+        fail("%s large gemm m=%lld n=%lld k=%lld: %d threads gave other bits than 1", t->isa, (long long)m,
+             (long long)n, (long long)k, threads);
       bool bad = false;
       for (int64_t i = 0; i < m && !bad; ++i)
         for (int64_t j = 0; j < ldc; ++j) {
@@ -213,7 +215,7 @@ void test_gemm_large(const std::vector<const KernelTable*>& tables) {
         }
     }
   }
-  std::printf("gemm past the blocking sizes (threads 1 and 2, the same bits): %d products checked\n", count);
+  std::printf("gemm past the blocking sizes (threads 1, 2 and 3, the same bits): %d products checked\n", count);
 }
 
 // One-row products (matrix-vector) with K up to 2^20: every table's dot kernel directly, and the

@@ -42,7 +42,8 @@ class Pool {
   int threads() const { return threads_.load(); }
   int set_threads(int n) { return threads_.exchange(n < 1 ? 1 : n); }
 
-  void run(int64_t n, int64_t min_chunk, RangeFn fn, void* ctx) {
+  // `exact`: n parts of one index each (n below INT_MAX), else up to kPartsPerThread ranges per thread.
+  void run(int64_t n, int64_t min_chunk, RangeFn fn, void* ctx, bool exact = false) {
     if (t_in_job) {
       fn(ctx, 0, n);
       return;
@@ -57,7 +58,7 @@ class Pool {
     // JS thread issuing the next ops shares the cores with the engine's kernels) delays one small part,
     // not a whole thread's share of the op.
     int64_t chunks = n / (min_chunk > 0 ? min_chunk : 1);
-    int64_t most = int64_t(want) * kPartsPerThread;
+    int64_t most = exact ? n : int64_t(want) * kPartsPerThread;
     int parts = static_cast<int>(chunks < most ? chunks : most);
     if (parts <= 1) {
       fn(ctx, 0, n);
@@ -178,5 +179,6 @@ Pool& pool() {
 int num_threads() { return pool().threads(); }
 int set_num_threads(int n) { return pool().set_threads(n); }
 void parallel_for_raw(int64_t n, int64_t min_chunk, RangeFn fn, void* ctx) { pool().run(n, min_chunk, fn, ctx); }
+void parallel_parts_raw(int64_t n, RangeFn fn, void* ctx) { pool().run(n, 1, fn, ctx, true); }
 
 }  // namespace ndgrad
