@@ -32,7 +32,7 @@ constexpr int64_t kPackBudget = int64_t(1) << 20;
 constexpr int64_t kPartsPerThread = 4;
 constexpr int64_t kMinPartWork = 1 << 15;  // multiply-adds (about 1 µs): smaller parts cost more than they save
 constexpr int64_t kUnitPanels = 4;         // MR panels of A per packed unit (8-14 KB at kc = 256)
-constexpr int64_t kUnitStrips = 4;         // NR strips of B per packed unit (32-128 KB at kc = 256)
+constexpr int64_t kUnitStrips = 4;         // NR strips of B per packed unit when threads share it
 constexpr int kMaxTile = 32 * 32;          // largest mr * nr of any table
 
 int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
@@ -146,6 +146,7 @@ struct Plan {
   int64_t qgroup;      // depth blocks per group
   int64_t jgroups;     // strip ranges per B panel (parts per A block)
   int64_t aunits, bunits;  // packed units per A block, per B panel
+  int64_t ustrips;         // NR strips per packed unit of B
   float* abuf;         // [qgroup][blocks] A blocks of mc x kc, or null: each part packs its own A block
   float* bbuf;         // [qgroup] B panels of kc x nc
   Flag* aflags;        // [qgroup][blocks][aunits]
@@ -192,8 +193,8 @@ void run_part(const Plan& P, const Group& g, int64_t part, float* own_a) {
                   });
     }
     float* bpanel = P.bbuf + qi * P.nc * P.kc;
-    pack_shared(P.bflags + qi * P.bunits, s0 / kUnitStrips, ceil_div(s1, kUnitStrips), [&](int64_t u) {
-      const int64_t jb = u * kUnitStrips * NR, je = min64(jb + kUnitStrips * NR, g.ncur), j = g.jc + jb;
+    pack_shared(P.bflags + qi * P.bunits, s0 / P.ustrips, ceil_div(s1, P.ustrips), [&](int64_t u) {
+      const int64_t jb = u * P.ustrips * NR, je = min64(jb + P.ustrips * NR, g.ncur), j = g.jc + jb;
       const float* src = P.tb ? P.b + j * P.ldb + p0 : P.b + p0 * P.ldb + j;
       pack_panels(t, !P.tb, true, src, P.ldb, je - jb, kc, NR, bpanel + jb * kc);  // B stored [k, n]: columns contiguous
     });
@@ -261,7 +262,9 @@ void gemm_f32_blocked(const KernelTable& t, bool ta, bool tb, int64_t m, int64_t
   const int64_t panel = (shared_a && P.blocks * P.mc > P.nc ? P.blocks * P.mc : P.nc) * P.kc;
   P.qgroup = kPackBudget / panel < 1 ? 1 : kPackBudget / panel > P.nq ? P.nq : kPackBudget / panel;
   P.aunits = shared_a ? ceil_div(P.mc / P.MR, kUnitPanels) : 0;
-  P.bunits = ceil_div(ceil_div(P.nc, P.NR), kUnitStrips);
+  // One thread packs B's panel in one depth-major pass (each source row read once, contiguously).
+  P.ustrips = threads > 1 ? kUnitStrips : ceil_div(P.nc, P.NR);
+  P.bunits = ceil_div(ceil_div(P.nc, P.NR), P.ustrips);
   const int64_t a_floats = shared_a ? P.qgroup * P.blocks * P.mc * P.kc : 0, b_floats = P.qgroup * P.nc * P.kc;
   const int64_t a_flags = P.qgroup * P.blocks * P.aunits, b_flags = P.qgroup * P.bunits;
   Buffer abuf(sizeof(float) * static_cast<size_t>(a_floats)), bbuf(sizeof(float) * static_cast<size_t>(b_floats));
