@@ -147,7 +147,9 @@ struct Plan {
   int64_t jgroups;     // strip ranges per B panel (parts per A block)
   int64_t aunits, bunits;  // packed units per A block, per B panel
   int64_t ustrips;         // NR strips per packed unit of B
-  float* abuf;         // [qgroup][blocks] A blocks of mc x kc, or null: each part packs its own A block
+  bool shared_a;       // A blocks shared by parts: abuf is [qgroup][blocks] blocks of mc x kc; else each
+  int64_t own_stride;  // part packs its block into abuf + ib * own_stride (0 with one thread: one buffer)
+  float* abuf;
   float* bbuf;         // [qgroup] B panels of kc x nc
   Flag* aflags;        // [qgroup][blocks][aunits]
   Flag* bflags;        // [qgroup][bunits]
@@ -166,7 +168,7 @@ void pack_shared(Flag* flags, int64_t u0, int64_t u1, const PackUnit& pack_unit)
   for (int64_t u = u0; u < u1; ++u) wait_packed(flags[u]);
 }
 
-void run_part(const Plan& P, const Group& g, int64_t part, float* own_a) {
+void run_part(const Plan& P, const Group& g, int64_t part) {
   const KernelTable& t = *P.t;
   const int MR = P.MR, NR = P.NR;
   const int64_t ib = part / P.jgroups, jg = part % P.jgroups;
@@ -181,9 +183,9 @@ void run_part(const Plan& P, const Group& g, int64_t part, float* own_a) {
       const float* src = P.ta ? P.a + p0 * P.lda + i0 + r : P.a + (i0 + r) * P.lda + p0;
       pack_panels(t, P.ta, false, src, P.lda, rows, kc, MR, ablk + r * kc);  // A stored [k, m]: rows contiguous
     };
-    float* ablk = own_a;
-    if (own_a) {
-      pack_a(own_a, 0, mcb);
+    float* ablk = P.abuf + ib * P.own_stride;
+    if (!P.shared_a) {
+      pack_a(ablk, 0, mcb);
     } else {
       ablk = P.abuf + (qi * P.blocks + ib) * P.mc * P.kc;
       pack_shared(P.aflags + (qi * P.blocks + ib) * P.aunits, 0, ceil_div(ceil_div(mcb, MR), kUnitPanels),
@@ -254,10 +256,10 @@ void gemm_f32_blocked(const KernelTable& t, bool ta, bool tb, int64_t m, int64_t
   const int64_t all_blocks = ceil_div(m, P.mc);
   const int threads = parallel ? num_threads() : 1;
   P.jgroups = strip_ranges(threads, all_blocks, ceil_div(P.nc, P.NR), P.mc * P.nc * k);
-  // A block used by one part only: that part packs it into a buffer of its own, which stays in L2
-  // from one depth block to the next.
+  // An A block that one part alone uses is packed into a buffer of that part (one buffer for all
+  // with one thread), which stays in L2 from one depth block to the next.
   const bool shared_a = P.jgroups > 1;
-  const int64_t row_groups = shared_a ? ceil_div(all_blocks * P.mc * P.kc, kPackBudget) : 1;
+  const int64_t row_groups = threads > 1 ? ceil_div(all_blocks * P.mc * P.kc, kPackBudget) : 1;
   P.blocks = ceil_div(all_blocks, row_groups);
   const int64_t panel = (shared_a && P.blocks * P.mc > P.nc ? P.blocks * P.mc : P.nc) * P.kc;
   P.qgroup = kPackBudget / panel < 1 ? 1 : kPackBudget / panel > P.nq ? P.nq : kPackBudget / panel;
@@ -265,14 +267,17 @@ void gemm_f32_blocked(const KernelTable& t, bool ta, bool tb, int64_t m, int64_t
   // One thread packs B's panel in one depth-major pass (each source row read once, contiguously).
   P.ustrips = threads > 1 ? kUnitStrips : ceil_div(P.nc, P.NR);
   P.bunits = ceil_div(ceil_div(P.nc, P.NR), P.ustrips);
-  const int64_t a_floats = shared_a ? P.qgroup * P.blocks * P.mc * P.kc : 0, b_floats = P.qgroup * P.nc * P.kc;
+  // Every buffer is taken before any part runs: a failed allocation leaves C as it was.
+  P.shared_a = shared_a;
+  P.own_stride = !shared_a && threads > 1 ? P.mc * P.kc : 0;
+  const int64_t a_floats = (shared_a ? P.qgroup * P.blocks : threads > 1 ? P.blocks : 1) * P.mc * P.kc;
+  const int64_t b_floats = P.qgroup * P.nc * P.kc;
   const int64_t a_flags = P.qgroup * P.blocks * P.aunits, b_flags = P.qgroup * P.bunits;
   Buffer abuf(sizeof(float) * static_cast<size_t>(a_floats)), bbuf(sizeof(float) * static_cast<size_t>(b_floats));
   Buffer flags(sizeof(Flag) * static_cast<size_t>(a_flags + b_flags));
-  P.abuf = shared_a ? abuf.f() : nullptr, P.bbuf = bbuf.f();
+  P.abuf = abuf.f(), P.bbuf = bbuf.f();
   P.aflags = static_cast<Flag*>(flags.p), P.bflags = P.aflags + a_flags;
   for (int64_t i = 0; i < a_flags + b_flags; ++i) new (P.aflags + i) Flag(kEmpty);
-  const size_t own_bytes = shared_a ? 0 : sizeof(float) * static_cast<size_t>(P.mc * P.kc);
   for (int64_t jc = 0; jc < n; jc += P.nc) {
     const int64_t ncur = min64(P.nc, n - jc);
     for (int64_t q0 = 0; q0 < P.nq; q0 += P.qgroup) {
@@ -281,12 +286,7 @@ void gemm_f32_blocked(const KernelTable& t, bool ta, bool tb, int64_t m, int64_t
         for (int64_t i = 0; i < a_flags; ++i) P.aflags[i].store(kEmpty, std::memory_order_relaxed);
         const Group g{jc, ncur, q0, min64(P.nq, q0 + P.qgroup), r0, min64(m, r0 + P.blocks * P.mc)};
         auto parts = [&](int64_t p0, int64_t p1) {
-          if (!own_bytes) {
-            for (int64_t p = p0; p < p1; ++p) run_part(P, g, p, nullptr);
-            return;
-          }
-          Buffer own(own_bytes);
-          for (int64_t p = p0; p < p1; ++p) run_part(P, g, p, own.f());
+          for (int64_t p = p0; p < p1; ++p) run_part(P, g, p);
         };
         const int64_t count = ceil_div(g.r1 - r0, P.mc) * P.jgroups;
         if (threads > 1)
