@@ -27,6 +27,7 @@ int default_threads() {
 thread_local bool t_in_job = false;
 
 constexpr int kPartsPerThread = 4;
+constexpr int kSpinsPerYield = 256;
 
 struct InJob {
   bool prev;
@@ -136,7 +137,12 @@ class Pool {
       Job job;
       // Spin briefly before sleeping: training loops issue parallel ops back to back, and a
       // condition-variable wake-up costs more than a small op.
-      for (int i = 0; i < kSpinIterations && generation_.load(std::memory_order_acquire) == seen; ++i) cpu_relax();
+      // Yielding now and then hands the core to a thread that shares it (another process holds the
+      // other core): spinning through the time slice kept the caller of the next job off the core.
+      for (int i = 0; i < kSpinIterations && generation_.load(std::memory_order_acquire) == seen; ++i) {
+        cpu_relax();
+        if (i % kSpinsPerYield == kSpinsPerYield - 1) std::this_thread::yield();
+      }
       {
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, [&] { return generation_.load() != seen; });
