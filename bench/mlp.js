@@ -1,7 +1,9 @@
 'use strict';
 // MLP 784-512-512-10, batch 128, relu, summed softmax cross-entropy, SGD step (ms per step; lower is
-// better). ndgrad: FullyConnected under autograd.record, backward, in-place `w.isub(w.grad.mul(lr))`;
-// torch: nn.Linear + F.cross_entropy(reduction='sum') + manual SGD under no_grad; TF.js: optimizer.minimize.
+// better). ndgrad: FullyConnected under autograd.record, backward, then w -= lr * grad in one fused
+// in-place pass per parameter (nd.multiSgdUpdate with one weight, wd 0); torch: nn.Linear +
+// F.cross_entropy(reduction='sum') + the same update as p.sub_(p.grad, alpha=lr) under no_grad;
+// TF.js: optimizer.minimize.
 // Also prints ndgrad's allocator counters (nd.memory()) after the warm-up step and after the timed steps:
 // systemAllocs must not grow in steady state.
 // node bench/mlp.js [--quick] [--threads N] [--rounds R] [--peers ...]

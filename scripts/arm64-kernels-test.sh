@@ -13,7 +13,7 @@ mkdir -p "$OUT"
 rm -f "$OUT"/*.o
 FLAGS="-std=c++17 -O3 -DNDGRAD_HAVE_NEON -Wall -Wno-unused-function"
 pids=()
-for f in kernels/scalar.cc kernels/generic.cc kernels/gemm.cc kernels/dispatch.cc kernels/neon.cc \
+for f in kernels/scalar.cc kernels/generic.cc kernels/gemm.cc kernels/gemm_blocked.cc kernels/dispatch.cc kernels/neon.cc \
          core/threadpool.cc core/allocator.cc; do
   $CXX $FLAGS -c "$SRC/$f" -o "$OUT/$(basename "$f" .cc).o" & pids+=($!)
 done

@@ -91,18 +91,21 @@ describe('memory limit (nd.setMemoryLimit, NDGRAD_MEMORY_LIMIT)', () => {
     nd.dispose([x, w, out, a, b, dout]);
   });
 
-  test('at any limit, a product into out either completes or leaves out unchanged', () => {
-    // Threads split the rows (100 = an odd number of micro-tiles on every ISA, so the two halves
-    // differ) and each packs its own GEMM panels: a limit that lets the smaller half's packing through
-    // but not the larger's must not leave out half-written.
-    const a = nd.random.uniform(0, 1, [100, 512]);
-    const b = nd.random.uniform(0, 1, [512, 64]);
+  // A limit that lets some of the product's scratch through but not all must not leave out
+  // half-written. [100, 512] x [512, 64]: the GEMM's packed panels shared by its threads;
+  // [1536, 256] x [256, 64]: 8 row blocks at 2 threads, each packed into its part's own buffer.
+  test.each([
+    [100, 512, 64, 512 * 1024, 4096],
+    [1536, 256, 64, 2048 * 1024, 16384],
+  ])('at any limit, a product [%i x %i] x [.. x %i] into out either completes or leaves out unchanged', (m, k, n, most, step) => {
+    const a = nd.random.uniform(0, 1, [m, k]);
+    const b = nd.random.uniform(0, 1, [k, n]);
     const want = nd.dot(a, b).toTypedArray();
-    const out = nd.zeros([100, 64]);
+    const out = nd.zeros([m, n]);
     const base = nd.memory().numBytes;
     let failed = 0;
     let succeeded = 0;
-    for (let extra = 0; extra <= 512 * 1024; extra += 4096) {
+    for (let extra = 0; extra <= most; extra += step) {
       out.set(5);
       nd.setMemoryLimit(base + extra);
       let atCall = true; // the result's own allocation fails at the call; scratch while computing

@@ -121,7 +121,8 @@ const handlers = {
         });
         l.backward();
       });
-      nd.tidy(() => { for (const p of params) p.isub(p.grad.mul(lr)); });
+      // w -= lr * g in one fused pass per parameter, as torch's p.sub_(p.grad, alpha=lr)
+      nd.tidy(() => { for (const p of params) nd.multiSgdUpdate([p, p.grad], { lrs: [lr], wds: [0] }); });
     };
     // one recorded step without the update, against the float64 reference
     const got = { grads: {} };

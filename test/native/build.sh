@@ -11,7 +11,7 @@ rm -f "$OUT"/*.o
 BASE="-std=c++17 -O3 -fPIC -DNDGRAD_HAVE_AVX2 -DNDGRAD_HAVE_AVX512 -Wall -Wno-unused-function"
 SRC="$ROOT/native/src"
 BASELINE_OBJS=""
-for f in kernels/scalar.cc kernels/generic.cc kernels/gemm.cc kernels/dispatch.cc core/threadpool.cc core/allocator.cc; do
+for f in kernels/scalar.cc kernels/generic.cc kernels/gemm.cc kernels/gemm_blocked.cc kernels/dispatch.cc core/threadpool.cc core/allocator.cc; do
   o="$OUT/$(basename "$f" .cc).o"
   $CXX $BASE -c "$SRC/$f" -o "$o" &
   BASELINE_OBJS="$BASELINE_OBJS $o"

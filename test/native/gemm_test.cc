@@ -1,12 +1,14 @@
 // Standalone GEMM tests (part of kernels_test, see kernels_test.cc): every ISA table's GEMM and
 // one-row products against a double-precision naive product, with the error bound of a blocked
 // float32 sum, at sizes past every blocking boundary.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
+#include "core/allocator.h"
 #include "core/threadpool.h"
 #include "kernels/kernels.h"
 #include "test_util.h"
@@ -156,6 +158,8 @@ void test_gemm_large(const std::vector<const KernelTable*>& tables) {
       {7, 20, 6000, true, false, true},       // few tiles, deep: the depth split over threads
       {9, 33, 2049, false, true, false},      // just past the split's threshold, partial last chunk
       {3, 3, 30001, false, false, true},      // more chunks than one group holds
+      {100, 2000, 700, false, true, true},    // the packed depth in two groups (2 + 1 blocks of 236)
+      {4400, 40, 256, true, false, false},    // A past the packing budget (A shared at 2, 3 threads): two row groups
   };
   Rng r(6);
   int count = 0;
@@ -178,7 +182,7 @@ void test_gemm_large(const std::vector<const KernelTable*>& tables) {
         }
       }
     std::vector<std::vector<float>> one_thread(tables.size());  // each table's result at 1 thread
-    for (int threads : {1, 2})
+    for (int threads : {1, 2, 3})
     for (size_t ti = 0; ti < tables.size(); ++ti) {
       const KernelTable* t = tables[ti];
       ndgrad::set_num_threads(threads);
@@ -190,8 +194,8 @@ void test_gemm_large(const std::vector<const KernelTable*>& tables) {
       // Threads split M, N or the depth only in ways that leave every sum's order as it was.
       if (threads == 1) one_thread[ti] = c;
       else if (std::memcmp(c.data(), one_thread[ti].data(), sizeof(float) * c.size()) != 0)
-        fail("%s large gemm m=%lld n=%lld k=%lld: 2 threads gave other bits than 1", t->isa, (long long)m,
-             (long long)n, (long long)k);
+        fail("%s large gemm m=%lld n=%lld k=%lld: %d threads gave other bits than 1", t->isa, (long long)m,
+             (long long)n, (long long)k, threads);
       bool bad = false;
       for (int64_t i = 0; i < m && !bad; ++i)
         for (int64_t j = 0; j < ldc; ++j) {
@@ -213,7 +217,7 @@ void test_gemm_large(const std::vector<const KernelTable*>& tables) {
         }
     }
   }
-  std::printf("gemm past the blocking sizes (threads 1 and 2, the same bits): %d products checked\n", count);
+  std::printf("gemm past the blocking sizes (threads 1, 2 and 3, the same bits): %d products checked\n", count);
 }
 
 // One-row products (matrix-vector) with K up to 2^20: every table's dot kernel directly, and the
@@ -275,6 +279,44 @@ void test_one_row(const std::vector<const KernelTable*>& tables) {
     }
   }
   std::printf("one-row products up to k=%lld (threads 1 and 2): %d checked\n", (long long)K, count);
+}
+
+// Under a memory limit that lets part of the GEMM's scratch through but not all, the product throws
+// before writing C, or completes: never a C half-written. The driver takes every buffer before its
+// parts run (8 row blocks at 2 threads: a buffer per part; 1 row block: A shared by the parts).
+void test_gemm_scratch_limit(const std::vector<const KernelTable*>& tables) {
+  select_isa(tables.back()->isa);
+  const int64_t shapes[][3] = {{1536, 64, 256}, {100, 64, 512}};
+  int failed = 0, completed = 0;
+  for (int threads : {1, 2}) {
+    ndgrad::set_num_threads(threads);
+    for (const auto& s : shapes) {
+      const int64_t m = s[0], n = s[1], k = s[2];
+      std::vector<float> a(m * k, 0.5f), b(k * n, 0.25f), c(m * n);
+      const int64_t live = ndgrad::allocator_stats().live_bytes;
+      for (int64_t extra = 0; extra <= 2 << 20; extra += 64 << 10) {
+        std::fill(c.begin(), c.end(), 5.f);
+        ndgrad::set_memory_limit(live + extra);
+        bool threw = false;
+        try {
+          gemm(0, false, false, m, n, k, a.data(), k, b.data(), n, c.data(), n, false);
+        } catch (...) {
+          threw = true;
+        }
+        ndgrad::set_memory_limit(-1);
+        const float want = threw ? 5.f : 0.125f * static_cast<float>(k);
+        ++g_checks;
+        if (std::count(c.begin(), c.end(), want) != static_cast<long>(c.size())) {
+          fail("gemm %lldx%lldx%lld at %d threads, limit +%lld: %s C", (long long)m, (long long)n, (long long)k,
+               threads, (long long)extra, threw ? "threw with a written" : "wrong");
+          break;
+        }
+        (threw ? failed : completed)++;
+      }
+    }
+  }
+  if (!failed || !completed) fail("gemm scratch limit: %d failed, %d completed (want both)", failed, completed);
+  std::printf("gemm under memory limits: %d failed, %d completed, C never half-written\n", failed, completed);
 }
 
 }  // namespace kernels_test

@@ -23,6 +23,7 @@ bool g_small = false;
 void test_gemm(const std::vector<const KernelTable*>& tables);
 void test_gemm_large(const std::vector<const KernelTable*>& tables);
 void test_one_row(const std::vector<const KernelTable*>& tables);
+void test_gemm_scratch_limit(const std::vector<const KernelTable*>& tables);
 // conv_test.cc
 void test_conv(const std::vector<const KernelTable*>& tables);
 }  // namespace kernels_test
@@ -316,6 +317,7 @@ int main(int argc, char** argv) {
   // qemu, so each is computed once).
   test_gemm_large(tables);
   test_one_row(tables);
+  test_gemm_scratch_limit(tables);
   std::printf("%s: %d checks, %d failures\n", g_failures ? "FAIL" : "PASS", g_checks, g_failures);
   return g_failures ? 1 : 0;
 }

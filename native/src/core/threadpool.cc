@@ -27,6 +27,7 @@ int default_threads() {
 thread_local bool t_in_job = false;
 
 constexpr int kPartsPerThread = 4;
+constexpr int kSpinsPerYield = 256;
 
 struct InJob {
   bool prev;
@@ -42,7 +43,8 @@ class Pool {
   int threads() const { return threads_.load(); }
   int set_threads(int n) { return threads_.exchange(n < 1 ? 1 : n); }
 
-  void run(int64_t n, int64_t min_chunk, RangeFn fn, void* ctx) {
+  // `exact`: n parts of one index each (n below INT_MAX), else up to kPartsPerThread ranges per thread.
+  void run(int64_t n, int64_t min_chunk, RangeFn fn, void* ctx, bool exact = false) {
     if (t_in_job) {
       fn(ctx, 0, n);
       return;
@@ -57,7 +59,7 @@ class Pool {
     // JS thread issuing the next ops shares the cores with the engine's kernels) delays one small part,
     // not a whole thread's share of the op.
     int64_t chunks = n / (min_chunk > 0 ? min_chunk : 1);
-    int64_t most = int64_t(want) * kPartsPerThread;
+    int64_t most = exact ? n : int64_t(want) * kPartsPerThread;
     int parts = static_cast<int>(chunks < most ? chunks : most);
     if (parts <= 1) {
       fn(ctx, 0, n);
@@ -135,7 +137,12 @@ class Pool {
       Job job;
       // Spin briefly before sleeping: training loops issue parallel ops back to back, and a
       // condition-variable wake-up costs more than a small op.
-      for (int i = 0; i < kSpinIterations && generation_.load(std::memory_order_acquire) == seen; ++i) cpu_relax();
+      // Yielding now and then hands the core to a thread that shares it (another process holds the
+      // other core): spinning through the time slice kept the caller of the next job off the core.
+      for (int i = 0; i < kSpinIterations && generation_.load(std::memory_order_acquire) == seen; ++i) {
+        cpu_relax();
+        if (i % kSpinsPerYield == kSpinsPerYield - 1) std::this_thread::yield();
+      }
       {
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, [&] { return generation_.load() != seen; });
@@ -178,5 +185,6 @@ Pool& pool() {
 int num_threads() { return pool().threads(); }
 int set_num_threads(int n) { return pool().set_threads(n); }
 void parallel_for_raw(int64_t n, int64_t min_chunk, RangeFn fn, void* ctx) { pool().run(n, min_chunk, fn, ctx); }
+void parallel_parts_raw(int64_t n, RangeFn fn, void* ctx) { pool().run(n, 1, fn, ctx, true); }
 
 }  // namespace ndgrad

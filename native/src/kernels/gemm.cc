@@ -1,175 +1,29 @@
-// GEMM driver: packed, cache-blocked (GotoBLAS/BLIS design) around the ISA table's register-blocked
-// micro-kernel. Loops: jc over NC columns, pc over KC depth (B panel KC x NC packed once per (jc, pc)),
-// ic over MC rows (A block MC x KC packed), then jr/ir over NR/MR micro-tiles. Transposes are handled
-// while packing; partial tiles go through a small temp tile. Threads split the larger of M and N into
-// independent sub-problems (each packs its own panels), so no synchronisation beyond the fork/join.
-// Float64 uses a simpler blocked loop (tests and gradient checks only).
+// GEMM entry: the float32 products' special shapes around the packed, blocked driver (gemm_blocked.cc):
+// one-row products (no packing), few columns (computed transposed), deep products with few output
+// tiles (the depth split over threads), deep products (chunks summed in double). Float64 uses a
+// simpler blocked loop (tests and gradient checks only).
 #include <cstring>
 #include <vector>
 
-#include "../core/allocator.h"
 #include "../core/threadpool.h"
+#include "gemm_blocked.h"
 #include "kernels.h"
 
 namespace ndgrad {
 namespace kernels {
 namespace {
 
-constexpr int64_t kKC = 256;   // depth of a packed block (B micro-panel kc x nr stays in L1: 32 KB at
-                               // 32 columns, leaving room for A; 320 measured ~4% slower at n=1024)
-constexpr int64_t kMC = 192;   // rows of a packed A block (mc x kc in L2)
-constexpr int64_t kNC = 3072;  // columns of a packed B panel (kc x nc in L3)
+constexpr int64_t kKC = 256;  // the driver's depth block (the chunks below are multiples of it)
 constexpr int64_t kSplitK = 32 * kKC;  // depth of one chunk of a deep product (see gemm_f32)
 // Products of fewer micro-tiles than this over a depth of more than 2 * kFewTilesChunk have their
 // depth split into chunks of kFewTilesChunk, computed in parallel (see gemm_f32_split_k).
 constexpr int64_t kFewTiles = 16;
 constexpr int64_t kFewTilesChunk = 4 * kKC;
 constexpr int64_t kChunkGroup = 16;  // chunks in flight at once (bounds the partials' memory)
-constexpr int kMaxTile = 32 * 32;  // largest mr * nr of any table
 // Below kParallelWorkPerTile * mr * nr multiply-adds (0.4M on AVX2, 0.5M on AVX-512: a few µs of
 // work) a GEMM runs on the calling thread only; above it, handing half to a spinning pool worker
 // pays (measured: n=96 and n=128 square products go from ~170/200 to ~240/300 GFLOP/s on 2 cores).
 constexpr int64_t kParallelWorkPerTile = 2048;
-
-// Owns one block from the caching allocator (exception-safe, no leaks).
-struct Buffer {
-  void* p = nullptr;
-  size_t granted = 0;
-  explicit Buffer(size_t bytes) { p = alloc_bytes(bytes, &granted); }
-  ~Buffer() {
-    if (p) free_bytes(p, granted);
-  }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  float* f() const { return static_cast<float*>(p); }
-};
-
-// Packs `extent` lines x depth [0, kc) of a GEMM operand (already offset) into panels of R lines:
-// dst[p*R + i] = line i at depth p, lines past the end zero. `lines_contiguous`: a panel's R lines
-// are contiguous at each depth (element (i, p) at src[p*ld + i]); otherwise each line is contiguous
-// in p (src[i*ld + p]). A is packed by rows (MR), B by columns (NR), with the layout flipped.
-// `depth_major` (contiguous lines only): walk the source row by row rather than panel by panel.
-void pack_panels(const KernelTable& t, bool lines_contiguous, bool depth_major, const float* src, int64_t ld,
-                 int64_t extent, int64_t kc, int R, float* dst) {
-  if (lines_contiguous && depth_major) {
-    // Each source row p is read once, contiguously, across every panel. Panel-major reads only R
-    // floats of each row at stride ld, which the prefetchers follow badly when ld is a large power
-    // of two (an n=1024 product ran 7% faster this way). A's panels are few and narrow (MR), and
-    // there the scattered writes cost more than the strided reads (measured), so A stays panel-major.
-    const int64_t full = extent / R * R;
-    const int r = static_cast<int>(extent - full);
-    for (int64_t p = 0; p < kc; ++p) {
-      const float* s = src + p * ld;
-      float* d = dst + p * R;
-      for (int64_t ir = 0; ir < full; ir += R, d += R * kc)
-        for (int i = 0; i < R; ++i) d[i] = s[ir + i];
-      if (r > 0)  // the padded last panel
-        for (int i = 0; i < R; ++i) d[i] = i < r ? s[full + i] : 0.f;
-    }
-    return;
-  }
-  if (lines_contiguous) {
-    for (int64_t ir = 0; ir < extent; ir += R, dst += R * kc) {
-      const int r = static_cast<int>(extent - ir < R ? extent - ir : R);
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* s = src + p * ld + ir;
-        float* d = dst + p * R;
-        if (r == R) {
-          std::memcpy(d, s, sizeof(float) * R);
-        } else {
-          int i = 0;
-          for (; i < r; ++i) d[i] = s[i];
-          for (; i < R; ++i) d[i] = 0.f;
-        }
-      }
-    }
-    return;
-  }
-  for (int64_t ir = 0; ir < extent; ir += R) {
-    int r = static_cast<int>(extent - ir < R ? extent - ir : R);
-    if (r == R && t.transpose_pack_f32(src + ir * ld, ld, R, kc, dst, R)) {
-      // full panel transposed by the ISA kernel
-    } else {
-      // Each line is contiguous in p: walk 4 depth steps at a time per line.
-      for (int i = 0; i < r; ++i) {
-        const float* s = src + (ir + i) * ld;
-        float* d = dst + i;
-        int64_t p = 0;
-        for (; p + 4 <= kc; p += 4) {
-          float v0 = s[p], v1 = s[p + 1], v2 = s[p + 2], v3 = s[p + 3];
-          d[p * R] = v0;
-          d[(p + 1) * R] = v1;
-          d[(p + 2) * R] = v2;
-          d[(p + 3) * R] = v3;
-        }
-        for (; p < kc; ++p) d[p * R] = s[p];
-      }
-      for (int i = r; i < R; ++i)
-        for (int64_t p = 0; p < kc; ++p) dst[p * R + i] = 0.f;
-    }
-    dst += R * kc;
-  }
-}
-
-// A block rows [0, mc) x depth [0, kc) into panels of MR rows: dst[p*MR + i].
-void pack_a(const KernelTable& t, bool ta, const float* a, int64_t lda, int64_t mc, int64_t kc, int MR, float* dst) {
-  pack_panels(t, ta, false, a, lda, mc, kc, MR, dst);  // A stored [k, m] (ta): a panel's rows are contiguous
-}
-
-// B panel depth [0, kc) x columns [0, nc) into panels of NR columns: dst[p*NR + j].
-void pack_b(const KernelTable& t, bool tb, const float* b, int64_t ldb, int64_t kc, int64_t nc, int NR, float* dst) {
-  pack_panels(t, !tb, true, b, ldb, nc, kc, NR, dst);  // B stored [k, n] (not tb): a panel's columns are contiguous
-}
-
-// One independent sub-problem C[m, n] (+)= A[m, k] B[k, n] with operands already offset.
-void gemm_f32_serial(const KernelTable& t, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
-                     int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
-  const int MR = t.gemm_mr, NR = t.gemm_nr;
-  const int64_t mc_max = (kMC / MR) * MR > 0 ? (kMC / MR) * MR : MR;
-  const int64_t nc_max = (kNC / NR) * NR > 0 ? (kNC / NR) * NR : NR;
-  const int64_t kc_max = k < kKC ? k : kKC;
-  const int64_t mc_alloc = (m < mc_max ? (m + MR - 1) / MR * MR : mc_max);
-  const int64_t nc_alloc = (n < nc_max ? (n + NR - 1) / NR * NR : nc_max);
-  Buffer abuf(sizeof(float) * static_cast<size_t>(mc_alloc * kc_max));
-  Buffer bbuf(sizeof(float) * static_cast<size_t>(nc_alloc * kc_max));
-  alignas(64) float tmp[kMaxTile];
-  float* ap = abuf.f();
-  float* bp = bbuf.f();
-  for (int64_t jc = 0; jc < n; jc += nc_max) {
-    int64_t nc = n - jc < nc_max ? n - jc : nc_max;
-    for (int64_t pc = 0; pc < k; pc += kc_max) {
-      int64_t kc = k - pc < kc_max ? k - pc : kc_max;
-      bool acc = accumulate || pc > 0;
-      pack_b(t, tb, tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kc, nc, NR, bp);
-      for (int64_t ic = 0; ic < m; ic += mc_max) {
-        int64_t mc = m - ic < mc_max ? m - ic : mc_max;
-        pack_a(t, ta, ta ? a + pc * lda + ic : a + ic * lda + pc, lda, mc, kc, MR, ap);
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-          int nr = static_cast<int>(nc - jr < NR ? nc - jr : NR);
-          const float* bpan = bp + jr * kc;
-          for (int64_t ir = 0; ir < mc; ir += MR) {
-            int mr = static_cast<int>(mc - ir < MR ? mc - ir : MR);
-            const float* apan = ap + ir * kc;
-            float* cp = c + (ic + ir) * ldc + jc + jr;
-            if (mr == MR && nr == NR) {
-              t.gemm_micro_f32(kc, apan, bpan, cp, ldc, acc);
-            } else {
-              t.gemm_micro_f32(kc, apan, bpan, tmp, NR, false);
-              for (int i = 0; i < mr; ++i) {
-                float* ci = cp + i * ldc;
-                const float* ti = tmp + i * NR;
-                if (acc)
-                  for (int j = 0; j < nr; ++j) ci[j] += ti[j];
-                else
-                  for (int j = 0; j < nr; ++j) ci[j] = ti[j];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-}
 
 // Rows of B accumulated into a float32 partial of y before it is flushed into a double total (the
 // matrix-vector form of a blocked sum: any product meets at most kGemvChain + 1 float32 roundings
@@ -262,8 +116,8 @@ void gemm_f32_split_k(const KernelTable& t, bool ta, bool tb, int64_t m, int64_t
     parallel_for(g1 - g0, min_chunks, [&](int64_t c0, int64_t c1) {
       for (int64_t ci = c0; ci < c1; ++ci) {
         const int64_t p0 = (g0 + ci) * kFewTilesChunk, kk = k - p0 < kFewTilesChunk ? k - p0 : kFewTilesChunk;
-        gemm_f32_serial(t, ta, tb, m, n, kk, ta ? a + p0 * lda : a + p0, lda, tb ? b + p0 : b + p0 * ldb, ldb,
-                        parts.f() + ci * mn, n, false);
+        gemm_f32_blocked(t, ta, tb, m, n, kk, ta ? a + p0 * lda : a + p0, lda, tb ? b + p0 : b + p0 * ldb, ldb,
+                         parts.f() + ci * mn, n, false, false);
       }
     });
     for (int64_t ci = 0; ci < g1 - g0; ++ci) {
@@ -321,32 +175,10 @@ void gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
       for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = static_cast<float>(s[i * n + j]);
     return;
   }
-  int threads = num_threads();
-  double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  double min_work = static_cast<double>(kParallelWorkPerTile) * MR * NR;
-  if (threads <= 1 || work < min_work || (mt < 2 && nt < 2)) {
-    gemm_f32_serial(t, ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
-    return;
-  }
-  // Split the side with more micro-tiles into `parts` contiguous, tile-aligned ranges.
-  bool split_n = nt >= mt;
-  int64_t tiles = split_n ? nt : mt;
-  int64_t parts = threads < tiles ? threads : tiles;
-  parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      int64_t t0 = tiles * p / parts, t1 = tiles * (p + 1) / parts;
-      if (split_n) {
-        int64_t j0 = t0 * NR, j1 = t1 * NR < n ? t1 * NR : n;
-        if (j1 <= j0) continue;
-        gemm_f32_serial(t, ta, tb, m, j1 - j0, k, a, lda, tb ? b + j0 * ldb : b + j0, ldb, c + j0, ldc, accumulate);
-      } else {
-        int64_t i0 = t0 * MR, i1 = t1 * MR < m ? t1 * MR : m;
-        if (i1 <= i0) continue;
-        gemm_f32_serial(t, ta, tb, i1 - i0, n, k, ta ? a + i0 : a + i0 * lda, lda, b, ldb, c + i0 * ldc, ldc,
-                        accumulate);
-      }
-    }
-  });
+  const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const bool parallel = num_threads() > 1 && work >= static_cast<double>(kParallelWorkPerTile) * MR * NR &&
+                        (mt >= 2 || nt >= 2);
+  gemm_f32_blocked(t, ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
 }
 
 // Float64: row-parallel loops blocked over depth; every product is formed (NaN propagates).
