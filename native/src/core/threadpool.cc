@@ -139,9 +139,10 @@ class Pool {
       // condition-variable wake-up costs more than a small op.
       // Yielding now and then hands the core to a thread that shares it (another process holds the
       // other core): spinning through the time slice kept the caller of the next job off the core.
-      for (int i = 0; i < kSpinIterations && generation_.load(std::memory_order_acquire) == seen; ++i) {
+      SpinBudget spin;
+      for (int i = 1; spin.more() && generation_.load(std::memory_order_acquire) == seen; ++i) {
         cpu_relax();
-        if (i % kSpinsPerYield == kSpinsPerYield - 1) std::this_thread::yield();
+        if (i % kSpinsPerYield == 0) std::this_thread::yield();
       }
       {
         std::unique_lock<std::mutex> lk(mu_);

@@ -210,7 +210,7 @@ class Engine {
       if (run_next()) continue;
       // JS issues a step's ops a few microseconds apart: spinning briefly before sleeping saves a
       // wake-up (tens of microseconds) when the queue runs dry between them.
-      for (int i = 0; i < kSpinIterations && outstanding.load(std::memory_order_acquire) == 0; ++i) cpu_relax();
+      for (SpinBudget spin; spin.more() && outstanding.load(std::memory_order_acquire) == 0;) cpu_relax();
       if (outstanding.load(std::memory_order_acquire) == 0) {
         std::unique_lock<std::mutex> lk(sleep_mu);
         sleeping.store(true, std::memory_order_seq_cst);
