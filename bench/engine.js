@@ -6,7 +6,7 @@
 //   - examples/server under a fixed-rate loopback client while it trains: p50/p99 latency, steps/s;
 //   - tiny-op overhead (bench/overhead.js, bench/autograd-overhead.js) and MLP/CNN training steps at
 //     1 and N threads (bench/mlp.js, bench/cnn.js): threaded / naive ratios.
-// Usage: node bench/engine.js [--quick] [--seconds S] [--rate R]   (needs dist/: npm run build:ts)
+// Usage: node bench/engine.js [--quick] [--seconds S] [--rate R] [--rounds R]   (needs dist/: npm run build:ts)
 'use strict';
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -157,21 +157,26 @@ async function main() {
   }
   console.log(`  steps/s threaded / naive: ${f(srv.threaded.stepsPerSecond / srv.naive.stepsPerSecond)} (goal >= 0.95); p99 threaded ${f(srv.threaded.p99)} ms (goal < 10 ms); data: ${srv.threaded.data}`);
 
-  console.log('\ntiny-op overhead (µs per op)              threaded     naive   threaded/naive');
-  const ov = Object.fromEntries(ENGINES.map((e) => [e, script('overhead.js', e, quick ? ['--quick', '--json'] : ['--json']).json.us]));
-  for (const k of Object.keys(ov.threaded)) console.log(`  ${k.padEnd(38)} ${f(ov.threaded[k], 3).padStart(9)} ${f(ov.naive[k], 3).padStart(9)}   ${f(ov.threaded[k] / ov.naive[k]).padStart(6)}`);
+  // The machine drifts between phases over minutes: the engines alternate, `rounds` times, and each
+  // figure is the median over the rounds (the per-round ratios are printed too).
+  const rounds = opt('--rounds', quick ? 1 : 3);
+  const ratios = (a, b) => a.map((x, i) => f(x / b[i])).join(' ');
+  console.log(`\ntiny-op overhead (µs per op, median of ${rounds} alternated rounds)  threaded     naive   threaded/naive   per round`);
+  const ovRounds = Array.from({ length: rounds }, () => Object.fromEntries(ENGINES.map((e) => [e, script('overhead.js', e, quick ? ['--quick', '--json'] : ['--json']).json.us])));
+  for (const k of Object.keys(ovRounds[0].threaded)) {
+    const [a, b] = ENGINES.map((e) => ovRounds.map((r) => r[e][k]));
+    console.log(`  ${k.padEnd(38)} ${f(median(a), 3).padStart(9)} ${f(median(b), 3).padStart(9)}   ${f(median(a) / median(b)).padStart(6)}   ${ratios(a, b)}`);
+  }
 
   const harnessArgs = [...(quick ? ['--quick'] : []), '--peers', 'ndgrad'];
   const scripts = quick ? ['autograd-overhead.js', 'mlp.js'] : ['autograd-overhead.js', 'mlp.js', 'cnn.js'];
-  console.log('\nharness workloads (medians)                    threads  threaded     naive   threaded/naive');
+  console.log(`\nharness workloads (medians of ${rounds} alternated rounds)  threads  threaded     naive   threaded/naive   per round`);
   for (const name of scripts) {
-    const [t, nv] = ENGINES.map((e) => script(name, e, harnessArgs).rows);
-    for (const row of t) {
-      const other = nv.find((r) => r.name === row.name);
+    const runs = Array.from({ length: rounds }, () => ENGINES.map((e) => script(name, e, harnessArgs).rows));
+    for (const row of runs[0][0]) {
       for (const key of Object.keys(row.medians).filter((k) => k.startsWith('ndgrad'))) {
-        const a = row.medians[key];
-        const b = other?.medians[key];
-        console.log(`  ${`${row.name} (${row.unit ?? ''})`.padEnd(46)} ${key.slice(6).padStart(4)}   ${f(a, 3).padStart(8)}  ${f(b, 3).padStart(8)}   ${f(a / b).padStart(6)}`);
+        const [a, b] = [0, 1].map((e) => runs.map((r) => r[e].find((x) => x.name === row.name)?.medians[key]));
+        console.log(`  ${`${row.name} (${row.unit ?? ''})`.padEnd(46)} ${key.slice(6).padStart(4)}   ${f(median(a), 3).padStart(8)}  ${f(median(b), 3).padStart(8)}   ${f(median(a) / median(b)).padStart(6)}   ${ratios(a, b)}`);
       }
     }
   }
