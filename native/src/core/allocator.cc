@@ -89,10 +89,29 @@ struct OwnCounter {
 // Freed fixed-size objects (pool_alloc.h) of one 64-byte size class, linked through themselves.
 struct ObjectList {
   void* head = nullptr;
-  int n = 0;
+  void* tail = nullptr;  // the list's last object, on engine threads (which return whole lists)
+  int n = 0;             // how many were put and not taken since the list was last empty (the cap)
 };
-constexpr int kObjectClasses = 32;  // objects up to 2 KiB (a graph node is about 1.2 KiB)
+constexpr int kObjectClasses = 48;  // objects up to 3 KiB (a graph node is about 1.2 KiB, a queued op call 2.4)
 constexpr int kObjectsPerClass = 1 << 15;
+
+// Objects freed on an engine thread go back to the threads that make them. A JS thread makes a queued
+// op's task and result storage, and the engine thread frees them once the op has run: kept there, they
+// left the JS thread to malloc a new pair per op, and freed the old pair into malloc's arena from the
+// other thread (both under the arena's lock). Returned in chains of kReturnChain through one lock-free
+// stack per class: a push links a chain in front; a JS thread whose list is empty takes the whole
+// stack at once (no ABA), without walking it.
+constexpr int kReturnChain = 64;
+std::atomic<void*> g_returned[kObjectClasses];
+
+void return_chain(int cls, ObjectList& l) {
+  void* head = g_returned[cls].load(std::memory_order_relaxed);
+  do {
+    *static_cast<void**>(l.tail) = head;
+  } while (!g_returned[cls].compare_exchange_weak(head, l.head, std::memory_order_release, std::memory_order_relaxed));
+  l.head = l.tail = nullptr;
+  l.n = 0;
+}
 
 // This thread's front cache: small freed blocks per size class and pooled objects, with their
 // counters. All the per-thread state of the op path in one trivially destructible, constant-
@@ -146,13 +165,15 @@ struct ThreadCache {
         cached_blocks.add(-1);
         if (!global_put(cls, rounded, p)) std::free(p);
       }
-    for (ObjectList& l : objects)
-      while (l.n > 0) {
+    for (ObjectList& l : objects) {
+      while (l.head) {
         void* p = l.head;
         l.head = *static_cast<void**>(p);
-        --l.n;
         ::operator delete(p);
       }
+      l.tail = nullptr;
+      l.n = 0;
+    }
   }
 };
 
@@ -347,11 +368,15 @@ void use_front_cache(bool on) { t_cache.front = on; }
 void* take_object(size_t bytes) {
   size_t cls = (bytes + 63) / 64 - 1;
   if (cls >= kObjectClasses) return ::operator new(bytes);
-  ObjectList& l = t_cache.objects[cls];
-  if (l.n == 0) return ::operator new((cls + 1) * 64);  // any object of the class may reuse it
+  ThreadCache& tc = t_cache;
+  ObjectList& l = tc.objects[cls];
+  if (!l.head && tc.front && g_returned[cls].load(std::memory_order_relaxed))
+    l.head = g_returned[cls].exchange(nullptr, std::memory_order_acquire);
   void* p = l.head;
+  if (!p) return ::operator new((cls + 1) * 64);  // any object of the class may reuse it
   l.head = *static_cast<void**>(p);
-  --l.n;
+  if (!l.head) l.tail = nullptr, l.n = 0;
+  else if (l.n > 0) --l.n;
   return p;
 }
 
@@ -362,9 +387,11 @@ void put_object(void* p, size_t bytes) {
   ObjectList& l = tc.objects[cls];
   if (l.n >= kObjectsPerClass) return ::operator delete(p);
   if (!tc.adopted) adopt(tc);
+  if (!l.head) l.tail = p;
   *static_cast<void**>(p) = l.head;
   l.head = p;
   ++l.n;
+  if (!tc.front && l.n >= kReturnChain) return_chain(static_cast<int>(cls), l);
 }
 
 AllocatorStats allocator_stats() {

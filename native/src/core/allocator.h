@@ -30,9 +30,11 @@ void unreserve_block(size_t granted);
 AllocatorStats allocator_stats();
 // Off: this thread takes and returns blocks through the shared cache only. An engine thread frees the
 // blocks its JS thread allocated (queued work holds them last): through the shared cache they go back
-// to the JS thread, where a per-thread cache would keep them from it.
+// to the JS thread, where a per-thread cache would keep them from it. Its freed objects (below) go
+// back the same way, in chains.
 void use_front_cache(bool on);
-// Fixed-size objects (storages, graph nodes: pool_alloc.h), kept per thread for reuse when freed.
+// Fixed-size objects (storages, graph nodes, queued tasks: pool_alloc.h), kept per thread for reuse
+// when freed.
 void* take_object(size_t bytes);
 void put_object(void* p, size_t bytes);
 // Returns every cached block to the system.

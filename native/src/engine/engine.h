@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "../core/allocator.h"
 #include "../core/error.h"
 #include "../core/ndarray.h"
 #include "../core/small_vec.h"
@@ -31,6 +32,10 @@ namespace engine {
 class Task {
  public:
   virtual ~Task() = default;
+  // From the allocator's object pool: the JS thread makes a task per queued op and the engine thread
+  // frees it, which the pool hands back to the JS thread (a malloc and a cross-thread free otherwise).
+  static void* operator new(size_t bytes) { return take_object(bytes); }
+  static void operator delete(void* p, size_t bytes) { put_object(p, bytes); }
   virtual void run() = 0;  // may throw ndgrad::Error
   // Called on the engine thread once the task is counted done (a settled wait's callback: the JS thread
   // it wakes must find the queue empty). Only for tasks that hold no arrays (`announces`), since other
