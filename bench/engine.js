@@ -6,7 +6,7 @@
 //   - examples/server under a fixed-rate loopback client while it trains: p50/p99 latency, steps/s;
 //   - tiny-op overhead (bench/overhead.js, bench/autograd-overhead.js) and MLP/CNN training steps at
 //     1 and N threads (bench/mlp.js, bench/cnn.js): threaded / naive ratios.
-// Usage: node bench/engine.js [--quick] [--seconds S] [--rate R] [--rounds R]   (needs dist/: npm run build:ts)
+// Usage: node bench/engine.js [--quick] [--seconds S] [--rate R] [--rounds R (5; 1 with --quick)]   (needs dist/: npm run build:ts)
 'use strict';
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -159,10 +159,20 @@ async function main() {
 
   // The machine drifts between phases over minutes: the engines alternate, `rounds` times, and each
   // figure is the median over the rounds (the per-round ratios are printed too).
-  const rounds = opt('--rounds', quick ? 1 : 3);
+  const rounds = opt('--rounds', quick ? 1 : 5);
+  // Each round runs both engines, the first one alternating between rounds (a phase of the machine
+  // then favours neither); results stay in ENGINES order.
+  const bothEngines = (r, run) => {
+    const order = r % 2 ? [...ENGINES].reverse() : ENGINES;
+    const got = Object.fromEntries(order.map((e) => [e, run(e)]));
+    return ENGINES.map((e) => got[e]);
+  };
   const ratios = (a, b) => a.map((x, i) => f(x / b[i])).join(' ');
   console.log(`\ntiny-op overhead (µs per op, median of ${rounds} alternated rounds)  threaded     naive   threaded/naive   per round`);
-  const ovRounds = Array.from({ length: rounds }, () => Object.fromEntries(ENGINES.map((e) => [e, script('overhead.js', e, quick ? ['--quick', '--json'] : ['--json']).json.us])));
+  const ovRounds = Array.from({ length: rounds }, (_, r) => {
+    const us = bothEngines(r, (e) => script('overhead.js', e, quick ? ['--quick', '--json'] : ['--json']).json.us);
+    return Object.fromEntries(ENGINES.map((e, i) => [e, us[i]]));
+  });
   for (const k of Object.keys(ovRounds[0].threaded)) {
     const [a, b] = ENGINES.map((e) => ovRounds.map((r) => r[e][k]));
     console.log(`  ${k.padEnd(38)} ${f(median(a), 3).padStart(9)} ${f(median(b), 3).padStart(9)}   ${f(median(a) / median(b)).padStart(6)}   ${ratios(a, b)}`);
@@ -172,7 +182,7 @@ async function main() {
   const scripts = quick ? ['autograd-overhead.js', 'mlp.js'] : ['autograd-overhead.js', 'mlp.js', 'cnn.js'];
   console.log(`\nharness workloads (medians of ${rounds} alternated rounds)  threads  threaded     naive   threaded/naive   per round`);
   for (const name of scripts) {
-    const runs = Array.from({ length: rounds }, () => ENGINES.map((e) => script(name, e, harnessArgs).rows));
+    const runs = Array.from({ length: rounds }, (_, r) => bothEngines(r, (e) => script(name, e, harnessArgs).rows));
     for (const row of runs[0][0]) {
       for (const key of Object.keys(row.medians).filter((k) => k.startsWith('ndgrad'))) {
         const [a, b] = [0, 1].map((e) => runs.map((r) => r[e].find((x) => x.name === row.name)?.medians[key]));
