@@ -169,7 +169,12 @@ export interface FullyConnectedOptions extends OutOption {
   noBias?: boolean;
   /** collapse every axis after the first into features (default true); false applies to the last axis */
   flatten?: boolean;
+  /** @internal relu(FullyConnected(...)) as one op (_fc_relu: the ReLU applied to the product in cache; Gluon's Dense with activation 'relu') */
+  act?: 'relu' | null;
 }
+
+// FullyConnected's option keys and the internal `act`
+let fcKeys: ReadonlySet<string> | undefined;
 
 /** y = flatten(x) · weightᵀ + bias, weight of shape (numHidden, inputFeatures). */
 export function FullyConnected(
@@ -182,14 +187,17 @@ export function FullyConnected(
     opts = bias;
     bias = undefined;
   }
-  opts = options(opts, 'FullyConnected') as typeof opts;
+  opts = options(opts, 'FullyConnected', (fcKeys ??= new Set([...opOptionKeys('FullyConnected'), 'act']))) as typeof opts;
   const b = bias as NDArray | null | undefined;
   const noBias = opts.noBias ?? !b;
   if (noBias && b)
     throw new NDArrayError('FullyConnected: noBias is true but a bias array was given', 'BAD_ARGUMENT');
   if (!noBias && !b) throw new NDArrayError('FullyConnected: noBias is false but no bias array was given', 'BAD_ARGUMENT');
   const attrs = { num_hidden: opts.numHidden ?? null, no_bias: noBias, flatten: opts.flatten ?? true };
-  return invoke('FullyConnected', noBias ? [x, weight] : [x, weight, b as NDArray], attrs, opts.out);
+  if (opts.act !== undefined && opts.act !== null && opts.act !== 'relu')
+    throw new NDArrayError(`FullyConnected: act must be 'relu' or null, got ${JSON.stringify(opts.act)}`, 'BAD_ARGUMENT');
+  const op = opts.act === 'relu' ? '_fc_relu' : 'FullyConnected';
+  return invoke(op, noBias ? [x, weight] : [x, weight, b as NDArray], attrs, opts.out);
 }
 
 declare module './ndarray' {

@@ -114,8 +114,9 @@ const handlers = {
       count++;
       nd.tidy(() => {
         const l = autograd.record(() => {
-          let h = nd.relu(nd.FullyConnected(x, ws[0], bs[0], { numHidden: 512 }));
-          h = nd.relu(nd.FullyConnected(h, ws[1], bs[1], { numHidden: 512 }));
+          // FullyConnected + relu as one op (what Gluon's Dense with activation 'relu' records)
+          let h = nd.FullyConnected(x, ws[0], bs[0], { numHidden: 512, act: 'relu' });
+          h = nd.FullyConnected(h, ws[1], bs[1], { numHidden: 512, act: 'relu' });
           const z = nd.FullyConnected(h, ws[2], bs[2], { numHidden: 10 });
           return loss.f(z);
         });
@@ -128,8 +129,8 @@ const handlers = {
     const got = { grads: {} };
     nd.tidy(() => {
       const l = autograd.record(() => {
-        let h = nd.relu(nd.FullyConnected(x, ws[0], bs[0], { numHidden: 512 }));
-        h = nd.relu(nd.FullyConnected(h, ws[1], bs[1], { numHidden: 512 }));
+        let h = nd.FullyConnected(x, ws[0], bs[0], { numHidden: 512, act: 'relu' });
+        h = nd.FullyConnected(h, ws[1], bs[1], { numHidden: 512, act: 'relu' });
         return loss.f(nd.FullyConnected(h, ws[2], bs[2], { numHidden: 10 }));
       });
       l.backward();

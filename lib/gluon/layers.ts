@@ -65,8 +65,11 @@ export class Dense extends HybridBlock {
     this.params.get('weight').shape = [this.units, inUnits];
   }
   hybridForward(F: F, x: NDArray, p: { weight: NDArray; bias?: NDArray }): NDArray {
-    const y = p.bias ? F.FullyConnected(x, p.weight, p.bias, { flatten: this.flatten }) : F.FullyConnected(x, p.weight, { noBias: true, flatten: this.flatten });
-    return this.act ? activate(F, y, this.act) : y;
+    // a ReLU goes into the product's pass (one op, _fc_relu); other activations follow it
+    const relu = this.act === 'relu';
+    const o = { flatten: this.flatten, act: relu ? ('relu' as const) : null };
+    const y = p.bias ? F.FullyConnected(x, p.weight, p.bias, o) : F.FullyConnected(x, p.weight, { ...o, noBias: true });
+    return this.act && !relu ? activate(F, y, this.act) : y;
   }
 }
 

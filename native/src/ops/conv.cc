@@ -3,7 +3,6 @@
 // (dY·colᵀ); the three are bilinear and each one's gradient is written with the others, so every
 // order of differentiation works.
 #include <algorithm>
-#include <cstring>
 
 #include "../core/bf16.h"
 #include "../core/threadpool.h"
@@ -380,7 +379,6 @@ ConvOptions grad_options(const GradCall& g, const Shape& x_shape, const Shape& w
   return o;
 }
 NDArray conv_call(int which, const NDArray& a, const NDArray& b, const Options& o);
-NDArray relu_mask(const NDArray& dy, const NDArray& y);
 
 void conv_backward(GradCall& g) {
   int which = g.op->param & 3;
@@ -413,57 +411,6 @@ void conv_backward(GradCall& g) {
   }
 }
 
-// _conv_relu_mask(dy, y) = dy * (y > 0), relu's gradient rule in one pass over dY (bfloat16
-// directly: the product rounds to itself), the same numbers as the two ops of mul(dy, y > 0).
-void mask_infer(OpCall& c) {
-  expect_same_dtype(c);
-  expect_float(c, 0);
-  if (c.inputs[0].shape != c.inputs[1].shape)
-    fail(code::SHAPE_MISMATCH, c.name(), ": gradient ", shape_str(c.inputs[0].shape), " and output ",
-         shape_str(c.inputs[1].shape), " differ");
-  c.out_shapes = {c.inputs[0].shape};
-  c.out_dtypes = {c.inputs[0].dtype};
-}
-
-// 1 where v > 0, else 0, made from bits: GCC turns a factor (v > 0 ? 1 : 0) into a branch, which
-// mispredicts half the time on the random signs of a layer's outputs (20x slower), and does not
-// vectorise.
-inline float one_if_positive(float v) {
-  uint32_t b = -static_cast<uint32_t>(v > 0.f) & 0x3f800000u;
-  float m;
-  std::memcpy(&m, &b, 4);
-  return m;
-}
-inline double one_if_positive(double v) {
-  uint64_t b = -static_cast<uint64_t>(v > 0.0) & 0x3ff0000000000000ull;
-  double m;
-  std::memcpy(&m, &b, 8);
-  return m;
-}
-
-template <class T, class Load, class Store>
-void mask_run(OpCall& c, Load load, Store store) {
-  const T* __restrict dy = static_cast<const T*>(c.inputs[0].raw());
-  const T* __restrict y = static_cast<const T*>(c.inputs[1].raw());
-  T* __restrict out = static_cast<T*>(c.outputs[0].raw());
-  parallel_for(c.outputs[0].size(), 1 << 15, [&](int64_t a, int64_t b) {
-    for (int64_t i = a; i < b; ++i) out[i] = store(load(dy[i]) * one_if_positive(load(y[i])));
-  });
-}
-
-void mask_forward(OpCall& c) {
-  auto same = [](auto v) { return v; };
-  switch (c.outputs[0].dtype) {
-    case DType::Float32: return mask_run<float>(c, same, same);
-    case DType::Float64: return mask_run<double>(c, same, same);
-    default: return mask_run<uint16_t>(c, [](uint16_t v) { return bf16_to_float(v); }, [](float v) { return float_to_bf16(v); });
-  }
-}
-
-void mask_backward(GradCall& g) {  // linear in dy; y's gradient is zero (a step function)
-  if (g.need[0]) g.in_grads[0] = relu_mask(g.out_grad(0), g.inputs[1]);
-}
-
 // Each of the three is the others' gradient, called with the shapes backward passes.
 constexpr OpDef conv_op(const char* name, int which) {
   return OpDef::named(name).arity(2).rules(conv_infer, conv_forward, conv_backward).saves(3).with_flags(kScratch | kBF16Native)
@@ -478,12 +425,6 @@ const OpDef kDefs[] = {
     conv_op("_conv_relu", kConv | conv::kFusedRelu).arity(-1).saves(3, 1),
 };
 OpRegistrar r0(kDefs[0]), r1(kDefs[1]), r2(kDefs[2]), r3(kDefs[3]);
-const OpDef kReluMask = OpDef::named("_conv_relu_mask").arity(2).rules(mask_infer, mask_forward, mask_backward).saves(2)
-                            .with_flags(kBF16Native);
-OpRegistrar r4(kReluMask);
-
-NDArray relu_mask(const NDArray& dy, const NDArray& y) { return invoke1(kReluMask, {&dy, &y}, Options()); }
-
 NDArray conv_call(int which, const NDArray& a, const NDArray& b, const Options& o) {
   return invoke1(kDefs[which], {&a, &b}, o);
 }

@@ -6,6 +6,7 @@
 
 #include "../autograd/tape.h"
 #include "../core/rng.h"
+#include "../core/threadpool.h"
 #include "../kernels/kernels.h"
 #include "ops.h"
 
@@ -147,8 +148,20 @@ void fc_infer(OpCall& c) {
   c.out_dtypes = {c.inputs[0].dtype};
 }
 
+// _fc_relu (param 1): relu(FullyConnected(...)) as one op (Gluon's Dense with activation 'relu'): the
+// ReLU applied while the product is still in cache (relu's own rule, v > 0 ? v : 0), its mask taken
+// from the saved output in backward. Saves the relu op's pass over memory and its result array.
+bool fused_relu(const OpCall& c) { return c.op->param == 1; }
+
+template <class T>
+void relu_in_place(T* y, int64_t n) {
+  parallel_for(n, 1 << 15, [&](int64_t a, int64_t b) {
+    for (int64_t i = a; i < b; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
+  });
+}
+
 // bfloat16 x, weight and bias: float32 sums from the bfloat16 GEMM (the bias widened into them),
-// rounded once.
+// rounded once (after the ReLU: rounding keeps the sign, so the order does not matter).
 void fc_forward_bf16(OpCall& c, const FcDims& d, bool no_bias) {
   NDArray sums = empty(Shape{d.m, d.n}, DType::Float32);
   if (!no_bias)
@@ -156,6 +169,7 @@ void fc_forward_bf16(OpCall& c, const FcDims& d, bool no_bias) {
       bf16_to_float_n(static_cast<const uint16_t*>(c.inputs[2].raw()), sums.data<float>() + i * d.n, d.n);
   kernels::gemm_bf16(false, true, d.m, d.n, d.k, static_cast<const uint16_t*>(c.inputs[0].raw()), d.k,
                      static_cast<const uint16_t*>(c.inputs[1].raw()), d.k, sums.data<float>(), d.n, !no_bias);
+  if (fused_relu(c)) relu_in_place(sums.data<float>(), sums.size());
   copy_into(sums, view(c.outputs[0], sums.shape));
 }
 
@@ -173,12 +187,15 @@ void fc_forward(OpCall& c) {
     kernels::strided_copy(t, 2, ys.data(), c.inputs[2].raw(), sb.data(), y.raw());
   }
   kernels::gemm(t, false, true, d.m, d.n, d.k, c.inputs[0].raw(), d.k, c.inputs[1].raw(), d.k, y.raw(), d.n, !no_bias);
+  if (fused_relu(c)) NDGRAD_DISPATCH_FLOAT(y.dtype, T, relu_in_place(y.data<T>(), y.size()));
 }
 
 void fc_backward(GradCall& g) {
   bool no_bias = false;
   FcDims d = fc_dims(g.name(), g.opts<FcOptions>(), g.in_shapes, &no_bias);
-  NDArray dy = reshape(g.out_grad(0), Shape{d.m, d.n});
+  NDArray dy = g.out_grad(0);
+  if (g.op->param == 1) dy = relu_mask(dy, g.outputs[0]);  // _fc_relu: the gradient of the sums
+  dy = reshape(dy, Shape{d.m, d.n});
   if (g.need[0]) g.in_grads[0] = reshape(dot(dy, g.inputs[1], false, false), g.in_shapes[0]);
   if (g.need[1]) g.in_grads[1] = dot(dy, reshape(g.inputs[0], Shape{d.m, d.k}), true, false);
   if (!no_bias && g.need[2]) g.in_grads[2] = sum(dy, {0}, false);
@@ -188,7 +205,9 @@ const OpDef kDropout = OpDef::named("Dropout").alias("dropout").rules(dropout_in
                            .saves(1).with_flags(kRandom).with_options<DropoutOptions>();
 const OpDef kFullyConnected = OpDef::named("FullyConnected").arity(-1).rules(fc_infer, fc_forward, fc_backward).saves(3)
                                   .with_flags(kScratch | kBF16Native).with_options<FcOptions>();
-OpRegistrar r_dropout(kDropout), r_fc(kFullyConnected);
+const OpDef kFcRelu = OpDef::named("_fc_relu").arity(-1).rules(fc_infer, fc_forward, fc_backward).saves(3, 1).row(1)
+                          .with_flags(kScratch | kBF16Native).with_options<FcOptions>();
+OpRegistrar r_dropout(kDropout), r_fc(kFullyConnected), r_fc_relu(kFcRelu);
 
 }  // namespace
 }  // namespace ops

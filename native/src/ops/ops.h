@@ -69,6 +69,10 @@ NDArray take(const NDArray& x, const NDArray& indices, int axis);
 NDArray pick(const NDArray& x, const NDArray& index, int axis, bool keepdims);
 NDArray one_hot(const NDArray& indices, int64_t depth, DType dtype);
 
+// Activations (activation.cc)
+// dy * (y > 0): relu's gradient from its output, in one pass (the backward of a fused ReLU).
+NDArray relu_mask(const NDArray& dy, const NDArray& y);
+
 // Softmax (softmax.cc)
 NDArray softmax(const NDArray& x, int axis);
 NDArray log_softmax(const NDArray& x, int axis);
