@@ -152,8 +152,7 @@ ENTRY(EngineCall) {
     }
     work += arrays[i].nbytes();
   }
-  if (engine::run_now(work)) engine::run_here(*t);
-  else engine::submit(std::move(t));
+  if (!engine::run_if_now(*t, work)) engine::submit(std::move(t));
   return env.Undefined();
 }
 END_ENTRY

@@ -52,7 +52,12 @@ void parse_queue_bound(int64_t* tasks, int64_t* bytes) {
   }
 }
 
+// Until a task first fails, no storage carries an error and tasks skip the checks (the tiny-op path
+// runs every op through them). Set for the process, before any error is stored.
+std::atomic<bool> g_errors_seen{false};
+
 void set_error(Storage* s, const std::shared_ptr<DeferredError>& e) {
+  g_errors_seen.store(true, std::memory_order_seq_cst);
   std::lock_guard<std::mutex> lk(g_error_mu);
   s->error = e;
   s->has_error.store(true, std::memory_order_release);
@@ -178,16 +183,23 @@ class Engine {
   }
 
   // One task, its error kept with what it writes (never thrown: there is no caller to take it).
-  void execute(Task& t) {
-    if (std::shared_ptr<DeferredError> e = error_in(t.reads.data(), t.reads.size())) {
+  // `depth`: the running thread's task depth (raised while the task runs).
+  void execute(Task& t, int* depth) {
+    // (an inline task runs only on an idle engine, whose stores it sees: no error is being set now)
+    const bool errors = g_errors_seen.load(std::memory_order_acquire);
+    if (std::shared_ptr<DeferredError> e = errors ? error_in(t.reads.data(), t.reads.size()) : nullptr) {
       for (Storage* w : t.writes) set_error(w, e);  // the error travels downstream
       return;
     }
     std::shared_ptr<DeferredError> err;
     try {
-      RunningTask in;
+      struct Depth {
+        int* d;
+        ~Depth() { --*d; }
+      } in{(++*depth, depth)};
       t.run();
-      for (Storage* w : t.writes) clear_error(w);  // a successful write makes the array good again
+      if (errors || g_errors_seen.load(std::memory_order_acquire))
+        for (Storage* w : t.writes) clear_error(w);  // a successful write makes the array good again
       return;
     } catch (const Error& e) {
       err = std::make_shared<DeferredError>(e);
@@ -220,10 +232,10 @@ class Engine {
   }
 
   // Pops and runs the next task (engine thread); false when nothing is queued.
-  bool run_next() {
+  bool run_next(int* depth) {
     std::unique_ptr<Task> t = try_pop();
     if (!t) return false;
-    execute(*t);
+    execute(*t, depth);
     size_t b = t->pending_bytes;
     if (!t->announces) t.reset();  // the task's arrays are released before anyone is told it finished
     queued_bytes.fetch_sub(static_cast<int64_t>(b), std::memory_order_relaxed);
@@ -236,8 +248,9 @@ class Engine {
   void loop() {
     rng::use_state(rng_state);
     use_front_cache(false);
+    int* depth = &t_this.in_task;
     for (;;) {
-      if (run_next()) continue;
+      if (run_next(depth)) continue;
       // JS issues a step's ops a few microseconds apart: spinning briefly before sleeping saves a
       // wake-up (tens of microseconds) when the queue runs dry between them.
       for (SpinBudget spin; spin.more() && outstanding.load(std::memory_order_acquire) == 0;) cpu_relax();
@@ -320,11 +333,16 @@ bool threaded_from_env() {
   fail(code::BAD_ARGUMENT, "NDGRAD_ENGINE must be 'threaded' or 'naive', got '", v, "'");
 }
 
-bool run_now(size_t work_bytes) {
-  const ThisThread& tt = t_this;
+bool run_if_now(Task& t, size_t work_bytes) {
+  ThisThread& tt = t_this;  // one look-up: this is every tiny op's path
   Engine* e = tt.engine;
-  if (!e || !e->threaded || tt.in_task) return true;
-  return work_bytes <= kInlineBytes && e->outstanding.load(std::memory_order_acquire) == 0;
+  if (!e || !e->threaded || tt.in_task) {
+    t.run();
+    return true;
+  }
+  if (work_bytes > kInlineBytes || e->outstanding.load(std::memory_order_acquire) != 0) return false;
+  e->execute(t, &tt.in_task);
+  return true;
 }
 
 void submit(std::unique_ptr<Task> t) { t_this.engine->push(std::move(t)); }
@@ -334,13 +352,6 @@ bool after_queued(std::unique_ptr<Task> fn) {
   if (!e || !e->threaded || e->outstanding.load(std::memory_order_acquire) == 0) return false;
   e->push(std::move(fn));
   return true;
-}
-
-void run_here(Task& t) {
-  const ThisThread& tt = t_this;
-  Engine* e = tt.engine;
-  if (!e || !e->threaded || tt.in_task) return t.run();
-  e->execute(t);
 }
 
 void wait_all() {

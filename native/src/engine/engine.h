@@ -58,9 +58,12 @@ void bind_to_this_thread(Engine* e);
 // NDGRAD_ENGINE: "threaded" (the default) or "naive"; BAD_ARGUMENT for anything else.
 bool threaded_from_env();
 
-// True when work of this size should run now on the calling thread: no threaded engine, inside a
-// task (nested op calls), or an idle engine and a small op (`work_bytes`: what it reads and writes).
-bool run_now(size_t work_bytes);
+// Runs `t` now on the calling thread when it should (no threaded engine, inside a task (nested op
+// calls), or an idle engine and a small op: `work_bytes` is what it reads and writes) and returns
+// true; false when it must be queued (submit). Run now, it follows the engine's error rules: its
+// error thrown (naive engine, nested call) or, in the threaded engine, kept with what it writes as a
+// queued task's is (skipped when what it reads carries an error).
+bool run_if_now(Task& t, size_t work_bytes);
 // Marks the calling thread as running a task for its lifetime: work run now on the JS thread sets it
 // too, so the op calls nested in a forward run at once (never queued behind it) and throw to it.
 class RunningTask {
@@ -73,16 +76,11 @@ class RunningTask {
  private:
   int* depth_;  // this thread's task depth, looked up once
 };
-// Queues `t` (blocks first while the queue is over its bound). Only after run_now() said false.
+// Queues `t` (blocks first while the queue is over its bound). Only after run_if_now() said false.
 void submit(std::unique_ptr<Task> t);
 // Runs `fn` on the engine thread once everything queued before has run; false (fn not kept) when
 // nothing is queued, then the caller settles at once.
 bool after_queued(std::unique_ptr<Task> fn);
-
-// Runs `t` at the call (after run_now() said true) under the engine's error rules: its error thrown
-// (naive engine, nested call) or, in the threaded engine, kept with what it writes as a queued task's
-// is (skipped when what it reads carries an error).
-void run_here(Task& t);
 
 // Blocks until this thread's queue has run everything queued so far.
 void wait_all();

@@ -247,8 +247,7 @@ struct CallNow final : engine::Task {
 // Runs the call's work now (naive engine, nested call, or a small op on an idle engine) or queues it.
 void run_or_queue(const OpDef& op, OpCall& c, const NDArray* aside_target, bool recording) {
   CallNow now(op, c, aside_target, recording);
-  if (engine::run_now(note_touched(c, aside_target, now))) return engine::run_here(now);
-  engine::submit(std::make_unique<QueuedCall>(c, aside_target, now));
+  if (!engine::run_if_now(now, note_touched(c, aside_target, now))) engine::submit(std::make_unique<QueuedCall>(c, aside_target, now));
 }
 }  // namespace
 
@@ -364,8 +363,7 @@ NDArray run_flat(const OpDef& op, InputList inputs, const Number* number = nullp
   });
   if (y.size() == 0) return y;  // nothing to compute (as invoke skips forward)
   FlatNow now(op, inputs, number, y);
-  if (engine::run_now(note_flat(inputs, y, now))) engine::run_here(now);
-  else engine::submit(std::make_unique<FlatQueued>(now));
+  if (!engine::run_if_now(now, note_flat(inputs, y, now))) engine::submit(std::make_unique<FlatQueued>(now));
   return y;
 }
 
