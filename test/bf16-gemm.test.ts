@@ -83,6 +83,26 @@ describe('bfloat16 GEMM', () => {
     b.dispose();
   });
 
+  test('the same bits at 1 and 2 threads: several row blocks, depth blocks and a partial pair', () => {
+    // 400 rows are two A blocks, depth 1101 three depth blocks (the last odd), 300 columns partial strips
+    const a = bf16([400, 1101], 8), b = bf16([1101, 300], 9);
+    for (const isa of ISAS) {
+      native.selectIsa(isa);
+      const run = (threads: number) => {
+        const prev = native.setNumThreads(threads);
+        try {
+          return nd.tidy(() => nd.dot(a, b).astype('float32').toTypedArray());
+        } finally {
+          native.setNumThreads(prev);
+        }
+      };
+      const one = run(1), two = run(2);
+      expect(Buffer.compare(Buffer.from(one.buffer), Buffer.from(two.buffer))).toBe(0);
+      nd.tidy(() => expectClose(nd.array(Array.from(one), { dtype: 'float32' }).reshape([400, 300]), a, b, false, false, 1101));
+    }
+    nd.dispose([a, b]);
+  });
+
   test('NaN and Inf propagate; an empty depth gives zeros', () => {
     nd.tidy(() => {
       const a = nd.array([[1, NaN], [Infinity, 1]], { dtype: 'bfloat16' });
