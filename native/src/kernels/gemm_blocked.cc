@@ -228,6 +228,7 @@ void run_part(const Plan& P, const Group& g, int64_t part) {
       }
     }
   }
+  if (K.finish && g.q1 == P.nq) K.finish(K.ctx, i0, g.jc + j0, mcb, j1 - j0);
 }
 
 // Strip ranges per A block: parts enough for kPartsPerThread per thread, their count a multiple of
@@ -318,7 +319,8 @@ void gemm_f32_blocked(const KernelTable& t, bool ta, bool tb, int64_t m, int64_t
                            bool acc) {
                           static_cast<const KernelTable*>(ctx)->gemm_micro_f32(words, static_cast<const float*>(pa),
                                                                                static_cast<const float*>(pb), pc, ld, acc);
-                        }};
+                        },
+                        nullptr};
   gemm_packed(kind, ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
 }
 

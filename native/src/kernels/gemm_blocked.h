@@ -41,6 +41,9 @@ struct PackedKind {
                int64_t kc, int R, void* dst);
   // C[mr, nr] (row stride ldc) (+)= A panel . B panel over `words` packed depth words.
   void (*micro)(const void* ctx, int64_t words, const void* a, const void* b, float* c, int64_t ldc, bool accumulate);
+  // Null, or called on each part's region of C (rows [i0, i0 + rows), columns [j0, j0 + cols)) once
+  // its sums are complete, by the thread that computed them, while they are in its cache.
+  void (*finish)(const void* ctx, int64_t i0, int64_t j0, int64_t rows, int64_t cols);
 };
 
 // C[m, n] (float32) (+)= op(A) op(B) through panels packed once and shared by every thread (on the
