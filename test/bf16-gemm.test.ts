@@ -83,6 +83,48 @@ describe('bfloat16 GEMM', () => {
     b.dispose();
   });
 
+  test('the same bits at 1 and 2 threads: several row blocks, depth blocks and a partial pair', () => {
+    // 400 rows are two A blocks, depth 1101 three depth blocks (the last odd), 300 columns partial strips
+    const a = bf16([400, 1101], 8), b = bf16([1101, 300], 9);
+    for (const isa of ISAS) {
+      native.selectIsa(isa);
+      const run = (threads: number) => {
+        const prev = native.setNumThreads(threads);
+        try {
+          return nd.tidy(() => nd.dot(a, b).astype('float32').toTypedArray());
+        } finally {
+          native.setNumThreads(prev);
+        }
+      };
+      const one = run(1), two = run(2);
+      expect(Buffer.compare(Buffer.from(one.buffer), Buffer.from(two.buffer))).toBe(0);
+      nd.tidy(() => expectClose(nd.array(Array.from(one), { dtype: 'float32' }).reshape([400, 300]), a, b, false, false, 1101));
+    }
+    nd.dispose([a, b]);
+  });
+
+  test('the sums are rounded as astype rounds float32 (ties to even, overflow, NaN, Inf), under every ISA', () => {
+    // C = [1, 1] . [x; y] = x + y, exact in float32: only the rounding to bfloat16 can differ
+    const max = (2 - 2 ** -7) * 2 ** 127; // the largest finite bfloat16
+    const pairs = [
+      [1, 2 ** -8], [1 + 2 ** -7, 2 ** -8], [1, 3 * 2 ** -9], [-1, -(2 ** -8)], [1.5, 2 ** -9], [NaN, 1],
+      [Infinity, 1], [-Infinity, 1], [max, 2 ** 119], [max, 2 ** 118], [-max, -(2 ** 119)], [0, 0], [3, 2 ** -6],
+    ];
+    const n = 37; // two full vectors of 16 and a tail
+    const cols = Array.from({ length: n }, (_, j) => pairs[j % pairs.length]);
+    nd.tidy(() => {
+      const a = nd.ones([5, 2], { dtype: 'bfloat16' });
+      const b = nd.array([cols.map((p) => p[0]), cols.map((p) => p[1])], { dtype: 'bfloat16' });
+      const want = Array.from(nd.dot(a.astype('float32'), b.astype('float32')).astype('bfloat16').astype('float32').toTypedArray());
+      expect(want.slice(0, 4)).toEqual([1, 1 + 2 ** -6, 1 + 2 ** -7, -1]); // the pairs mean what they say
+      expect(want[8]).toBe(Infinity);
+      for (const isa of ISAS) {
+        native.selectIsa(isa);
+        expect(Array.from(nd.dot(a, b).astype('float32').toTypedArray())).toEqual(want);
+      }
+    });
+  });
+
   test('NaN and Inf propagate; an empty depth gives zeros', () => {
     nd.tidy(() => {
       const a = nd.array([[1, NaN], [Infinity, 1]], { dtype: 'bfloat16' });

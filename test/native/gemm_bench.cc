@@ -1,5 +1,7 @@
 // Benchmarks: GEMM GFLOP/s (median of runs) per ISA and thread count, plus elementwise ns/elem.
 // Usage: gemm_bench [isa ...]   (default: the best ISA; NDGRAD_NUM_THREADS is respected for "default")
+// GEMM_BENCH_SHAPE=m,n,k[,ta,tb]: that one product only, at 1 and 2 threads, alternating (the
+// machine is shared: a figure is judged against its neighbour, not against another run).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -80,9 +82,32 @@ double bench_add(int64_t n) {
   return median(t);
 }
 
+// The one product of GEMM_BENCH_SHAPE, three rounds of each thread count, alternating.
+void bench_shape(const char* spec) {
+  long long m = 0, n = 0, k = 0;
+  int ta = 0, tb = 0;
+  if (std::sscanf(spec, "%lld,%lld,%lld,%d,%d", &m, &n, &k, &ta, &tb) < 3) {
+    std::printf("GEMM_BENCH_SHAPE: m,n,k[,ta,tb]\n");
+    return;
+  }
+  const int max_threads = ndgrad::num_threads();
+  std::printf("%s: %lldx%lldx%lld ta=%d tb=%d\n", table().isa, m, n, k, ta, tb);
+  for (int round = 0; round < 3; ++round)
+    for (int threads = 1; threads <= max_threads; threads *= 2) {
+      ndgrad::set_num_threads(threads);
+      std::printf("  threads=%d %7.1f GFLOP/s\n", threads, bench_gemm(m, n, k, ta != 0, tb != 0));
+    }
+  ndgrad::set_num_threads(max_threads);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (const char* spec = std::getenv("GEMM_BENCH_SHAPE")) {
+    if (argc > 1 && !select_isa(argv[1])) return 1;
+    bench_shape(spec);
+    return 0;
+  }
   std::vector<const char*> isas;
   for (int i = 1; i < argc; ++i) isas.push_back(argv[i]);
   if (isas.empty()) isas.push_back(table().isa);

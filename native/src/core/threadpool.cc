@@ -89,6 +89,14 @@ class Pool {
       }
     }
     // Always wait, even after a failed part: workers still use `ctx`, which lives in our caller.
+    // The last parts usually end within microseconds: spin for them before sleeping (a sleep and
+    // wake-up on the condition variable cost about as much as a small GEMM), yielding as the workers
+    // do (a worker the scheduler took away may be waiting for this core).
+    SpinBudget spin;
+    for (int i = 1; spin.more() && pending_.load(std::memory_order_acquire) != 0; ++i) {
+      cpu_relax();
+      if (i % kSpinsPerYield == 0) std::this_thread::yield();
+    }
     std::unique_lock<std::mutex> lk(mu_);
     done_cv_.wait(lk, [&] { return pending_.load() == 0 && active_ == 0; });
     if (error_) {

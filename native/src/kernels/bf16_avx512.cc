@@ -1,6 +1,6 @@
 // The bfloat16 kernels on AVX512_BF16 (vdpbf16ps): each instruction multiplies 16 pairs of
 // bfloat16 and adds both products to 16 float32 sums. The GEMM micro-kernel and the blocked
-// convolution. Compiled with -mavx512bf16 in a library of its own and called only when CPUID says
+// convolution, and float32 to bfloat16 rounding. Compiled with -mavx512bf16 in a library of its own and called only when CPUID says
 // the CPU has AVX512_BF16 (gemm_bf16.cc, conv_bf16.cc). No static initialisers, STL or shared
 // inline headers here (ODR): only the packed layouts of gemm_bf16.cc and kernels.h.
 #include <immintrin.h>
@@ -40,6 +40,22 @@ void gemm_micro(int64_t kp, const uint16_t* a, const uint16_t* b, float* c, int6
     }
     _mm512_storeu_ps(ci, acc[i][0]);
     _mm512_storeu_ps(ci + 16, acc[i][1]);
+  }
+}
+
+// y[0, n) = x rounded to bfloat16 as core/bf16.h's float_to_bf16 (ties to even, NaN made quiet), 16
+// at a time (that header is shared inline code: not included in an ISA file). Not vcvtneps2bf16: it
+// flushes subnormals to zero.
+void round_to_bf16(const float* x, uint16_t* y, int64_t n) {
+  const __m512i abs = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+  const __m512i half = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1), quiet = _mm512_set1_epi32(0x400000);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 live = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    const __m512i u = _mm512_maskz_loadu_epi32(live, x + i);
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs), inf);
+    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(half, _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
+    r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(u, quiet));
+    _mm512_mask_cvtepi32_storeu_epi16(y + i, live, _mm512_srli_epi32(r, 16));
   }
 }
 

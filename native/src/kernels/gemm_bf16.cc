@@ -1,15 +1,16 @@
 // bfloat16 GEMM: C (float32) = (C +) A B with A and B bfloat16 (raw bits), float32 accumulation.
-// The BLIS loops of gemm.cc with a layout of its own: depth is packed in pairs (A as 32-bit pairs
-// of a row, B as pairs of a column interleaved), the operand order of vdpbf16ps, which adds two
-// products per float32 lane. The micro-kernel is bf16_avx512.cc's where the CPU has AVX512_BF16 and
-// the avx512 table is in use, else the portable one below (every other ISA, NEON included): both
-// sum the same products in float32, in a different order only.
+// The float32 GEMM's packed driver (gemm_blocked.cc: panels packed once and shared by the threads)
+// with a layout of its own: depth is packed in pairs (A as 32-bit pairs of a row, B as pairs of a
+// column interleaved), the operand order of vdpbf16ps, which adds two products per float32 lane; the
+// driver sees a pair as one 32-bit word. The micro-kernel is bf16_avx512.cc's where the CPU has
+// AVX512_BF16 and the avx512 table is in use, else the portable one below (every other ISA, NEON
+// included): both sum the same products in float32, in a different order only.
+#include <cstdint>
 #include <cstring>
-#include <memory>
 
-#include "../core/allocator.h"
 #include "../core/bf16.h"
 #include "../core/threadpool.h"
+#include "gemm_blocked.h"
 #include "kernels.h"
 
 namespace ndgrad {
@@ -18,15 +19,16 @@ namespace kernels {
 #if defined(NDGRAD_HAVE_AVX512)
 namespace avx512bf16 {
 void gemm_micro(int64_t kp, const uint16_t* a, const uint16_t* b, float* c, int64_t ldc, bool accumulate);
+void round_to_bf16(const float* x, uint16_t* y, int64_t n);
 }
 #endif
 
 namespace {
 
-constexpr int kMR = 14, kNR = 32;          // the tile of both micro-kernels (one packed layout)
-constexpr int64_t kKC = 256;               // depth of a packed block (even: whole pairs)
-constexpr int64_t kMC = 24 * kMR;          // rows of a packed A block
-constexpr int64_t kNC = 96 * kNR;          // columns of a packed B panel
+constexpr int kMR = 14, kNR = 32;           // the tile of both micro-kernels (one packed layout)
+constexpr int64_t kMC = 28 * kMR;           // rows of a packed A block (more than float32's 192:
+                                            // measured 2-4% faster at n=1024; a B strip read from L3
+                                            // then serves twice the work per panel of A)
 constexpr int64_t kParallelWork = 1 << 20;  // multiply-adds below which one thread does it all
 
 using Micro = void (*)(int64_t kp, const uint16_t* a, const uint16_t* b, float* c, int64_t ldc, bool accumulate);
@@ -50,16 +52,20 @@ Micro choose_micro() {
   return micro_portable;
 }
 
-// Packing space from the caching allocator, returned when it goes out of scope.
-struct FreeBytes {
-  size_t granted;
-  void operator()(uint16_t* p) const { free_bytes(p, granted); }
-};
-using Scratch = std::unique_ptr<uint16_t, FreeBytes>;
-Scratch scratch(int64_t elements) {
-  size_t granted = 0;
-  void* p = alloc_bytes(sizeof(uint16_t) * static_cast<size_t>(elements), &granted);
-  return Scratch(static_cast<uint16_t*>(p), FreeBytes{granted});
+// A full panel of R line-major lines, `pairs` whole pairs deep, is a transpose of 32-bit words (a
+// pair is two neighbours): the float32 table's transposer moves words without arithmetic, so it packs
+// them bit for bit, 8 lines at a time (the last 8 overlapping the previous ones when R is not a
+// multiple of 8: those words are written twice, the same). False where it cannot (the caller packs).
+bool transpose_pairs(const uint16_t* src, int64_t ld, int R, int64_t pairs, uint16_t* dst) {
+  if (ld % 2 != 0 || reinterpret_cast<uintptr_t>(src) % 4 != 0 || R < 8) return false;
+  const KernelTable& t = table();
+  const float* s = reinterpret_cast<const float*>(src);
+  float* d = reinterpret_cast<float*>(dst);
+  for (int j = 0; j < R; j += 8) {
+    const int j0 = j + 8 <= R ? j : R - 8;
+    if (!t.transpose_pack_f32(s + j0 * (ld / 2), ld / 2, 8, pairs, d + j0, R)) return false;
+  }
+  return true;
 }
 
 // Packs `extent` lines x depth [0, kc) of an operand into panels of R lines, depth in pairs:
@@ -71,9 +77,11 @@ void pack(bool line_major, const uint16_t* src, int64_t ld, int64_t extent, int6
   for (int64_t ir = 0; ir < extent; ir += R, dst += kp * 2 * R) {
     const int r = static_cast<int>(extent - ir < R ? extent - ir : R);
     if (line_major) {
+      // one word at a time where the transposer does not apply (8% of an n=1024 product's time)
+      const int64_t done = r == R && transpose_pairs(src + ir * ld, ld, R, whole, dst) ? whole : 0;
       for (int i = 0; i < r; ++i) {
         const uint16_t* s = src + (ir + i) * ld;
-        for (int64_t p = 0; p < whole; ++p) std::memcpy(dst + p * 2 * R + 2 * i, s + 2 * p, 4);
+        for (int64_t p = done; p < whole; ++p) std::memcpy(dst + p * 2 * R + 2 * i, s + 2 * p, 4);
         if (whole < kp) dst[whole * 2 * R + 2 * i] = s[2 * whole], dst[whole * 2 * R + 2 * i + 1] = 0;
       }
     } else {
@@ -91,78 +99,55 @@ void pack(bool line_major, const uint16_t* src, int64_t ld, int64_t extent, int6
   }
 }
 
-void gemm_serial(Micro micro, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda,
-                 const uint16_t* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
-  const int64_t kc_max = k < kKC ? (k + 1) / 2 * 2 : kKC;
-  const int64_t mc_alloc = m < kMC ? (m + kMR - 1) / kMR * kMR : kMC;
-  const int64_t nc_alloc = n < kNC ? (n + kNR - 1) / kNR * kNR : kNC;
-  Scratch abuf = scratch(mc_alloc * kc_max), bbuf = scratch(nc_alloc * kc_max);
-  alignas(64) float tmp[kMR * kNR];
-  for (int64_t jc = 0; jc < n; jc += kNC) {
-    int64_t nc = n - jc < kNC ? n - jc : kNC;
-    for (int64_t pc = 0; pc < k; pc += kc_max) {
-      int64_t kc = k - pc < kc_max ? k - pc : kc_max, kp = (kc + 1) / 2;
-      bool acc = accumulate || pc > 0;
-      // B's columns are its lines: stored [n, k] (tb) a column is contiguous in depth
-      pack(tb, tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, nc, kc, kNR, bbuf.get());
-      for (int64_t ic = 0; ic < m; ic += kMC) {
-        int64_t mc = m - ic < kMC ? m - ic : kMC;
-        pack(!ta, ta ? a + pc * lda + ic : a + ic * lda + pc, lda, mc, kc, kMR, abuf.get());
-        for (int64_t jr = 0; jr < nc; jr += kNR) {
-          int nr = static_cast<int>(nc - jr < kNR ? nc - jr : kNR);
-          const uint16_t* bp = bbuf.get() + jr * 2 * kp;
-          for (int64_t ir = 0; ir < mc; ir += kMR) {
-            int mr = static_cast<int>(mc - ir < kMR ? mc - ir : kMR);
-            const uint16_t* ap = abuf.get() + ir * 2 * kp;
-            float* cp = c + (ic + ir) * ldc + jc + jr;
-            if (mr == kMR && nr == kNR) {
-              micro(kp, ap, bp, cp, ldc, acc);
-              continue;
-            }
-            micro(kp, ap, bp, tmp, kNR, false);
-            for (int i = 0; i < mr; ++i)
-              for (int j = 0; j < nr; ++j) cp[i * ldc + j] = acc ? cp[i * ldc + j] + tmp[i * kNR + j] : tmp[i * kNR + j];
-          }
-        }
-      }
-    }
-  }
+// The driver's view: a word is a pair; lines contiguous in the source are not "line major" here.
+void pack_words(const void*, bool lines_contiguous, bool, const void* src, int64_t ld, int64_t extent, int64_t kc,
+                int R, void* dst) {
+  pack(!lines_contiguous, static_cast<const uint16_t*>(src), ld, extent, kc, R, static_cast<uint16_t*>(dst));
+}
+
+// The call's data for the driver's hooks.
+struct Call {
+  Micro micro;
+  void (*round)(const float* x, uint16_t* y, int64_t n);  // float_to_bf16_n's bits
+  const float* c;
+  int64_t ldc;
+  uint16_t* rounded;  // C rounded to bfloat16, or null
+};
+
+void micro_words(const void* ctx, int64_t pairs, const void* a, const void* b, float* c, int64_t ldc, bool accumulate) {
+  static_cast<const Call*>(ctx)->micro(pairs, static_cast<const uint16_t*>(a), static_cast<const uint16_t*>(b), c, ldc,
+                                       accumulate);
+}
+
+// A finished region of C rounded while it is in cache (a pass over all of C afterwards cost 5% of
+// an n=1024 product, and so did this with the baseline's SSE2 code).
+void round_region(const void* ctx, int64_t i0, int64_t j0, int64_t rows, int64_t cols) {
+  const Call& k = *static_cast<const Call*>(ctx);
+  for (int64_t i = i0; i < i0 + rows; ++i) k.round(k.c + i * k.ldc + j0, k.rounded + i * k.ldc + j0, cols);
 }
 
 }  // namespace
 
 void gemm_bf16(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda, const uint16_t* b,
-               int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+               int64_t ldb, float* c, int64_t ldc, bool accumulate, uint16_t* rounded) {
   if (m <= 0 || n <= 0) return;
+  const Micro micro = choose_micro();
+  Call call{micro, float_to_bf16_n, c, ldc, rounded};
+#if defined(NDGRAD_HAVE_AVX512)
+  if (micro == avx512bf16::gemm_micro) call.round = avx512bf16::round_to_bf16;  // the same CPU check
+#endif
   if (k <= 0) {
     if (!accumulate)
       for (int64_t i = 0; i < m; ++i) std::memset(c + i * ldc, 0, sizeof(float) * n);
+    if (rounded) round_region(&call, 0, 0, m, n);
     return;
   }
-  Micro micro = choose_micro();
-  int threads = num_threads();
-  int64_t mt = (m + kMR - 1) / kMR, nt = (n + kNR - 1) / kNR;
-  double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  if (threads <= 1 || work < kParallelWork || (mt < 2 && nt < 2))
-    return gemm_serial(micro, ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
-  // Threads take contiguous, tile-aligned ranges of the side with more tiles (each packs its own).
-  bool split_n = nt >= mt;
-  int64_t tiles = split_n ? nt : mt, parts = threads < tiles ? threads : tiles;
-  parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      int64_t t0 = tiles * p / parts, t1 = tiles * (p + 1) / parts;
-      if (split_n) {
-        int64_t j0 = t0 * kNR, j1 = t1 * kNR < n ? t1 * kNR : n;
-        if (j1 > j0)
-          gemm_serial(micro, ta, tb, m, j1 - j0, k, a, lda, tb ? b + j0 * ldb : b + j0, ldb, c + j0, ldc, accumulate);
-      } else {
-        int64_t i0 = t0 * kMR, i1 = t1 * kMR < m ? t1 * kMR : m;
-        if (i1 > i0)
-          gemm_serial(micro, ta, tb, i1 - i0, n, k, ta ? a + i0 : a + i0 * lda, lda, b, ldb, c + i0 * ldc, ldc,
-                      accumulate);
-      }
-    }
-  });
+  const PackedKind kind{kMR, kNR, kMC, 2, sizeof(uint16_t), &call, pack_words, micro_words,
+                        rounded ? round_region : nullptr};
+  const int64_t mt = (m + kMR - 1) / kMR, nt = (n + kNR - 1) / kNR;
+  const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const bool parallel = num_threads() > 1 && work >= kParallelWork && (mt >= 2 || nt >= 2);
+  gemm_packed(kind, ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
 }
 
 const char* gemm_bf16_kernel() { return choose_micro() == micro_portable ? "portable" : "avx512_bf16"; }

@@ -1,6 +1,7 @@
-// The float32 GEMM driver: packed, cache-blocked (GotoBLAS/BLIS design) around the ISA table's
-// register-blocked micro-kernel. Loops: jc over panels of NC columns, depth in blocks of KC (B packed
-// kc x nc, A in blocks of MC rows x kc), then NR strips x MR rows of micro-tiles. A group of depth
+// The packed GEMM driver: cache-blocked (GotoBLAS/BLIS design) around a register-blocked micro-kernel
+// (the ISA table's for float32, gemm_bf16.cc's for bfloat16; panels hold 32-bit words, a float32 or a
+// pair of bfloat16 depth steps). Loops: jc over panels of NC columns, depth in blocks of KC words (B
+// packed kc x nc, A in blocks of MC rows x kc), then NR strips x MR rows of micro-tiles. A group of depth
 // blocks and rows is one fork-join; inside it the output is cut into parts (one MC row block x a range
 // of NR strips, a few per thread) that threads claim as they come free. A part loops over the group's
 // depth blocks and packs what it needs unless another thread already has: each packed unit (a few MR
@@ -22,11 +23,11 @@ namespace ndgrad {
 namespace kernels {
 namespace {
 
-constexpr int64_t kKC = 256;   // depth of a packed block (B micro-panel kc x nr stays in L1: 32 KB at
-                               // 32 columns, leaving room for A; 320 measured ~4% slower at n=1024)
-constexpr int64_t kMC = 192;   // rows of a packed A block (mc x kc in L2)
+constexpr int64_t kKC = 256;   // packed words of a depth block (B micro-panel kc x nr stays in L1: 32 KB
+                               // at 32 columns, leaving room for A; 320 measured ~4% slower at n=1024)
+constexpr int64_t kMC = 192;   // rows of a packed float32 A block (mc x kc in L2)
 constexpr int64_t kNC = 3072;  // columns of a packed B panel (kc x nc in L3)
-// Packed A, and packed B, of one group at most, in floats (4 MB each): the MLP's products fit whole,
+// Packed A, and packed B, of one group at most, in words (4 MB each): the MLP's products fit whole,
 // so each is one fork-join; an n=2048 product takes one depth block per group (the BLIS order).
 constexpr int64_t kPackBudget = int64_t(1) << 20;
 constexpr int64_t kPartsPerThread = 4;
@@ -47,8 +48,8 @@ int64_t even_block(int64_t len, int64_t most, int64_t align) {
 // are contiguous at each depth (element (i, p) at src[p*ld + i]); otherwise each line is contiguous
 // in p (src[i*ld + p]). A is packed by rows (MR), B by columns (NR), with the layout flipped.
 // `depth_major` (contiguous lines only): walk the source row by row rather than panel by panel.
-void pack_panels(const KernelTable& t, bool lines_contiguous, bool depth_major, const float* src, int64_t ld,
-                 int64_t extent, int64_t kc, int R, float* dst) {
+void pack_f32(const KernelTable& t, bool lines_contiguous, bool depth_major, const float* src, int64_t ld,
+              int64_t extent, int64_t kc, int R, float* dst) {
   if (lines_contiguous && depth_major) {
     // Each source row p is read once, contiguously, across every panel. Panel-major reads only R
     // floats of each row at stride ld, which the prefetchers follow badly when ld is a large power
@@ -130,27 +131,28 @@ void wait_packed(Flag& f) {
 }
 
 struct Plan {
-  const KernelTable* t;
+  const PackedKind* kind;
   bool ta, tb, accumulate;
   int64_t m, n, k;
-  const float* a;
+  const char* a;  // the sources, addressed in bytes (elements of kind->source_bytes)
   int64_t lda;
-  const float* b;
+  const char* b;
   int64_t ldb;
   float* c;
   int64_t ldc;
   int MR, NR;
-  int64_t kc, nq;      // depth blocks: nq of kc (the last may be shorter)
+  int64_t kc, nq;      // depth blocks: nq of kc steps (the last may be shorter)
+  int64_t kwords;      // packed words of a full depth block
   int64_t mc, nc;      // rows of an A block, columns of a B panel (multiples of MR, NR)
   int64_t blocks;      // A blocks per group of rows
   int64_t qgroup;      // depth blocks per group
   int64_t jgroups;     // strip ranges per B panel (parts per A block)
   int64_t aunits, bunits;  // packed units per A block, per B panel
   int64_t ustrips;         // NR strips per packed unit of B
-  bool shared_a;       // A blocks shared by parts: abuf is [qgroup][blocks] blocks of mc x kc; else each
+  bool shared_a;       // A blocks shared by parts: abuf is [qgroup][blocks] blocks of mc x kwords; else each
   int64_t own_stride;  // part packs its block into abuf + ib * own_stride (0 with one thread: one buffer)
-  float* abuf;
-  float* bbuf;         // [qgroup] B panels of kc x nc
+  uint32_t* abuf;      // packed words
+  uint32_t* bbuf;      // [qgroup] B panels of kwords x nc
   Flag* aflags;        // [qgroup][blocks][aunits]
   Flag* bflags;        // [qgroup][bunits]
 };
@@ -169,8 +171,9 @@ void pack_shared(Flag* flags, int64_t u0, int64_t u1, const PackUnit& pack_unit)
 }
 
 void run_part(const Plan& P, const Group& g, int64_t part) {
-  const KernelTable& t = *P.t;
+  const PackedKind& K = *P.kind;
   const int MR = P.MR, NR = P.NR;
+  const int64_t es = K.source_bytes;
   const int64_t ib = part / P.jgroups, jg = part % P.jgroups;
   const int64_t i0 = g.r0 + ib * P.mc, mcb = min64(P.mc, g.r1 - i0);
   const int64_t strips = ceil_div(g.ncur, NR), s0 = strips * jg / P.jgroups, s1 = strips * (jg + 1) / P.jgroups;
@@ -179,40 +182,41 @@ void run_part(const Plan& P, const Group& g, int64_t part) {
   alignas(64) float tmp[kMaxTile];
   for (int64_t q = g.q0; q < g.q1; ++q) {
     const int64_t p0 = q * P.kc, kc = min64(P.kc, P.k - p0), qi = q - g.q0;
-    auto pack_a = [&](float* ablk, int64_t r, int64_t rows) {  // rows [r, r + rows) of the block
-      const float* src = P.ta ? P.a + p0 * P.lda + i0 + r : P.a + (i0 + r) * P.lda + p0;
-      pack_panels(t, P.ta, false, src, P.lda, rows, kc, MR, ablk + r * kc);  // A stored [k, m]: rows contiguous
+    const int64_t kwords = ceil_div(kc, K.depth_per_word);
+    auto pack_a = [&](uint32_t* ablk, int64_t r, int64_t rows) {  // rows [r, r + rows) of the block
+      const char* src = P.a + es * (P.ta ? p0 * P.lda + i0 + r : (i0 + r) * P.lda + p0);
+      K.pack(K.ctx, P.ta, false, src, P.lda, rows, kc, MR, ablk + r * kwords);  // A stored [k, m]: rows contiguous
     };
-    float* ablk = P.abuf + ib * P.own_stride;
+    uint32_t* ablk = P.abuf + ib * P.own_stride;
     if (!P.shared_a) {
       pack_a(ablk, 0, mcb);
     } else {
-      ablk = P.abuf + (qi * P.blocks + ib) * P.mc * P.kc;
+      ablk = P.abuf + (qi * P.blocks + ib) * P.mc * P.kwords;
       pack_shared(P.aflags + (qi * P.blocks + ib) * P.aunits, 0, ceil_div(ceil_div(mcb, MR), kUnitPanels),
                   [&](int64_t u) {
                     const int64_t r = u * kUnitPanels * MR;
                     pack_a(ablk, r, min64(mcb - r, kUnitPanels * MR));
                   });
     }
-    float* bpanel = P.bbuf + qi * P.nc * P.kc;
+    uint32_t* bpanel = P.bbuf + qi * P.nc * P.kwords;
     pack_shared(P.bflags + qi * P.bunits, s0 / P.ustrips, ceil_div(s1, P.ustrips), [&](int64_t u) {
       const int64_t jb = u * P.ustrips * NR, je = min64(jb + P.ustrips * NR, g.ncur), j = g.jc + jb;
-      const float* src = P.tb ? P.b + j * P.ldb + p0 : P.b + p0 * P.ldb + j;
-      pack_panels(t, !P.tb, true, src, P.ldb, je - jb, kc, NR, bpanel + jb * kc);  // B stored [k, n]: columns contiguous
+      const char* src = P.b + es * (P.tb ? j * P.ldb + p0 : p0 * P.ldb + j);
+      K.pack(K.ctx, !P.tb, true, src, P.ldb, je - jb, kc, NR, bpanel + jb * kwords);  // B stored [k, n]: columns contiguous
     });
     const bool acc = P.accumulate || p0 > 0;
     for (int64_t jr = j0; jr < j1; jr += NR) {
       const int nr = static_cast<int>(min64(j1 - jr, NR));
-      const float* bpan = bpanel + jr * kc;
+      const uint32_t* bpan = bpanel + jr * kwords;
       for (int64_t ir = 0; ir < mcb; ir += MR) {
         const int mr = static_cast<int>(min64(mcb - ir, MR));
-        const float* apan = ablk + ir * kc;
+        const uint32_t* apan = ablk + ir * kwords;
         float* cp = P.c + (i0 + ir) * P.ldc + g.jc + jr;
         if (mr == MR && nr == NR) {
-          t.gemm_micro_f32(kc, apan, bpan, cp, P.ldc, acc);
+          K.micro(K.ctx, kwords, apan, bpan, cp, P.ldc, acc);
           continue;
         }
-        t.gemm_micro_f32(kc, apan, bpan, tmp, NR, false);  // a partial tile through a full temporary one
+        K.micro(K.ctx, kwords, apan, bpan, tmp, NR, false);  // a partial tile through a full temporary one
         for (int i = 0; i < mr; ++i) {
           float* ci = cp + i * P.ldc;
           const float* ti = tmp + i * NR;
@@ -224,6 +228,7 @@ void run_part(const Plan& P, const Group& g, int64_t part) {
       }
     }
   }
+  if (K.finish && g.q1 == P.nq) K.finish(K.ctx, i0, g.jc + j0, mcb, j1 - j0);
 }
 
 // Strip ranges per A block: parts enough for kPartsPerThread per thread, their count a multiple of
@@ -240,28 +245,32 @@ int64_t strip_ranges(int threads, int64_t blocks, int64_t strips, int64_t block_
 
 }  // namespace
 
-void gemm_f32_blocked(const KernelTable& t, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
-                      int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate, bool parallel) {
+void gemm_packed(const PackedKind& kind, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void* a,
+                 int64_t lda, const void* b, int64_t ldb, float* c, int64_t ldc, bool accumulate, bool parallel) {
   Plan P{};
-  P.t = &t, P.ta = ta, P.tb = tb, P.accumulate = accumulate, P.m = m, P.n = n, P.k = k;
-  P.a = a, P.lda = lda, P.b = b, P.ldb = ldb, P.c = c, P.ldc = ldc;
-  P.MR = t.gemm_mr, P.NR = t.gemm_nr;
+  P.kind = &kind, P.ta = ta, P.tb = tb, P.accumulate = accumulate, P.m = m, P.n = n, P.k = k;
+  P.a = static_cast<const char*>(a), P.lda = lda, P.b = static_cast<const char*>(b), P.ldb = ldb, P.c = c, P.ldc = ldc;
+  P.MR = kind.mr, P.NR = kind.nr;
   // Equal blocks rather than full ones and a remainder (784 = 4 x 196, not 3 x 256 + 16): the
   // micro-kernel's loads and stores of C are paid per depth block, and a 16-deep block pays them
-  // for little work. The depth blocks depend on k alone: the bits do not depend on threads.
-  P.kc = even_block(k, kKC, 4);
+  // for little work. The depth blocks depend on k alone: the bits do not depend on threads. A block
+  // is kKC packed words deep whatever a word holds (bfloat16 pairs: 512 steps), so the panels take
+  // the same cache as float32's and the tile's loads and stores of C are paid as rarely per word.
+  const int64_t dpu = kind.depth_per_word;
+  P.kc = even_block(k, kKC * dpu, 4 * dpu);
   P.nq = ceil_div(k, P.kc);
-  P.mc = even_block(m, kMC, P.MR);
+  P.kwords = ceil_div(P.kc, dpu);
+  P.mc = even_block(m, kind.mc, P.MR);
   P.nc = even_block(n, kNC, P.NR);
   const int64_t all_blocks = ceil_div(m, P.mc);
   const int threads = parallel ? num_threads() : 1;
-  P.jgroups = strip_ranges(threads, all_blocks, ceil_div(P.nc, P.NR), P.mc * P.nc * k);
+  P.jgroups = strip_ranges(threads, all_blocks, ceil_div(P.nc, P.NR), P.mc * P.nc * ceil_div(k, dpu));
   // An A block that one part alone uses is packed into a buffer of that part (one buffer for all
   // with one thread), which stays in L2 from one depth block to the next.
   const bool shared_a = P.jgroups > 1;
-  const int64_t row_groups = threads > 1 ? ceil_div(all_blocks * P.mc * P.kc, kPackBudget) : 1;
+  const int64_t row_groups = threads > 1 ? ceil_div(all_blocks * P.mc * P.kwords, kPackBudget) : 1;
   P.blocks = ceil_div(all_blocks, row_groups);
-  const int64_t panel = (shared_a && P.blocks * P.mc > P.nc ? P.blocks * P.mc : P.nc) * P.kc;
+  const int64_t panel = (shared_a && P.blocks * P.mc > P.nc ? P.blocks * P.mc : P.nc) * P.kwords;
   P.qgroup = kPackBudget / panel < 1 ? 1 : kPackBudget / panel > P.nq ? P.nq : kPackBudget / panel;
   P.aunits = shared_a ? ceil_div(P.mc / P.MR, kUnitPanels) : 0;
   // One thread packs B's panel in one depth-major pass (each source row read once, contiguously).
@@ -269,13 +278,13 @@ void gemm_f32_blocked(const KernelTable& t, bool ta, bool tb, int64_t m, int64_t
   P.bunits = ceil_div(ceil_div(P.nc, P.NR), P.ustrips);
   // Every buffer is taken before any part runs: a failed allocation leaves C as it was.
   P.shared_a = shared_a;
-  P.own_stride = !shared_a && threads > 1 ? P.mc * P.kc : 0;
-  const int64_t a_floats = (shared_a ? P.qgroup * P.blocks : threads > 1 ? P.blocks : 1) * P.mc * P.kc;
-  const int64_t b_floats = P.qgroup * P.nc * P.kc;
+  P.own_stride = !shared_a && threads > 1 ? P.mc * P.kwords : 0;
+  const int64_t a_words = (shared_a ? P.qgroup * P.blocks : threads > 1 ? P.blocks : 1) * P.mc * P.kwords;
+  const int64_t b_words = P.qgroup * P.nc * P.kwords;
   const int64_t a_flags = P.qgroup * P.blocks * P.aunits, b_flags = P.qgroup * P.bunits;
-  Buffer abuf(sizeof(float) * static_cast<size_t>(a_floats)), bbuf(sizeof(float) * static_cast<size_t>(b_floats));
+  Buffer abuf(sizeof(uint32_t) * static_cast<size_t>(a_words)), bbuf(sizeof(uint32_t) * static_cast<size_t>(b_words));
   Buffer flags(sizeof(Flag) * static_cast<size_t>(a_flags + b_flags));
-  P.abuf = abuf.f(), P.bbuf = bbuf.f();
+  P.abuf = static_cast<uint32_t*>(abuf.p), P.bbuf = static_cast<uint32_t*>(bbuf.p);
   P.aflags = static_cast<Flag*>(flags.p), P.bflags = P.aflags + a_flags;
   for (int64_t i = 0; i < a_flags + b_flags; ++i) new (P.aflags + i) Flag(kEmpty);
   for (int64_t jc = 0; jc < n; jc += P.nc) {
@@ -296,6 +305,23 @@ void gemm_f32_blocked(const KernelTable& t, bool ta, bool tb, int64_t m, int64_t
       }
     }
   }
+}
+
+void gemm_f32_blocked(const KernelTable& t, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
+                      int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate, bool parallel) {
+  const PackedKind kind{t.gemm_mr, t.gemm_nr, kMC, 1, sizeof(float), &t,
+                        [](const void* ctx, bool lc, bool dm, const void* src, int64_t ld, int64_t extent, int64_t kc,
+                           int R, void* dst) {
+                          pack_f32(*static_cast<const KernelTable*>(ctx), lc, dm, static_cast<const float*>(src), ld,
+                                   extent, kc, R, static_cast<float*>(dst));
+                        },
+                        [](const void* ctx, int64_t words, const void* pa, const void* pb, float* pc, int64_t ld,
+                           bool acc) {
+                          static_cast<const KernelTable*>(ctx)->gemm_micro_f32(words, static_cast<const float*>(pa),
+                                                                               static_cast<const float*>(pb), pc, ld, acc);
+                        },
+                        nullptr};
+  gemm_packed(kind, ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
 }
 
 }  // namespace kernels

@@ -137,8 +137,9 @@ void gemm(int dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k
 
 // ---- bfloat16 GEMM (gemm_bf16.cc): the same with A and B bfloat16 (raw bits) and C float32,
 // accumulated in float32; on vdpbf16ps where the CPU has AVX512_BF16 and the avx512 table is in use.
+// `rounded` (row stride ldc): also C rounded to bfloat16, or null.
 void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda,
-               const uint16_t* b, int64_t ldb, float* c, int64_t ldc, bool accumulate);
+               const uint16_t* b, int64_t ldb, float* c, int64_t ldc, bool accumulate, uint16_t* rounded = nullptr);
 // Which micro-kernel gemm_bf16 uses now: "avx512_bf16" or "portable".
 const char* gemm_bf16_kernel();
 // CPUID (and XGETBV) say AVX512_BF16 is usable (dispatch.cc).

@@ -161,16 +161,21 @@ void relu_in_place(T* y, int64_t n) {
 }
 
 // bfloat16 x, weight and bias: float32 sums from the bfloat16 GEMM (the bias widened into them),
-// rounded once (after the ReLU: rounding keeps the sign, so the order does not matter).
+// rounded once (after the ReLU: rounding keeps the sign, so the order does not matter). Without the
+// ReLU the GEMM rounds them into y itself, part by part while they are in cache.
 void fc_forward_bf16(OpCall& c, const FcDims& d, bool no_bias) {
+  const bool relu = fused_relu(c);
   NDArray sums = empty(Shape{d.m, d.n}, DType::Float32);
   if (!no_bias)
     for (int64_t i = 0; i < d.m; ++i)
       bf16_to_float_n(static_cast<const uint16_t*>(c.inputs[2].raw()), sums.data<float>() + i * d.n, d.n);
   kernels::gemm_bf16(false, true, d.m, d.n, d.k, static_cast<const uint16_t*>(c.inputs[0].raw()), d.k,
-                     static_cast<const uint16_t*>(c.inputs[1].raw()), d.k, sums.data<float>(), d.n, !no_bias);
-  if (fused_relu(c)) relu_in_place(sums.data<float>(), sums.size());
-  copy_into(sums, view(c.outputs[0], sums.shape));
+                     static_cast<const uint16_t*>(c.inputs[1].raw()), d.k, sums.data<float>(), d.n, !no_bias,
+                     relu ? nullptr : static_cast<uint16_t*>(c.outputs[0].raw()));
+  if (relu) {
+    relu_in_place(sums.data<float>(), sums.size());
+    copy_into(sums, view(c.outputs[0], sums.shape));
+  }
 }
 
 void fc_forward(OpCall& c) {
