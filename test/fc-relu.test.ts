@@ -4,17 +4,11 @@
 // relu, values and gradients, under every ISA and float dtype; float64 gradients against finite
 // differences; one node on the tape.
 import { autograd, gluon, nd, NDArray } from '../lib';
-import { check, checkSecondOrder } from './helpers';
+import { check, checkSecondOrder, float64Bits, isasRestoredAfterEach } from './helpers';
 
 const native = nd._native;
-const ISAS: string[] = native.availableIsas();
-const ORIGINAL = nd.backend().isa;
-
-afterEach(() => {
-  native.selectIsa(ORIGINAL);
-});
-
-const bits = (a: NDArray): Buffer => Buffer.from(nd.tidy(() => a.astype('float64').toTypedArray() as Float64Array).buffer);
+const ISAS = isasRestoredAfterEach();
+const bits = float64Bits;
 
 interface Case {
   x: number[];

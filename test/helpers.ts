@@ -172,3 +172,18 @@ export function runNode(args: string[], env: Record<string, string> = {}): Promi
     p.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
+
+/**
+ * The kernel tables this CPU runs, for tests that compare results under each: selecting one with
+ * `nd._native.selectIsa(isa)` lasts until the test ends (the best table is selected again after it).
+ */
+export function isasRestoredAfterEach(): string[] {
+  const original = nd.backend().isa;
+  afterEach(() => {
+    nd._native.selectIsa(original);
+  });
+  return nd._native.availableIsas();
+}
+
+/** The elements' bits, widened to float64 (exact from every float dtype): equal buffers are equal bits. */
+export const float64Bits = (a: NDArray): Buffer => Buffer.from(nd.tidy(() => a.astype('float64').toTypedArray() as Float64Array).buffer);
