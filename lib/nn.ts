@@ -47,6 +47,13 @@ export interface ConvolutionOptions extends OutOption {
   act?: 'relu' | null;
 }
 
+// The op a call with the internal `act` runs: `op`, or its fused form for 'relu' (the ReLU in its output pass).
+function withAct(op: string, act: unknown, fused: string): string {
+  if (act === undefined || act === null) return op;
+  if (act !== 'relu') throw new NDArrayError(`${op}: act must be 'relu' or null, got ${JSON.stringify(act)}`, 'BAD_ARGUMENT');
+  return fused;
+}
+
 // Convolution's option keys and the internal `act`
 let convKeys: ReadonlySet<string> | undefined;
 
@@ -77,9 +84,7 @@ export function Convolution(
     num_group: opts.numGroup ?? 1,
     no_bias: noBias,
   };
-  if (opts.act !== undefined && opts.act !== null && opts.act !== 'relu')
-    throw new NDArrayError(`Convolution: act must be 'relu' or null, got ${JSON.stringify(opts.act)}`, 'BAD_ARGUMENT');
-  const op = opts.act === 'relu' ? '_conv_relu' : 'Convolution';
+  const op = withAct('Convolution', opts.act, '_conv_relu');
   return invoke(op, noBias ? [x, weight] : [x, weight, b as NDArray], attrs, opts.out);
 }
 
@@ -194,9 +199,7 @@ export function FullyConnected(
     throw new NDArrayError('FullyConnected: noBias is true but a bias array was given', 'BAD_ARGUMENT');
   if (!noBias && !b) throw new NDArrayError('FullyConnected: noBias is false but no bias array was given', 'BAD_ARGUMENT');
   const attrs = { num_hidden: opts.numHidden ?? null, no_bias: noBias, flatten: opts.flatten ?? true };
-  if (opts.act !== undefined && opts.act !== null && opts.act !== 'relu')
-    throw new NDArrayError(`FullyConnected: act must be 'relu' or null, got ${JSON.stringify(opts.act)}`, 'BAD_ARGUMENT');
-  const op = opts.act === 'relu' ? '_fc_relu' : 'FullyConnected';
+  const op = withAct('FullyConnected', opts.act, '_fc_relu');
   return invoke(op, noBias ? [x, weight] : [x, weight, b as NDArray], attrs, opts.out);
 }
 

@@ -198,7 +198,8 @@ class Engine {
         ~Depth() { --*d; }
       } in{(++*depth, depth)};
       t.run();
-      if (errors || g_errors_seen.load(std::memory_order_acquire))
+      // (an array of this thread with an error got it from an earlier task: `errors` is then set)
+      if (errors)
         for (Storage* w : t.writes) clear_error(w);  // a successful write makes the array good again
       return;
     } catch (const Error& e) {
@@ -316,8 +317,6 @@ class Engine {
   }
 };
 
-RunningTask::RunningTask() : depth_(&t_this.in_task) { ++*depth_; }
-RunningTask::~RunningTask() { --*depth_; }
 
 Engine* create(bool threaded) { return new Engine(threaded); }
 void destroy(Engine* e) {

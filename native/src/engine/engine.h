@@ -62,20 +62,9 @@ bool threaded_from_env();
 // calls), or an idle engine and a small op: `work_bytes` is what it reads and writes) and returns
 // true; false when it must be queued (submit). Run now, it follows the engine's error rules: its
 // error thrown (naive engine, nested call) or, in the threaded engine, kept with what it writes as a
-// queued task's is (skipped when what it reads carries an error).
+// queued task's is (skipped when what it reads carries an error). While it runs, the op calls nested
+// in it also run at once (never queued behind it) and throw to it.
 bool run_if_now(Task& t, size_t work_bytes);
-// Marks the calling thread as running a task for its lifetime: work run now on the JS thread sets it
-// too, so the op calls nested in a forward run at once (never queued behind it) and throw to it.
-class RunningTask {
- public:
-  RunningTask();
-  ~RunningTask();
-  RunningTask(const RunningTask&) = delete;
-  RunningTask& operator=(const RunningTask&) = delete;
-
- private:
-  int* depth_;  // this thread's task depth, looked up once
-};
 // Queues `t` (blocks first while the queue is over its bound). Only after run_if_now() said false.
 void submit(std::unique_ptr<Task> t);
 // Runs `fn` on the engine thread once everything queued before has run; false (fn not kept) when

@@ -151,7 +151,8 @@ void fc_infer(OpCall& c) {
 // _fc_relu (param 1): relu(FullyConnected(...)) as one op (Gluon's Dense with activation 'relu'): the
 // ReLU applied while the product is still in cache (relu's own rule, v > 0 ? v : 0), its mask taken
 // from the saved output in backward. Saves the relu op's pass over memory and its result array.
-bool fused_relu(const OpCall& c) { return c.op->param == 1; }
+constexpr int kFusedRelu = 1;  // OpDef::param of _fc_relu
+bool fused_relu(const OpDef& op) { return op.param == kFusedRelu; }
 
 template <class T>
 void relu_in_place(T* y, int64_t n) {
@@ -164,7 +165,7 @@ void relu_in_place(T* y, int64_t n) {
 // rounded once (after the ReLU: rounding keeps the sign, so the order does not matter). Without the
 // ReLU the GEMM rounds them into y itself, part by part while they are in cache.
 void fc_forward_bf16(OpCall& c, const FcDims& d, bool no_bias) {
-  const bool relu = fused_relu(c);
+  const bool relu = fused_relu(*c.op);
   NDArray sums = empty(Shape{d.m, d.n}, DType::Float32);
   if (!no_bias)
     for (int64_t i = 0; i < d.m; ++i)
@@ -192,14 +193,14 @@ void fc_forward(OpCall& c) {
     kernels::strided_copy(t, 2, ys.data(), c.inputs[2].raw(), sb.data(), y.raw());
   }
   kernels::gemm(t, false, true, d.m, d.n, d.k, c.inputs[0].raw(), d.k, c.inputs[1].raw(), d.k, y.raw(), d.n, !no_bias);
-  if (fused_relu(c)) NDGRAD_DISPATCH_FLOAT(y.dtype, T, relu_in_place(y.data<T>(), y.size()));
+  if (fused_relu(*c.op)) NDGRAD_DISPATCH_FLOAT(y.dtype, T, relu_in_place(y.data<T>(), y.size()));
 }
 
 void fc_backward(GradCall& g) {
   bool no_bias = false;
   FcDims d = fc_dims(g.name(), g.opts<FcOptions>(), g.in_shapes, &no_bias);
   NDArray dy = g.out_grad(0);
-  if (g.op->param == 1) dy = relu_mask(dy, g.outputs[0]);  // _fc_relu: the gradient of the sums
+  if (fused_relu(*g.op)) dy = relu_mask(dy, g.outputs[0]);  // _fc_relu: the gradient of the sums
   dy = reshape(dy, Shape{d.m, d.n});
   if (g.need[0]) g.in_grads[0] = reshape(dot(dy, g.inputs[1], false, false), g.in_shapes[0]);
   if (g.need[1]) g.in_grads[1] = dot(dy, reshape(g.inputs[0], Shape{d.m, d.k}), true, false);
@@ -210,7 +211,7 @@ const OpDef kDropout = OpDef::named("Dropout").alias("dropout").rules(dropout_in
                            .saves(1).with_flags(kRandom).with_options<DropoutOptions>();
 const OpDef kFullyConnected = OpDef::named("FullyConnected").arity(-1).rules(fc_infer, fc_forward, fc_backward).saves(3)
                                   .with_flags(kScratch | kBF16Native).with_options<FcOptions>();
-const OpDef kFcRelu = OpDef::named("_fc_relu").arity(-1).rules(fc_infer, fc_forward, fc_backward).saves(3, 1).row(1)
+const OpDef kFcRelu = OpDef::named("_fc_relu").arity(-1).rules(fc_infer, fc_forward, fc_backward).saves(3, 1).row(kFusedRelu)
                           .with_flags(kScratch | kBF16Native).with_options<FcOptions>();
 OpRegistrar r_dropout(kDropout), r_fc(kFullyConnected), r_fc_relu(kFcRelu);
 
