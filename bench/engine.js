@@ -6,7 +6,8 @@
 //   - examples/server under a fixed-rate loopback client while it trains: p50/p99 latency, steps/s;
 //   - tiny-op overhead (bench/overhead.js, bench/autograd-overhead.js) and MLP/CNN training steps at
 //     1 and N threads (bench/mlp.js, bench/cnn.js): threaded / naive ratios.
-// Usage: node bench/engine.js [--quick] [--seconds S] [--rate R] [--rounds R (5; 1 with --quick)]   (needs dist/: npm run build:ts)
+// Usage: node bench/engine.js [--quick] [--seconds S] [--rate R] [--rounds R (5; 1 with --quick)]
+//                              [--only dot,server,overhead,harness]   (needs dist/: npm run build:ts)
 'use strict';
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -16,6 +17,8 @@ const path = require('path');
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : null;
+const part = (name) => !only || only.includes(name);
 const opt = (name, dflt) => {
   const i = argv.indexOf(name);
   return i >= 0 ? Number(argv[i + 1]) : dflt;
@@ -112,14 +115,14 @@ async function serverUnderLoad(engine, seconds, rate) {
   agent.destroy();
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
-  return { engine, p50: pct(latencies, 50), p99: pct(latencies, 99), max: pct(latencies, 100), failures, stepsPerSecond: (after.steps - before.steps) / elapsed, data: after.data };
+  return { engine, latencies, failures, stepsPerSecond: (after.steps - before.steps) / elapsed, data: after.data };
 }
 
 // A benchmark script under one engine; its harness results (medians by peer key) or its --json line.
-function script(name, engine, args) {
+function script(name, engine, args, env = {}) {
   const results = path.join(os.tmpdir(), `ndgrad-bench-engine-${process.pid}-${engine}.jsonl`);
   fs.rmSync(results, { force: true });
-  const r = spawnSync(process.execPath, [path.join(__dirname, name), ...args], { env: engineEnv(engine, { NDGRAD_BENCH_RESULTS: results }), encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [path.join(__dirname, name), ...args], { env: engineEnv(engine, { ...env, NDGRAD_BENCH_RESULTS: results }), encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`bench/${name} (${engine}) failed: ${r.stderr}`);
   let rows = [];
   if (fs.existsSync(results)) rows = fs.readFileSync(results, 'utf8').trim().split('\n').flatMap((l) => JSON.parse(l).results);
@@ -134,29 +137,50 @@ async function main() {
   console.log(`ndgrad engine benchmark  isa=${be.isa} threads=${be.threads}  node ${process.version}  load average ${os.loadavg()[0].toFixed(2)}${quick ? '  (--quick)' : ''}`);
   console.log('Each figure: the threaded engine, then NDGRAD_ENGINE=naive (child processes), in this run.\n');
 
+  if (part('dot')) dotPart();
+  if (part('server')) await serverPart();
+  if (part('overhead') || part('harness')) comparePart();
+  console.log(`\nload average at the end ${os.loadavg()[0].toFixed(2)} (figures are indicative on a loaded machine)`);
+}
+
+const median = (xs) => xs.slice().sort((x, y) => x - y)[xs.length >> 1];
+
+function dotPart() {
   const n = quick ? 2048 : 4096;
   // Medians of a few runs: on 2 cores the woken kernel threads sometimes preempt the JS thread for a
   // scheduler tick (a few ms) right after the call, which one sample would report as the issue time.
   const dotRuns = quick ? 3 : 5;
   console.log(`${n}x${n} dot (float32, median of ${dotRuns})  returns to JS    total     1 ms ticks during it`);
-  const median = (xs) => xs.slice().sort((x, y) => x - y)[xs.length >> 1];
   for (const engine of ENGINES) {
     const ds = Array.from({ length: dotRuns }, () => runJson(['--dot', String(n)], engineEnv(engine)));
     const d = { issuedMs: median(ds.map((e) => e.issuedMs)), totalMs: median(ds.map((e) => e.totalMs)), ticks: median(ds.map((e) => e.ticks)) };
     console.log(`  ${engine.padEnd(30)} ${f(d.issuedMs, 3).padStart(9)} ms  ${f(d.totalMs).padStart(7)} ms  ${String(d.ticks).padStart(6)}   (issue: ${ds.map((e) => f(e.issuedMs, 2)).join(', ')} ms)`);
   }
+}
 
-  const seconds = opt('--seconds', quick ? 3 : 10);
+async function serverPart() {
+  const seconds = opt('--seconds', quick ? 3 : 5);
   const rate = opt('--rate', 100);
-  console.log(`\nexamples/server training (MLP 784-512-512-10, batch 128) under ${rate} POST /predict a second for ${seconds} s`);
-  console.log('                                 p50        p99        max     failed   training steps/s');
+  // Alternated rounds, as for the workloads below: this VM's speed changes in phases of tens of
+  // seconds, and one window per engine compared two phases as often as two engines (0.75-1.05).
+  const rounds = opt('--server-rounds', quick ? 1 : 3);
+  console.log(`\nexamples/server training (MLP 784-512-512-10, batch 128) under ${rate} POST /predict a second, ${rounds} alternated rounds of ${seconds} s`);
+  console.log('                                 p50        p99        max     failed   training steps/s (per round)');
+  const got = { threaded: [], naive: [] };
+  for (let r = 0; r < rounds; r++)
+    for (const engine of r % 2 ? [...ENGINES].reverse() : ENGINES) got[engine].push(await serverUnderLoad(engine, seconds, rate));
   const srv = {};
   for (const engine of ENGINES) {
-    const s = (srv[engine] = await serverUnderLoad(engine, seconds, rate));
-    console.log(`  ${engine.padEnd(28)} ${f(s.p50).padStart(7)} ms ${f(s.p99).padStart(7)} ms ${f(s.max).padStart(7)} ms ${String(s.failures).padStart(7)}   ${f(s.stepsPerSecond, 1).padStart(8)}`);
+    const runs = got[engine];
+    const lat = runs.flatMap((x) => x.latencies);
+    const s = (srv[engine] = { p50: pct(lat, 50), p99: pct(lat, 99), max: pct(lat, 100), failures: runs.reduce((n, x) => n + x.failures, 0), steps: runs.map((x) => x.stepsPerSecond), data: runs[0].data });
+    console.log(`  ${engine.padEnd(28)} ${f(s.p50).padStart(7)} ms ${f(s.p99).padStart(7)} ms ${f(s.max).padStart(7)} ms ${String(s.failures).padStart(7)}   ${f(median(s.steps), 1).padStart(8)} (${s.steps.map((x) => f(x, 0)).join(' ')})`);
   }
-  console.log(`  steps/s threaded / naive: ${f(srv.threaded.stepsPerSecond / srv.naive.stepsPerSecond)} (goal >= 0.95); p99 threaded ${f(srv.threaded.p99)} ms (goal < 10 ms); data: ${srv.threaded.data}`);
+  const perRound = srv.threaded.steps.map((x, i) => x / srv.naive.steps[i]);
+  console.log(`  steps/s threaded / naive: ${f(median(perRound))} (per round ${perRound.map((x) => f(x)).join(' ')}; goal >= 0.95); p99 threaded ${f(srv.threaded.p99)} ms (goal < 10 ms); data: ${srv.threaded.data}`);
+}
 
+function comparePart() {
   // The machine drifts between phases over minutes: the engines alternate, `rounds` times, and each
   // figure is the median over the rounds (the per-round ratios are printed too).
   const rounds = opt('--rounds', quick ? 1 : 5);
@@ -168,29 +192,44 @@ async function main() {
     return ENGINES.map((e) => got[e]);
   };
   const ratios = (a, b) => a.map((x, i) => f(x / b[i])).join(' ');
-  console.log(`\ntiny-op overhead (µs per op, median of ${rounds} alternated rounds)  threaded     naive   threaded/naive   per round`);
-  const ovRounds = Array.from({ length: rounds }, (_, r) => {
+  // The per-round ratios' mean and its standard error: a difference within two of them is the
+  // machine's noise, not either engine's (rounds of one workload differ by a few percent here).
+  const meanSe = (a, b) => {
+    const r = a.map((x, i) => x / b[i]);
+    const m = r.reduce((s, x) => s + x, 0) / r.length;
+    const se = r.length > 1 ? Math.sqrt(r.reduce((s, x) => s + (x - m) ** 2, 0) / (r.length - 1) / r.length) : NaN;
+    const verdict = !(se > 0) ? '' : m + 2 * se < 1 ? 'faster' : m - 2 * se > 1 ? 'slower' : 'level';
+    return `${f(m, 3)} ± ${f(se, 3)} ${verdict}`.padEnd(20);
+  };
+  console.log(`\ntiny-op overhead (µs per op, median of ${rounds} alternated rounds)  threaded     naive   threaded/naive   mean ± se of rounds   per round`);
+  const ovRounds = !part('overhead') ? [] : Array.from({ length: rounds }, (_, r) => {
     const us = bothEngines(r, (e) => script('overhead.js', e, quick ? ['--quick', '--json'] : ['--json']).json.us);
     return Object.fromEntries(ENGINES.map((e, i) => [e, us[i]]));
   });
-  for (const k of Object.keys(ovRounds[0].threaded)) {
+  for (const k of ovRounds.length ? Object.keys(ovRounds[0].threaded) : []) {
     const [a, b] = ENGINES.map((e) => ovRounds.map((r) => r[e][k]));
-    console.log(`  ${k.padEnd(38)} ${f(median(a), 3).padStart(9)} ${f(median(b), 3).padStart(9)}   ${f(median(a) / median(b)).padStart(6)}   ${ratios(a, b)}`);
+    console.log(`  ${k.padEnd(38)} ${f(median(a), 3).padStart(9)} ${f(median(b), 3).padStart(9)}   ${f(median(a) / median(b)).padStart(6)}   ${meanSe(a, b)}   ${ratios(a, b)}`);
   }
 
   const harnessArgs = [...(quick ? ['--quick'] : []), '--peers', 'ndgrad'];
-  const scripts = quick ? ['autograd-overhead.js', 'mlp.js'] : ['autograd-overhead.js', 'mlp.js', 'cnn.js'];
-  console.log(`\nharness workloads (medians of ${rounds} alternated rounds)  threads  threaded     naive   threaded/naive   per round`);
-  for (const name of scripts) {
-    const runs = Array.from({ length: rounds }, (_, r) => bothEngines(r, (e) => script(name, e, harnessArgs).rows));
+  // The harness waits every few steps (up to 16: JavaScript runs that far ahead); the MLP runs again
+  // waiting every step, as a loop that reads its loss each batch (MXNet's examples) does.
+  const scripts = [
+    ['autograd-overhead.js', ''],
+    ['mlp.js', ''],
+    ['mlp.js', ', a wait every step', { NDGRAD_BENCH_SYNC_EVERY: '1' }],
+    ...(quick ? [] : [['cnn.js', '']]),
+  ];
+  console.log(`\nharness workloads (medians of ${rounds} alternated rounds)  threads  threaded     naive   threaded/naive   mean ± se of rounds   per round`);
+  for (const [name, label, env] of part('harness') ? scripts : []) {
+    const runs = Array.from({ length: rounds }, (_, r) => bothEngines(r, (e) => script(name, e, harnessArgs, env).rows));
     for (const row of runs[0][0]) {
       for (const key of Object.keys(row.medians).filter((k) => k.startsWith('ndgrad'))) {
         const [a, b] = [0, 1].map((e) => runs.map((r) => r[e].find((x) => x.name === row.name)?.medians[key]));
-        console.log(`  ${`${row.name} (${row.unit ?? ''})`.padEnd(46)} ${key.slice(6).padStart(4)}   ${f(median(a), 3).padStart(8)}  ${f(median(b), 3).padStart(8)}   ${f(median(a) / median(b)).padStart(6)}   ${ratios(a, b)}`);
+        console.log(`  ${`${row.name}${label} (${row.unit ?? ''})`.padEnd(46)} ${key.slice(6).padStart(4)}   ${f(median(a), 3).padStart(8)}  ${f(median(b), 3).padStart(8)}   ${f(median(a) / median(b)).padStart(6)}   ${meanSe(a, b)}   ${ratios(a, b)}`);
       }
     }
   }
-  console.log(`\nload average at the end ${os.loadavg()[0].toFixed(2)} (figures are indicative on a loaded machine)`);
 }
 
 if (argv[0] === '--dot') dotChild(Number(argv[1]));

@@ -274,8 +274,9 @@ function printCase(c, peers, med, msgs, opts) {
 }
 
 /** Worker side (JS): time `fn` after warm-up; returns seconds per iteration (mean over the timed loop). */
-function measure(fn, { quick = false, minTime, warmTime, minIters = 3, slowLimit = 5, sync = () => {} } = {}) {
-  // `sync` waits for queued work (ndgrad: nd.waitAll) before each clock read, as MXNet times code
+function measure(fn, { quick = false, minTime, warmTime, minIters = 3, slowLimit = 5, sync = () => {}, syncEvery = 16 } = {}) {
+  // `sync` waits for queued work (ndgrad: nd.waitAll) before each clock read, as MXNet times code;
+  // `syncEvery`: at most this many iterations between waits
   minTime ??= quick ? 0.15 : 0.6;
   warmTime ??= quick ? 0.05 : 0.2;
   const now = () => Number(process.hrtime.bigint()) / 1e9;
@@ -291,7 +292,7 @@ function measure(fn, { quick = false, minTime, warmTime, minIters = 3, slowLimit
   t0 = now();
   let el = 0;
   // a few iterations between waits, as a training loop issues the next step while one computes
-  for (let batch = 1; iters < minIters || el < minTime; batch = Math.min(2 * batch, 16)) {
+  for (let batch = 1; iters < minIters || el < minTime; batch = Math.min(2 * batch, syncEvery)) {
     for (let i = 0; i < batch; i++) fn();
     iters += batch;
     sync();
