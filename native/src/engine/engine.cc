@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <mutex>
 #include <new>
 #ifdef __linux__
@@ -38,11 +39,10 @@ int available_cpus() {
   return n;
 }
 
-// This thread's engine and task depth in one thread-local: the op path looks it up once per use
-// (each thread-local of a dlopen'd library costs a __tls_get_addr call).
+// This thread's engine (null on engine threads, pool workers and native tests): the op path looks it
+// up once per call (each thread-local of a dlopen'd library costs a __tls_get_addr call).
 struct ThisThread {
   Engine* engine = nullptr;
-  int in_task = 0;  // > 0 while a task runs on this thread (its nested op calls run now)
 };
 thread_local ThisThread t_this;
 
@@ -173,6 +173,10 @@ class Engine {
   }
 
   const bool threaded;
+  // > 0 while a task runs at the call on the JS thread (its nested op calls run at once). A member
+  // rather than a thread-local: the tiny-op path then reaches it without a second TLS look-up (GCC
+  // looked t_this up again after the task's call). Nested calls on the engine thread see no engine.
+  int inline_depth = 0;
   void* const rng_state;  // the owning JS thread's random stream, which queued random ops draw from
   int64_t max_tasks = kDefaultMaxTasks, max_bytes = kDefaultMaxBytes;
 
@@ -201,25 +205,45 @@ class Engine {
   }
 
   // One task, its error kept with what it writes (never thrown: there is no caller to take it).
-  // `depth`: the running thread's task depth (raised while the task runs).
+  // `depth`: the running thread's task depth (raised while the task runs). Until some task has failed
+  // no storage carries an error, and a task runs with nothing around it but the depth and the catch
+  // (every tiny op on an idle engine comes this way).
   void execute(Task& t, int* depth) {
     // (an inline task runs only on an idle engine, whose stores it sees: no error is being set now)
-    const bool errors = g_errors_seen.load(std::memory_order_acquire);
-    if (std::shared_ptr<DeferredError> e = errors ? error_in(t.reads.data(), t.reads.size()) : nullptr) {
+    if (g_errors_seen.load(std::memory_order_acquire)) return execute_checked(t, depth);
+    ++*depth;
+    try {
+      t.run();
+    } catch (...) {
+      --*depth;
+      return fail(t, std::current_exception());
+    }
+    --*depth;
+  }
+
+  // execute() once errors exist: a task whose input carries one passes it on instead of running; a
+  // task that runs clears the errors of what it writes.
+  __attribute__((noinline)) void execute_checked(Task& t, int* depth) {
+    if (std::shared_ptr<DeferredError> e = error_in(t.reads.data(), t.reads.size())) {
       for (Storage* w : t.writes) set_error(w, e);  // the error travels downstream
       return;
     }
+    ++*depth;
+    try {
+      t.run();
+    } catch (...) {
+      --*depth;
+      return fail(t, std::current_exception());
+    }
+    --*depth;
+    for (Storage* w : t.writes) clear_error(w);  // a successful write makes the array good again
+  }
+
+  // A task's failure, kept with what it writes and listed for waits.
+  __attribute__((noinline)) void fail(Task& t, std::exception_ptr thrown) {
     std::shared_ptr<DeferredError> err;
     try {
-      struct Depth {
-        int* d;
-        ~Depth() { --*d; }
-      } in{(++*depth, depth)};
-      t.run();
-      // (an array of this thread with an error got it from an earlier task: `errors` is then set)
-      if (errors)
-        for (Storage* w : t.writes) clear_error(w);  // a successful write makes the array good again
-      return;
+      std::rethrow_exception(thrown);
     } catch (const Error& e) {
       err = std::make_shared<DeferredError>(e);
     } catch (const std::bad_alloc&) {
@@ -267,9 +291,9 @@ class Engine {
   void loop() {
     rng::use_state(rng_state);
     use_front_cache(false);
-    int* depth = &t_this.in_task;
+    int depth = 0;
     for (;;) {
-      if (run_next(depth)) continue;
+      if (run_next(&depth)) continue;
       // JS issues a step's ops a few microseconds apart: spinning briefly before sleeping saves a
       // wake-up (tens of microseconds) when the queue runs dry between them.
       for (SpinBudget spin; spin.more() && outstanding.load(std::memory_order_acquire) == 0;) cpu_relax();
@@ -359,14 +383,13 @@ bool threaded_from_env() {
 }
 
 bool run_if_now(Task& t, size_t work_bytes) {
-  ThisThread& tt = t_this;  // one look-up: this is every tiny op's path
-  Engine* e = tt.engine;
-  if (!e || !e->threaded || tt.in_task) {
+  Engine* e = t_this.engine;  // one look-up: this is every tiny op's path
+  if (!e || !e->threaded || e->inline_depth) {
     t.run();
     return true;
   }
   if (work_bytes > kInlineBytes || e->outstanding.load(std::memory_order_acquire) != 0) return false;
-  e->execute(t, &tt.in_task);
+  e->execute(t, &e->inline_depth);
   return true;
 }
 
@@ -380,14 +403,13 @@ bool after_queued(std::unique_ptr<Task> fn) {
 }
 
 void wait_all() {
-  const ThisThread& tt = t_this;
-  if (tt.engine && !tt.in_task) tt.engine->wait_idle();
+  Engine* e = t_this.engine;
+  if (e && !e->inline_depth) e->wait_idle();
 }
 
 bool drained_for_memory() {
-  const ThisThread& tt = t_this;
-  Engine* e = tt.engine;
-  if (!e || tt.in_task || e->outstanding.load(std::memory_order_acquire) == 0) return false;
+  Engine* e = t_this.engine;
+  if (!e || e->inline_depth || e->outstanding.load(std::memory_order_acquire) == 0) return false;
   e->wait_idle();
   return true;
 }
