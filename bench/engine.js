@@ -213,11 +213,15 @@ function comparePart() {
 
   const harnessArgs = [...(quick ? ['--quick'] : []), '--peers', 'ndgrad'];
   // The harness waits every few steps (up to 16: JavaScript runs that far ahead); the MLP runs again
-  // waiting every step, as a loop that reads its loss each batch (MXNet's examples) does.
+  // waiting every step, as a loop that reads its loss each batch (MXNet's examples) does, and with a
+  // smaller queue bound than ENGINE.md's default.
   const scripts = [
     ['autograd-overhead.js', ''],
     ['mlp.js', ''],
     ['mlp.js', ', a wait every step', { NDGRAD_BENCH_SYNC_EVERY: '1' }],
+    // the default bound (256 MiB) lets JavaScript issue all 16 steps at once; 16 MiB keeps it about two
+    // steps ahead (both engines get the variable; only the threaded one has a queue)
+    ['mlp.js', ', queue bound 16 MiB', { NDGRAD_ENGINE_QUEUE: '4096,16m' }],
     ...(quick ? [] : [['cnn.js', '']]),
   ];
   console.log(`\nharness workloads (medians of ${rounds} alternated rounds)  threads  threaded     naive   threaded/naive   mean ± se of rounds   per round`);
