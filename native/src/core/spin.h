@@ -21,9 +21,6 @@ inline void cpu_relax() {
 // with a 50 µs budget).
 class SpinBudget {
  public:
-  SpinBudget() = default;
-  explicit SpinBudget(int microseconds)
-      : end_(std::chrono::steady_clock::now() + std::chrono::microseconds(microseconds)) {}
   // true while the budget lasts (reads the clock once per 64 calls)
   bool more() {
     if ((++calls_ & 63) != 0) return true;

@@ -6,16 +6,12 @@
 #include <exception>
 #include <mutex>
 #include <new>
-#ifdef __linux__
-#include <sched.h>
-#endif
 #include <thread>
 #include <vector>
 
 #include "../core/allocator.h"
 #include "../core/rng.h"
 #include "../core/spin.h"
-#include "../core/threadpool.h"
 
 namespace ndgrad {
 namespace engine {
@@ -24,20 +20,6 @@ namespace {
 constexpr size_t kInlineBytes = 64 * 1024;  // ENGINE.md: a small op on an idle engine runs at the call
 constexpr int64_t kDefaultMaxTasks = 4096;
 constexpr int64_t kDefaultMaxBytes = int64_t(256) << 20;
-constexpr int kWaitSpinMicroseconds = 200;
-
-// The CPUs this process may run on (its affinity mask), read once.
-int available_cpus() {
-  static const int n = [] {
-#ifdef __linux__
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
-#endif
-    unsigned hc = std::thread::hardware_concurrency();
-    return hc ? static_cast<int>(hc) : 1;
-  }();
-  return n;
-}
 
 // This thread's engine (null on engine threads, pool workers and native tests): the op path looks it
 // up once per call (each thread-local of a dlopen'd library costs a __tls_get_addr call).
@@ -312,14 +294,6 @@ class Engine {
     wake_tasks.store(tasks, std::memory_order_seq_cst);
     wake_bytes.store(bytes, std::memory_order_relaxed);
     if (caught_up()) return;
-    // With a core the kernels leave free, the JS thread spins a while before sleeping: a loop that
-    // waits every step (a read of its loss) otherwise sleeps on that idle core, and waking it took
-    // about 27 µs per wait on this VM (a halted vCPU). Without one it would take a core from them.
-    if (num_threads() < available_cpus())
-      for (SpinBudget spin(kWaitSpinMicroseconds); spin.more();) {
-        if (caught_up()) return;
-        cpu_relax();
-      }
     done_waiters.fetch_add(1, std::memory_order_seq_cst);
     {
       std::unique_lock<std::mutex> lk(done_mu);
