@@ -193,14 +193,7 @@ class Engine {
   void execute(Task& t, int* depth) {
     // (an inline task runs only on an idle engine, whose stores it sees: no error is being set now)
     if (g_errors_seen.load(std::memory_order_acquire)) return execute_checked(t, depth);
-    ++*depth;
-    try {
-      t.run();
-    } catch (...) {
-      --*depth;
-      return fail(t, std::current_exception());
-    }
-    --*depth;
+    run_at_depth(t, depth);
   }
 
   // execute() once errors exist: a task whose input carries one passes it on instead of running; a
@@ -210,15 +203,22 @@ class Engine {
       for (Storage* w : t.writes) set_error(w, e);  // the error travels downstream
       return;
     }
+    if (run_at_depth(t, depth))
+      for (Storage* w : t.writes) clear_error(w);  // a successful write makes the array good again
+  }
+
+  // Runs `t` with the thread's task depth raised; false when it failed (its error kept by fail()).
+  __attribute__((always_inline)) bool run_at_depth(Task& t, int* depth) {
     ++*depth;
     try {
       t.run();
     } catch (...) {
       --*depth;
-      return fail(t, std::current_exception());
+      fail(t, std::current_exception());
+      return false;
     }
     --*depth;
-    for (Storage* w : t.writes) clear_error(w);  // a successful write makes the array good again
+    return true;
   }
 
   // A task's failure, kept with what it writes and listed for waits.
