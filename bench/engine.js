@@ -264,10 +264,10 @@ function comparePart() {
     const runs = Array.from({ length: rounds }, (_, r) => bothEngines(r, (e) => probed(e, () => script(name, e, harnessArgs, env).rows)));
     for (const row of runs[0][0].out) {
       for (const key of Object.keys(row.medians).filter((k) => k.startsWith('ndgrad'))) {
+        const value = (side) => side.out.find((x) => x.name === row.name)?.medians[key];
         const kept = runs.filter((r) => r[0].ok && r[1].ok);
-        const [a, b] = [0, 1].map((e) => kept.map((r) => r[e].out.find((x) => x.name === row.name)?.medians[key]));
-        const all = runs.map((r) => f(r[0].out.find((x) => x.name === row.name)?.medians[key] / r[1].out.find((x) => x.name === row.name)?.medians[key]));
-        const shown = runs.map((r, i) => (r[0].ok && r[1].ok ? all[i] : `[${all[i]}]`)).join(' ');
+        const [a, b] = [0, 1].map((e) => kept.map((r) => value(r[e])));
+        const shown = runs.map((r) => (r[0].ok && r[1].ok ? '%s' : '[%s]').replace('%s', f(value(r[0]) / value(r[1])))).join(' ');
         const cells = kept.length ? `${f(median(a), 3).padStart(8)}  ${f(median(b), 3).padStart(8)}   ${f(median(a) / median(b)).padStart(6)}   ${meanSe(a, b)}` : `${'-'.padStart(8)}  ${'-'.padStart(8)}   ${'-'.padStart(6)}   ${'no round at full speed'.padEnd(20)}`;
         console.log(`  ${`${row.name}${label} (${row.unit ?? ''})`.padEnd(46)} ${key.slice(6).padStart(4)}   ${cells}   ${shown}`);
       }

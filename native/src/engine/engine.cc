@@ -341,7 +341,6 @@ class Engine {
   }
 };
 
-
 Engine* create(bool threaded) { return new Engine(threaded); }
 void destroy(Engine* e) {
   if (t_this.engine == e) t_this.engine = nullptr;
